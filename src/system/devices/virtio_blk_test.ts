@@ -1,0 +1,100 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "./virtio_mmio.js";
+import {
+  MemBlockBackend, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VirtioBlk,
+} from "./virtio_blk.js";
+import { TestDriver, settle } from "./virtio_testing.js";
+
+function header(type: number, sector: number): Uint8Array {
+  const h = new Uint8Array(16);
+  const dv = new DataView(h.buffer);
+  dv.setUint32(0, type, true);
+  dv.setUint32(8, sector >>> 0, true);
+  dv.setUint32(12, Math.floor(sector / 2 ** 32), true);
+  return h;
+}
+
+function setup(backend: MemBlockBackend): { d: TestDriver; blk: VirtioBlk } {
+  const blk = new VirtioBlk(backend);
+  const d = new TestDriver(blk);
+  d.init(featureBit(VIRTIO_F_VERSION_1), [64]);
+  return { d, blk };
+}
+
+test("config: capacity in sectors, blk_size, features", () => {
+  const { d } = setup(new MemBlockBackend(8 * 512 + 100));
+  assert.equal(d.mmio.read(VIRTIO_MMIO_CONFIG, 4), 8);
+  assert.equal(d.mmio.read(VIRTIO_MMIO_CONFIG + 4, 4), 0);
+  assert.equal(d.mmio.read(VIRTIO_MMIO_CONFIG + 20, 4), 512);
+  const f = d.deviceFeatures();
+  assert.notEqual(f & featureBit(VIRTIO_BLK_F_FLUSH), 0n);
+  assert.equal(f & featureBit(VIRTIO_BLK_F_RO), 0n);
+  const ro = setup(new MemBlockBackend(4096, true)).d;
+  assert.notEqual(ro.deviceFeatures() & featureBit(VIRTIO_BLK_F_RO), 0n);
+});
+
+test("write then read back across segments; flush; get id", async () => {
+  const be = new MemBlockBackend(64 * 512, false, "rvisor-disk-serial-number-long");
+  const { d } = setup(be);
+  const data = new Uint8Array(1024).map((_, i) => (i * 7) & 0xff);
+  const w = d.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 3) }, { data: data.subarray(0, 300) }, { data: data.subarray(300) }, { writeLen: 1 }]);
+  await settle();
+  assert.deepEqual(d.takeUsed(0), [{ id: w.head, len: 1 }]);
+  assert.equal(d.ram.read8(w.bufs[3].addr), VIRTIO_BLK_S_OK);
+  assert.deepEqual(be.data.subarray(3 * 512, 3 * 512 + 1024), data);
+
+  const r = d.submit(0, [{ data: header(VIRTIO_BLK_T_IN, 3) }, { writeLen: 512 }, { writeLen: 512 }, { writeLen: 1 }], { indirect: false });
+  await settle();
+  assert.deepEqual(d.takeUsed(0), [{ id: r.head, len: 1025 }]);
+  assert.deepEqual(d.ram.read(r.bufs[1].addr, 512), data.subarray(0, 512));
+  assert.deepEqual(d.ram.read(r.bufs[2].addr, 512), data.subarray(512));
+  assert.equal(d.ram.read8(r.bufs[3].addr), VIRTIO_BLK_S_OK);
+
+  const f = d.submit(0, [{ data: header(VIRTIO_BLK_T_FLUSH, 0) }, { writeLen: 1 }]);
+  const id = d.submit(0, [{ data: header(VIRTIO_BLK_T_GET_ID, 0) }, { writeLen: 20 }, { writeLen: 1 }]);
+  await settle();
+  assert.deepEqual(d.takeUsed(0), [{ id: f.head, len: 1 }, { id: id.head, len: 21 }]);
+  assert.equal(d.ram.read8(f.bufs[1].addr), VIRTIO_BLK_S_OK);
+  assert.equal(new TextDecoder().decode(d.ram.read(id.bufs[1].addr, 20)), "rvisor-disk-serial-n");
+});
+
+test("out of range -> IOERR, readonly write -> IOERR, unknown type -> UNSUPP", async () => {
+  const { d } = setup(new MemBlockBackend(8 * 512));
+  const a = d.submit(0, [{ data: header(VIRTIO_BLK_T_IN, 7) }, { writeLen: 1024 }, { writeLen: 1 }]);
+  const b = d.submit(0, [{ data: header(VIRTIO_BLK_T_IN, 2 ** 40) }, { writeLen: 512 }, { writeLen: 1 }]);
+  const c = d.submit(0, [{ data: header(99, 0) }, { writeLen: 1 }]);
+  await settle();
+  assert.equal(d.takeUsed(0).length, 3);
+  assert.equal(d.ram.read8(a.bufs[2].addr), VIRTIO_BLK_S_IOERR);
+  assert.equal(d.ram.read8(b.bufs[2].addr), VIRTIO_BLK_S_IOERR);
+  assert.equal(d.ram.read8(c.bufs[1].addr), VIRTIO_BLK_S_UNSUPP);
+
+  const be = new MemBlockBackend(8 * 512, true);
+  const ro = setup(be).d;
+  const w = ro.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 0) }, { data: new Uint8Array(512).fill(9) }, { writeLen: 1 }]);
+  await settle();
+  assert.equal(ro.takeUsed(0).length, 1);
+  assert.equal(ro.ram.read8(w.bufs[2].addr), VIRTIO_BLK_S_IOERR);
+  assert.equal(be.data[0], 0);
+});
+
+test("requests without a status byte or header are dropped, not crashed on", async () => {
+  const { d } = setup(new MemBlockBackend(8 * 512));
+  const a = d.submit(0, [{ data: header(VIRTIO_BLK_T_IN, 0) }]);
+  const b = d.submit(0, [{ data: new Uint8Array(4) }, { writeLen: 1 }]);
+  await settle();
+  assert.deepEqual(d.takeUsed(0), [{ id: a.head, len: 0 }, { id: b.head, len: 0 }]);
+  assert.equal(d.ram.read8(b.bufs[1].addr), 0);
+});
+
+test("backend errors become IOERR", async () => {
+  const be = new MemBlockBackend(8 * 512);
+  be.flush = (): void => { throw new Error("disk gone"); };
+  const { d } = setup(be);
+  const f = d.submit(0, [{ data: header(VIRTIO_BLK_T_FLUSH, 0) }, { writeLen: 1 }]);
+  await settle();
+  assert.deepEqual(d.takeUsed(0), [{ id: f.head, len: 1 }]);
+  assert.equal(d.ram.read8(f.bufs[1].addr), VIRTIO_BLK_S_IOERR);
+});
