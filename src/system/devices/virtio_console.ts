@@ -1,0 +1,102 @@
+// virtio-console (device id 3, virtio 1.2 section 5.3): one port, receiveq 0 / transmitq 1, no
+// MULTIPORT. Host output goes to a `CharBackend`; host input arrives through `receive()` and is
+// buffered until the guest posts receive buffers.
+import type { AccessWidth } from "../../memory/device.js";
+import {
+  VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VirtioDevice, VirtioTransport, featureBit,
+  readConfigBytes,
+} from "./virtio_mmio.js";
+
+export interface CharBackend { write(bytes: Uint8Array): void }
+
+export const VIRTIO_ID_CONSOLE = 3;
+export const VIRTIO_CONSOLE_F_SIZE = 0;
+export const VIRTIO_CONSOLE_F_EMERG_WRITE = 2;
+/** Input kept while the guest has no receive buffers; older bytes beyond this are dropped. */
+const MAX_PENDING_INPUT = 1 << 20;
+
+export class VirtioConsole implements VirtioDevice {
+  readonly deviceId = VIRTIO_ID_CONSOLE;
+  readonly features = featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX)
+    | featureBit(VIRTIO_CONSOLE_F_EMERG_WRITE);
+  readonly numQueues = 2;
+  readonly queueMax: number;
+  private transport: VirtioTransport | null = null;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** config: cols u16, rows u16, max_nr_ports u32, emerg_wr u32 */
+  private readonly config = new Uint8Array(12);
+
+  constructor(readonly backend: CharBackend, opts: { queueSize?: number } = {}) {
+    this.queueMax = opts.queueSize ?? 64;
+    this.config[4] = 1; // max_nr_ports (only meaningful with MULTIPORT)
+  }
+
+  attach(t: VirtioTransport): void { this.transport = t; }
+  readConfig(offset: number, width: AccessWidth): number { return readConfigBytes(this.config, offset, width); }
+  writeConfig(offset: number, _width: AccessWidth, value: number): void {
+    if (offset === 8) this.backend.write(Uint8Array.of(value & 0xff)); // emerg_wr
+  }
+
+  /** Host input (keyboard, socket, ...) for the guest. */
+  receive(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.pending.push(bytes.slice());
+    this.pendingBytes += bytes.length;
+    while (this.pendingBytes > MAX_PENDING_INPUT && this.pending.length > 1) this.pendingBytes -= this.pending.shift()!.length;
+    this.drainInput();
+  }
+
+  /** Bytes waiting for guest receive buffers. */
+  get pendingInput(): number { return this.pendingBytes; }
+
+  private drainInput(): void {
+    const t = this.transport;
+    if (t === null || this.pendingBytes === 0) return;
+    const q = t.queue(0);
+    while (this.pendingBytes > 0) {
+      if (q.pending() === 0) return;
+      const c = q.pop();
+      if (c === null) return;
+      let n = 0;
+      while (n < c.writableLen && this.pending.length > 0) {
+        const head = this.pending[0];
+        const wrote = c.write(n, head);
+        n += wrote;
+        this.pendingBytes -= wrote;
+        if (wrote === head.length) this.pending.shift(); else this.pending[0] = head.subarray(wrote);
+      }
+      q.push(c, n);
+    }
+  }
+
+  activate(): void { this.drainInput(); }
+
+  onNotify(queue: number): void {
+    const t = this.transport;
+    if (t === null) return;
+    if (queue === 0) { this.drainInput(); return; }
+    if (queue !== 1) return;
+    const q = t.queue(1);
+    for (let c = q.pop(); c !== null; c = q.pop()) {
+      if (c.readableLen > 0) this.backend.write(c.read(0, c.readableLen));
+      q.push(c, 0);
+    }
+  }
+
+  reset(): void { /* pending host input is kept for the next driver */ }
+
+  saveState(): unknown {
+    const all = new Uint8Array(this.pendingBytes);
+    let o = 0;
+    for (const p of this.pending) { all.set(p, o); o += p.length; }
+    return { version: 1, pending: Array.from(all) };
+  }
+
+  loadState(state: unknown): void {
+    const s = state as { version: number; pending: number[] };
+    if (s?.version !== 1) throw new Error("virtio-console: unsupported snapshot");
+    this.pending = s.pending.length > 0 ? [Uint8Array.from(s.pending)] : [];
+    this.pendingBytes = s.pending.length;
+  }
+}
