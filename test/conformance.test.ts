@@ -1,0 +1,48 @@
+// Bare-metal conformance programs (test/conformance/*.S): each is built with the cross gcc,
+// validated on QEMU's spike board (proving the test itself right), then run on rvisor's
+// bare-metal runner. Both must exit through HTIF with status 0 and print the same console
+// output. Skips only when the cross compiler is missing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { buildConformance, conformancePrograms, crossGcc, missingCompilerMessage } from "./lib/toolchain.js";
+import { qemuSystem, runQemuSpike } from "./lib/qemu.js";
+import { loadRunBareMetal } from "./lib/rvisor.js";
+
+const MAX_INSTRUCTIONS = 200_000_000;
+const haveGcc = crossGcc() !== null;
+const haveQemu = qemuSystem() !== null;
+const skip = haveGcc ? false : missingCompilerMessage();
+
+test("conformance programs exist", { skip }, () => {
+  const names = conformancePrograms().map((p) => p.replace(/.*\//, ""));
+  for (const want of ["rv64i.S", "rv64m.S", "rv64a.S", "rv64c.S", "fp.S", "csr.S", "traps.S", "interrupts.S", "vm_sv39.S", "vm_sv48.S", "counters.S"]) {
+    assert.ok(names.includes(want), `missing test/conformance/${want}`);
+  }
+});
+
+for (const src of haveGcc ? conformancePrograms() : ["(none)"]) {
+  const name = src.replace(/.*\//, "");
+  test(`conformance ${name}`, { skip }, async (t) => {
+    const elfPath = buildConformance(src);
+    let qemuOutput: string | null = null;
+    if (haveQemu) {
+      await t.test("qemu-system-riscv64 -M spike (reference)", async () => {
+        const r = await runQemuSpike(elfPath, { icount: true, timeoutMs: 60_000 });
+        assert.equal(r.timedOut, false, `QEMU timed out; output so far:\n${r.output}`);
+        assert.equal(r.exitCode, 0, `QEMU exit ${String(r.exitCode)}; output:\n${r.output}${r.stderr}`);
+        qemuOutput = r.output;
+      });
+    } else {
+      t.diagnostic("qemu-system-riscv64 not found: rvisor's output is checked against the exit status only");
+    }
+    await t.test("rvisor", async () => {
+      const loaded = await loadRunBareMetal();
+      if ("error" in loaded) assert.fail(loaded.error);
+      const r = loaded.run(new Uint8Array(readFileSync(elfPath)), { maxInstructions: MAX_INSTRUCTIONS });
+      assert.notEqual(r.exitCode, null, `instruction budget (${MAX_INSTRUCTIONS}) exhausted; output:\n${r.output}`);
+      assert.equal(r.exitCode, 0, `rvisor exit ${String(r.exitCode)}; output:\n${r.output}`);
+      if (qemuOutput !== null) assert.equal(r.output, qemuOutput, "console output differs from QEMU");
+    });
+  });
+}

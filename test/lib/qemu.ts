@@ -1,0 +1,93 @@
+// Runs bare-metal ELFs on `qemu-system-riscv64 -M spike`, the reference the conformance,
+// differential and benchmark programs are checked against. HTIF (tohost/fromhost symbols)
+// gives the console and the exit status, exactly as on rvisor's bare-metal runner.
+import { spawn } from "node:child_process";
+import { which } from "./toolchain.js";
+
+export function qemuSystem(): string | null {
+  return which(process.env["RVISOR_QEMU"] ?? "qemu-system-riscv64");
+}
+
+export interface QemuOptions {
+  timeoutMs?: number;
+  /** -icount shift=0: exact, deterministic instret/cycle (1 per instruction) and virtual time. */
+  icount?: boolean;
+  extraArgs?: readonly string[];
+}
+
+export interface QemuResult {
+  /** HTIF exit status, or null when QEMU was killed (timeout) or died by signal. */
+  exitCode: number | null;
+  /** Everything the program printed through the HTIF console. */
+  output: string;
+  /** QEMU's own diagnostics. */
+  stderr: string;
+  timedOut: boolean;
+  seconds: number;
+}
+
+/**
+ * Arguments for QEMU's spike board. `h=false` so misa matches rvisor's RV64IMAFDCSU
+ * (QEMU 7.x enables the hypervisor extension by default).
+ */
+export function qemuSpikeArgs(elfPath: string, opts: QemuOptions = {}): string[] {
+  return [
+    "-M", "spike",
+    "-cpu", "rv64,h=false",
+    "-m", "256M",
+    "-bios", "none",
+    "-nographic",
+    "-monitor", "none",
+    "-serial", "stdio",
+    ...(opts.icount === true ? ["-icount", "shift=0"] : []),
+    ...(opts.extraArgs ?? []),
+    "-kernel", elfPath,
+  ];
+}
+
+export function runQemuSpike(elfPath: string, opts: QemuOptions = {}): Promise<QemuResult> {
+  const qemu = qemuSystem();
+  if (qemu === null) return Promise.reject(new Error("qemu-system-riscv64 not found"));
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  return new Promise((resolvePromise, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(qemu, qemuSpikeArgs(elfPath, opts), { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({
+        exitCode: timedOut ? null : code,
+        output: Buffer.concat(out).toString("latin1"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        timedOut,
+        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      });
+    });
+  });
+}
+
+/** Runs `tasks` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
