@@ -1,0 +1,30 @@
+// The part of the hart (src/cpu/hart.ts) that the F and D instruction tables use. Declared
+// structurally so the FP code depends only on this contract; the exec functions typed with
+// FpHart are assignable to ExecFn as long as Hart provides these members.
+import type { Insn } from "../insn.js";
+
+export interface FpHart {
+  /** Integer registers as lo/hi int32 pairs (operands in Insn are pre-scaled pair indices). */
+  x: Int32Array;
+  /** Raw bits of the f registers as lo/hi int32 pairs (same buffer as `f`). */
+  fi: Int32Array;
+  f: Float64Array;
+  fflags: number;
+  frm: number;
+  /** mstatus.FS: 0 off, 1 initial, 2 clean, 3 dirty. */
+  fs: number;
+  illegal(d: Insn): unknown;
+  load32(rs1: number, imm: number): number;
+  load64(rs1: number, imm: number, dst: Int32Array, dstIdx: number): void;
+  store32(rs1: number, imm: number, value: number): void;
+  store64(rs1: number, imm: number, lo: number, hi: number): void;
+}
+
+export type FpExec = (h: FpHart, d: Insn, pc: number) => number;
+
+/** Effective rounding mode of an instruction with an rm field; throws illegal for 5, 6, or bad frm. */
+export function roundingMode(h: FpHart, d: Insn): number {
+  const rm = d.rm === 7 ? h.frm : d.rm;
+  if (rm > 4) throw h.illegal(d);
+  return rm;
+}
