@@ -1,0 +1,179 @@
+// The decoder: builds a per-opcode lookup from the extension tables once, extracts operands
+// by format, and expands RVC instructions into their 32-bit equivalents (unprivileged spec
+// chapter 16: every RVC instruction expands to a single base instruction).
+import { Fmt, Insn, type InsnDef } from "./insn.js";
+import { rv64i } from "./insns/rv64i.js";
+import { rv64m } from "./insns/rv64m.js";
+import { rv64a } from "./insns/rv64a.js";
+import { zicsr } from "./insns/zicsr.js";
+import { rv64f } from "./insns/rv64f.js";
+import { rv64d } from "./insns/rv64d.js";
+
+export const ALL_EXTENSIONS: readonly (readonly InsnDef[])[] = [rv64i, rv64m, rv64a, zicsr, rv64f, rv64d];
+
+/** Per major opcode (bits 6:0), the definitions with that opcode, most specific mask first. */
+const table: InsnDef[][] = [];
+for (let op = 0; op < 128; op++) table.push([]);
+for (const ext of ALL_EXTENSIONS) {
+  for (const def of ext) {
+    if ((def.mask & 0x7f) !== 0x7f) throw new Error(`${def.name}: mask must cover the opcode`);
+    table[def.match & 0x7f].push(def);
+  }
+}
+for (const list of table) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
+
+function popcount(v: number): number {
+  let n = 0;
+  for (let x = v >>> 0; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
+const illegalExec = (h: import("./hart.js").Hart, d: Insn): number => { throw h.illegal(d); };
+
+/** Finds the definition of a 32-bit instruction, or null. */
+export function lookup(raw: number): InsnDef | null {
+  for (const def of table[raw & 0x7f]) if (((raw & def.mask) >>> 0) === def.match >>> 0) return def;
+  return null;
+}
+
+/**
+ * Decodes the 32-bit instruction `inst` (for RVC, its expansion; 0 when illegal). `raw` is
+ * what mtval reports on an illegal-instruction trap; `len` is 2 or 4.
+ */
+export function decode(inst: number, raw: number, len: number): Insn {
+  const def = inst === 0 ? null : lookup(inst);
+  const d = new Insn(def === null ? illegalExec : def.exec);
+  d.raw = raw >>> 0;
+  d.len = len;
+  if (def === null) { d.name = "illegal"; d.endsBlock = true; return d; }
+  d.name = def.name;
+  d.endsBlock = def.endsBlock === true;
+  d.startsBlock = def.startsBlock === true;
+  const rd = (inst >>> 7) & 31, rs1 = (inst >>> 15) & 31, rs2 = (inst >>> 20) & 31;
+  d.rd = rd === 0 ? 64 : rd * 2;
+  d.rs1 = rs1 * 2;
+  d.rs2 = rs2 * 2;
+  d.rs3 = ((inst >>> 27) & 31) * 2;
+  d.rm = (inst >>> 12) & 7;
+  switch (def.fmt) {
+    case Fmt.I: d.imm = inst >> 20; break;
+    case Fmt.S: d.imm = ((inst >> 25) << 5) | ((inst >>> 7) & 31); break;
+    case Fmt.B:
+      d.imm = ((inst >> 31) << 12) | (((inst >>> 7) & 1) << 11) | (((inst >>> 25) & 0x3f) << 5) | (((inst >>> 8) & 0xf) << 1);
+      break;
+    case Fmt.U: d.imm = inst & 0xfffff000; break;
+    case Fmt.J:
+      d.imm = ((inst >> 31) << 20) | (inst & 0xff000) | (((inst >>> 20) & 1) << 11) | (((inst >>> 21) & 0x3ff) << 1);
+      break;
+    case Fmt.CSR: case Fmt.CSRI: d.imm = inst >>> 20; break;
+    default: break;
+  }
+  return d;
+}
+
+// ---- RVC expansion ----
+
+const encI = (op: number, f3: number, rd: number, rs1: number, imm: number): number =>
+  ((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op;
+const encR = (op: number, f3: number, f7: number, rd: number, rs1: number, rs2: number): number =>
+  (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op;
+const encS = (op: number, f3: number, rs1: number, rs2: number, imm: number): number =>
+  (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | op;
+const encB = (f3: number, rs1: number, rs2: number, imm: number): number =>
+  (((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) |
+  (((imm >> 1) & 0xf) << 8) | (((imm >> 11) & 1) << 7) | 0x63;
+const encJ = (rd: number, imm: number): number =>
+  (((imm >> 20) & 1) << 31) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 11) & 1) << 20) | (((imm >> 12) & 0xff) << 12) | (rd << 7) | 0x6f;
+
+const OP_LOAD = 0x03, OP_LOAD_FP = 0x07, OP_IMM = 0x13, OP_IMM32 = 0x1b, OP_STORE = 0x23, OP_STORE_FP = 0x27;
+const OP = 0x33, OP_32 = 0x3b, OP_LUI = 0x37, OP_JALR = 0x67;
+
+const bit = (c: number, b: number): number => (c >>> b) & 1;
+const bits = (c: number, hi: number, lo: number): number => (c >>> lo) & ((1 << (hi - lo + 1)) - 1);
+const sext = (v: number, width: number): number => (v << (32 - width)) >> (32 - width);
+
+/** Expands a 16-bit RVC instruction to its 32-bit equivalent, or 0 if it is illegal/reserved. */
+export function expandCompressed(c: number): number {
+  const op = c & 3, f3 = c >>> 13;
+  const rdp = bits(c, 4, 2) + 8, rs1p = bits(c, 9, 7) + 8;
+  const rd = bits(c, 11, 7), rs2 = bits(c, 6, 2);
+  if (op === 0) {
+    switch (f3) {
+      case 0: { // c.addi4spn
+        const imm = (bits(c, 12, 11) << 4) | (bits(c, 10, 7) << 6) | (bit(c, 6) << 2) | (bit(c, 5) << 3);
+        return imm === 0 ? 0 : encI(OP_IMM, 0, rdp, 2, imm);
+      }
+      case 1: return encI(OP_LOAD_FP, 3, rdp, rs1p, (bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)); // c.fld
+      case 2: return encI(OP_LOAD, 2, rdp, rs1p, (bits(c, 12, 10) << 3) | (bit(c, 6) << 2) | (bit(c, 5) << 6)); // c.lw
+      case 3: return encI(OP_LOAD, 3, rdp, rs1p, (bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)); // c.ld
+      case 5: return encS(OP_STORE_FP, 3, rs1p, rdp, (bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)); // c.fsd
+      case 6: return encS(OP_STORE, 2, rs1p, rdp, (bits(c, 12, 10) << 3) | (bit(c, 6) << 2) | (bit(c, 5) << 6)); // c.sw
+      case 7: return encS(OP_STORE, 3, rs1p, rdp, (bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)); // c.sd
+      default: return 0;
+    }
+  }
+  if (op === 1) {
+    const imm6 = sext((bit(c, 12) << 5) | bits(c, 6, 2), 6);
+    switch (f3) {
+      case 0: return encI(OP_IMM, 0, rd, rd, imm6); // c.addi / c.nop
+      case 1: return rd === 0 ? 0 : encI(OP_IMM32, 0, rd, rd, imm6); // c.addiw
+      case 2: return encI(OP_IMM, 0, rd, 0, imm6); // c.li
+      case 3:
+        if (rd === 2) { // c.addi16sp
+          const imm = sext((bit(c, 12) << 9) | (bit(c, 6) << 4) | (bit(c, 5) << 6) | (bits(c, 4, 3) << 7) | (bit(c, 2) << 5), 10);
+          return imm === 0 ? 0 : encI(OP_IMM, 0, 2, 2, imm);
+        }
+        // c.lui
+        return imm6 === 0 ? 0 : ((imm6 << 12) & 0xfffff000) | (rd << 7) | OP_LUI;
+      case 4: {
+        const shamt = (bit(c, 12) << 5) | bits(c, 6, 2);
+        switch (bits(c, 11, 10)) {
+          case 0: return encI(OP_IMM, 5, rs1p, rs1p, shamt); // c.srli
+          case 1: return encI(OP_IMM, 5, rs1p, rs1p, shamt | 0x400); // c.srai
+          case 2: return encI(OP_IMM, 7, rs1p, rs1p, imm6); // c.andi
+          default: {
+            const f2 = bits(c, 6, 5);
+            if (bit(c, 12) === 0) {
+              return [encR(OP, 0, 0x20, rs1p, rs1p, rdp), encR(OP, 4, 0, rs1p, rs1p, rdp),
+                encR(OP, 6, 0, rs1p, rs1p, rdp), encR(OP, 7, 0, rs1p, rs1p, rdp)][f2]; // c.sub/xor/or/and
+            }
+            if (f2 === 0) return encR(OP_32, 0, 0x20, rs1p, rs1p, rdp); // c.subw
+            if (f2 === 1) return encR(OP_32, 0, 0, rs1p, rs1p, rdp); // c.addw
+            return 0;
+          }
+        }
+      }
+      case 5: { // c.j
+        const imm = sext((bit(c, 12) << 11) | (bit(c, 11) << 4) | (bits(c, 10, 9) << 8) | (bit(c, 8) << 10) | (bit(c, 7) << 6) |
+          (bit(c, 6) << 7) | (bits(c, 5, 3) << 1) | (bit(c, 2) << 5), 12);
+        return encJ(0, imm);
+      }
+      default: { // c.beqz / c.bnez
+        const imm = sext((bit(c, 12) << 8) | (bits(c, 11, 10) << 3) | (bits(c, 6, 5) << 6) | (bits(c, 4, 3) << 1) | (bit(c, 2) << 5), 9);
+        return encB(f3 === 6 ? 0 : 1, rs1p, 0, imm);
+      }
+    }
+  }
+  if (op === 2) {
+    switch (f3) {
+      case 0: return encI(OP_IMM, 1, rd, rd, (bit(c, 12) << 5) | bits(c, 6, 2)); // c.slli
+      case 1: return encI(OP_LOAD_FP, 3, rd, 2, (bit(c, 12) << 5) | (bits(c, 6, 5) << 3) | (bits(c, 4, 2) << 6)); // c.fldsp
+      case 2: return rd === 0 ? 0 : encI(OP_LOAD, 2, rd, 2, (bit(c, 12) << 5) | (bits(c, 6, 4) << 2) | (bits(c, 3, 2) << 6)); // c.lwsp
+      case 3: return rd === 0 ? 0 : encI(OP_LOAD, 3, rd, 2, (bit(c, 12) << 5) | (bits(c, 6, 5) << 3) | (bits(c, 4, 2) << 6)); // c.ldsp
+      case 4:
+        if (bit(c, 12) === 0) {
+          if (rs2 === 0) return rd === 0 ? 0 : encI(OP_JALR, 0, 0, rd, 0); // c.jr
+          return encR(OP, 0, 0, rd, 0, rs2); // c.mv
+        }
+        if (rs2 === 0) {
+          if (rd === 0) return 0x00100073; // c.ebreak
+          return encI(OP_JALR, 0, 1, rd, 0); // c.jalr
+        }
+        return encR(OP, 0, 0, rd, rd, rs2); // c.add
+      case 5: return encS(OP_STORE_FP, 3, 2, rs2, (bits(c, 12, 10) << 3) | (bits(c, 9, 7) << 6)); // c.fsdsp
+      case 6: return encS(OP_STORE, 2, 2, rs2, (bits(c, 12, 9) << 2) | (bits(c, 8, 7) << 6)); // c.swsp
+      default: return encS(OP_STORE, 3, 2, rs2, (bits(c, 12, 10) << 3) | (bits(c, 9, 7) << 6)); // c.sdsp
+    }
+  }
+  return 0;
+}

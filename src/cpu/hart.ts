@@ -1,0 +1,860 @@
+// One RV64GC hart: registers, CSRs, privilege modes, Sv39/Sv48 translation with a software
+// TLB, and the interpreter loop over cached decoded blocks.
+//
+// 64-bit values live as int32 lo/hi pairs (no BigInt on the hot path). The pc and virtual
+// addresses handed around as single numbers are signed 64-bit values held exactly in a double
+// (canonical Sv39/Sv48 addresses and physical addresses are far below 2^53).
+import type { Bus } from "../memory/bus.js";
+import { PAGE_CODE, type Ram } from "../memory/ram.js";
+import type { Insn } from "./insn.js";
+import { CodeCache } from "./code_cache.js";
+import {
+  CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
+  MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM,
+  MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, MSTATUS_WMASK, PRV_M, PRV_S, PRV_U, SSTATUS_MASK, S_INTERRUPTS,
+  MSTATUS_FS_SHIFT,
+} from "./csr_numbers.js";
+
+/** The one object thrown to unwind an instruction that traps (no allocation, no stack trace). */
+export const TRAP: { readonly trap: true } = { trap: true };
+
+export const ACCESS_FETCH = 0, ACCESS_LOAD = 1, ACCESS_STORE = 2;
+const TLB_BITS = 8, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
+const TLB_INVALID = 1; // never equals a page-aligned tag
+const TWO32 = 4294967296;
+
+/** misa: MXL=2 (RV64) and extensions I M A F D C S U. */
+const MISA_EXT = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+
+const FAULT_CAUSE_ACCESS = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
+const FAULT_CAUSE_PAGE = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];
+
+/**
+ * Called before an exception or interrupt is delivered architecturally. Returning true means
+ * the host handled it (the hook has set `h.pc`). Used by the built-in SBI firmware (ecalls
+ * from S-mode) and by the process VM (every trap from U-mode goes to the application kernel).
+ */
+export type TrapHook = (h: Hart, cause: number, pc: number, interrupt: boolean) => boolean;
+
+export interface HartState {
+  version: 1;
+  x: number[]; f: number[]; pc: number; priv: number;
+  csr: Record<string, number>;
+  pmpcfg: number[]; pmpaddr: number[];
+}
+
+export class Hart {
+  // ---- architectural state ----
+  /** x registers as lo/hi pairs; pair 32 (indices 64, 65) is the sink for writes to x0. */
+  readonly x = new Int32Array(66);
+  readonly fi = new Int32Array(64);
+  readonly f = new Float64Array(this.fi.buffer);
+  pc = 0;
+  priv = PRV_M;
+  fflags = 0;
+  frm = 0;
+  /** mstatus.FS (0 off, 1 initial, 2 clean, 3 dirty). */
+  fs = 0;
+  /** mstatus low word without FS (UXL=SXL=2 and SD are synthesized on read). */
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** Interrupt-pending bits driven by devices (MSIP, MTIP, MEIP, SEIP line, and STIP under the built-in SBI). */
+  mipHw = 0;
+  /** Software-writable pending bits (SSIP, STIP, SEIP). */
+  mipSw = 0;
+  /** mipHw | mipSw, kept up to date for the fast interrupt check. */
+  mip = 0;
+  mcounteren = 0;
+  scounteren = 0;
+  mcountinhibit = 0;
+  menvcfgLo = 0;
+  senvcfgLo = 0;
+  // 64-bit CSRs held as pairs: [mtvec, mscratch, mepc, mcause, mtval, stvec, sscratch, sepc, scause, stval]
+  readonly c64 = new Int32Array(20);
+  satpMode = 0;
+  satpAsid = 0;
+  /** satp.PPN as a number (44 bits). */
+  satpPpn = 0;
+  readonly pmpcfg = new Uint8Array(16);
+  readonly pmpaddr = new Float64Array(16);
+  /** Retired-instruction counter (monotonic, host side); minstret/mcycle are offsets from it. */
+  retired = 0;
+  private instretBase = 0;
+  private cycleBase = 0;
+  private instretFrozen = 0;
+  private cycleFrozen = 0;
+  /** LR/SC reservation: physical address, or -1 when none. */
+  reservation = -1;
+  /** Set by WFI; cleared when an interrupt becomes pending. */
+  wfi = false;
+  /** Hart stopped (SBI HSM) — the machine skips it. */
+  stopped = false;
+
+  // ---- pending exception (set by raise) ----
+  excCause = 0;
+  excTvalLo = 0;
+  excTvalHi = 0;
+
+  // ---- host hooks ----
+  trapHook: TrapHook | null = null;
+  /** Returns mtime (10 MHz ticks) for the `time` CSR. */
+  timeSource: () => number = () => 0;
+
+  // ---- translation ----
+  /** TLBs: [set*3 + access] each TLB_SIZE entries of (tagLo, tagHi, ramOffset). Sets: priv U=0, S=1, S+SUM=2, M=3. */
+  private readonly tlbs: Int32Array[] = [];
+  ftlb: Int32Array;
+  rtlb: Int32Array;
+  wtlb: Int32Array;
+  readonly ram: Ram;
+  readonly i32: Int32Array;
+  readonly i16: Int16Array;
+  readonly i8: Int8Array;
+  readonly u8: Uint8Array;
+  private readonly ramBase: number;
+  private readonly ramEnd: number;
+
+  /** Scratch results of csrRead. */
+  csrLo = 0;
+  csrHi = 0;
+
+  constructor(readonly hartId: number, readonly bus: Bus, readonly code: CodeCache) {
+    this.ram = bus.ram;
+    this.i32 = bus.ram.i32; this.i16 = bus.ram.i16; this.i8 = bus.ram.i8; this.u8 = bus.ram.u8;
+    this.ramBase = bus.ram.base; this.ramEnd = bus.ram.base + bus.ram.size;
+    for (let i = 0; i < 12; i++) this.tlbs.push(new Int32Array(TLB_SIZE * 3).fill(TLB_INVALID));
+    this.ftlb = this.tlbs[PRV_M * 3 + ACCESS_FETCH];
+    this.rtlb = this.tlbs[PRV_M * 3 + ACCESS_LOAD];
+    this.wtlb = this.tlbs[PRV_M * 3 + ACCESS_STORE];
+    code.addHart(this);
+  }
+
+  // =====================================================================================
+  // Traps
+  // =====================================================================================
+
+  /** Records an exception; `throw h.raise(...)` unwinds the current instruction. */
+  raise(cause: number, tvalLo = 0, tvalHi = 0): typeof TRAP {
+    this.excCause = cause; this.excTvalLo = tvalLo; this.excTvalHi = tvalHi;
+    return TRAP;
+  }
+
+  /** Illegal instruction; mtval = the instruction bits (as QEMU and Spike report). */
+  illegal(d: Insn): typeof TRAP {
+    return this.raise(Cause.IllegalInsn, d.raw, 0);
+  }
+
+  private raiseAddr(cause: number, vaddr: number): typeof TRAP {
+    return this.raise(cause, vaddr | 0, Math.floor(vaddr / TWO32) | 0);
+  }
+
+  /** Delivers the pending exception (excCause/excTval) that occurred at `pc`. */
+  takeException(pc: number): void {
+    this.deliver(this.excCause, false, pc, this.excTvalLo, this.excTvalHi);
+  }
+
+  private deliver(cause: number, interrupt: boolean, pc: number, tvalLo: number, tvalHi: number): void {
+    if (this.trapHook !== null && this.trapHook(this, cause, pc, interrupt)) return;
+    this.reservation = -1;
+    this.wfi = false;
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    const c = this.c64;
+    if (this.priv <= PRV_S && ((deleg >>> cause) & 1) !== 0) {
+      // Trap to S-mode.
+      setPair(c, 14, pc);                                     // sepc
+      c[16] = cause; c[17] = interrupt ? -0x80000000 : 0;     // scause
+      c[18] = tvalLo; c[19] = tvalHi;                         // stval
+      let s = this.mstatus;
+      s = (s & ~MSTATUS_SPIE) | ((s & MSTATUS_SIE) !== 0 ? MSTATUS_SPIE : 0);
+      s = (s & ~MSTATUS_SPP) | (this.priv === PRV_S ? MSTATUS_SPP : 0);
+      s &= ~MSTATUS_SIE;
+      this.mstatus = s;
+      this.setPriv(PRV_S);
+      this.pc = trapVector(c[10], c[11], interrupt, cause);
+    } else {
+      setPair(c, 4, pc);                                      // mepc
+      c[6] = cause; c[7] = interrupt ? -0x80000000 : 0;       // mcause
+      c[8] = tvalLo; c[9] = tvalHi;                           // mtval
+      let s = this.mstatus;
+      s = (s & ~MSTATUS_MPIE) | ((s & MSTATUS_MIE) !== 0 ? MSTATUS_MPIE : 0);
+      s = (s & ~MSTATUS_MPP) | (this.priv << MSTATUS_MPP_SHIFT);
+      s &= ~MSTATUS_MIE;
+      this.mstatus = s;
+      this.setPriv(PRV_M);
+      this.pc = trapVector(c[0], c[1], interrupt, cause);
+    }
+  }
+
+  /** The highest-priority pending and enabled interrupt, or -1 (priv spec 3.1.9). */
+  pendingInterrupt(): number {
+    const pending = this.mip & this.mie;
+    if (pending === 0) return -1;
+    const s = this.mstatus;
+    let m = pending & ~this.mideleg;
+    if (this.priv === PRV_M && (s & MSTATUS_MIE) === 0) m = 0;
+    if (m !== 0) return pickInterrupt(m);
+    let sp = pending & this.mideleg;
+    if (this.priv === PRV_M || (this.priv === PRV_S && (s & MSTATUS_SIE) === 0)) sp = 0;
+    if (sp !== 0) return pickInterrupt(sp);
+    return -1;
+  }
+
+  /** Takes a pending interrupt if one is enabled; returns true when it did. */
+  checkInterrupts(): boolean {
+    const irq = this.pendingInterrupt();
+    if (irq < 0) return false;
+    this.deliver(irq, true, this.pc, 0, 0);
+    return true;
+  }
+
+  /** Raises or lowers a device-driven interrupt-pending bit (MSIP, MTIP, MEIP, SEIP, STIP). */
+  setIrq(bit: number, level: boolean): void {
+    if (level) this.mipHw |= bit; else this.mipHw &= ~bit;
+    this.mip = this.mipHw | this.mipSw;
+    if (level && (this.mip & this.mie) !== 0) this.wfi = false;
+  }
+
+  private setMipSw(v: number): void {
+    this.mipSw = v & (MIP_SSIP | MIP_STIP | MIP_SEIP);
+    this.mip = this.mipHw | this.mipSw;
+    if ((this.mip & this.mie) !== 0) this.wfi = false;
+  }
+
+  setPriv(p: number): void {
+    this.priv = p;
+    this.selectTlbs();
+  }
+
+  /** Effective privilege of loads and stores (mstatus.MPRV). */
+  dataPriv(): number {
+    return this.priv === PRV_M && (this.mstatus & MSTATUS_MPRV) !== 0 ? (this.mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT : this.priv;
+  }
+
+  private selectTlbs(): void {
+    const p = this.priv;
+    this.ftlb = this.tlbs[p * 3 + ACCESS_FETCH];
+    let dp = this.dataPriv();
+    if (dp === PRV_S && (this.mstatus & MSTATUS_SUM) !== 0) dp = 2;
+    this.rtlb = this.tlbs[dp * 3 + ACCESS_LOAD];
+    this.wtlb = this.tlbs[dp * 3 + ACCESS_STORE];
+  }
+
+  flushTlb(): void {
+    for (const t of this.tlbs) t.fill(TLB_INVALID);
+  }
+
+  /** Drops write-TLB entries that point at RAM page `page` (it now holds decoded code). */
+  dropWritablePage(page: number): void {
+    const off = page << 12;
+    for (let s = 0; s < 4; s++) {
+      const t = this.tlbs[s * 3 + ACCESS_STORE];
+      for (let i = 0; i < TLB_SIZE * 3; i += 3) if (t[i + 2] === off) t[i] = TLB_INVALID;
+    }
+  }
+
+  // =====================================================================================
+  // Address translation (priv spec 4.3.2 / 4.5)
+  // =====================================================================================
+
+  /**
+   * Translates virtual address (lo, hi) for `access` at privilege `prv`; returns the physical
+   * address or throws a page/access fault. Sets A/D bits in hardware (as QEMU does).
+   */
+  translate(lo: number, hi: number, access: number, prv: number): number {
+    if (prv === PRV_M || this.satpMode === 0) {
+      return (lo >>> 0) + hi * TWO32;
+    }
+    const vaddr = (lo >>> 0) + hi * TWO32;
+    const levels = this.satpMode === 8 ? 3 : 4;
+    // The address must be canonical: bits above the top VPN bit equal it.
+    const top = hi >> (levels === 3 ? 6 : 15);
+    if (top !== 0 && top !== -1) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+    let a = this.satpPpn * 4096;
+    const ram = this.ram;
+    for (let i = levels - 1; i >= 0; i--) {
+      const vpn = i === 0 ? (lo >>> 12) & 0x1ff : i === 1 ? (lo >>> 21) & 0x1ff : i === 2 ? ((lo >>> 30) | (hi << 2)) & 0x1ff : (hi >>> 7) & 0x1ff;
+      const pteAddr = a + vpn * 8;
+      if (pteAddr < this.ramBase || pteAddr + 8 > this.ramEnd) throw this.raiseAddr(FAULT_CAUSE_ACCESS[access], vaddr);
+      const wi = (pteAddr - this.ramBase) >>> 2;
+      let pte = this.i32[wi];
+      const pteHi = this.i32[wi + 1];
+      // V=0, W without R, or reserved bits 63:54 (no Svnapot/Svpbmt) → page fault.
+      if ((pte & 1) === 0 || (pte & 6) === 4 || (pteHi >>> 22) !== 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+      const ppn = (pte >>> 10) + (pteHi & 0x3fffff) * 4194304;
+      if ((pte & 0xa) === 0) { // R=0 and X=0: pointer to the next level
+        a = ppn * 4096;
+        continue;
+      }
+      // Leaf: permission checks.
+      const s = this.mstatus;
+      if (access === ACCESS_FETCH) {
+        if ((pte & 8) === 0) throw this.raiseAddr(Cause.InsnPageFault, vaddr);
+      } else if (access === ACCESS_LOAD) {
+        if ((pte & 2) === 0 && !((s & MSTATUS_MXR) !== 0 && (pte & 8) !== 0)) throw this.raiseAddr(Cause.LoadPageFault, vaddr);
+      } else if ((pte & 4) === 0) throw this.raiseAddr(Cause.StorePageFault, vaddr);
+      const u = (pte & 0x10) !== 0;
+      if (prv === PRV_U ? !u : u && (access === ACCESS_FETCH || (s & MSTATUS_SUM) === 0)) {
+        throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+      }
+      // Misaligned superpage.
+      if (i > 0 && (ppn % (1 << (9 * i))) !== 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+      // A and D bits (Svadu behaviour).
+      const want = 0x40 | (access === ACCESS_STORE ? 0x80 : 0);
+      if ((pte & want) !== want) {
+        pte |= want;
+        ram.i32[wi] = pte;
+      }
+      const pageMask = i === 0 ? 0xfff : i === 1 ? 0x1fffff : i === 2 ? 0x3fffffff : -1;
+      if (pageMask !== -1) return ppn * 4096 + ((lo & pageMask) >>> 0);
+      return ppn * 4096 + (lo >>> 0) + (hi & 0x7f) * TWO32;
+    }
+    throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+  }
+
+  /** Translates and, when the page is RAM, installs a TLB entry. Returns the physical address. */
+  private tlbFill(lo: number, hi: number, access: number): number {
+    const prv = access === ACCESS_FETCH ? this.priv : this.dataPriv();
+    const pa = this.translate(lo, hi, access, prv);
+    if (pa >= this.ramBase && pa < this.ramEnd) {
+      const off = (pa - this.ramBase) & ~0xfff;
+      if (access !== ACCESS_STORE || this.ram.pageFlags[off >>> 12] === 0) {
+        const t = access === ACCESS_FETCH ? this.ftlb : access === ACCESS_LOAD ? this.rtlb : this.wtlb;
+        const i = ((lo >>> 12) & TLB_MASK) * 3;
+        t[i] = lo & ~0xfff; t[i + 1] = hi; t[i + 2] = off;
+      }
+    }
+    return pa;
+  }
+
+  // =====================================================================================
+  // Loads and stores: address = x[r] + imm. Fast path through the TLB into RAM.
+  // =====================================================================================
+
+  load8(r: number, imm: number): number {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.rtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi) return this.i8[t[i + 2] + (lo & 0xfff)];
+    return (this.loadSlow(lo, hi, 1) << 24) >> 24;
+  }
+
+  load16(r: number, imm: number): number {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.rtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi && (lo & 1) === 0) return this.i16[(t[i + 2] + (lo & 0xfff)) >>> 1];
+    return (this.loadSlow(lo, hi, 2) << 16) >> 16;
+  }
+
+  load32(r: number, imm: number): number {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.rtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi && (lo & 3) === 0) return this.i32[(t[i + 2] + (lo & 0xfff)) >>> 2];
+    return this.loadSlow(lo, hi, 4) | 0;
+  }
+
+  load64(r: number, imm: number, dst: Int32Array, di: number): void {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.rtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi && (lo & 7) === 0) {
+      const w = (t[i + 2] + (lo & 0xfff)) >>> 2;
+      dst[di] = this.i32[w]; dst[di + 1] = this.i32[w + 1];
+      return;
+    }
+    const l = this.loadSlow(lo, hi, 4);
+    const addHi = (hi + ((lo >>> 0) > 0xfffffffb ? 1 : 0)) | 0;
+    dst[di + 1] = this.loadSlow((lo + 4) | 0, addHi, 4);
+    dst[di] = l;
+  }
+
+  store8(r: number, imm: number, v: number): void {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.wtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi) { this.u8[t[i + 2] + (lo & 0xfff)] = v; return; }
+    this.storeSlow(lo, hi, 1, v);
+  }
+
+  store16(r: number, imm: number, v: number): void {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.wtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi && (lo & 1) === 0) { this.i16[(t[i + 2] + (lo & 0xfff)) >>> 1] = v; return; }
+    this.storeSlow(lo, hi, 2, v);
+  }
+
+  store32(r: number, imm: number, v: number): void {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.wtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi && (lo & 3) === 0) { this.i32[(t[i + 2] + (lo & 0xfff)) >>> 2] = v; return; }
+    this.storeSlow(lo, hi, 4, v);
+  }
+
+  store64(r: number, imm: number, vlo: number, vhi: number): void {
+    const x = this.x, b = x[r], lo = (b + imm) | 0;
+    const hi = (x[r + 1] + (imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+    const t = this.wtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi && (lo & 7) === 0) {
+      const w = (t[i + 2] + (lo & 0xfff)) >>> 2;
+      this.i32[w] = vlo; this.i32[w + 1] = vhi;
+      return;
+    }
+    if ((lo & 7) === 0) {
+      // Aligned RAM store that missed the TLB (or hit a code/watched page): write both
+      // words, then notify once, so a watcher (HTIF tohost) sees the whole value.
+      const pa = this.physAddr(lo, hi, ACCESS_STORE);
+      if (pa >= this.ramBase && pa + 8 <= this.ramEnd) {
+        const w = (pa - this.ramBase) >>> 2;
+        this.i32[w] = vlo; this.i32[w + 1] = vhi;
+        if (this.ram.pageFlags[w >>> 10] !== 0) this.ram.notifyWrite(pa, 8);
+        return;
+      }
+    }
+    // Translate both words before writing either, so a fault leaves memory untouched.
+    const hi2 = (hi + ((lo >>> 0) > 0xfffffffb ? 1 : 0)) | 0;
+    if (((lo & 0xfff) > 0xff8)) { this.physAddr(lo, hi, ACCESS_STORE); this.physAddr((lo + 4) | 0, hi2, ACCESS_STORE); }
+    this.storeSlow(lo, hi, 4, vlo);
+    this.storeSlow((lo + 4) | 0, hi2, 4, vhi);
+  }
+
+  /** Physical address of a data access (faults raised), filling the TLB. */
+  physAddr(lo: number, hi: number, access: number): number {
+    const t = access === ACCESS_LOAD ? this.rtlb : this.wtlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi) return this.ramBase + t[i + 2] + (lo & 0xfff);
+    return this.tlbFill(lo, hi, access);
+  }
+
+  /** Any load of 1, 2 or 4 bytes: misaligned, MMIO, or a TLB miss. Returns the zero-extended value (int32 for 4). */
+  loadSlow(lo: number, hi: number, size: number): number {
+    if ((lo & (size - 1)) !== 0) {
+      // Misaligned: assemble bytes (each may be on another page).
+      let v = 0;
+      for (let k = 0; k < size; k++) {
+        const l = (lo + k) | 0, h = (hi + ((l >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+        v |= this.loadSlow(l, h, 1) << (8 * k);
+      }
+      return size === 4 ? v : v >>> 0;
+    }
+    const pa = this.physAddr(lo, hi, ACCESS_LOAD);
+    if (pa >= this.ramBase && pa + size <= this.ramEnd) {
+      const o = pa - this.ramBase;
+      return size === 1 ? this.u8[o] : size === 2 ? this.i16[o >>> 1] & 0xffff : this.i32[o >>> 2];
+    }
+    const v = this.bus.read(pa, size as 1 | 2 | 4);
+    if (v === null) throw this.raiseAddr(Cause.LoadAccessFault, (lo >>> 0) + hi * TWO32);
+    return size === 4 ? v | 0 : v;
+  }
+
+  storeSlow(lo: number, hi: number, size: number, v: number): void {
+    if ((lo & (size - 1)) !== 0) {
+      // Misaligned: check every byte translates before writing any.
+      for (let k = 0; k < size; k++) {
+        const l = (lo + k) | 0, h = (hi + ((l >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+        this.physAddr(l, h, ACCESS_STORE);
+      }
+      for (let k = 0; k < size; k++) {
+        const l = (lo + k) | 0, h = (hi + ((l >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+        this.storeSlow(l, h, 1, v >>> (8 * k));
+      }
+      return;
+    }
+    const pa = this.physAddr(lo, hi, ACCESS_STORE);
+    if (pa >= this.ramBase && pa + size <= this.ramEnd) {
+      const o = pa - this.ramBase;
+      if (size === 1) this.u8[o] = v; else if (size === 2) this.i16[o >>> 1] = v; else this.i32[o >>> 2] = v;
+      if (this.ram.pageFlags[o >>> 12] !== 0) this.ram.notifyWrite(pa, size);
+      return;
+    }
+    if (!this.bus.write(pa, size as 1 | 2 | 4, size === 4 ? v >>> 0 : v & (size === 1 ? 0xff : 0xffff))) {
+      throw this.raiseAddr(Cause.StoreAccessFault, (lo >>> 0) + hi * TWO32);
+    }
+  }
+
+  /**
+   * RAM byte offset for an atomic access of `size` at x[r] (LR/SC/AMO): alignment and write
+   * permission are checked; atomics outside RAM raise an access fault.
+   */
+  amoOffset(r: number, size: number, access: number): number {
+    const lo = this.x[r], hi = this.x[r + 1];
+    const vaddr = (lo >>> 0) + hi * TWO32;
+    if ((lo & (size - 1)) !== 0) throw this.raiseAddr(access === ACCESS_LOAD ? Cause.LoadMisaligned : Cause.StoreMisaligned, vaddr);
+    const pa = this.physAddr(lo, hi, access);
+    if (pa < this.ramBase || pa + size > this.ramEnd) {
+      throw this.raiseAddr(access === ACCESS_LOAD ? Cause.LoadAccessFault : Cause.StoreAccessFault, vaddr);
+    }
+    const o = pa - this.ramBase;
+    if (access === ACCESS_STORE && this.ram.pageFlags[o >>> 12] !== 0) this.ram.notifyWrite(pa, size);
+    return o;
+  }
+
+  // =====================================================================================
+  // Instruction fetch
+  // =====================================================================================
+
+  /** RAM offset of the instruction at pc (raising fetch faults); -1 if the fetch crosses a page. */
+  fetchOffset(pc: number): number {
+    const lo = pc | 0, hi = Math.floor(pc / TWO32) | 0;
+    const t = this.ftlb, i = ((lo >>> 12) & TLB_MASK) * 3;
+    let off: number;
+    if (t[i] === (lo & ~0xfff) && t[i + 1] === hi) off = t[i + 2] + (lo & 0xfff);
+    else {
+      const pa = this.tlbFill(lo, hi, ACCESS_FETCH);
+      if (pa < this.ramBase || pa + 2 > this.ramEnd) throw this.raiseAddr(Cause.InsnAccessFault, pc);
+      off = pa - this.ramBase;
+    }
+    return off;
+  }
+
+  /** Fetches 16 bits at virtual pc through translation (used for page-crossing instructions). */
+  fetch16(pc: number): number {
+    const off = this.fetchOffset(pc);
+    return this.u8[off] | (this.u8[off + 1] << 8);
+  }
+
+  // =====================================================================================
+  // CSRs
+  // =====================================================================================
+
+  /** Reads CSR `n` into (csrLo, csrHi); returns false if it does not exist or is not accessible. */
+  csrRead(n: number): boolean {
+    let lo = 0, hi = 0;
+    const c = this.c64;
+    switch (n) {
+      case CSR.fflags: if (this.fs === 0) return false; lo = this.fflags; break;
+      case CSR.frm: if (this.fs === 0) return false; lo = this.frm; break;
+      case CSR.fcsr: if (this.fs === 0) return false; lo = (this.frm << 5) | this.fflags; break;
+      case CSR.cycle: case CSR.time: case CSR.instret:
+        if (!this.counterAllowed(n - CSR.cycle)) return false;
+        if (n === CSR.time) { const t = this.timeSource(); lo = t | 0; hi = Math.floor(t / TWO32) | 0; }
+        else { const v = n === CSR.cycle ? this.mcycle() : this.minstret(); lo = v | 0; hi = Math.floor(v / TWO32) | 0; }
+        break;
+      case CSR.sstatus: {
+        lo = (this.mstatus & SSTATUS_MASK) | (this.fs << MSTATUS_FS_SHIFT);
+        hi = 2 | (this.fs === 3 ? -0x80000000 : 0); // UXL=2, SD
+        break;
+      }
+      case CSR.sie: lo = this.mie & this.mideleg; break;
+      case CSR.sip: lo = this.mip & this.mideleg; break;
+      case CSR.stvec: lo = c[10]; hi = c[11]; break;
+      case CSR.scounteren: lo = this.scounteren; break;
+      case CSR.senvcfg: lo = this.senvcfgLo; break;
+      case CSR.sscratch: lo = c[12]; hi = c[13]; break;
+      case CSR.sepc: lo = c[14]; hi = c[15]; break;
+      case CSR.scause: lo = c[16]; hi = c[17]; break;
+      case CSR.stval: lo = c[18]; hi = c[19]; break;
+      case CSR.satp:
+        if (this.priv === PRV_S && (this.mstatus & MSTATUS_TVM) !== 0) return false;
+        lo = this.satpPpn | 0; hi = (Math.floor(this.satpPpn / TWO32) & 0xfff) | (this.satpAsid << 12) | (this.satpMode << 28);
+        break;
+      case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: break;
+      case CSR.mhartid: lo = this.hartId; break;
+      case CSR.mstatus:
+        lo = this.mstatus | (this.fs << MSTATUS_FS_SHIFT);
+        hi = 0xa | (this.fs === 3 ? -0x80000000 : 0); // UXL=SXL=2, SD
+        break;
+      case CSR.misa: lo = MISA_EXT; hi = -0x80000000; break; // MXL=2
+      case CSR.medeleg: lo = this.medeleg; break;
+      case CSR.mideleg: lo = this.mideleg; break;
+      case CSR.mie: lo = this.mie; break;
+      case CSR.mtvec: lo = c[0]; hi = c[1]; break;
+      case CSR.mcounteren: lo = this.mcounteren; break;
+      case CSR.menvcfg: lo = this.menvcfgLo; break;
+      case CSR.mcountinhibit: lo = this.mcountinhibit; break;
+      case CSR.mscratch: lo = c[2]; hi = c[3]; break;
+      case CSR.mepc: lo = c[4]; hi = c[5]; break;
+      case CSR.mcause: lo = c[6]; hi = c[7]; break;
+      case CSR.mtval: lo = c[8]; hi = c[9]; break;
+      case CSR.mip: lo = this.mip; break;
+      case CSR.mcycle: case CSR.minstret: {
+        const v = n === CSR.mcycle ? this.mcycle() : this.minstret();
+        lo = v | 0; hi = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      default:
+        if (n >= CSR.pmpcfg0 && n <= CSR.pmpcfg15) {
+          if ((n & 1) !== 0) return false; // odd pmpcfg CSRs do not exist on RV64
+          const base = (n - CSR.pmpcfg0) * 4;
+          if (base >= 16) break;
+          const p = this.pmpcfg;
+          lo = p[base] | (p[base + 1] << 8) | (p[base + 2] << 16) | (p[base + 3] << 24);
+          hi = p[base + 4] | (p[base + 5] << 8) | (p[base + 6] << 16) | (p[base + 7] << 24);
+        } else if (n >= CSR.pmpaddr0 && n <= CSR.pmpaddr63) {
+          const k = n - CSR.pmpaddr0;
+          if (k < 16) { const v = this.pmpaddr[k]; lo = v | 0; hi = Math.floor(v / TWO32) | 0; }
+        } else if ((n >= CSR.mhpmcounter3 && n <= CSR.mhpmcounter31) || (n >= CSR.mhpmevent3 && n <= CSR.mhpmevent31)) {
+          // Hardwired to zero (no extra performance counters).
+        } else if (n >= CSR.hpmcounter3 && n <= CSR.hpmcounter31) {
+          if (!this.counterAllowed(n - CSR.cycle)) return false;
+        } else return false;
+    }
+    this.csrLo = lo; this.csrHi = hi;
+    return true;
+  }
+
+  private counterAllowed(bit: number): boolean {
+    if (this.priv === PRV_M) return true;
+    if (((this.mcounteren >>> bit) & 1) === 0) return false;
+    return this.priv === PRV_S || ((this.scounteren >>> bit) & 1) !== 0;
+  }
+
+  minstret(): number { return (this.mcountinhibit & 4) !== 0 ? this.instretFrozen : wrap64(this.retired - this.instretBase); }
+  mcycle(): number { return (this.mcountinhibit & 1) !== 0 ? this.cycleFrozen : wrap64(this.retired - this.cycleBase); }
+
+  /**
+   * Writes CSR `n` (already checked to exist, be writable and accessible). Returns true when
+   * the write may change translation or interrupt state, so the caller ends its block.
+   */
+  csrWrite(n: number, lo: number, hi: number): void {
+    const c = this.c64;
+    switch (n) {
+      case CSR.fflags: this.fflags = lo & 0x1f; this.fs = 3; break;
+      case CSR.frm: this.frm = lo & 7; this.fs = 3; break;
+      case CSR.fcsr: this.fflags = lo & 0x1f; this.frm = (lo >>> 5) & 7; this.fs = 3; break;
+      case CSR.sstatus:
+        this.writeMstatus((this.mstatus & ~SSTATUS_MASK) | (lo & SSTATUS_MASK), (lo >>> MSTATUS_FS_SHIFT) & 3);
+        break;
+      case CSR.sie: this.mie = (this.mie & ~this.mideleg) | (lo & this.mideleg & S_INTERRUPTS); break;
+      case CSR.sip: {
+        // Only SSIP is writable through sip, and only when delegated.
+        const m = MIP_SSIP & this.mideleg;
+        this.setMipSw((this.mipSw & ~m) | (lo & m));
+        break;
+      }
+      case CSR.stvec: setTvec(c, 10, lo, hi); break;
+      case CSR.scounteren: this.scounteren = lo & 7; break;
+      case CSR.senvcfg: this.senvcfgLo = lo & 1; break; // FIOM
+      case CSR.sscratch: c[12] = lo; c[13] = hi; break;
+      case CSR.sepc: c[14] = lo & ~1; c[15] = hi; break;
+      case CSR.scause: c[16] = lo; c[17] = hi & -0x80000000; break;
+      case CSR.stval: c[18] = lo; c[19] = hi; break;
+      case CSR.satp: {
+        const mode = hi >>> 28;
+        if (mode !== 0 && mode !== 8 && mode !== 9) break; // unsupported MODE: the write has no effect
+        this.satpMode = mode;
+        this.satpAsid = (hi >>> 12) & 0xffff;
+        this.satpPpn = (lo >>> 0) + (hi & 0xfff) * TWO32;
+        this.flushTlb();
+        break;
+      }
+      case CSR.mstatus: this.writeMstatus((this.mstatus & ~MSTATUS_WMASK) | (lo & MSTATUS_WMASK), (lo >>> MSTATUS_FS_SHIFT) & 3); break;
+      case CSR.misa: break; // WARL: fixed
+      case CSR.medeleg: this.medeleg = lo & MEDELEG_MASK; break;
+      case CSR.mideleg: this.mideleg = lo & S_INTERRUPTS; break;
+      case CSR.mie: this.mie = lo & (S_INTERRUPTS | MIP_MSIP | MIP_MTIP | MIP_MEIP); if ((this.mip & this.mie) !== 0) this.wfi = false; break;
+      case CSR.mtvec: setTvec(c, 0, lo, hi); break;
+      case CSR.mcounteren: this.mcounteren = lo & 7; break;
+      case CSR.menvcfg: this.menvcfgLo = lo & 1; break; // FIOM; no Svpbmt/Sstc/Zicbo*
+      case CSR.mcountinhibit: {
+        const v = lo & 5;
+        const ir = this.minstret(), cy = this.mcycle();
+        this.mcountinhibit = v;
+        this.setMinstret(ir, 0); this.setMcycle(cy, 0);
+        break;
+      }
+      case CSR.mscratch: c[2] = lo; c[3] = hi; break;
+      case CSR.mepc: c[4] = lo & ~1; c[5] = hi; break;
+      case CSR.mcause: c[6] = lo; c[7] = hi & -0x80000000; break;
+      case CSR.mtval: c[8] = lo; c[9] = hi; break;
+      case CSR.mip: this.setMipSw((this.mipSw & ~(MIP_SSIP | MIP_STIP | MIP_SEIP)) | (lo & (MIP_SSIP | MIP_STIP | MIP_SEIP))); break;
+      // "Any CSR write takes effect after the writing instruction has otherwise completed":
+      // the block loop counts this instruction afterwards, so store value - 1.
+      case CSR.mcycle: this.setMcycle((lo >>> 0) + hi * TWO32, 1); break;
+      case CSR.minstret: this.setMinstret((lo >>> 0) + hi * TWO32, 1); break;
+      default:
+        if (n >= CSR.pmpcfg0 && n <= CSR.pmpcfg15) {
+          const base = (n - CSR.pmpcfg0) * 4;
+          if (base >= 16) break;
+          for (let k = 0; k < 8; k++) {
+            if ((this.pmpcfg[base + k] & 0x80) !== 0) continue; // locked
+            let b = (k < 4 ? lo >>> (8 * k) : hi >>> (8 * (k - 4))) & 0x9f;
+            if ((b & 3) === 2) b &= ~3; // R=0,W=1 is reserved: keep it unusable
+            this.pmpcfg[base + k] = b;
+          }
+        } else if (n >= CSR.pmpaddr0 && n <= CSR.pmpaddr63) {
+          const k = n - CSR.pmpaddr0;
+          if (k < 16 && (this.pmpcfg[k] & 0x80) === 0) this.pmpaddr[k] = (lo >>> 0) + (hi & 0x3fffff) * TWO32;
+        }
+        // mhpmcounter*/mhpmevent*: hardwired to zero.
+    }
+  }
+
+  private setMinstret(v: number, adjust: number): void {
+    if ((this.mcountinhibit & 4) !== 0) this.instretFrozen = v;
+    else this.instretBase = this.retired - v + adjust;
+  }
+
+  private setMcycle(v: number, adjust: number): void {
+    if ((this.mcountinhibit & 1) !== 0) this.cycleFrozen = v;
+    else this.cycleBase = this.retired - v + adjust;
+  }
+
+  private writeMstatus(v: number, fs: number): void {
+    const old = this.mstatus;
+    // MPP is WARL: the reserved value 2 (H) becomes U.
+    if (((v & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT) === 2) v &= ~MSTATUS_MPP;
+    this.mstatus = v;
+    this.fs = fs;
+    if (((old ^ v) & MSTATUS_MXR) !== 0) this.flushTlb();
+    if (((old ^ v) & (MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM)) !== 0) this.selectTlbs();
+  }
+
+  /** Whether the current privilege may access CSR `n` at all (priv spec 2.1: bits 9:8). */
+  csrPrivOk(n: number): boolean {
+    return ((n >>> 8) & 3) <= this.priv;
+  }
+
+  // =====================================================================================
+  // xRET, WFI, SFENCE
+  // =====================================================================================
+
+  mret(): number {
+    const s = this.mstatus;
+    const mpp = (s & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT;
+    let ns = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MPIE) !== 0 ? MSTATUS_MIE : 0) | MSTATUS_MPIE;
+    if (mpp !== PRV_M) ns &= ~MSTATUS_MPRV;
+    this.mstatus = ns;
+    this.reservation = -1;
+    this.setPriv(mpp);
+    const c = this.c64;
+    return pairToNumber(c[4], c[5]);
+  }
+
+  sret(): number {
+    const s = this.mstatus;
+    const spp = (s & MSTATUS_SPP) !== 0 ? PRV_S : PRV_U;
+    this.mstatus = ((s & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | ((s & MSTATUS_SPIE) !== 0 ? MSTATUS_SIE : 0)) | MSTATUS_SPIE;
+    this.reservation = -1;
+    this.setPriv(spp);
+    const c = this.c64;
+    return pairToNumber(c[14], c[15]);
+  }
+
+  /** TSR/TW/TVM checks (priv spec 3.1.6.5). */
+  get tsr(): boolean { return this.priv === PRV_S && (this.mstatus & MSTATUS_TSR) !== 0; }
+  get tw(): boolean { return this.priv !== PRV_M && (this.mstatus & MSTATUS_TW) !== 0; }
+  get tvm(): boolean { return this.priv === PRV_S && (this.mstatus & MSTATUS_TVM) !== 0; }
+
+  // =====================================================================================
+  // The interpreter loop
+  // =====================================================================================
+
+  /**
+   * Runs up to about `budget` instructions (it stops at block ends). Returns the number of
+   * instructions executed (traps count as one). Stops early on WFI or when `stopped`.
+   */
+  run(budget: number): number {
+    let executed = 0;
+    const code = this.code;
+    while (executed < budget && !this.wfi && !this.stopped) {
+      if ((this.mip & this.mie) !== 0) this.checkInterrupts();
+      let pc = this.pc;
+      let i = 0;
+      try {
+        const blk = code.block(this, pc);
+        const n = blk.length;
+        for (; i < n; i++) {
+          const d = blk[i];
+          pc = d.fn(this, d, pc);
+        }
+        this.retired += n;
+        executed += n;
+        this.pc = pc;
+      } catch (e) {
+        if (e !== TRAP) throw e;
+        this.retired += i;
+        executed += i + 1;
+        this.takeException(pc);
+      }
+    }
+    return executed;
+  }
+
+  // =====================================================================================
+  // Snapshots
+  // =====================================================================================
+
+  saveState(): HartState {
+    const csr: Record<string, number> = {
+      fflags: this.fflags, frm: this.frm, fs: this.fs, mstatus: this.mstatus, medeleg: this.medeleg, mideleg: this.mideleg,
+      mie: this.mie, mipSw: this.mipSw, mipHw: this.mipHw, mcounteren: this.mcounteren, scounteren: this.scounteren,
+      mcountinhibit: this.mcountinhibit, menvcfg: this.menvcfgLo, senvcfg: this.senvcfgLo, satpMode: this.satpMode,
+      satpAsid: this.satpAsid, satpPpn: this.satpPpn, retired: this.retired, instretBase: this.instretBase,
+      cycleBase: this.cycleBase, instretFrozen: this.instretFrozen, cycleFrozen: this.cycleFrozen,
+      reservation: this.reservation, wfi: this.wfi ? 1 : 0, stopped: this.stopped ? 1 : 0,
+    };
+    for (let k = 0; k < 20; k++) csr[`c64_${k}`] = this.c64[k];
+    return {
+      version: 1, x: Array.from(this.x.subarray(0, 64)), f: Array.from(this.fi), pc: this.pc, priv: this.priv, csr,
+      pmpcfg: Array.from(this.pmpcfg), pmpaddr: Array.from(this.pmpaddr),
+    };
+  }
+
+  loadState(s: HartState): void {
+    if (s.version !== 1) throw new Error(`unsupported hart state version ${String(s.version)}`);
+    this.x.set(s.x); this.x[64] = 0; this.x[65] = 0;
+    this.fi.set(s.f);
+    this.pc = s.pc;
+    const c = s.csr;
+    this.fflags = c.fflags; this.frm = c.frm; this.fs = c.fs; this.mstatus = c.mstatus; this.medeleg = c.medeleg;
+    this.mideleg = c.mideleg; this.mie = c.mie; this.mipSw = c.mipSw; this.mipHw = c.mipHw; this.mip = this.mipHw | this.mipSw;
+    this.mcounteren = c.mcounteren; this.scounteren = c.scounteren; this.mcountinhibit = c.mcountinhibit;
+    this.menvcfgLo = c.menvcfg; this.senvcfgLo = c.senvcfg; this.satpMode = c.satpMode; this.satpAsid = c.satpAsid;
+    this.satpPpn = c.satpPpn; this.retired = c.retired; this.instretBase = c.instretBase; this.cycleBase = c.cycleBase;
+    this.instretFrozen = c.instretFrozen; this.cycleFrozen = c.cycleFrozen; this.reservation = c.reservation;
+    this.wfi = c.wfi === 1; this.stopped = c.stopped === 1;
+    for (let k = 0; k < 20; k++) this.c64[k] = c[`c64_${k}`];
+    this.pmpcfg.set(s.pmpcfg); this.pmpaddr.set(s.pmpaddr);
+    this.flushTlb();
+    this.setPriv(s.priv);
+  }
+
+  // ---- conveniences for hosts and tests ----
+  getX(r: number): number { return pairToNumber(this.x[2 * r], this.x[2 * r + 1]); }
+  setX(r: number, v: number): void { if (r !== 0) setPair(this.x, 2 * r, v); }
+  /** x register r as an unsigned 64-bit BigInt (tests and debugging only). */
+  getXBig(r: number): bigint { return (BigInt(this.x[2 * r + 1] >>> 0) << 32n) | BigInt(this.x[2 * r] >>> 0); }
+}
+
+/** Picks the highest-priority interrupt in `bits`: MEI, MSI, MTI, SEI, SSI, STI. */
+function pickInterrupt(bits: number): number {
+  if (bits & MIP_MEIP) return 11;
+  if (bits & MIP_MSIP) return 3;
+  if (bits & MIP_MTIP) return 7;
+  if (bits & MIP_SEIP) return 9;
+  if (bits & MIP_SSIP) return 1;
+  if (bits & MIP_STIP) return 5;
+  return 31 - Math.clz32(bits);
+}
+
+function trapVector(lo: number, hi: number, interrupt: boolean, cause: number): number {
+  const base = pairToNumber(lo & ~3, hi);
+  return interrupt && (lo & 3) === 1 ? base + 4 * cause : base;
+}
+
+function setTvec(c: Int32Array, i: number, lo: number, hi: number): void {
+  // MODE is WARL: only direct (0) and vectored (1); other values keep the old mode.
+  const mode = (lo & 3) <= 1 ? lo & 3 : c[i] & 3;
+  c[i] = (lo & ~3) | mode; c[i + 1] = hi;
+}
+
+/** Signed 64-bit value of a lo/hi pair as a double (exact below 2^53 in magnitude). */
+export function pairToNumber(lo: number, hi: number): number {
+  return hi * TWO32 + (lo >>> 0);
+}
+
+export function setPair(a: Int32Array, i: number, v: number): void {
+  a[i] = v | 0; a[i + 1] = Math.floor(v / TWO32) | 0;
+}
+
+/** Counters are 64-bit: keep the double within [0, 2^64). */
+function wrap64(v: number): number {
+  return v < 0 ? v + 18446744073709551616 : v;
+}
+
+// Re-exported so instruction files need one import.
+export { PRV_M, PRV_S, PRV_U, PAGE_CODE };

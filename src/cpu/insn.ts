@@ -1,0 +1,51 @@
+// Instructions as data (Spike riscv/insns, QEMU insn32.decode): each extension file exports a
+// list of InsnDef { name, match, mask, fmt, exec }. The decoder builds its lookup from those
+// lists once and caches decoded instructions (Insn) by physical address, in blocks.
+//
+// Register operands are stored PRE-SCALED as indices into the hart's lo/hi Int32Array pairs:
+//   d.rs1 = 2 * rs1, d.rs2 = 2 * rs2, d.rs3 = 2 * rs3, d.rd = 2 * rd
+// except that an integer destination x0 is redirected to the sink pair 64 (so writes to x0
+// cost nothing and x0 always reads 0). FP code uses `d.rd & 63` for an f destination.
+import type { Hart } from "./hart.js";
+
+/**
+ * Executes one decoded instruction at virtual address `pc` (a signed 64-bit value held
+ * exactly in a double) and returns the next pc. Traps are raised with
+ * `throw h.raise(cause, tvalLo, tvalHi)` (or helpers such as `h.illegal(d)`).
+ */
+export type ExecFn = (h: Hart, d: Insn, pc: number) => number;
+
+/** Immediate/operand layout of an encoding (RISC-V unprivileged spec, chapter 2.3). */
+export const enum Fmt { R, I, S, B, U, J, R4, CSR, CSRI, NONE }
+
+export interface InsnDef {
+  name: string;
+  match: number;
+  mask: number;
+  fmt: Fmt;
+  exec: ExecFn;
+  /** Ends a decoded block (control flow, CSR writes, fences, traps, mode changes). */
+  endsBlock?: boolean;
+  /** Must be the first instruction of its block (reads counters; see code_cache.ts). */
+  startsBlock?: boolean;
+}
+
+export class Insn {
+  fn: ExecFn;
+  rd = 0;
+  rs1 = 0;
+  rs2 = 0;
+  rs3 = 0;
+  /** Sign-extended immediate as an int32 (its upper 32 bits are imm >> 31). */
+  imm = 0;
+  /** funct3 (rounding mode for FP; CSR number in `imm` for Zicsr with fmt CSR/CSRI). */
+  rm = 0;
+  /** 2 for compressed, 4 otherwise. */
+  len = 4;
+  /** Raw instruction bits (16-bit parcel for compressed), reported in mtval on illegal instruction. */
+  raw = 0;
+  name = "";
+  endsBlock = false;
+  startsBlock = false;
+  constructor(fn: ExecFn) { this.fn = fn; }
+}
