@@ -57,13 +57,17 @@ export class Clint implements Device, Stateful {
     for (let h = 0; h < this.harts.length; h++) this.updateMtip(h, now);
   }
 
-  /** Host milliseconds until the earliest mtimecmp fires (0 if one already has), or Infinity. */
+  /**
+   * Host milliseconds until the earliest mtimecmp whose MTIP is not raised yet fires (0 if
+   * one is due: call tick()), or Infinity. Raised MTIPs are skipped: they are already in
+   * mip, and a hart in WFI with MTIE clear must still be able to sleep.
+   */
   nextDeadline(): number {
     const now = this.mtime();
     let best = Infinity;
     for (let h = 0; h < this.harts.length; h++) {
       const c = this.cmp[h];
-      if (c >= Number.MAX_SAFE_INTEGER) continue;
+      if (c >= Number.MAX_SAFE_INTEGER || this.mtipLevel[h] === 1) continue;
       best = Math.min(best, Math.max(0, (c - now) / TICKS_PER_MS));
     }
     return best;

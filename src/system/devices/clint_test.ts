@@ -63,12 +63,17 @@ test("MTIP follows mtime >= mtimecmp per hart", () => {
   assert.equal(clint.nextDeadline(), 2);
   time.ms += 1.9999;
   clint.tick();
+  assert.ok(clint.nextDeadline() < 0.001);
   assert.equal(harts[1].mtip.level, false);
   time.ms += 0.0001;
+  assert.equal(clint.nextDeadline(), 0); // due but not ticked yet
   clint.tick();
   assert.equal(harts[1].mtip.level, true);
   assert.equal(harts[0].mtip.level, false);
-  assert.equal(clint.nextDeadline(), 0);
+  assert.equal(clint.nextDeadline(), Infinity); // already raised: nothing left to wait for
+  write64(clint, 0x4000, 0); // hart 0: due, but not ticked yet
+  assert.equal(harts[0].mtip.level, true); // mtimecmp writes re-evaluate at once
+  assert.equal(clint.nextDeadline(), Infinity);
   // Writing a later mtimecmp lowers MTIP immediately (as Linux/OpenSBI rely on).
   write64(clint, 0x4008, 0x1_0000_0000);
   assert.equal(harts[1].mtip.level, false);
