@@ -104,7 +104,7 @@ export function roundBig(m: bigint, exp: number, fmt: FFmt, rm: number): number 
   return neg ? -v : v;
 }
 
-/** Decomposition of a finite double: value = (dNeg ? -1 : 1) * dMant * 2^dExp. */
+/** Decomposition of a finite double: value = dMant * 2^dExp (dMant signed; zeros lose their sign). */
 export let dMant = 0n;
 export let dExp = 0;
 const dv = new DataView(new ArrayBuffer(8));
