@@ -564,23 +564,25 @@ export class VirtioMmio implements Device, Stateful, VirtioTransport {
 }
 
 /**
- * The subset of the FDT builder (src/system/fdt.ts) this module needs; structural, so the
- * real builder fits without an import cycle or a hard dependency on its exact shape.
+ * The subset of the FDT builder (FdtBuilder in src/system/fdt.ts) this module needs. Structural,
+ * so the device layer does not depend on the builder's full surface.
  */
 export interface FdtNodeWriter {
-  beginNode(name: string): void;
-  propCells(name: string, cells: number[]): void;
-  propU32(name: string, v: number): void;
-  propString(name: string, s: string): void;
-  endNode(): void;
+  beginNode(name: string): unknown;
+  propCells(name: string, cells: readonly number[]): unknown;
+  propString(name: string, value: string): unknown;
+  endNode(): unknown;
 }
 
-/** Writes QEMU's node: virtio_mmio@base { interrupts; interrupt-parent; reg; compatible = "virtio,mmio" }. */
+/**
+ * Writes QEMU virt's node (inside /soc, #address-cells = #size-cells = 2):
+ * virtio_mmio@base { interrupts = <irq>; interrupt-parent = <&plic>; reg = <0 base 0 size>; compatible = "virtio,mmio"; }
+ */
 export function virtioMmioFdt(fdt: FdtNodeWriter, base: number, size: number, irq: number, plicPhandle: number): void {
   const hi = (v: number): number => Math.floor(v / 2 ** 32) >>> 0;
   fdt.beginNode(`virtio_mmio@${base.toString(16)}`);
-  fdt.propU32("interrupts", irq);
-  fdt.propU32("interrupt-parent", plicPhandle);
+  fdt.propCells("interrupts", [irq]);
+  fdt.propCells("interrupt-parent", [plicPhandle]);
   fdt.propCells("reg", [hi(base), base >>> 0, hi(size), size >>> 0]);
   fdt.propString("compatible", "virtio,mmio");
   fdt.endNode();

@@ -10,6 +10,7 @@ import {
   virtioMmioFdt,
 } from "./virtio_mmio.js";
 import { TEST_RAM_BASE, TestDriver } from "./virtio_testing.js";
+import { FdtBuilder, fdtCells, fdtFind, fdtStrings, parseFdt } from "../fdt.js";
 
 /** Echo device: copies the readable bytes, uppercased, into the writable ones. Can defer completions. */
 class EchoDevice implements VirtioDevice {
@@ -245,14 +246,17 @@ test("snapshot round trip replays requests that were in flight", () => {
 });
 
 test("virtioMmioFdt writes QEMU's node", () => {
-  const calls: string[] = [];
-  virtioMmioFdt({
-    beginNode: (n) => calls.push(`begin ${n}`),
-    propCells: (n, c) => calls.push(`${n}=${c.map((x) => x.toString(16)).join(",")}`),
-    propU32: (n, v) => calls.push(`${n}=${v}`),
-    propString: (n, s) => calls.push(`${n}="${s}"`),
-    endNode: () => calls.push("end"),
-  }, 0x10001000, 0x1000, 1, 3);
-  assert.deepEqual(calls, ["begin virtio_mmio@10001000", "interrupts=1", "interrupt-parent=3",
-    "reg=0,10001000,0,1000", 'compatible="virtio,mmio"', "end"]);
+  const b = new FdtBuilder();
+  b.beginNode("");
+  b.beginNode("soc");
+  virtioMmioFdt(b, 0x10001000, 0x1000, 1, 3);
+  b.endNode();
+  b.endNode();
+  const root = parseFdt(b.finish()).root;
+  const node = fdtFind(root, "/soc/virtio_mmio@10001000");
+  assert.ok(node !== null);
+  assert.deepEqual(fdtCells(node, "interrupts"), [1]);
+  assert.deepEqual(fdtCells(node, "interrupt-parent"), [3]);
+  assert.deepEqual(fdtCells(node, "reg"), [0, 0x10001000, 0, 0x1000]);
+  assert.deepEqual(fdtStrings(node, "compatible"), ["virtio,mmio"]);
 });
