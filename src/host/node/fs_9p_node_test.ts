@@ -240,3 +240,22 @@ test("malformed 9P messages get Rlerror, never a crash", withDir(async (root) =>
   await c.dev.idle();
   assert.deepEqual(c.d.takeUsed(0), [{ id: s.head, len: 0 }]);
 }));
+
+test("9P server snapshot: fids survive and open files reopen lazily", withDir(async (root) => {
+  writeFileSync(join(root, "f"), "persisted");
+  const c = await mount(root);
+  await c.ok(P9.Twalk, (w) => w.u32(0).u32(1).u16(1).str("f"));
+  await c.ok(P9.Tlopen, (w) => w.u32(1).u32(L_O_RDONLY));
+  const snap = JSON.parse(JSON.stringify(c.dev.saveState())) as unknown;
+  const fs2 = new NodeFs9p(root);
+  const dev2 = new Virtio9p(fs2, "hostshare");
+  dev2.loadState(snap);
+  assert.equal(dev2.server.fidCount, 2);
+  const req = P9Writer.header(P9.Tread, 7).u32(1).u64(0).u32(100).finish();
+  const reply = await dev2.server.handle(req, 4096);
+  assert.ok(reply !== null);
+  const r = new P9Reader(reply);
+  r.u32(); assert.equal(r.u8(), P9.Rread); assert.equal(r.u16(), 7);
+  assert.equal(new TextDecoder().decode(r.bytes(r.u32())), "persisted");
+  await fs2.closeAll();
+}));
