@@ -9,7 +9,7 @@
 // Fast paths use error-free transformations (TwoSum, Dekker/Veltkamp TwoProduct) to know
 // the exact error of the double result, and fall back to the exact BigInt path in
 // round.ts for overflow/underflow ranges and for fmadd.d.
-import { NV, DZ, NX, RNE, RTZ, RDN, RUP, fpst, pow2 } from "./bits.js";
+import { NV, DZ, NX, RNE, RTZ, RDN, RUP, fpst, pow2, nextUp64, nextDown64 } from "./bits.js";
 import { FFmt, roundBig, roundDD32, roundDD64, decompose, dMant, dExp, bitLength } from "./round.js";
 
 export { FFmt };
@@ -226,6 +226,48 @@ export function fmadd(a: number, b: number, c: number, fmt: FFmt, rm: number): n
     if (r === 0 && twoErr === 0) return rm === RDN ? -0 : 0;
     return roundDD32(r, twoErr, rm);
   }
+  const p = a * b;
+  const ap = p < 0 ? -p : p, ac = c < 0 ? -c : c;
+  if (ap >= P2_M900 && ap <= P2_900 && ac <= P2_900 && a < P2_995 && a > -P2_995 && b < P2_995 && b > -P2_995) {
+    const r = fmaFast(a, b, c, rm);
+    if (r === r) return r;
+  }
+  return fmaBig(a, b, c, rm);
+}
+
+/**
+ * fmadd.d without BigInt: a*b = p + pe exactly (TwoProduct), p + c = s + t exactly (TwoSum),
+ * t + pe = u + v exactly, s + u = r + w exactly; so x = a*b + c = r + w + v. Because |v| is
+ * below half an ulp of u and w is a multiple of ulp(u), r = RN(x) unless s + u was exactly
+ * halfway between two doubles and v breaks the tie. Returns NaN (meaning "use the slow
+ * path") when the result is outside the range where these transformations are exact.
+ */
+function fmaFast(a: number, b: number, c: number, rm: number): number {
+  const p = twoProd(a, b);
+  const pe = twoErr;
+  const s = twoSum(p, c);
+  const t = twoErr;
+  const u = twoSum(t, pe);
+  const v = twoErr;
+  const r = twoSum(s, u);
+  const w = twoErr;
+  const ar = r < 0 ? -r : r;
+  if (!(ar >= P2_M900 && ar <= P2_900)) return NaN;
+  if (v === 0) return roundDD64(r, w, rm, true);
+  if (w === 0) return roundDD64(r, v, rm, false);
+  const neg = r < 0;
+  const ww = neg ? -w : w;
+  const tie = ww > 0 ? nextUp64(ar) - ar === 2 * ww : ar - nextDown64(ar) === -2 * ww;
+  if (tie && (v > 0) === (w > 0)) {
+    // v pushes x past the midpoint: the other neighbour is nearest, x lies below it in |w|'s direction
+    return roundDD64(r + 2 * w, -w, rm, false);
+  }
+  return roundDD64(r, w, rm, false);
+}
+
+/** The exact BigInt fmadd.d path (exported as the reference for tests). */
+export function fmaBig(a: number, b: number, c: number, rm: number): number {
+  const fmt = FFmt.D;
   decompose(a);
   const ma = dMant, ea = dExp;
   decompose(b);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fpst, NV, DZ, OF, UF, NX, RNE, RTZ, RDN, RUP, RMM, f32FromBits, f32Bits } from "./bits.js";
-import { FFmt, IntKind, fadd, fsub, fmul, fdiv, fsqrt, fmadd, fminmax, cvtToInt, cvtFromInt, cvtSD } from "./ops.js";
+import { FFmt, IntKind, fadd, fsub, fmul, fdiv, fsqrt, fmadd, fmaBig, fminmax, cvtToInt, cvtFromInt, cvtSD } from "./ops.js";
 import { MAX64, MAX32 } from "./round.js";
 import { Insn } from "../insn.js";
 import { rv64f } from "../insns/rv64f.js";
@@ -232,4 +232,38 @@ test("instruction tables: NaN boxing, moves, FS and rm checks", () => {
   h.frm = 5;
   assert.throws(() => exec("fadd_d", h, 1, 1, 1, 7));
   exec("fsgnj_d", h, 1, 1, 1, 0); // no rm field: fine
+});
+
+test("fmadd.d fast path agrees with the exact BigInt path on adversarial operands", () => {
+  let seed = 987654321;
+  const rnd = (): number => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  /** Random double with a short random mantissa (many exact/tie cases). */
+  const short = (e: number): number => {
+    const bits = 1 + Math.floor(rnd() * 53);
+    const m = Math.floor(rnd() * 2 ** Math.min(bits, 30)) * 2 ** Math.max(0, bits - 30) + Math.floor(rnd() * 2 ** Math.max(0, bits - 30));
+    return (rnd() < 0.5 ? -1 : 1) * (1 + m * 2 ** -bits) * 2 ** e;
+  };
+  let n = 0;
+  for (let i = 0; i < 60000; i++) {
+    const a = short(Math.floor(rnd() * 40) - 20), b = short(Math.floor(rnd() * 40) - 20);
+    const p = a * b;
+    const k = rnd();
+    let c: number;
+    if (k < 0.4) c = -p * (1 + Math.floor(rnd() * 8) * 2 ** -(50 + Math.floor(rnd() * 4))); // cancellation
+    else if (k < 0.7) c = short(Math.floor(Math.log2(Math.abs(p))) - Math.floor(rnd() * 110)); // tiny addend
+    else c = short(Math.floor(Math.log2(Math.abs(p))) + Math.floor(rnd() * 110) - 55);
+    for (let rm = 0; rm < 5; rm++) {
+      fpst.flags = 0;
+      const fast = fmadd(a, b, c, D, rm);
+      const ff = fpst.flags;
+      fpst.flags = 0;
+      const exact = fmaBig(a, b, c, rm);
+      assert.ok(Object.is(fast, exact) && ff === fpst.flags, `fmadd(${a}, ${b}, ${c}) rm=${rm}: fast ${fast}/${ff} exact ${exact}/${fpst.flags}`);
+      n++;
+    }
+  }
+  assert.equal(n, 300000);
 });
