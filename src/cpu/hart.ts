@@ -78,7 +78,8 @@ export class Hart {
   /** satp.PPN as a number (44 bits). */
   satpPpn = 0;
   readonly pmpcfg = new Uint8Array(16);
-  readonly pmpaddr = new Float64Array(16);
+  /** pmpaddr0-15 as lo/hi pairs (54 significant bits: more than a double holds exactly). */
+  readonly pmpaddr = new Int32Array(32);
   /** Retired-instruction counter (monotonic, host side); minstret/mcycle are offsets from it. */
   retired = 0;
   private instretBase = 0;
@@ -214,6 +215,11 @@ export class Hart {
     if (level) this.mipHw |= bit; else this.mipHw &= ~bit;
     this.mip = this.mipHw | this.mipSw;
     if (level && (this.mip & this.mie) !== 0) this.wfi = false;
+  }
+
+  /** Sets or clears a software-writable pending bit (SSIP/STIP/SEIP), as firmware does for IPIs. */
+  setSoftwarePending(bit: number, level: boolean): void {
+    this.setMipSw(level ? this.mipSw | bit : this.mipSw & ~bit);
   }
 
   private setMipSw(v: number): void {
@@ -585,7 +591,7 @@ export class Hart {
           hi = p[base + 4] | (p[base + 5] << 8) | (p[base + 6] << 16) | (p[base + 7] << 24);
         } else if (n >= CSR.pmpaddr0 && n <= CSR.pmpaddr63) {
           const k = n - CSR.pmpaddr0;
-          if (k < 16) { const v = this.pmpaddr[k]; lo = v | 0; hi = Math.floor(v / TWO32) | 0; }
+          if (k < 16) { lo = this.pmpaddr[2 * k]; hi = this.pmpaddr[2 * k + 1]; }
         } else if ((n >= CSR.mhpmcounter3 && n <= CSR.mhpmcounter31) || (n >= CSR.mhpmevent3 && n <= CSR.mhpmevent31)) {
           // Hardwired to zero (no extra performance counters).
         } else if (n >= CSR.hpmcounter3 && n <= CSR.hpmcounter31) {
@@ -677,7 +683,7 @@ export class Hart {
           }
         } else if (n >= CSR.pmpaddr0 && n <= CSR.pmpaddr63) {
           const k = n - CSR.pmpaddr0;
-          if (k < 16 && (this.pmpcfg[k] & 0x80) === 0) this.pmpaddr[k] = (lo >>> 0) + (hi & 0x3fffff) * TWO32;
+          if (k < 16 && (this.pmpcfg[k] & 0x80) === 0) { this.pmpaddr[2 * k] = lo; this.pmpaddr[2 * k + 1] = hi & 0x3fffff; }
         }
         // mhpmcounter*/mhpmevent*: hardwired to zero.
     }

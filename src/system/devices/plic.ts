@@ -11,7 +11,7 @@ import type { FdtBuilder } from "../fdt.js";
 import { regCells } from "../fdt.js";
 
 export const PLIC_BASE = 0x0c00_0000;
-export const PLIC_SIZE = 0x600_0000;
+export const PLIC_SIZE = 0x60_0000;
 /** Source ids 0..95; id 0 means "no interrupt", so riscv,ndev = 95. */
 export const PLIC_NUM_SOURCES = 96;
 const PRIORITY_MASK = 7;

@@ -1,0 +1,38 @@
+// Drives a VirtMachine from Node's event loop: runs guest slices, lets host I/O (console input,
+// disk completions) in between, and sleeps while every hart waits for a timer.
+import type { ExitReason, VirtMachine } from "../../system/machine.js";
+
+export interface RunLoopOptions {
+  /** Called after every slice (flush console output). */
+  afterSlice?: () => void;
+  /** Stop when this returns true (e.g. user pressed Ctrl-A X). */
+  shouldStop?: () => boolean;
+}
+
+export class RunLoop {
+  private wake: (() => void) | null = null;
+  constructor(readonly machine: VirtMachine) {}
+
+  /** Interrupts an idle sleep (call after host input arrives). */
+  kick(): void { if (this.wake !== null) { const w = this.wake; this.wake = null; w(); } }
+
+  async run(opts: RunLoopOptions = {}): Promise<ExitReason> {
+    const m = this.machine;
+    for (;;) {
+      const n = m.step(3_000_000);
+      opts.afterSlice?.();
+      if (m.exit !== null) return m.exit;
+      if (opts.shouldStop?.() === true) return { kind: "halted" };
+      if (n === 0) {
+        if (m.harts.every((h) => h.stopped)) return { kind: "halted" };
+        const wait = Math.min(m.idleDeadline(), 50);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => { this.wake = null; resolve(); }, Math.max(wait, 0));
+          this.wake = () => { clearTimeout(t); resolve(); };
+        });
+      } else {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+}

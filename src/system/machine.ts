@@ -1,0 +1,293 @@
+// The virt board, compatible with QEMU's riscv `virt` machine so unmodified firmware and
+// kernels boot. The board is described once, by VIRT_MEMMAP and the device rows built in
+// `VirtMachine`: the bus and the device tree both come from those rows.
+import { Bus } from "../memory/bus.js";
+import { Ram } from "../memory/ram.js";
+import type { Device, IrqLine } from "../memory/device.js";
+import { parseElf, PT_LOAD } from "../memory/elf.js";
+import { CodeCache } from "../cpu/code_cache.js";
+import { Hart } from "../cpu/hart.js";
+import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
+import { FdtBuilder, regCells } from "./fdt.js";
+import { Sbi } from "./sbi.js";
+import { loadElfPhysical, LoadError } from "./baremetal.js";
+import { Clint, clintFdt } from "./devices/clint.js";
+import { Plic, plicFdt } from "./devices/plic.js";
+import { Uart16550, uartFdt } from "./devices/uart16550.js";
+import { GoldfishRtc, rtcFdt } from "./devices/goldfish_rtc.js";
+import { SifiveTest, testFdt, testPowerFdt, type PowerEvent } from "./devices/sifive_test.js";
+import { VirtioMmio, virtioMmioFdt, type VirtioDevice } from "./devices/virtio_mmio.js";
+import { VirtioBlk, type BlockBackend } from "./devices/virtio_blk.js";
+import { VirtioConsole } from "./devices/virtio_console.js";
+import { VirtioRng, defaultRandomBytes } from "./devices/virtio_rng.js";
+import { Virtio9p, type FileSystem9p } from "./devices/virtio_9p.js";
+import type { CharBackend } from "./devices/char_backend.js";
+
+/** QEMU virt's memory map (hw/riscv/virt.c). */
+export const VIRT_MEMMAP = {
+  test: { base: 0x0010_0000, size: 0x1000 },
+  rtc: { base: 0x0010_1000, size: 0x1000, irq: 11 },
+  clint: { base: 0x0200_0000, size: 0x1_0000 },
+  plic: { base: 0x0c00_0000, size: 0x60_0000 },
+  uart0: { base: 0x1000_0000, size: 0x100, irq: 10 },
+  virtio: { base: 0x1000_1000, size: 0x1000, irq: 1, count: 8 },
+  dram: { base: 0x8000_0000 },
+} as const;
+
+export const KERNEL_OFFSET = 0x20_0000;
+const ISA = "rv64imafdc_zicsr_zifencei_zicntr";
+
+export type Firmware = { kind: "builtin" } | { kind: "none" } | { kind: "image"; bytes: Uint8Array };
+
+export interface VirtConfig {
+  memBytes: number;
+  harts: number;
+  firmware: Firmware;
+  kernel?: Uint8Array;
+  initrd?: Uint8Array;
+  append?: string;
+  drives?: BlockBackend[];
+  shares?: { fs: FileSystem9p; tag: string }[];
+  console: CharBackend;
+  /** Host monotonic milliseconds (performance.now). */
+  clock?: () => number;
+  /** Host wall-clock milliseconds (Date.now). */
+  wallClock?: () => number;
+  randomBytes?: (dst: Uint8Array) => void;
+}
+
+export type ExitReason = { kind: "poweroff"; code: number } | { kind: "reboot" } | { kind: "halted" };
+
+interface Row {
+  name: string;
+  base: number;
+  size: number;
+  device: Device;
+  fdt: (fdt: FdtBuilder) => void;
+}
+
+export class VirtMachine {
+  readonly ram: Ram;
+  readonly bus: Bus;
+  readonly code: CodeCache;
+  readonly harts: Hart[] = [];
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  readonly rtc: GoldfishRtc;
+  readonly rows: Row[] = [];
+  readonly virtio: VirtioMmio[] = [];
+  sbi: Sbi | null = null;
+  exit: ExitReason | null = null;
+  dtb: Uint8Array = new Uint8Array(0);
+  dtbAddr = 0;
+  initrdStart = 0;
+  initrdEnd = 0;
+  private readonly clock: () => number;
+
+  constructor(readonly config: VirtConfig) {
+    const { memBytes, harts: nharts } = config;
+    if (nharts < 1 || nharts > 8) throw new Error(`--smp must be between 1 and 8 (got ${nharts})`);
+    this.clock = config.clock ?? (() => performance.now());
+    this.ram = new Ram(VIRT_MEMMAP.dram.base, memBytes);
+    this.bus = new Bus(this.ram);
+    this.code = new CodeCache(this.ram);
+    for (let i = 0; i < nharts; i++) this.harts.push(new Hart(i, this.bus, this.code));
+    const builtin = config.firmware.kind === "builtin";
+    const line = (h: Hart, bit: number): IrqLine => ({ set: (l) => h.setIrq(bit, l) });
+
+    // The built-in SBI routes the machine timer to STIP: sbi_set_timer is an mtimecmp write.
+    this.clint = new Clint(this.harts.map((h) => ({ msip: line(h, MIP_MSIP), mtip: line(h, builtin ? MIP_STIP : MIP_MTIP) })), this.clock);
+    this.plic = new Plic(this.harts.map((h) => ({ meip: line(h, MIP_MEIP), seip: line(h, MIP_SEIP) })));
+    this.uart = new Uart16550(config.console, this.plic.irq(VIRT_MEMMAP.uart0.irq));
+    this.rtc = new GoldfishRtc(this.plic.irq(VIRT_MEMMAP.rtc.irq), config.wallClock ?? (() => Date.now()));
+    const test = new SifiveTest((e: PowerEvent) => this.powerEvent(e.kind === "reset" ? "reboot" : "poweroff", e.code));
+    for (const h of this.harts) h.timeSource = () => this.clint.mtime();
+
+    const plicPhandle = 0x7f00, testPhandle = 0x7f01; // fixed: referenced before the rows are written
+    const intc = this.harts.map((_, i) => 0x7e00 + i);
+    const M = VIRT_MEMMAP;
+    this.rows.push(
+      { name: "test", ...M.test, device: test, fdt: (f) => testFdt(f, M.test.base, M.test.size, testPhandle) },
+      { name: "rtc", ...M.rtc, device: this.rtc, fdt: (f) => rtcFdt(f, M.rtc.base, M.rtc.size, M.rtc.irq, plicPhandle) },
+      { name: "clint", ...M.clint, device: this.clint, fdt: (f) => clintFdt(f, M.clint.base, M.clint.size, intc) },
+      { name: "plic", ...M.plic, device: this.plic, fdt: (f) => plicFdt(f, M.plic.base, M.plic.size, plicPhandle, intc, 95) },
+      { name: "uart0", ...M.uart0, device: this.uart, fdt: (f) => { uartFdt(f, M.uart0.base, M.uart0.size, M.uart0.irq, plicPhandle); } },
+    );
+    const devices: VirtioDevice[] = [];
+    for (const d of config.drives ?? []) devices.push(new VirtioBlk(d));
+    for (const s of config.shares ?? []) devices.push(new Virtio9p(s.fs, s.tag));
+    devices.push(new VirtioRng(config.randomBytes ?? defaultRandomBytes));
+    devices.push(new VirtioConsole(config.console));
+    if (devices.length > M.virtio.count) throw new Error(`too many virtio devices (${devices.length}; the board has ${M.virtio.count} slots)`);
+    devices.forEach((dev, n) => {
+      const base = M.virtio.base + n * M.virtio.size, irq = M.virtio.irq + n;
+      const t = new VirtioMmio(this.ram, this.plic.irq(irq), dev);
+      this.virtio.push(t);
+      this.rows.push({ name: `virtio${n}`, base, size: M.virtio.size, device: t, fdt: (f) => virtioMmioFdt(f, base, M.virtio.size, irq, plicPhandle) });
+    });
+    for (const r of this.rows) this.bus.map(r.name, r.base, r.size, r.device);
+    this.load(plicPhandle, testPhandle, intc);
+  }
+
+  /** Input from the host console. */
+  consoleInput(bytes: Uint8Array): void { this.uart.receive(bytes); }
+
+  private powerEvent(kind: "poweroff" | "reboot", code: number): void {
+    this.exit = kind === "poweroff" ? { kind, code } : { kind };
+    for (const h of this.harts) h.stopped = true;
+  }
+
+  private load(plicPhandle: number, testPhandle: number, intc: number[]): void {
+    const { config, ram } = this;
+    const base: number = VIRT_MEMMAP.dram.base, memBytes = config.memBytes;
+    let kernelEnd: number = base;
+    let firmwareEntry: number = base;
+    let kernelEntry: number = base + KERNEL_OFFSET;
+    if (config.firmware.kind === "image") {
+      const fw = config.firmware.bytes;
+      if (fw.length > KERNEL_OFFSET) throw new LoadError(`firmware image is ${fw.length} bytes; it must fit below the kernel at +0x200000`);
+      if (isElf(fw)) firmwareEntry = loadElfPhysical(ram, fw); else ram.write(base, fw);
+    }
+    if (config.kernel !== undefined) {
+      const k = config.kernel;
+      if (isElf(k)) {
+        kernelEntry = loadElfPhysical(ram, k);
+        for (const s of parseElf(k).segments) if (s.type === PT_LOAD) kernelEnd = Math.max(kernelEnd, s.paddr + s.memsz);
+      } else {
+        if (config.firmware.kind === "none") kernelEntry = base;
+        if (kernelEntry - base + k.length > memBytes) throw new LoadError(`kernel (${k.length} bytes) does not fit in ${memBytes >> 20} MiB of RAM`);
+        ram.write(kernelEntry, k);
+        kernelEnd = kernelEntry + imageSize(k);
+      }
+    } else if (config.firmware.kind !== "image") {
+      throw new LoadError("no kernel given (--kernel FILE)");
+    }
+    // The device tree goes at the top of RAM; the initrd well above the kernel (QEMU: half
+    // of RAM, at most 128 MiB in) so the kernel's own early allocations cannot clobber it.
+    this.dtb = this.buildFdt(plicPhandle, testPhandle, intc, 0, 0);
+    const dtbSlot = (this.dtb.length + 4096 + 0xffff) & ~0xffff;
+    this.dtbAddr = base + memBytes - dtbSlot;
+    if (config.initrd !== undefined) {
+      const len = config.initrd.length;
+      let start = base + Math.min(memBytes / 2, 128 << 20);
+      start = Math.max(start, (kernelEnd + 0x1f_ffff) & ~0x1f_ffff);
+      if (start + len > this.dtbAddr) throw new LoadError(`initrd (${len} bytes) does not fit in RAM above the kernel; use a larger --mem`);
+      ram.write(start, config.initrd);
+      this.initrdStart = start; this.initrdEnd = start + len;
+      this.dtb = this.buildFdt(plicPhandle, testPhandle, intc, start, start + len);
+    }
+    ram.write(this.dtbAddr, this.dtb);
+
+    if (config.firmware.kind === "builtin") {
+      this.sbi = new Sbi({
+        harts: this.harts,
+        setTimer: (hart, t) => this.setMtimecmp(hart, t),
+        consolePutchar: (ch) => config.console.write(Uint8Array.of(ch)),
+        consoleGetchar: () => -1,
+        reset: (kind) => this.powerEvent(kind, 0),
+      });
+      this.sbi.boot(kernelEntry, this.dtbAddr);
+    } else {
+      // Like QEMU's reset vector: every hart enters the firmware (or bare kernel) in M-mode
+      // with a0 = hartid, a1 = fdt, a2 = fw_dynamic_info (which fw_jump ignores).
+      const info = this.dtbAddr - 64;
+      const next = config.kernel !== undefined ? kernelEntry : 0;
+      // struct fw_dynamic_info { magic, version, next_addr, next_mode, options, boot_hart }
+      const fields = [0x4942534f, 2, next, 1, 0, 0];
+      fields.forEach((v, i) => ram.write64(info + 8 * i, v));
+      const entry = config.firmware.kind === "image" ? firmwareEntry : kernelEntry;
+      for (const h of this.harts) {
+        h.pc = entry;
+        h.setX(10, h.hartId);
+        h.setX(11, this.dtbAddr);
+        h.setX(12, info);
+      }
+    }
+  }
+
+  private setMtimecmp(hart: number, t: number): void {
+    const off = 0x4000 + 8 * hart;
+    // High word to all ones first so the half-written value never fires early.
+    this.clint.write(off + 4, 4, 0xffffffff);
+    this.clint.write(off, 4, t >>> 0);
+    this.clint.write(off + 4, 4, Math.floor(t / 4294967296) >>> 0);
+  }
+
+  buildFdt(plicPhandle: number, testPhandle: number, intc: number[], initrdStart: number, initrdEnd: number): Uint8Array {
+    const f = new FdtBuilder();
+    const c = this.config;
+    f.beginNode("").propU32("#address-cells", 2).propU32("#size-cells", 2)
+      .propString("compatible", "riscv-virtio").propString("model", "riscv-virtio,qemu");
+    f.beginNode("chosen").propString("bootargs", c.append ?? "").propString("stdout-path", `/soc/serial@${VIRT_MEMMAP.uart0.base.toString(16)}`);
+    if (initrdEnd > initrdStart) f.propU64("linux,initrd-start", initrdStart).propU64("linux,initrd-end", initrdEnd);
+    const seed = new Uint8Array(32);
+    (c.randomBytes ?? defaultRandomBytes)(seed);
+    f.propBytes("rng-seed", seed);
+    f.endNode();
+    f.beginNode(`memory@${VIRT_MEMMAP.dram.base.toString(16)}`).propString("device_type", "memory")
+      .propCells("reg", regCells(VIRT_MEMMAP.dram.base, c.memBytes)).endNode();
+    f.beginNode("cpus").propU32("#address-cells", 1).propU32("#size-cells", 0).propU32("timebase-frequency", 10_000_000);
+    this.harts.forEach((h, i) => {
+      f.beginNode(`cpu@${i}`).propString("device_type", "cpu").propU32("reg", i).propString("status", "okay")
+        .propString("compatible", "riscv").propString("riscv,isa", ISA).propString("mmu-type", "riscv,sv48").propU32("phandle", 0x7d00 + i);
+      f.beginNode("interrupt-controller").propU32("#address-cells", 0).propU32("#interrupt-cells", 1).propEmpty("interrupt-controller")
+        .propString("compatible", "riscv,cpu-intc").propU32("phandle", intc[i]).endNode();
+      f.endNode();
+    });
+    f.beginNode("cpu-map").beginNode("cluster0");
+    this.harts.forEach((_, i) => f.beginNode(`core${i}`).propU32("cpu", 0x7d00 + i).endNode());
+    f.endNode().endNode();
+    f.endNode();
+    testPowerFdt(f, testPhandle);
+    f.beginNode("soc").propU32("#address-cells", 2).propU32("#size-cells", 2).propString("compatible", "simple-bus").propEmpty("ranges");
+    for (const r of this.rows) r.fdt(f);
+    f.endNode();
+    f.endNode();
+    return f.finish();
+  }
+
+  /**
+   * Runs the harts round-robin for about `budget` instructions in total, with device time
+   * advancing between slices. Returns the instructions executed (0 when every hart waits).
+   */
+  step(budget: number): number {
+    const SLICE = 10_000;
+    let total = 0;
+    while (total < budget && this.exit === null) {
+      this.clint.tick();
+      this.rtc.tick();
+      let ran = 0;
+      for (const h of this.harts) {
+        if (h.stopped || h.wfi) continue;
+        h.reservation = -1; // another hart may have stored since: an old reservation must fail
+        ran += h.run(SLICE);
+      }
+      if (ran === 0) break;
+      total += ran;
+    }
+    return total;
+  }
+
+  /** Host milliseconds until a timer can wake a waiting hart (Infinity if none). */
+  idleDeadline(): number {
+    return Math.min(this.clint.nextDeadline(), this.rtc.nextDeadline());
+  }
+
+  /** Instructions retired by all harts. */
+  instret(): number { return this.harts.reduce((s, h) => s + h.retired, 0); }
+}
+
+function isElf(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+}
+
+/** Memory a raw Linux Image needs: image_size from its header when present (Documentation/riscv/boot-image-header.rst). */
+function imageSize(k: Uint8Array): number {
+  if (k.length >= 64 && k[56] === 0x52 && k[57] === 0x53 && k[58] === 0x43 && k[59] === 0x05) {
+    const v = new DataView(k.buffer, k.byteOffset, k.byteLength);
+    const size = v.getUint32(16, true) + v.getUint32(20, true) * 4294967296;
+    if (size >= k.length) return size;
+  }
+  return k.length;
+}

@@ -1,0 +1,213 @@
+// rvisor's built-in SBI firmware (RISC-V SBI spec v1.0): the machine starts the kernel in
+// S-mode and this host-side code answers its ECALLs, so no M-mode firmware runs at all.
+// Implemented: Base, TIME, IPI (sPI), RFENCE, HSM, SRST and the legacy extensions
+// (set_timer, console putchar/getchar, IPIs, fences, shutdown).
+//
+// Timer: the CLINT's timer line for each hart is wired to STIP instead of MTIP, so
+// sbi_set_timer(t) is a write of mtimecmp (which lowers the line until mtime >= t).
+import { Cause, MIP_SSIP, PRV_S } from "../cpu/csr_numbers.js";
+import type { Hart } from "../cpu/hart.js";
+
+export const SBI_SUCCESS = 0, SBI_ERR_FAILED = -1, SBI_ERR_NOT_SUPPORTED = -2, SBI_ERR_INVALID_PARAM = -3;
+export const SBI_ERR_ALREADY_AVAILABLE = -6, SBI_ERR_ALREADY_STARTED = -7, SBI_ERR_ALREADY_STOPPED = -8;
+
+export const EXT_BASE = 0x10, EXT_TIME = 0x54494d45, EXT_IPI = 0x735049, EXT_RFENCE = 0x52464e43;
+export const EXT_HSM = 0x48534d, EXT_SRST = 0x53525354;
+const LEGACY_SET_TIMER = 0, LEGACY_PUTCHAR = 1, LEGACY_GETCHAR = 2, LEGACY_CLEAR_IPI = 3, LEGACY_SEND_IPI = 4;
+const LEGACY_FENCE_I = 5, LEGACY_SFENCE_VMA = 6, LEGACY_SFENCE_VMA_ASID = 7, LEGACY_SHUTDOWN = 8;
+
+/** SBI implementation ID for rvisor (not in the registry; chosen outside the assigned range). */
+export const SBI_IMPL_ID = 0x7276;
+export const SBI_SPEC_VERSION = 1 << 24; // v1.0
+
+const HSM_STARTED = 0, HSM_STOPPED = 1;
+
+export interface SbiPlatform {
+  harts: readonly Hart[];
+  setTimer(hart: number, mtimecmp: number): void;
+  consolePutchar(ch: number): void;
+  /** A byte of console input, or -1. */
+  consoleGetchar(): number;
+  /** SRST / legacy shutdown. */
+  reset(kind: "poweroff" | "reboot", reason: number): void;
+}
+
+export class Sbi {
+  constructor(private readonly p: SbiPlatform) {
+    for (const h of p.harts) h.trapHook = (hart, cause, pc, interrupt) => this.onTrap(hart, cause, pc, interrupt);
+  }
+
+  /** Puts every hart in the state OpenSBI leaves it in before jumping to the kernel. */
+  boot(entry: number, dtb: number, bootHart = 0): void {
+    for (const h of this.p.harts) {
+      prepareForSupervisor(h);
+      h.stopped = h.hartId !== bootHart;
+      if (!h.stopped) this.enter(h, entry, dtb);
+    }
+  }
+
+  private enter(h: Hart, pc: number, a1: number): void {
+    h.setX(10, h.hartId);
+    h.setX(11, a1);
+    h.satpMode = 0;
+    h.setPriv(PRV_S);
+    h.flushTlb();
+    h.pc = pc;
+    h.stopped = false;
+    h.wfi = false;
+  }
+
+  private onTrap(h: Hart, cause: number, pc: number, interrupt: boolean): boolean {
+    if (interrupt || cause !== Cause.EcallS) return false;
+    const eid = h.getX(17) >>> 0, fid = h.getX(16) >>> 0;
+    const r = this.call(h, eid, fid);
+    if (r !== null) {
+      h.setX(10, r.error);
+      if (r.value !== undefined) h.setX(11, r.value);
+    }
+    if (h.pc === pc || r !== null) {
+      // Resume after the ECALL unless the call moved this hart (HSM start of self is impossible).
+      if (!h.stopped) h.pc = pc + 4;
+    }
+    return true;
+  }
+
+  private arg(h: Hart, i: number): number { return h.getX(10 + i); }
+  private argU(h: Hart, i: number): number { const lo = h.x[2 * (10 + i)] >>> 0, hi = h.x[2 * (10 + i) + 1] >>> 0; return hi * 4294967296 + lo; }
+
+  /** Harts selected by (hart_mask, hart_mask_base); base -1 means all harts. */
+  private targets(h: Hart): Hart[] | null {
+    const mask = this.argU(h, 0), base = this.arg(h, 1);
+    const harts = this.p.harts;
+    if (base === -1) return [...harts];
+    const out: Hart[] = [];
+    for (let i = 0; i < 64; i++) {
+      if (Math.floor(mask / 2 ** i) % 2 === 0) continue;
+      const id = base + i;
+      if (id < 0 || id >= harts.length) return null;
+      out.push(harts[id]);
+    }
+    return out;
+  }
+
+  private call(h: Hart, eid: number, fid: number): { error: number; value?: number } | null {
+    const p = this.p;
+    switch (eid) {
+      case EXT_BASE:
+        switch (fid) {
+          case 0: return { error: 0, value: SBI_SPEC_VERSION };
+          case 1: return { error: 0, value: SBI_IMPL_ID };
+          case 2: return { error: 0, value: 1 };
+          case 3: {
+            const ext = this.argU(h, 0);
+            const known = [EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+            return { error: 0, value: known.includes(ext) ? 1 : 0 };
+          }
+          case 4: case 5: case 6: return { error: 0, value: 0 }; // mvendorid, marchid, mimpid
+          default: return { error: SBI_ERR_NOT_SUPPORTED };
+        }
+      case EXT_TIME:
+        if (fid !== 0) return { error: SBI_ERR_NOT_SUPPORTED };
+        p.setTimer(h.hartId, this.argU(h, 0));
+        return { error: 0 };
+      case EXT_IPI: {
+        if (fid !== 0) return { error: SBI_ERR_NOT_SUPPORTED };
+        const t = this.targets(h);
+        if (t === null) return { error: SBI_ERR_INVALID_PARAM };
+        for (const o of t) o.setSoftwarePending(MIP_SSIP, true);
+        return { error: 0 };
+      }
+      case EXT_RFENCE: {
+        if (fid > 6) return { error: SBI_ERR_NOT_SUPPORTED };
+        const t = this.targets(h);
+        if (t === null) return { error: SBI_ERR_INVALID_PARAM };
+        // fid 0 = FENCE.I: decoded code is kept coherent with every store, nothing to do.
+        // fid 1, 2 = SFENCE.VMA (with ASID); 3-6 are hypervisor fences (no H extension here).
+        if (fid >= 3) return { error: SBI_ERR_NOT_SUPPORTED };
+        if (fid !== 0) for (const o of t) o.flushTlb();
+        return { error: 0 };
+      }
+      case EXT_HSM: return this.hsm(h, fid);
+      case EXT_SRST: {
+        if (fid !== 0) return { error: SBI_ERR_NOT_SUPPORTED };
+        const type = this.argU(h, 0), reason = this.argU(h, 1);
+        if (type > 2) return { error: SBI_ERR_INVALID_PARAM };
+        p.reset(type === 0 ? "poweroff" : "reboot", reason);
+        for (const o of p.harts) o.stopped = true;
+        return { error: 0 };
+      }
+      // ---- legacy extensions (SBI v0.1): a0 is the return value ----
+      case LEGACY_SET_TIMER: p.setTimer(h.hartId, this.argU(h, 0)); return { error: 0 };
+      case LEGACY_PUTCHAR: p.consolePutchar(this.arg(h, 0) & 0xff); return { error: 0 };
+      case LEGACY_GETCHAR: return { error: p.consoleGetchar() };
+      case LEGACY_CLEAR_IPI: h.setSoftwarePending(MIP_SSIP, false); return { error: 0 };
+      case LEGACY_SEND_IPI: case LEGACY_FENCE_I: case LEGACY_SFENCE_VMA: case LEGACY_SFENCE_VMA_ASID: {
+        // a0 points to a hart mask in S-mode virtual memory (0 = all harts).
+        const ptr = this.argU(h, 0);
+        let mask = 0;
+        if (ptr === 0) mask = (2 ** p.harts.length) - 1;
+        else {
+          try {
+            h.x[64] = ptr | 0; h.x[65] = Math.floor(ptr / 4294967296) | 0;
+            const saved = h.priv;
+            mask = h.load32(64, 0) >>> 0; // translated with the caller's (S-mode) privilege
+            h.setPriv(saved);
+          } catch { return { error: SBI_ERR_INVALID_PARAM }; }
+        }
+        for (let i = 0; i < p.harts.length; i++) {
+          if (Math.floor(mask / 2 ** i) % 2 === 0) continue;
+          if (eid === LEGACY_SEND_IPI) p.harts[i].setSoftwarePending(MIP_SSIP, true);
+          else if (eid !== LEGACY_FENCE_I) p.harts[i].flushTlb();
+        }
+        return { error: 0 };
+      }
+      case LEGACY_SHUTDOWN:
+        p.reset("poweroff", 0);
+        for (const o of p.harts) o.stopped = true;
+        return { error: 0 };
+      default:
+        return { error: SBI_ERR_NOT_SUPPORTED };
+    }
+  }
+
+  private hsm(h: Hart, fid: number): { error: number; value?: number } {
+    const harts = this.p.harts;
+    switch (fid) {
+      case 0: { // hart_start(hartid, start_addr, opaque)
+        const id = this.argU(h, 0);
+        if (id >= harts.length) return { error: SBI_ERR_INVALID_PARAM };
+        const t = harts[id];
+        if (!t.stopped) return { error: SBI_ERR_ALREADY_AVAILABLE };
+        prepareForSupervisor(t);
+        this.enter(t, this.argU(h, 1), this.argU(h, 2));
+        return { error: 0 };
+      }
+      case 1: // hart_stop
+        h.stopped = true;
+        return { error: 0 };
+      case 2: { // hart_get_status
+        const id = this.argU(h, 0);
+        if (id >= harts.length) return { error: SBI_ERR_INVALID_PARAM };
+        return { error: 0, value: harts[id].stopped ? HSM_STOPPED : HSM_STARTED };
+      }
+      case 3: { // hart_suspend(type, resume_addr, opaque): default retentive suspend = WFI
+        const type = this.argU(h, 0);
+        if (type !== 0) return { error: SBI_ERR_NOT_SUPPORTED };
+        if ((h.mip & h.mie) === 0) h.wfi = true;
+        return { error: 0 };
+      }
+      default: return { error: SBI_ERR_NOT_SUPPORTED };
+    }
+  }
+}
+
+/** M-mode set-up OpenSBI performs before entering S-mode: delegation and counter access. */
+function prepareForSupervisor(h: Hart): void {
+  // Delegate every exception S-mode can handle (all but ECALL from S/M).
+  h.csrWrite(0x302, (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
+    (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15), 0);
+  h.csrWrite(0x303, (1 << 1) | (1 << 5) | (1 << 9), 0); // mideleg: SSI, STI, SEI
+  h.csrWrite(0x306, 7, 0); // mcounteren: cycle, time, instret
+  h.csrWrite(0x304, 0, 0); // mie: S-mode enables its own via sie
+  h.fs = 1; // FPU available (mstatus.FS = Initial)
+}
