@@ -24,6 +24,8 @@ export class CodeCache {
   }
 
   addHart(h: Hart): void { this.harts.push(h); }
+  /** Forgets a hart that will never run again (an exited thread of the process VM). */
+  removeHart(h: Hart): void { const i = this.harts.indexOf(h); if (i >= 0) this.harts.splice(i, 1); }
 
   invalidatePage(page: number): void {
     this.pages[page] = undefined;
