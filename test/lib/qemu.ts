@@ -2,6 +2,9 @@
 // differential and benchmark programs are checked against. HTIF (tohost/fromhost symbols)
 // gives the console and the exit status, exactly as on rvisor's bare-metal runner.
 import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { which } from "./toolchain.js";
 
 export function qemuSystem(): string | null {
@@ -45,31 +48,43 @@ export function qemuSpikeArgs(elfPath: string, opts: QemuOptions = {}): string[]
   ];
 }
 
+let runCounter = 0;
+
 export function runQemuSpike(elfPath: string, opts: QemuOptions = {}): Promise<QemuResult> {
   const qemu = qemuSystem();
   if (qemu === null) return Promise.reject(new Error("qemu-system-riscv64 not found"));
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  // The console goes to a file, not a pipe: QEMU writes the HTIF console without blocking
+  // and silently drops characters when a pipe/socket is full, and exits right after the
+  // program's last write.
+  const outPath = join(tmpdir(), `rvisor-qemu-${process.pid}-${++runCounter}.out`);
+  const outFd = openSync(outPath, "w");
   return new Promise((resolvePromise, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(qemu, qemuSpikeArgs(elfPath, opts), { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
+    const child = spawn(qemu, qemuSpikeArgs(elfPath, opts), { stdio: ["ignore", outFd, "pipe"] });
     const err: Buffer[] = [];
+    const finish = (): string => {
+      closeSync(outFd);
+      const text = readFileSync(outPath).toString("latin1");
+      unlinkSync(outPath);
+      return text;
+    };
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
     }, timeoutMs);
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e) => {
       clearTimeout(timer);
+      finish();
       reject(e);
     });
     child.on("close", (code) => {
       clearTimeout(timer);
       resolvePromise({
         exitCode: timedOut ? null : code,
-        output: Buffer.concat(out).toString("latin1"),
+        output: finish(),
         stderr: Buffer.concat(err).toString("utf8"),
         timedOut,
         seconds: Number(process.hrtime.bigint() - t0) / 1e9,
