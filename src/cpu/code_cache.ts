@@ -11,7 +11,15 @@ import { decode, expandCompressed } from "./decode.js";
 /** Longest block; short enough that interrupts are checked often. */
 const MAX_BLOCK = 64;
 
-export type Block = Insn[];
+export class Block {
+  constructor(
+    readonly insns: Insn[],
+    /** Byte length: the fall-through pc is start + bytes. */
+    readonly bytes: number,
+    /** The last instruction writes h.pc itself (jumps, branches, xRET). */
+    readonly setsPc: boolean,
+  ) {}
+}
 
 export class CodeCache {
   private readonly pages: (Block[] | undefined)[] = [];
@@ -54,17 +62,29 @@ export class CodeCache {
       }
     }
     const b = this.build(h, pc, off);
-    if (b.cacheable) blocks[slot] = b.insns;
-    return b.insns;
+    if (b !== null) { blocks[slot] = b; return b; }
+    return this.crossing(h, pc, off);
   }
 
-  private build(h: Hart, pc: number, off: number): { insns: Block; cacheable: boolean } {
+  /**
+   * A 32-bit instruction that starts in the last halfword of a page: decoded alone, through
+   * translation of both halves, and not cached (its second half may be remapped).
+   */
+  private crossing(h: Hart, pc: number, off: number): Block {
+    const u8 = this.ram.u8;
+    const hiHalf = h.fetch16(pc + 2);
+    const raw = (u8[off] | (u8[off + 1] << 8) | (hiHalf << 16)) | 0;
+    const d = decode(raw, raw, 4);
+    return new Block([d], 4, d.setsPc);
+  }
+
+  /** Decodes a block from RAM offset `off`; null when its first instruction crosses the page. */
+  private build(h: Hart, pc: number, off: number): Block | null {
     this.decodedBlocks++;
     const u8 = this.ram.u8;
-    const insns: Block = [];
+    const insns: Insn[] = [];
     const pageEnd = (off & ~0xfff) + 4096;
     let o = off;
-    let vpc = pc;
     while (insns.length < MAX_BLOCK) {
       const lowHalf = u8[o] | (u8[o + 1] << 8);
       let d: Insn;
@@ -72,12 +92,8 @@ export class CodeCache {
         d = decode(expandCompressed(lowHalf), lowHalf, 2);
         o += 2;
       } else if (o + 4 > pageEnd) {
-        // A 32-bit instruction that crosses into the next page: decode it alone, through
-        // translation of both halves, and do not cache it.
         if (insns.length > 0) break;
-        const hiHalf = h.fetch16(vpc + 2);
-        const raw = (lowHalf | (hiHalf << 16)) | 0;
-        return { insns: [decode(raw, raw, 4)], cacheable: false };
+        return null;
       } else {
         const raw = lowHalf | ((u8[o + 2] | (u8[o + 3] << 8)) << 16);
         d = decode(raw, raw, 4);
@@ -86,10 +102,11 @@ export class CodeCache {
       // Instructions that read or write CSRs start their own block, so the block loop's
       // instret counting is exact when they read counters.
       if (d.startsBlock && insns.length > 0) break;
+      d.off = o - off - d.len;
       insns.push(d);
-      vpc += d.len;
       if (d.endsBlock || o >= pageEnd) break;
     }
-    return { insns, cacheable: true };
+    const last = insns[insns.length - 1];
+    return new Block(insns, o - off, last.setsPc);
   }
 }

@@ -49,6 +49,8 @@ export function decode(inst: number, raw: number, len: number): Insn {
   d.name = def.name;
   d.endsBlock = def.endsBlock === true;
   d.startsBlock = def.startsBlock === true;
+  d.setsPc = def.setsPc === true;
+  if (d.setsPc) d.endsBlock = true;
   const rd = (inst >>> 7) & 31, rs1 = (inst >>> 15) & 31, rs2 = (inst >>> 20) & 31;
   d.rd = rd === 0 ? 64 : rd * 2;
   d.rs1 = rs1 * 2;

@@ -7,7 +7,7 @@
 import type { Bus } from "../memory/bus.js";
 import { PAGE_CODE, type Ram } from "../memory/ram.js";
 import type { Insn } from "./insn.js";
-import { CodeCache } from "./code_cache.js";
+import { CodeCache, type Block } from "./code_cache.js";
 import {
   CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM,
@@ -758,23 +758,26 @@ export class Hart {
     const code = this.code;
     while (executed < budget && !this.wfi && !this.stopped) {
       if ((this.mip & this.mie) !== 0) this.checkInterrupts();
-      let pc = this.pc;
+      const start = this.pc;
       let i = 0;
+      let blk: Block | null = null;
       try {
-        const blk = code.block(this, pc);
-        const n = blk.length;
+        blk = code.block(this, start);
+        const insns = blk.insns, n = insns.length;
         for (; i < n; i++) {
-          const d = blk[i];
-          pc = d.fn(this, d, pc);
+          const d = insns[i];
+          d.fn(this, d, 0);
         }
+        // Control transfers wrote the next pc themselves; otherwise fall through.
+        if (!blk.setsPc) this.pc = start + blk.bytes;
         this.retired += n;
         executed += n;
-        this.pc = pc;
       } catch (e) {
         if (e !== TRAP) throw e;
         this.retired += i;
         executed += i + 1;
-        this.takeException(pc);
+        this.pc = start;
+        this.takeException(blk === null ? start : start + blk.insns[i].off);
       }
     }
     return executed;

@@ -9,11 +9,15 @@
 import type { Hart } from "./hart.js";
 
 /**
- * Executes one decoded instruction at virtual address `pc` (a signed 64-bit value held
- * exactly in a double) and returns the next pc. Traps are raised with
- * `throw h.raise(cause, tvalLo, tvalHi)` (or helpers such as `h.illegal(d)`).
+ * Executes one decoded instruction. While a block runs, `h.pc` holds the address of the
+ * block's first instruction and `d.off` is this instruction's byte offset from it, so an
+ * instruction that needs its own pc computes `h.pc + d.off`. Only control transfers write
+ * `h.pc` (they end their block); the block loop advances it otherwise. Nothing here passes
+ * or returns the pc: a pc above 2^30 is a heap number in V8, and boxing one per instruction
+ * would allocate on the hot path. (The third parameter is unused and always 0.)
+ * Traps are raised with `throw h.raise(cause, tvalLo, tvalHi)` (or `throw h.illegal(d)`).
  */
-export type ExecFn = (h: Hart, d: Insn, pc: number) => number;
+export type ExecFn = (h: Hart, d: Insn, unused: number) => unknown;
 
 /** Immediate/operand layout of an encoding (RISC-V unprivileged spec, chapter 2.3). */
 export const enum Fmt { R, I, S, B, U, J, R4, CSR, CSRI, NONE }
@@ -28,6 +32,8 @@ export interface InsnDef {
   endsBlock?: boolean;
   /** Must be the first instruction of its block (reads counters; see code_cache.ts). */
   startsBlock?: boolean;
+  /** Writes h.pc (jumps, branches, xRET); implies endsBlock. */
+  setsPc?: boolean;
 }
 
 export class Insn {
@@ -42,10 +48,13 @@ export class Insn {
   rm = 0;
   /** 2 for compressed, 4 otherwise. */
   len = 4;
+  /** Byte offset of this instruction from the start of its block. */
+  off = 0;
   /** Raw instruction bits (16-bit parcel for compressed), reported in mtval on illegal instruction. */
   raw = 0;
   name = "";
   endsBlock = false;
   startsBlock = false;
+  setsPc = false;
   constructor(fn: ExecFn) { this.fn = fn; }
 }

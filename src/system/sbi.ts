@@ -61,14 +61,9 @@ export class Sbi {
     if (interrupt || cause !== Cause.EcallS) return false;
     const eid = h.getX(17) >>> 0, fid = h.getX(16) >>> 0;
     const r = this.call(h, eid, fid);
-    if (r !== null) {
-      h.setX(10, r.error);
-      if (r.value !== undefined) h.setX(11, r.value);
-    }
-    if (h.pc === pc || r !== null) {
-      // Resume after the ECALL unless the call moved this hart (HSM start of self is impossible).
-      if (!h.stopped) h.pc = pc + 4;
-    }
+    h.setX(10, r.error);
+    if (r.value !== undefined) h.setX(11, r.value);
+    h.pc = pc + 4; // resume after the ECALL (a stopped hart restarts at its HSM start address)
     return true;
   }
 
@@ -90,7 +85,7 @@ export class Sbi {
     return out;
   }
 
-  private call(h: Hart, eid: number, fid: number): { error: number; value?: number } | null {
+  private call(h: Hart, eid: number, fid: number): { error: number; value?: number } {
     const p = this.p;
     switch (eid) {
       case EXT_BASE:

@@ -20,7 +20,7 @@ export interface FpHart {
   store64(rs1: number, imm: number, lo: number, hi: number): void;
 }
 
-export type FpExec = (h: FpHart, d: Insn, pc: number) => number;
+export type FpExec = (h: FpHart, d: Insn) => void;
 
 /** Effective rounding mode of an instruction with an rm field; throws illegal for 5, 6, or bad frm. */
 export function roundingMode(h: FpHart, d: Insn): number {

@@ -7,56 +7,50 @@ import { ACCESS_LOAD, ACCESS_STORE, type Hart } from "../hart.js";
 type Op32 = (mem: number, src: number) => number;
 type Op64 = (mlo: number, mhi: number, slo: number, shi: number, out: Int32Array) => void;
 
-const lr_w = (h: Hart, d: Insn, pc: number): number => {
+const lr_w = (h: Hart, d: Insn): void => {
   const o = h.amoOffset(d.rs1, 4, ACCESS_LOAD);
   const v = h.i32[o >>> 2];
   h.reservation = o;
   h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31;
-  return pc + d.len;
 };
-const lr_d = (h: Hart, d: Insn, pc: number): number => {
+const lr_d = (h: Hart, d: Insn): void => {
   const o = h.amoOffset(d.rs1, 8, ACCESS_LOAD);
   h.reservation = o;
   h.x[d.rd] = h.i32[o >>> 2]; h.x[d.rd + 1] = h.i32[(o >>> 2) + 1];
-  return pc + d.len;
 };
 /** SC succeeds (rd = 0) only with a valid reservation on the same address; it always clears it. */
-const sc_w = (h: Hart, d: Insn, pc: number): number => {
+const sc_w = (h: Hart, d: Insn): void => {
   const o = h.amoOffset(d.rs1, 4, ACCESS_STORE);
   const ok = h.reservation === o;
   h.reservation = -1;
   if (ok) h.i32[o >>> 2] = h.x[d.rs2];
   h.x[d.rd] = ok ? 0 : 1; h.x[d.rd + 1] = 0;
-  return pc + d.len;
 };
-const sc_d = (h: Hart, d: Insn, pc: number): number => {
+const sc_d = (h: Hart, d: Insn): void => {
   const o = h.amoOffset(d.rs1, 8, ACCESS_STORE);
   const ok = h.reservation === o;
   h.reservation = -1;
   if (ok) { h.i32[o >>> 2] = h.x[d.rs2]; h.i32[(o >>> 2) + 1] = h.x[d.rs2 + 1]; }
   h.x[d.rd] = ok ? 0 : 1; h.x[d.rd + 1] = 0;
-  return pc + d.len;
 };
 
 function amo32(op: Op32) {
-  return (h: Hart, d: Insn, pc: number): number => {
+  return (h: Hart, d: Insn): void => {
     const o = h.amoOffset(d.rs1, 4, ACCESS_STORE) >>> 2;
     const old = h.i32[o];
     h.i32[o] = op(old, h.x[d.rs2]);
     h.x[d.rd] = old; h.x[d.rd + 1] = old >> 31;
-    return pc + d.len;
   };
 }
 
 const res = new Int32Array(2);
 function amo64(op: Op64) {
-  return (h: Hart, d: Insn, pc: number): number => {
+  return (h: Hart, d: Insn): void => {
     const o = h.amoOffset(d.rs1, 8, ACCESS_STORE) >>> 2;
     const mlo = h.i32[o], mhi = h.i32[o + 1];
     op(mlo, mhi, h.x[d.rs2], h.x[d.rs2 + 1], res);
     h.i32[o] = res[0]; h.i32[o + 1] = res[1];
     h.x[d.rd] = mlo; h.x[d.rd + 1] = mhi;
-    return pc + d.len;
   };
 }
 

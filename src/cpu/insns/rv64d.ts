@@ -26,29 +26,27 @@ function finishD(h: FpHart, d: Insn, r: number): void {
 type BinOp = (a: number, b: number, fmt: FFmt, rm: number) => number;
 
 function binD(op: BinOp): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     fpst.flags = snanD(h, d.rs1) || snanD(h, d.rs2) ? NV : 0;
     finishD(h, d, op(h.f[d.rs1 >> 1], h.f[d.rs2 >> 1], FFmt.D, rm));
-    return pc + d.len;
   };
 }
 
 function fmaD(negProduct: boolean, negAddend: boolean): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     fpst.flags = snanD(h, d.rs1) || snanD(h, d.rs2) || snanD(h, d.rs3) ? NV : 0;
     const f = h.f;
     const a = f[d.rs1 >> 1], b = f[d.rs2 >> 1], c = f[d.rs3 >> 1];
     finishD(h, d, fmadd(negProduct ? -a : a, b, negAddend ? -c : c, FFmt.D, rm));
-    return pc + d.len;
   };
 }
 
 function sgnjD(kind: 0 | 1 | 2): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const fi = h.fi;
     const ah = fi[d.rs1 + 1], bh = fi[d.rs2 + 1];
@@ -57,22 +55,20 @@ function sgnjD(kind: 0 | 1 | 2): FpExec {
     fi[rd] = fi[d.rs1];
     fi[rd + 1] = (ah & 0x7fffffff) | (s & 0x80000000);
     h.fs = 3;
-    return pc + d.len;
   };
 }
 
 function minmaxD(isMax: boolean): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     fpst.flags = snanD(h, d.rs1) || snanD(h, d.rs2) ? NV : 0;
     finishD(h, d, fminmax(h.f[d.rs1 >> 1], h.f[d.rs2 >> 1], isMax));
-    return pc + d.len;
   };
 }
 
 /** 0 feq (quiet), 1 flt, 2 fle (signalling). */
 function cmpD(kind: 0 | 1 | 2): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const a = h.f[d.rs1 >> 1], b = h.f[d.rs2 >> 1];
     let r = 0;
@@ -86,12 +82,11 @@ function cmpD(kind: 0 | 1 | 2): FpExec {
     }
     h.x[d.rd] = r;
     h.x[d.rd + 1] = 0;
-    return pc + d.len;
   };
 }
 
 function cvtIntD(kind: IntKind): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     fpst.flags = 0;
@@ -102,42 +97,37 @@ function cvtIntD(kind: IntKind): FpExec {
       h.fflags |= fpst.flags;
       h.fs = 3;
     }
-    return pc + d.len;
   };
 }
 
 function cvtDInt(kind: IntKind): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     fpst.flags = 0;
     finishD(h, d, cvtFromInt(h.x[d.rs1], h.x[d.rs1 + 1], kind, FFmt.D, rm));
-    return pc + d.len;
   };
 }
 
-const fld: FpExec = (h, d, pc) => {
+const fld: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   h.load64(d.rs1, d.imm, h.fi, d.rd & 63);
   h.fs = 3;
-  return pc + d.len;
 };
 
-const fsd: FpExec = (h, d, pc) => {
+const fsd: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   h.store64(d.rs1, d.imm, h.fi[d.rs2], h.fi[d.rs2 + 1]);
-  return pc + d.len;
 };
 
-const fsqrt_d: FpExec = (h, d, pc) => {
+const fsqrt_d: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   const rm = roundingMode(h, d);
   fpst.flags = snanD(h, d.rs1) ? NV : 0;
   finishD(h, d, fsqrt(h.f[d.rs1 >> 1], FFmt.D, rm));
-  return pc + d.len;
 };
 
-const fcvt_s_d: FpExec = (h, d, pc) => {
+const fcvt_s_d: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   const rm = roundingMode(h, d);
   fpst.flags = snanD(h, d.rs1) ? NV : 0;
@@ -147,39 +137,34 @@ const fcvt_s_d: FpExec = (h, d, pc) => {
   h.fi[rd + 1] = -1;
   h.fflags |= fpst.flags;
   h.fs = 3;
-  return pc + d.len;
 };
 
-const fcvt_d_s: FpExec = (h, d, pc) => {
+const fcvt_d_s: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   roundingMode(h, d);
   const ab = readS(h, d.rs1);
   fpst.flags = isSnan32(ab) ? NV : 0;
   finishD(h, d, f32FromBits(ab)); // exact
-  return pc + d.len;
 };
 
-const fmv_x_d: FpExec = (h, d, pc) => {
+const fmv_x_d: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   h.x[d.rd] = h.fi[d.rs1];
   h.x[d.rd + 1] = h.fi[d.rs1 + 1];
-  return pc + d.len;
 };
 
-const fmv_d_x: FpExec = (h, d, pc) => {
+const fmv_d_x: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   const rd = d.rd & 63;
   h.fi[rd] = h.x[d.rs1];
   h.fi[rd + 1] = h.x[d.rs1 + 1];
   h.fs = 3;
-  return pc + d.len;
 };
 
-const fclass_d: FpExec = (h, d, pc) => {
+const fclass_d: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   h.x[d.rd] = fclass64(h.fi[d.rs1], h.fi[d.rs1 + 1]);
   h.x[d.rd + 1] = 0;
-  return pc + d.len;
 };
 
 const RM = 0xfe00007f; // opcode + funct7, rm free

@@ -28,54 +28,50 @@ function finishS(h: FpHart, d: Insn, r: number): void {
 type BinOp = (a: number, b: number, fmt: FFmt, rm: number) => number;
 
 function binS(op: BinOp): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     const ab = readS(h, d.rs1), bb = readS(h, d.rs2);
     fpst.flags = isSnan32(ab) || isSnan32(bb) ? NV : 0;
     const a = f32FromBits(ab);
     finishS(h, d, op(a, f32FromBits(bb), FFmt.S, rm));
-    return pc + d.len;
   };
 }
 
 function fmaS(negProduct: boolean, negAddend: boolean): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     const ab = readS(h, d.rs1), bb = readS(h, d.rs2), cb = readS(h, d.rs3);
     fpst.flags = isSnan32(ab) || isSnan32(bb) || isSnan32(cb) ? NV : 0;
     const a = f32FromBits(ab), b = f32FromBits(bb), c = f32FromBits(cb);
     finishS(h, d, fmadd(negProduct ? -a : a, b, negAddend ? -c : c, FFmt.S, rm));
-    return pc + d.len;
   };
 }
 
 function sgnjS(kind: 0 | 1 | 2): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const a = readS(h, d.rs1), b = readS(h, d.rs2);
     const s = kind === 0 ? b : kind === 1 ? ~b : a ^ b;
     writeSBits(h, d.rd & 63, (a & 0x7fffffff) | (s & 0x80000000));
     h.fs = 3;
-    return pc + d.len;
   };
 }
 
 function minmaxS(isMax: boolean): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const ab = readS(h, d.rs1), bb = readS(h, d.rs2);
     fpst.flags = isSnan32(ab) || isSnan32(bb) ? NV : 0;
     const a = f32FromBits(ab);
     finishS(h, d, fminmax(a, f32FromBits(bb), isMax));
-    return pc + d.len;
   };
 }
 
 /** 0 feq (quiet), 1 flt, 2 fle (signalling). */
 function cmpS(kind: 0 | 1 | 2): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const ab = readS(h, d.rs1), bb = readS(h, d.rs2);
     const a = f32FromBits(ab), b = f32FromBits(bb);
@@ -90,12 +86,11 @@ function cmpS(kind: 0 | 1 | 2): FpExec {
     }
     h.x[d.rd] = r;
     h.x[d.rd + 1] = 0;
-    return pc + d.len;
   };
 }
 
 function cvtIntS(kind: IntKind): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     const ab = readS(h, d.rs1);
@@ -107,63 +102,55 @@ function cvtIntS(kind: IntKind): FpExec {
       h.fflags |= fpst.flags;
       h.fs = 3;
     }
-    return pc + d.len;
   };
 }
 
 function cvtSInt(kind: IntKind): FpExec {
-  return (h, d, pc) => {
+  return (h, d) => {
     if (h.fs === 0) throw h.illegal(d);
     const rm = roundingMode(h, d);
     fpst.flags = 0;
     finishS(h, d, cvtFromInt(h.x[d.rs1], h.x[d.rs1 + 1], kind, FFmt.S, rm));
-    return pc + d.len;
   };
 }
 
-const flw: FpExec = (h, d, pc) => {
+const flw: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   const v = h.load32(d.rs1, d.imm);
   writeSBits(h, d.rd & 63, v);
   h.fs = 3;
-  return pc + d.len;
 };
 
-const fsw: FpExec = (h, d, pc) => {
+const fsw: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   h.store32(d.rs1, d.imm, h.fi[d.rs2]);
-  return pc + d.len;
 };
 
-const fsqrt_s: FpExec = (h, d, pc) => {
+const fsqrt_s: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   const rm = roundingMode(h, d);
   const ab = readS(h, d.rs1);
   fpst.flags = isSnan32(ab) ? NV : 0;
   finishS(h, d, fsqrt(f32FromBits(ab), FFmt.S, rm));
-  return pc + d.len;
 };
 
-const fmv_x_w: FpExec = (h, d, pc) => {
+const fmv_x_w: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   const v = h.fi[d.rs1];
   h.x[d.rd] = v;
   h.x[d.rd + 1] = v >> 31;
-  return pc + d.len;
 };
 
-const fmv_w_x: FpExec = (h, d, pc) => {
+const fmv_w_x: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   writeSBits(h, d.rd & 63, h.x[d.rs1]);
   h.fs = 3;
-  return pc + d.len;
 };
 
-const fclass_s: FpExec = (h, d, pc) => {
+const fclass_s: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
   h.x[d.rd] = fclass32(readS(h, d.rs1));
   h.x[d.rd + 1] = 0;
-  return pc + d.len;
 };
 
 const RM = 0xfe00007f; // opcode + funct7, rm free

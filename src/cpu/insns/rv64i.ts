@@ -12,29 +12,24 @@ function setRdNumber(x: Int32Array, rd: number, v: number): void {
   x[rd + 1] = Math.floor(v / TWO32) | 0;
 }
 
-function pcPlus(pc: number, imm: number): number {
-  return pc + imm;
-}
+// ---- upper immediates and jumps (h.pc is the block's start; d.off this instruction's offset) ----
 
-// ---- upper immediates and jumps ----
-
-const lui = (h: Hart, d: Insn, pc: number): number => {
+const lui = (h: Hart, d: Insn): void => {
   h.x[d.rd] = d.imm; h.x[d.rd + 1] = d.imm >> 31;
-  return pc + d.len;
 };
-const auipc = (h: Hart, d: Insn, pc: number): number => {
-  setRdNumber(h.x, d.rd, pcPlus(pc, d.imm));
-  return pc + d.len;
+const auipc = (h: Hart, d: Insn): void => {
+  setRdNumber(h.x, d.rd, h.pc + d.off + d.imm);
 };
-const jal = (h: Hart, d: Insn, pc: number): number => {
+const jal = (h: Hart, d: Insn): void => {
+  const pc = h.pc + d.off;
   setRdNumber(h.x, d.rd, pc + d.len);
-  return pcPlus(pc, d.imm);
+  h.pc = pc + d.imm;
 };
-const jalr = (h: Hart, d: Insn, pc: number): number => {
+const jalr = (h: Hart, d: Insn): void => {
   const x = h.x, b = x[d.rs1], lo = (b + d.imm) | 0;
   const hi = (x[d.rs1 + 1] + (d.imm >> 31) + ((lo >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
-  setRdNumber(x, d.rd, pc + d.len);
-  return hi * TWO32 + ((lo & ~1) >>> 0);
+  setRdNumber(x, d.rd, h.pc + d.off + d.len);
+  h.pc = hi * TWO32 + ((lo & ~1) >>> 0);
 };
 
 // ---- branches ----
@@ -46,66 +41,63 @@ function ltu(alo: number, ahi: number, blo: number, bhi: number): boolean {
   return (ahi >>> 0) < (bhi >>> 0) || (ahi === bhi && (alo >>> 0) < (blo >>> 0));
 }
 
-const beq = (h: Hart, d: Insn, pc: number): number => {
+const beq = (h: Hart, d: Insn): void => {
   const x = h.x;
-  return x[d.rs1] === x[d.rs2] && x[d.rs1 + 1] === x[d.rs2 + 1] ? pc + d.imm : pc + d.len;
+  h.pc += d.off + (x[d.rs1] === x[d.rs2] && x[d.rs1 + 1] === x[d.rs2 + 1] ? d.imm : d.len);
 };
-const bne = (h: Hart, d: Insn, pc: number): number => {
+const bne = (h: Hart, d: Insn): void => {
   const x = h.x;
-  return x[d.rs1] !== x[d.rs2] || x[d.rs1 + 1] !== x[d.rs2 + 1] ? pc + d.imm : pc + d.len;
+  h.pc += d.off + (x[d.rs1] !== x[d.rs2] || x[d.rs1 + 1] !== x[d.rs2 + 1] ? d.imm : d.len);
 };
-const blt = (h: Hart, d: Insn, pc: number): number => {
+const blt = (h: Hart, d: Insn): void => {
   const x = h.x;
-  return lt(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? pc + d.imm : pc + d.len;
+  h.pc += d.off + (lt(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? d.imm : d.len);
 };
-const bge = (h: Hart, d: Insn, pc: number): number => {
+const bge = (h: Hart, d: Insn): void => {
   const x = h.x;
-  return !lt(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? pc + d.imm : pc + d.len;
+  h.pc += d.off + (!lt(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? d.imm : d.len);
 };
-const bltu = (h: Hart, d: Insn, pc: number): number => {
+const bltu = (h: Hart, d: Insn): void => {
   const x = h.x;
-  return ltu(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? pc + d.imm : pc + d.len;
+  h.pc += d.off + (ltu(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? d.imm : d.len);
 };
-const bgeu = (h: Hart, d: Insn, pc: number): number => {
+const bgeu = (h: Hart, d: Insn): void => {
   const x = h.x;
-  return !ltu(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? pc + d.imm : pc + d.len;
+  h.pc += d.off + (!ltu(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? d.imm : d.len);
 };
 
 // ---- loads and stores ----
 
-const lb = (h: Hart, d: Insn, pc: number): number => { const v = h.load8(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31; return pc + d.len; };
-const lh = (h: Hart, d: Insn, pc: number): number => { const v = h.load16(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31; return pc + d.len; };
-const lw = (h: Hart, d: Insn, pc: number): number => { const v = h.load32(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31; return pc + d.len; };
-const lbu = (h: Hart, d: Insn, pc: number): number => { const v = h.load8(d.rs1, d.imm) & 0xff; h.x[d.rd] = v; h.x[d.rd + 1] = 0; return pc + d.len; };
-const lhu = (h: Hart, d: Insn, pc: number): number => { const v = h.load16(d.rs1, d.imm) & 0xffff; h.x[d.rd] = v; h.x[d.rd + 1] = 0; return pc + d.len; };
-const lwu = (h: Hart, d: Insn, pc: number): number => { const v = h.load32(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = 0; return pc + d.len; };
-const ld = (h: Hart, d: Insn, pc: number): number => { h.load64(d.rs1, d.imm, h.x, d.rd); return pc + d.len; };
-const sb = (h: Hart, d: Insn, pc: number): number => { h.store8(d.rs1, d.imm, h.x[d.rs2]); return pc + d.len; };
-const sh = (h: Hart, d: Insn, pc: number): number => { h.store16(d.rs1, d.imm, h.x[d.rs2]); return pc + d.len; };
-const sw = (h: Hart, d: Insn, pc: number): number => { h.store32(d.rs1, d.imm, h.x[d.rs2]); return pc + d.len; };
-const sd = (h: Hart, d: Insn, pc: number): number => { h.store64(d.rs1, d.imm, h.x[d.rs2], h.x[d.rs2 + 1]); return pc + d.len; };
+const lb = (h: Hart, d: Insn): void => { const v = h.load8(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31; };
+const lh = (h: Hart, d: Insn): void => { const v = h.load16(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31; };
+const lw = (h: Hart, d: Insn): void => { const v = h.load32(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31; };
+const lbu = (h: Hart, d: Insn): void => { const v = h.load8(d.rs1, d.imm) & 0xff; h.x[d.rd] = v; h.x[d.rd + 1] = 0; };
+const lhu = (h: Hart, d: Insn): void => { const v = h.load16(d.rs1, d.imm) & 0xffff; h.x[d.rd] = v; h.x[d.rd + 1] = 0; };
+const lwu = (h: Hart, d: Insn): void => { const v = h.load32(d.rs1, d.imm); h.x[d.rd] = v; h.x[d.rd + 1] = 0; };
+const ld = (h: Hart, d: Insn): void => { h.load64(d.rs1, d.imm, h.x, d.rd); };
+const sb = (h: Hart, d: Insn): void => { h.store8(d.rs1, d.imm, h.x[d.rs2]); };
+const sh = (h: Hart, d: Insn): void => { h.store16(d.rs1, d.imm, h.x[d.rs2]); };
+const sw = (h: Hart, d: Insn): void => { h.store32(d.rs1, d.imm, h.x[d.rs2]); };
+const sd = (h: Hart, d: Insn): void => { h.store64(d.rs1, d.imm, h.x[d.rs2], h.x[d.rs2 + 1]); };
 
 // ---- integer register-immediate ----
 
-const addi = (h: Hart, d: Insn, pc: number): number => {
+const addi = (h: Hart, d: Insn): void => {
   const x = h.x, a = x[d.rs1], imm = d.imm, lo = (a + imm) | 0;
   x[d.rd + 1] = (x[d.rs1 + 1] + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
   x[d.rd] = lo;
-  return pc + d.len;
 };
-const slti = (h: Hart, d: Insn, pc: number): number => {
+const slti = (h: Hart, d: Insn): void => {
   const x = h.x;
   x[d.rd] = lt(x[d.rs1], x[d.rs1 + 1], d.imm, d.imm >> 31) ? 1 : 0; x[d.rd + 1] = 0;
-  return pc + d.len;
 };
-const sltiu = (h: Hart, d: Insn, pc: number): number => {
+const sltiu = (h: Hart, d: Insn): void => {
   const x = h.x;
   x[d.rd] = ltu(x[d.rs1], x[d.rs1 + 1], d.imm, d.imm >> 31) ? 1 : 0; x[d.rd + 1] = 0;
-  return pc + d.len;
 };
-const xori = (h: Hart, d: Insn, pc: number): number => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] ^ (d.imm >> 31); x[d.rd] = x[d.rs1] ^ d.imm; return pc + d.len; };
-const ori = (h: Hart, d: Insn, pc: number): number => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] | (d.imm >> 31); x[d.rd] = x[d.rs1] | d.imm; return pc + d.len; };
-const andi = (h: Hart, d: Insn, pc: number): number => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] & (d.imm >> 31); x[d.rd] = x[d.rs1] & d.imm; return pc + d.len; };
+const xori = (h: Hart, d: Insn): void => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] ^ (d.imm >> 31); x[d.rd] = x[d.rs1] ^ d.imm; };
+const ori = (h: Hart, d: Insn): void => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] | (d.imm >> 31); x[d.rd] = x[d.rs1] | d.imm; };
+const andi = (h: Hart, d: Insn): void => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] & (d.imm >> 31); x[d.rd] = x[d.rs1] & d.imm; };
 
 function sll(x: Int32Array, rd: number, lo: number, hi: number, s: number): void {
   if (s === 0) { x[rd] = lo; x[rd + 1] = hi; }
@@ -123,62 +115,59 @@ function sra(x: Int32Array, rd: number, lo: number, hi: number, s: number): void
   else { x[rd] = hi >> (s - 32); x[rd + 1] = hi >> 31; }
 }
 
-const slli = (h: Hart, d: Insn, pc: number): number => { sll(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], d.imm & 63); return pc + d.len; };
-const srli = (h: Hart, d: Insn, pc: number): number => { srl(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], d.imm & 63); return pc + d.len; };
-const srai = (h: Hart, d: Insn, pc: number): number => { sra(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], d.imm & 63); return pc + d.len; };
+const slli = (h: Hart, d: Insn): void => { sll(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], d.imm & 63); };
+const srli = (h: Hart, d: Insn): void => { srl(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], d.imm & 63); };
+const srai = (h: Hart, d: Insn): void => { sra(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], d.imm & 63); };
 
 // ---- integer register-register ----
 
-const add = (h: Hart, d: Insn, pc: number): number => {
+const add = (h: Hart, d: Insn): void => {
   const x = h.x, a = x[d.rs1], lo = (a + x[d.rs2]) | 0;
   x[d.rd + 1] = (x[d.rs1 + 1] + x[d.rs2 + 1] + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
   x[d.rd] = lo;
-  return pc + d.len;
 };
-const sub = (h: Hart, d: Insn, pc: number): number => {
+const sub = (h: Hart, d: Insn): void => {
   const x = h.x, a = x[d.rs1], b = x[d.rs2];
   x[d.rd + 1] = (x[d.rs1 + 1] - x[d.rs2 + 1] - ((a >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
   x[d.rd] = (a - b) | 0;
-  return pc + d.len;
 };
-const sllr = (h: Hart, d: Insn, pc: number): number => { sll(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], h.x[d.rs2] & 63); return pc + d.len; };
-const srlr = (h: Hart, d: Insn, pc: number): number => { srl(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], h.x[d.rs2] & 63); return pc + d.len; };
-const srar = (h: Hart, d: Insn, pc: number): number => { sra(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], h.x[d.rs2] & 63); return pc + d.len; };
-const slt = (h: Hart, d: Insn, pc: number): number => {
+const sllr = (h: Hart, d: Insn): void => { sll(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], h.x[d.rs2] & 63); };
+const srlr = (h: Hart, d: Insn): void => { srl(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], h.x[d.rs2] & 63); };
+const srar = (h: Hart, d: Insn): void => { sra(h.x, d.rd, h.x[d.rs1], h.x[d.rs1 + 1], h.x[d.rs2] & 63); };
+const slt = (h: Hart, d: Insn): void => {
   const x = h.x;
   x[d.rd] = lt(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? 1 : 0; x[d.rd + 1] = 0;
-  return pc + d.len;
 };
-const sltu = (h: Hart, d: Insn, pc: number): number => {
+const sltu = (h: Hart, d: Insn): void => {
   const x = h.x;
   x[d.rd] = ltu(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1]) ? 1 : 0; x[d.rd + 1] = 0;
-  return pc + d.len;
 };
-const xor = (h: Hart, d: Insn, pc: number): number => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] ^ x[d.rs2 + 1]; x[d.rd] = x[d.rs1] ^ x[d.rs2]; return pc + d.len; };
-const or = (h: Hart, d: Insn, pc: number): number => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] | x[d.rs2 + 1]; x[d.rd] = x[d.rs1] | x[d.rs2]; return pc + d.len; };
-const and = (h: Hart, d: Insn, pc: number): number => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] & x[d.rs2 + 1]; x[d.rd] = x[d.rs1] & x[d.rs2]; return pc + d.len; };
+const xor = (h: Hart, d: Insn): void => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] ^ x[d.rs2 + 1]; x[d.rd] = x[d.rs1] ^ x[d.rs2]; };
+const or = (h: Hart, d: Insn): void => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] | x[d.rs2 + 1]; x[d.rd] = x[d.rs1] | x[d.rs2]; };
+const and = (h: Hart, d: Insn): void => { const x = h.x; x[d.rd + 1] = x[d.rs1 + 1] & x[d.rs2 + 1]; x[d.rd] = x[d.rs1] & x[d.rs2]; };
 
 // ---- 32-bit (W) forms: results sign-extended from bit 31 ----
 
 function setW(x: Int32Array, rd: number, v: number): void { x[rd] = v; x[rd + 1] = v >> 31; }
-const addiw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, (h.x[d.rs1] + d.imm) | 0); return pc + d.len; };
-const slliw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, h.x[d.rs1] << (d.imm & 31)); return pc + d.len; };
-const srliw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, (h.x[d.rs1] >>> (d.imm & 31)) | 0); return pc + d.len; };
-const sraiw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, h.x[d.rs1] >> (d.imm & 31)); return pc + d.len; };
-const addw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, (h.x[d.rs1] + h.x[d.rs2]) | 0); return pc + d.len; };
-const subw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, (h.x[d.rs1] - h.x[d.rs2]) | 0); return pc + d.len; };
-const sllw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, h.x[d.rs1] << (h.x[d.rs2] & 31)); return pc + d.len; };
-const srlw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, (h.x[d.rs1] >>> (h.x[d.rs2] & 31)) | 0); return pc + d.len; };
-const sraw = (h: Hart, d: Insn, pc: number): number => { setW(h.x, d.rd, h.x[d.rs1] >> (h.x[d.rs2] & 31)); return pc + d.len; };
+const addiw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, (h.x[d.rs1] + d.imm) | 0); };
+const slliw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, h.x[d.rs1] << (d.imm & 31)); };
+const srliw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, (h.x[d.rs1] >>> (d.imm & 31)) | 0); };
+const sraiw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, h.x[d.rs1] >> (d.imm & 31)); };
+const addw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, (h.x[d.rs1] + h.x[d.rs2]) | 0); };
+const subw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, (h.x[d.rs1] - h.x[d.rs2]) | 0); };
+const sllw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, h.x[d.rs1] << (h.x[d.rs2] & 31)); };
+const srlw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, (h.x[d.rs1] >>> (h.x[d.rs2] & 31)) | 0); };
+const sraw = (h: Hart, d: Insn): void => { setW(h.x, d.rd, h.x[d.rs1] >> (h.x[d.rs2] & 31)); };
 
 // ---- fences and environment calls ----
 
 /** FENCE: harts share memory sequentially consistently here, so ordering needs no work. */
-const fence = (_h: Hart, d: Insn, pc: number): number => pc + d.len;
+const fence = (_h: Hart, _d: Insn): void => {};
 /** FENCE.I: stores to cached code already invalidated it (see code_cache.ts); ends the block. */
-const fence_i = (_h: Hart, d: Insn, pc: number): number => pc + d.len;
-const ecall = (h: Hart): number => { throw h.raise(Cause.EcallU + h.priv); };
-const ebreak = (h: Hart, _d: Insn, pc: number): number => {
+const fence_i = (_h: Hart, _d: Insn): void => {};
+const ecall = (h: Hart): void => { throw h.raise(Cause.EcallU + h.priv); };
+const ebreak = (h: Hart, d: Insn): void => {
+  const pc = h.pc + d.off;
   throw h.raise(Cause.Breakpoint, pc | 0, Math.floor(pc / TWO32) | 0);
 };
 
@@ -187,14 +176,14 @@ const R = 0xfe00707f, I = 0x0000707f, SH64 = 0xfc00707f, U = 0x7f;
 export const rv64i: InsnDef[] = [
   { name: "lui", match: 0x37, mask: U, fmt: Fmt.U, exec: lui },
   { name: "auipc", match: 0x17, mask: U, fmt: Fmt.U, exec: auipc },
-  { name: "jal", match: 0x6f, mask: U, fmt: Fmt.J, exec: jal, endsBlock: true },
-  { name: "jalr", match: 0x67, mask: I, fmt: Fmt.I, exec: jalr, endsBlock: true },
-  { name: "beq", match: 0x0063, mask: I, fmt: Fmt.B, exec: beq, endsBlock: true },
-  { name: "bne", match: 0x1063, mask: I, fmt: Fmt.B, exec: bne, endsBlock: true },
-  { name: "blt", match: 0x4063, mask: I, fmt: Fmt.B, exec: blt, endsBlock: true },
-  { name: "bge", match: 0x5063, mask: I, fmt: Fmt.B, exec: bge, endsBlock: true },
-  { name: "bltu", match: 0x6063, mask: I, fmt: Fmt.B, exec: bltu, endsBlock: true },
-  { name: "bgeu", match: 0x7063, mask: I, fmt: Fmt.B, exec: bgeu, endsBlock: true },
+  { name: "jal", match: 0x6f, mask: U, fmt: Fmt.J, exec: jal, setsPc: true },
+  { name: "jalr", match: 0x67, mask: I, fmt: Fmt.I, exec: jalr, setsPc: true },
+  { name: "beq", match: 0x0063, mask: I, fmt: Fmt.B, exec: beq, setsPc: true },
+  { name: "bne", match: 0x1063, mask: I, fmt: Fmt.B, exec: bne, setsPc: true },
+  { name: "blt", match: 0x4063, mask: I, fmt: Fmt.B, exec: blt, setsPc: true },
+  { name: "bge", match: 0x5063, mask: I, fmt: Fmt.B, exec: bge, setsPc: true },
+  { name: "bltu", match: 0x6063, mask: I, fmt: Fmt.B, exec: bltu, setsPc: true },
+  { name: "bgeu", match: 0x7063, mask: I, fmt: Fmt.B, exec: bgeu, setsPc: true },
   { name: "lb", match: 0x0003, mask: I, fmt: Fmt.I, exec: lb },
   { name: "lh", match: 0x1003, mask: I, fmt: Fmt.I, exec: lh },
   { name: "lw", match: 0x2003, mask: I, fmt: Fmt.I, exec: lw },

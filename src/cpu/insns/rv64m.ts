@@ -32,17 +32,15 @@ function mulhu64(alo: number, ahi: number, blo: number, bhi: number, out: Int32A
 
 const tmp = new Int32Array(2);
 
-const mul = (h: Hart, d: Insn, pc: number): number => {
+const mul = (h: Hart, d: Insn): void => {
   const x = h.x, alo = x[d.rs1], ahi = x[d.rs1 + 1], blo = x[d.rs2], bhi = x[d.rs2 + 1];
   x[d.rd + 1] = (mulhu32(alo >>> 0, blo >>> 0) + Math.imul(alo, bhi) + Math.imul(ahi, blo)) | 0;
   x[d.rd] = Math.imul(alo, blo);
-  return pc + d.len;
 };
-const mulhu = (h: Hart, d: Insn, pc: number): number => {
+const mulhu = (h: Hart, d: Insn): void => {
   const x = h.x;
   mulhu64(x[d.rs1], x[d.rs1 + 1], x[d.rs2], x[d.rs2 + 1], tmp);
   x[d.rd] = tmp[0]; x[d.rd + 1] = tmp[1];
-  return pc + d.len;
 };
 /** Signed high product = unsigned high product - (a<0 ? b : 0) - (b<0 ? a : 0) (mod 2^64). */
 function sub64(lo: number, hi: number, slo: number, shi: number): void {
@@ -50,25 +48,22 @@ function sub64(lo: number, hi: number, slo: number, shi: number): void {
   tmp[1] = (hi - shi - ((lo >>> 0) < (slo >>> 0) ? 1 : 0)) | 0;
   tmp[0] = r;
 }
-const mulh = (h: Hart, d: Insn, pc: number): number => {
+const mulh = (h: Hart, d: Insn): void => {
   const x = h.x, alo = x[d.rs1], ahi = x[d.rs1 + 1], blo = x[d.rs2], bhi = x[d.rs2 + 1];
   mulhu64(alo, ahi, blo, bhi, tmp);
   if (ahi < 0) sub64(tmp[0], tmp[1], blo, bhi);
   if (bhi < 0) sub64(tmp[0], tmp[1], alo, ahi);
   x[d.rd] = tmp[0]; x[d.rd + 1] = tmp[1];
-  return pc + d.len;
 };
-const mulhsu = (h: Hart, d: Insn, pc: number): number => {
+const mulhsu = (h: Hart, d: Insn): void => {
   const x = h.x, alo = x[d.rs1], ahi = x[d.rs1 + 1], blo = x[d.rs2], bhi = x[d.rs2 + 1];
   mulhu64(alo, ahi, blo, bhi, tmp);
   if (ahi < 0) sub64(tmp[0], tmp[1], blo, bhi);
   x[d.rd] = tmp[0]; x[d.rd + 1] = tmp[1];
-  return pc + d.len;
 };
-const mulw = (h: Hart, d: Insn, pc: number): number => {
+const mulw = (h: Hart, d: Insn): void => {
   const v = Math.imul(h.x[d.rs1], h.x[d.rs2]);
   h.x[d.rd] = v; h.x[d.rd + 1] = v >> 31;
-  return pc + d.len;
 };
 
 const toBig = (lo: number, hi: number): bigint => (BigInt(hi) << 32n) | BigInt(lo >>> 0);
@@ -115,31 +110,27 @@ function divremu(h: Hart, d: Insn, rem: boolean): void {
   const a = toBigU(alo, ahi), b = toBigU(blo, bhi);
   setBig(x, d.rd, rem ? a % b : a / b);
 }
-const div = (h: Hart, d: Insn, pc: number): number => { divrem(h, d, false); return pc + d.len; };
-const rem = (h: Hart, d: Insn, pc: number): number => { divrem(h, d, true); return pc + d.len; };
-const divu = (h: Hart, d: Insn, pc: number): number => { divremu(h, d, false); return pc + d.len; };
-const remu = (h: Hart, d: Insn, pc: number): number => { divremu(h, d, true); return pc + d.len; };
+const div = (h: Hart, d: Insn): void => { divrem(h, d, false); };
+const rem = (h: Hart, d: Insn): void => { divrem(h, d, true); };
+const divu = (h: Hart, d: Insn): void => { divremu(h, d, false); };
+const remu = (h: Hart, d: Insn): void => { divremu(h, d, true); };
 
 function setW(x: Int32Array, rd: number, v: number): void { x[rd] = v; x[rd + 1] = v >> 31; }
-const divw = (h: Hart, d: Insn, pc: number): number => {
+const divw = (h: Hart, d: Insn): void => {
   const a = h.x[d.rs1], b = h.x[d.rs2];
   setW(h.x, d.rd, b === 0 ? -1 : a === -0x80000000 && b === -1 ? a : Math.trunc(a / b) | 0);
-  return pc + d.len;
 };
-const divuw = (h: Hart, d: Insn, pc: number): number => {
+const divuw = (h: Hart, d: Insn): void => {
   const a = h.x[d.rs1] >>> 0, b = h.x[d.rs2] >>> 0;
   setW(h.x, d.rd, b === 0 ? -1 : Math.floor(a / b) | 0);
-  return pc + d.len;
 };
-const remw = (h: Hart, d: Insn, pc: number): number => {
+const remw = (h: Hart, d: Insn): void => {
   const a = h.x[d.rs1], b = h.x[d.rs2];
   setW(h.x, d.rd, b === 0 ? a : a === -0x80000000 && b === -1 ? 0 : (a % b) | 0);
-  return pc + d.len;
 };
-const remuw = (h: Hart, d: Insn, pc: number): number => {
+const remuw = (h: Hart, d: Insn): void => {
   const a = h.x[d.rs1] >>> 0, b = h.x[d.rs2] >>> 0;
   setW(h.x, d.rd, b === 0 ? a | 0 : (a % b) | 0);
-  return pc + d.len;
 };
 
 const R = 0xfe00707f;

@@ -8,7 +8,7 @@ import { PRV_M, PRV_S, PRV_U } from "../csr_numbers.js";
 const enum Op { RW, RS, RC }
 
 function csrOp(op: Op, immediate: boolean) {
-  return (h: Hart, d: Insn, pc: number): number => {
+  return (h: Hart, d: Insn): void => {
     const n = d.imm;
     const src = d.rs1 >>> 1; // register number, or the 5-bit uimm
     // RW always writes; RS/RC write only when rs1/uimm is non-zero. RW with rd=x0 does not read.
@@ -23,29 +23,26 @@ function csrOp(op: Op, immediate: boolean) {
       else h.csrWrite(n, oldLo & ~vlo, oldHi & ~vhi);
     }
     h.x[d.rd] = oldLo; h.x[d.rd + 1] = oldHi;
-    return pc + d.len;
   };
 }
 
-const mret = (h: Hart, d: Insn): number => {
+const mret = (h: Hart, d: Insn): void => {
   if (h.priv !== PRV_M) throw h.illegal(d);
-  return h.mret();
+  h.pc = h.mret();
 };
-const sret = (h: Hart, d: Insn): number => {
+const sret = (h: Hart, d: Insn): void => {
   if (h.priv === PRV_U || h.tsr) throw h.illegal(d);
-  return h.sret();
+  h.pc = h.sret();
 };
 /** WFI: illegal in U-mode, and in S-mode when mstatus.TW=1; otherwise wait for an interrupt. */
-const wfi = (h: Hart, d: Insn, pc: number): number => {
+const wfi = (h: Hart, d: Insn): void => {
   if (h.priv === PRV_U || h.tw) throw h.illegal(d);
   if ((h.mip & h.mie) === 0) h.wfi = true;
-  return pc + d.len;
 };
 /** SFENCE.VMA: the TLB is flushed whole (a superset of every address/ASID form). */
-const sfence_vma = (h: Hart, d: Insn, pc: number): number => {
+const sfence_vma = (h: Hart, d: Insn): void => {
   if (h.priv === PRV_U || (h.priv === PRV_S && h.tvm)) throw h.illegal(d);
   h.flushTlb();
-  return pc + d.len;
 };
 
 const CSR_MASK = 0x0000707f;
@@ -56,8 +53,8 @@ export const zicsr: InsnDef[] = [
   { name: "csrrwi", match: 0x5073, mask: CSR_MASK, fmt: Fmt.CSRI, exec: csrOp(Op.RW, true), startsBlock: true, endsBlock: true },
   { name: "csrrsi", match: 0x6073, mask: CSR_MASK, fmt: Fmt.CSRI, exec: csrOp(Op.RS, true), startsBlock: true, endsBlock: true },
   { name: "csrrci", match: 0x7073, mask: CSR_MASK, fmt: Fmt.CSRI, exec: csrOp(Op.RC, true), startsBlock: true, endsBlock: true },
-  { name: "mret", match: 0x30200073, mask: 0xffffffff, fmt: Fmt.NONE, exec: mret, endsBlock: true },
-  { name: "sret", match: 0x10200073, mask: 0xffffffff, fmt: Fmt.NONE, exec: sret, endsBlock: true },
+  { name: "mret", match: 0x30200073, mask: 0xffffffff, fmt: Fmt.NONE, exec: mret, setsPc: true },
+  { name: "sret", match: 0x10200073, mask: 0xffffffff, fmt: Fmt.NONE, exec: sret, setsPc: true },
   { name: "wfi", match: 0x10500073, mask: 0xffffffff, fmt: Fmt.NONE, exec: wfi, endsBlock: true },
   { name: "sfence_vma", match: 0x12000073, mask: 0xfe007fff, fmt: Fmt.R, exec: sfence_vma, endsBlock: true },
 ];
