@@ -1,0 +1,479 @@
+// Builds the default rvisor guest image from Debian sources and caches it
+// outside the repo, keyed by a hash of every input.
+//
+//   imagePaths()         -> { dir, kernel, initrd, initrdGz, rootfs, manifest, ready, hash, missing }
+//                           (computes the key; never builds)
+//   buildImage({ log })  -> same object after building (no-op when cached)
+//
+// Inputs (all hashed): the linux-source-6.1 and busybox source package
+// versions, the cross toolchain versions, guest/linux.config,
+// guest/busybox.config, guest/init, guest/rootfs/**, and this file plus
+// scripts/build-image.mjs.
+//
+// Cache root: $RVISOR_CACHE, else $XDG_CACHE_HOME/rvisor, else ~/.cache/rvisor.
+// Outputs:    <root>/image-<hash>/{Image,initramfs.cpio,initramfs.cpio.gz,rootfs.ext4,manifest.json}
+//             <root>/current.json points at the last image built.
+// Scratch:    <root>/build-<hash>/ (removed on success, kept on failure).
+//
+// RVISOR_IMAGE_DIR=<dir> overrides everything: imagePaths() then returns that
+// directory as is (for hosts that cannot build, e.g. with a downloaded image).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+const guestDir = path.join(repoRoot, 'guest');
+
+const LINUX_PKG = 'linux-source-6.1';
+const ROOTFS_SIZE = '64M';
+/** Recorded in the kernel so `uname -a` is the same on every build. */
+const KBUILD_ENV = {
+  KBUILD_BUILD_USER: 'rvisor',
+  KBUILD_BUILD_HOST: 'rvisor',
+  KBUILD_BUILD_VERSION: '1',
+  KBUILD_BUILD_TIMESTAMP: 'Mon Jan  1 00:00:00 UTC 2024',
+};
+
+/** Debian packages the build needs, and a command that proves each is there. */
+const DEPS = [
+  ['gcc-riscv64-linux-gnu', 'riscv64-linux-gnu-gcc'],
+  ['binutils-riscv64-linux-gnu', 'riscv64-linux-gnu-ld'],
+  ['libc6-dev-riscv64-cross', null],
+  ['linux-source-6.1', null],
+  ['build-essential', 'gcc'],
+  ['make', 'make'],
+  ['bc', 'bc'],
+  ['bison', 'bison'],
+  ['flex', 'flex'],
+  ['libssl-dev', null],
+  ['libelf-dev', null],
+  ['e2fsprogs', 'mke2fs'],
+  ['dpkg-dev', 'dpkg-source'],
+  ['xz-utils', 'xz'],
+];
+
+export function cacheRoot() {
+  if (process.env.RVISOR_CACHE) return path.resolve(process.env.RVISOR_CACHE);
+  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(xdg, 'rvisor');
+}
+
+function run(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }).trim();
+}
+
+function hasCommand(cmd) {
+  for (const d of (process.env.PATH || '').split(path.delimiter)) {
+    if (!d) continue;
+    try { fs.accessSync(path.join(d, cmd), fs.constants.X_OK); return true; } catch { /* next */ }
+  }
+  return false;
+}
+
+function pkgVersion(pkg) {
+  try {
+    const out = run('dpkg-query', ['-W', '-f=${Status}\t${Version}', pkg]);
+    const [status, version] = out.split('\t');
+    return status.endsWith('install ok installed') ? version : null;
+  } catch { return null; }
+}
+
+/** Which Debian packages / commands are missing; empty when the host can build. */
+export function missingDeps() {
+  const missing = [];
+  if (!hasCommand('dpkg-query') || !hasCommand('apt-get')) {
+    return { packages: DEPS.map(([p]) => p), commands: ['apt-get', 'dpkg-query'], debian: false };
+  }
+  const commands = [];
+  for (const [pkg, cmd] of DEPS) {
+    if (!pkgVersion(pkg) || (cmd && !hasCommand(cmd))) { missing.push(pkg); if (cmd && !hasCommand(cmd)) commands.push(cmd); }
+  }
+  return { packages: missing, commands, debian: true };
+}
+
+export function missingDepsMessage(m = missingDeps()) {
+  if (!m.packages.length && !m.commands.length) return null;
+  const lines = [];
+  if (!m.debian) {
+    lines.push('image: this host has no apt-get/dpkg-query; the guest image is built from Debian source packages.');
+    lines.push(`image: needed Debian packages: ${m.packages.join(' ')}`);
+    lines.push('image: build on Debian 12 (bookworm) or in a debian:bookworm container: sudo bash scripts/install-deps.sh && npm run image');
+    lines.push('image: or point RVISOR_IMAGE_DIR at a directory holding Image, initramfs.cpio and rootfs.ext4.');
+  } else {
+    if (m.commands.length) lines.push(`image: missing commands: ${m.commands.join(' ')}`);
+    lines.push(`image: install Debian packages: ${m.packages.join(' ')}`);
+    lines.push('image:   (sudo bash scripts/install-deps.sh  or  sudo apt-get install ' + m.packages.join(' ') + ')');
+  }
+  return lines.join('\n');
+}
+
+let busyboxVersionMemo;
+/** The busybox source version `apt-get source busybox` would fetch. */
+function busyboxSourceVersion() {
+  if (busyboxVersionMemo !== undefined) return busyboxVersionMemo;
+  busyboxVersionMemo = null;
+  try {
+    const out = run('apt-get', ['source', '--print-uris', '-qq', 'busybox'], { cwd: os.tmpdir() });
+    const m = out.match(/busybox_([^\s'/]+)\.dsc/);
+    if (m) busyboxVersionMemo = decodeURIComponent(m[1]).replace(/^(\d+)%3a/i, '$1:');
+  } catch { /* no deb-src line or no apt */ }
+  return busyboxVersionMemo;
+}
+
+function listFiles(dir, base = dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p, base));
+    else out.push(path.relative(base, p));
+  }
+  return out;
+}
+
+/** Repo files that feed the image, relative to the repo root. */
+function inputFiles() {
+  const files = ['guest/linux.config', 'guest/busybox.config', 'guest/init', 'scripts/build-image.mjs', 'scripts/lib/image.mjs'];
+  const overlay = path.join(guestDir, 'rootfs');
+  if (fs.existsSync(overlay)) files.push(...listFiles(overlay).map((f) => path.join('guest/rootfs', f)));
+  return files;
+}
+
+/** Everything the hash covers, or null when the host cannot tell (no dpkg/apt). */
+export function imageInputs() {
+  const versions = {
+    [LINUX_PKG]: pkgVersion(LINUX_PKG),
+    busybox: busyboxSourceVersion(),
+    'gcc-riscv64-linux-gnu': pkgVersion('gcc-riscv64-linux-gnu'),
+    'libc6-dev-riscv64-cross': pkgVersion('libc6-dev-riscv64-cross'),
+  };
+  if (!versions[LINUX_PKG] || !versions.busybox) return null;
+  const files = {};
+  for (const f of inputFiles()) {
+    const p = path.join(repoRoot, f);
+    const st = fs.statSync(p);
+    files[f] = createHash('sha256').update(fs.readFileSync(p)).update(st.mode & 0o111 ? 'x' : '-').digest('hex');
+  }
+  return { versions, files };
+}
+
+function pathsFor(dir, extra = {}) {
+  const kernel = path.join(dir, 'Image');
+  const initrd = path.join(dir, 'initramfs.cpio');
+  const initrdGz = path.join(dir, 'initramfs.cpio.gz');
+  const rootfs = path.join(dir, 'rootfs.ext4');
+  const manifest = path.join(dir, 'manifest.json');
+  const ready = [kernel, initrd, rootfs, manifest].every((f) => fs.existsSync(f));
+  return { dir, kernel, initrd, initrdGz, rootfs, manifest, ready, ...extra };
+}
+
+/**
+ * Where the image for the current inputs lives and whether it is built.
+ * Never builds. On a host that cannot compute the key (no dpkg/apt) falls back
+ * to the last image built (current.json) if any; `dir` is null otherwise.
+ */
+export function imagePaths() {
+  if (process.env.RVISOR_IMAGE_DIR) return pathsFor(path.resolve(process.env.RVISOR_IMAGE_DIR), { hash: null });
+  const root = cacheRoot();
+  const inputs = imageInputs();
+  if (!inputs) {
+    try {
+      const cur = JSON.parse(fs.readFileSync(path.join(root, 'current.json'), 'utf8'));
+      return pathsFor(cur.dir, { hash: cur.hash, stale: true });
+    } catch {
+      return { dir: null, kernel: null, initrd: null, initrdGz: null, rootfs: null, manifest: null, ready: false, hash: null };
+    }
+  }
+  const hash = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+  return pathsFor(path.join(root, `image-${hash}`), { hash, inputs });
+}
+
+// ---------------------------------------------------------------- building
+
+function fmtSecs(ms) { return `${Math.round(ms / 1000)}s`; }
+
+/** Runs a command, appending its output to the build log; rejects with the log tail. */
+function sh(ctx, cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    fs.appendFileSync(ctx.logFile, `\n$ ${[cmd, ...args].join(' ')}   (cwd ${opts.cwd || ctx.work})\n`);
+    const fd = fs.openSync(ctx.logFile, 'a');
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd || ctx.work,
+      env: { ...process.env, LC_ALL: 'C', ...opts.env },
+      stdio: [opts.input != null ? 'pipe' : 'ignore', ctx.verbose ? 'inherit' : fd, ctx.verbose ? 'inherit' : fd],
+    });
+    if (opts.input != null) child.stdin.end(opts.input);
+    child.on('error', (e) => { fs.closeSync(fd); reject(e); });
+    child.on('close', (code, sig) => {
+      fs.closeSync(fd);
+      if (code === 0) return resolve();
+      const tail = fs.readFileSync(ctx.logFile, 'utf8').split('\n').slice(-40).join('\n');
+      reject(new Error(`${cmd} ${args.join(' ')} failed (${sig || 'exit ' + code})\n--- last lines of ${ctx.logFile} ---\n${tail}`));
+    });
+  });
+}
+
+async function step(ctx, title, fn) {
+  const t0 = Date.now();
+  ctx.log(`image: ${title}…`);
+  const r = await fn();
+  const ms = Date.now() - t0;
+  ctx.log(`image:   done in ${fmtSecs(ms)}`);
+  ctx.times[title.split(' ')[0]] = Math.round(ms / 1000);
+  return r;
+}
+
+/** Parses `CONFIG_X=v` / `# CONFIG_X is not set` lines into a map (v = 'n' for unset). */
+function parseConfig(text) {
+  const m = new Map();
+  for (const line of text.split('\n')) {
+    let r = line.match(/^(CONFIG_\w+)=(.*)$/);
+    if (r) { m.set(r[1], r[2]); continue; }
+    r = line.match(/^# (CONFIG_\w+) is not set/);
+    if (r) m.set(r[1], 'n');
+  }
+  return m;
+}
+
+function checkConfig(wantText, haveText, what) {
+  const have = parseConfig(haveText);
+  const bad = [];
+  for (const [k, v] of parseConfig(wantText)) {
+    const got = have.get(k) ?? 'n';
+    if (got !== v) bad.push(`${k}: wanted ${v}, got ${got}`);
+  }
+  if (bad.length) throw new Error(`${what}: the final .config does not honour the fragment (a dependency is missing?):\n  ${bad.join('\n  ')}`);
+}
+
+function linuxTarball() {
+  for (const f of ['/usr/src/linux-source-6.1.tar.xz', '/usr/src/linux-source-6.1.tar.bz2']) if (fs.existsSync(f)) return f;
+  const listed = run('dpkg', ['-L', LINUX_PKG]).split('\n').find((f) => /linux-source-[\d.]+\.tar\.\w+$/.test(f));
+  if (!listed) throw new Error(`cannot find the kernel tarball of ${LINUX_PKG}`);
+  return listed;
+}
+
+async function buildLinux(ctx) {
+  const src = path.join(ctx.work, 'linux');
+  fs.mkdirSync(src, { recursive: true });
+  await sh(ctx, 'tar', ['-xf', linuxTarball(), '-C', src, '--strip-components=1']);
+  const kenv = { ARCH: 'riscv', CROSS_COMPILE: 'riscv64-linux-gnu-', ...KBUILD_ENV };
+  const mk = (...a) => sh(ctx, 'make', [`-j${ctx.jobs}`, 'ARCH=riscv', 'CROSS_COMPILE=riscv64-linux-gnu-', ...a], { cwd: src, env: kenv });
+  await mk('tinyconfig');
+  const frag = path.join(guestDir, 'linux.config');
+  await sh(ctx, 'bash', ['scripts/kconfig/merge_config.sh', '-m', '.config', frag], { cwd: src, env: kenv });
+  await mk('olddefconfig');
+  checkConfig(fs.readFileSync(frag, 'utf8'), fs.readFileSync(path.join(src, '.config'), 'utf8'), 'guest/linux.config');
+  await mk('Image');
+  fs.copyFileSync(path.join(src, 'arch/riscv/boot/Image'), path.join(ctx.out, 'Image'));
+  fs.copyFileSync(path.join(src, '.config'), path.join(ctx.out, 'linux.config'));
+}
+
+async function buildBusybox(ctx) {
+  const top = path.join(ctx.work, 'busybox');
+  fs.mkdirSync(top, { recursive: true });
+  await sh(ctx, 'apt-get', ['source', '-q', `busybox=${ctx.inputs.versions.busybox}`], { cwd: top });
+  const src = fs.readdirSync(top).map((d) => path.join(top, d)).find((d) => fs.statSync(d).isDirectory() && fs.existsSync(path.join(d, 'Makefile')));
+  if (!src) throw new Error('apt-get source busybox produced no source tree');
+  // dpkg-source applies debian/patches for "3.0 (quilt)"; apply them by hand if it did not.
+  const series = path.join(src, 'debian/patches/series');
+  if (!fs.existsSync(path.join(src, '.pc/applied-patches')) && fs.existsSync(series)) {
+    for (const p of fs.readFileSync(series, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean)) {
+      await sh(ctx, 'patch', ['-p1', '-N', '-i', path.join(src, 'debian/patches', p.split(/\s+/)[0])], { cwd: src });
+    }
+  }
+  const benv = { CROSS_COMPILE: 'riscv64-linux-gnu-' };
+  const mk = (...a) => sh(ctx, 'make', [`-j${ctx.jobs}`, 'CROSS_COMPILE=riscv64-linux-gnu-', ...a], { cwd: src, env: benv });
+  await mk('defconfig');
+  const fragText = fs.readFileSync(path.join(guestDir, 'busybox.config'), 'utf8');
+  const want = parseConfig(fragText);
+  const cfgPath = path.join(src, '.config');
+  const lines = fs.readFileSync(cfgPath, 'utf8').split('\n').filter((l) => {
+    const m = l.match(/^(?:# )?(CONFIG_\w+)[= ]/);
+    return !(m && want.has(m[1]));
+  });
+  for (const [k, v] of want) lines.push(v === 'n' ? `# ${k} is not set` : `${k}=${v}`);
+  fs.writeFileSync(cfgPath, lines.join('\n') + '\n');
+  await sh(ctx, 'make', ['CROSS_COMPILE=riscv64-linux-gnu-', 'oldconfig'], { cwd: src, env: benv, input: '\n'.repeat(2000) });
+  checkConfig(fragText, fs.readFileSync(cfgPath, 'utf8'), 'guest/busybox.config');
+  await mk('busybox');
+  await mk('busybox.links');
+  fs.copyFileSync(path.join(src, 'busybox'), path.join(ctx.work, 'busybox.bin'));
+  fs.copyFileSync(path.join(src, 'busybox.links'), path.join(ctx.work, 'busybox.links'));
+  fs.copyFileSync(cfgPath, path.join(ctx.out, 'busybox.config'));
+}
+
+/** Lays out the userland shared by the initramfs and the ext4 disk. */
+function stageRootfs(ctx) {
+  const root = path.join(ctx.work, 'rootfs');
+  fs.rmSync(root, { recursive: true, force: true });
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'mnt', 'root', 'etc', 'run', 'var/log']) {
+    fs.mkdirSync(path.join(root, d), { recursive: true });
+  }
+  fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+  fs.chmodSync(path.join(root, 'root'), 0o700);
+  fs.copyFileSync(path.join(ctx.work, 'busybox.bin'), path.join(root, 'bin/busybox'));
+  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+  // `busybox --install -s` semantics: absolute symlinks to /bin/busybox.
+  let n = 0;
+  for (const l of fs.readFileSync(path.join(ctx.work, 'busybox.links'), 'utf8').split('\n').map((s) => s.trim())) {
+    if (!l || l === '/linuxrc' || l === '/bin/busybox') continue;
+    const p = path.join(root, l);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    if (!fs.existsSync(p)) { fs.symlinkSync('/bin/busybox', p); n++; }
+  }
+  copyTree(path.join(guestDir, 'rootfs'), root);
+  fs.copyFileSync(path.join(guestDir, 'init'), path.join(root, 'init'));
+  fs.chmodSync(path.join(root, 'init'), 0o755);
+  fs.symlinkSync('/proc/mounts', path.join(root, 'etc/mtab'));
+  ctx.applets = n;
+  return root;
+}
+
+function copyTree(from, to) {
+  if (!fs.existsSync(from)) return;
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const s = path.join(from, e.name), d = path.join(to, e.name);
+    if (e.isDirectory()) { fs.mkdirSync(d, { recursive: true }); copyTree(s, d); }
+    else { fs.copyFileSync(s, d); fs.chmodSync(d, fs.statSync(s).mode & 0o7777); }
+  }
+}
+
+/**
+ * A newc cpio of `root`, every file owned by root:root, plus device nodes the
+ * kernel needs before /init runs (/dev/console). Written in JS so that no
+ * root privileges or `cpio` binary are needed.
+ */
+export function makeCpio(root, extra = [{ name: 'dev/console', mode: 0o020600, rdevMajor: 5, rdevMinor: 1 }]) {
+  const chunks = [];
+  let ino = 1;
+  const pad4 = (n) => (4 - (n % 4)) % 4;
+  const hex = (n) => n.toString(16).padStart(8, '0');
+  const entry = (name, mode, data, nlink, rdevMajor = 0, rdevMinor = 0, mtime = 0) => {
+    const nameBuf = Buffer.from(name + '\0');
+    const hdr = '070701' + [ino++, mode, 0, 0, nlink, mtime, data.length, 0, 0, rdevMajor, rdevMinor, nameBuf.length, 0].map(hex).join('');
+    chunks.push(Buffer.from(hdr), nameBuf, Buffer.alloc(pad4(110 + nameBuf.length)), data, Buffer.alloc(pad4(data.length)));
+  };
+  const walk = (dir, rel) => {
+    for (const e of fs.readdirSync(dir).sort()) {
+      const p = path.join(dir, e), r = rel ? `${rel}/${e}` : e;
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink()) entry(r, st.mode, Buffer.from(fs.readlinkSync(p)), 1);
+      else if (st.isDirectory()) { entry(r, st.mode, Buffer.alloc(0), 2); walk(p, r); }
+      else if (st.isFile()) entry(r, st.mode, fs.readFileSync(p), 1);
+    }
+  };
+  entry('.', 0o040755, Buffer.alloc(0), 2);
+  walk(root, '');
+  for (const x of extra) entry(x.name, x.mode, Buffer.alloc(0), 1, x.rdevMajor, x.rdevMinor);
+  entry('TRAILER!!!', 0, Buffer.alloc(0), 1);
+  return Buffer.concat(chunks);
+}
+
+async function makeExt4(ctx, root) {
+  const out = path.join(ctx.out, 'rootfs.ext4');
+  // No lazy init: otherwise the guest kernel zeroes inode tables in the background.
+  await sh(ctx, 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'rvisor', '-d', root,
+    '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', out, ROOTFS_SIZE],
+  { env: { E2FSPROGS_FAKE_TIME: '1704067200' } });
+}
+
+function writeJson(file, obj) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(obj, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
+function pidAlive(pid) {
+  try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+}
+
+/**
+ * Builds the image for the current inputs unless it is already cached.
+ * Concurrent callers wait for one builder (the build dir holds its pid).
+ */
+export async function buildImage({ log = (s) => console.log(s), verbose = false, jobs = os.availableParallelism?.() ?? os.cpus().length } = {}) {
+  let p = imagePaths();
+  if (p.ready) return p;
+  const msg = missingDepsMessage();
+  if (msg) { const e = new Error(msg); e.code = 'RVISOR_MISSING_DEPS'; throw e; }
+  if (!p.inputs) {
+    const e = new Error('image: cannot find the busybox source package version (`apt-get source --print-uris busybox` failed): '
+      + 'a deb-src line is needed. Run: sudo bash scripts/install-deps.sh');
+    e.code = 'RVISOR_MISSING_DEPS';
+    throw e;
+  }
+  const root = cacheRoot();
+  fs.mkdirSync(root, { recursive: true });
+  const work = path.join(root, `build-${p.hash}`);
+  const pidFile = path.join(work, 'builder.pid');
+  // Take the build dir; wait if another live process holds it.
+  for (;;) {
+    try { fs.mkdirSync(work); fs.writeFileSync(pidFile, String(process.pid)); break; } catch (e) { if (e.code !== 'EEXIST') throw e; }
+    let pid = 0;
+    try { pid = Number(fs.readFileSync(pidFile, 'utf8')); } catch { /* being created or stale */ }
+    if (pid && pid !== process.pid && pidAlive(pid)) {
+      log(`image: another build (pid ${pid}) is running in ${work}; waiting…`);
+      while (pidAlive(pid) && fs.existsSync(work)) await new Promise((r) => setTimeout(r, 2000));
+      p = imagePaths();
+      if (p.ready) return p;
+      continue;
+    }
+    if (!pid) { await new Promise((r) => setTimeout(r, 500)); try { pid = Number(fs.readFileSync(pidFile, 'utf8')); } catch { /* stale */ } if (pid && pidAlive(pid)) continue; }
+    log(`image: removing stale build dir ${work}`);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+
+  const out = path.join(work, 'out');
+  fs.mkdirSync(out);
+  const ctx = { work, out, log, verbose, jobs, inputs: p.inputs, logFile: path.join(work, 'build.log'), times: {} };
+  const t0 = Date.now();
+  const v = p.inputs.versions;
+  log(`image: building guest image ${p.hash} in ${work} (log: ${ctx.logFile})`);
+  try {
+    await step(ctx, `linux ${v[LINUX_PKG]} (${LINUX_PKG}; takes ~8 min on 2 cores)`, () => buildLinux(ctx));
+    await step(ctx, `busybox ${v.busybox} (static riscv64; takes ~2-3 min on 2 cores)`, () => buildBusybox(ctx));
+    const rootDir = await step(ctx, 'initramfs (newc cpio)', async () => {
+      const r = stageRootfs(ctx);
+      const cpio = makeCpio(r);
+      fs.writeFileSync(path.join(out, 'initramfs.cpio'), cpio);
+      fs.writeFileSync(path.join(out, 'initramfs.cpio.gz'), zlib.gzipSync(cpio, { level: 9 }));
+      return r;
+    });
+    await step(ctx, `rootfs.ext4 (${ROOTFS_SIZE})`, () => makeExt4(ctx, rootDir));
+    const files = {};
+    for (const f of fs.readdirSync(out).sort()) {
+      const buf = fs.readFileSync(path.join(out, f));
+      files[f] = { size: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
+    }
+    writeJson(path.join(out, 'manifest.json'), {
+      hash: p.hash,
+      built: new Date().toISOString(),
+      host: os.hostname(),
+      versions: v,
+      inputs: p.inputs.files,
+      applets: ctx.applets,
+      buildSeconds: { ...ctx.times, total: Math.round((Date.now() - t0) / 1000) },
+      kernel: 'Image',
+      initrd: 'initramfs.cpio',
+      initrdGz: 'initramfs.cpio.gz',
+      rootfs: 'rootfs.ext4',
+      cmdline: 'console=ttyS0 earlycon=sbi',
+      files,
+    });
+    fs.rmSync(p.dir, { recursive: true, force: true });
+    fs.renameSync(out, p.dir);
+    writeJson(path.join(root, 'current.json'), { dir: p.dir, hash: p.hash, versions: v });
+    fs.rmSync(work, { recursive: true, force: true });
+  } catch (e) {
+    try { fs.rmSync(pidFile, { force: true }); } catch { /* ignore */ }
+    e.message += `\nimage: build dir kept for inspection: ${work}`;
+    throw e;
+  }
+  log(`image: ready in ${fmtSecs(Date.now() - t0)}: ${p.dir}`);
+  return imagePaths();
+}
