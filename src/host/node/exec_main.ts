@@ -1,6 +1,89 @@
-// `rvisor exec` entry point (the process VM's Node front end). Placeholder until src/user/ lands.
+// `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
+//   rvisor exec [--root DIR] [--ro] [-L DIR] [--strace] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+import { resolve } from "node:path";
+import { statSync, readFileSync } from "node:fs";
 import { UsageError } from "../../cli/main.js";
+import { Kernel } from "../../user/kernel.js";
+import { ExecError } from "../../user/loader.js";
+import { nodeUserHost } from "./user_host.js";
 
-export async function execMain(_argv: string[]): Promise<number> {
-  throw new UsageError("exec: the process VM is not implemented yet");
+export const EXEC_USAGE = `usage: rvisor exec [options] PROGRAM [ARGS...]
+
+options:
+  --root DIR     DIR is the guest's / (nothing outside it is reachable)
+  --ro           make the root read-only
+  -L DIR         look paths up under DIR first, then on the host (like qemu-riscv64 -L)
+  --strace       print each system call with its arguments and result (stderr)
+  -E VAR=VALUE   set an environment variable (repeatable)
+  -U VAR         unset an environment variable (repeatable)
+  --mem SIZE     guest memory in MiB (default 1024)
+`;
+
+export interface ExecOptions { root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; mem: number }
+
+export function parseExecArgs(argv: string[]): ExecOptions {
+  let root = "/", ro = false, strace = false, prefix: string | null = null, mem = 1024;
+  const env = new Map<string, string>(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  let i = 0;
+  const need = (o: string): string => { const v = argv[++i]; if (v === undefined) throw new UsageError(`exec: ${o} needs a value`); return v; };
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") { i++; break; }
+    if (!a.startsWith("-")) break;
+    if (a === "--root") root = need(a);
+    else if (a.startsWith("--root=")) root = a.slice(7);
+    else if (a === "--ro") ro = true;
+    else if (a === "-L") prefix = need(a);
+    else if (a === "--strace" || a === "-strace") strace = true;
+    else if (a === "-E") { const kv = need(a); const eq = kv.indexOf("="); if (eq < 0) throw new UsageError(`exec: -E wants VAR=VALUE, got '${kv}'`); env.set(kv.slice(0, eq), kv.slice(eq + 1)); }
+    else if (a === "-U") env.delete(need(a));
+    else if (a === "--mem") { mem = Number(need(a)); if (!Number.isInteger(mem) || mem < 16 || mem > 4096) throw new UsageError("exec: --mem wants MiB between 16 and 4096"); }
+    else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
+    else throw new UsageError(`exec: unknown option '${a}' (try 'rvisor exec --help')`);
+  }
+  const rest = argv.slice(i);
+  if (rest.length === 0) throw new UsageError("exec: a PROGRAM is required (try 'rvisor exec --help')");
+  if (root !== "/") {
+    let ok = false;
+    try { ok = statSync(root).isDirectory(); } catch { /* reported below */ }
+    if (!ok) throw new UsageError(`exec: --root ${root} is not a directory`);
+    root = resolve(root);
+  }
+  if (prefix !== null) {
+    let ok = false;
+    try { ok = statSync(prefix).isDirectory(); } catch { /* reported below */ }
+    if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
+    prefix = resolve(prefix);
+  }
+  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, mem };
+}
+
+export async function execMain(argv: string[]): Promise<number> {
+  const o = parseExecArgs(argv);
+  const host = nodeUserHost();
+  const k = new Kernel(host, {
+    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.mem << 20,
+    log: (line) => process.stderr.write(line + "\n"),
+  });
+  const prog = o.argv[0];
+  // The program named on the command line may live outside --root (as with qemu -L): read it from the host then.
+  let hostBytes: Uint8Array | undefined;
+  let path = prog;
+  const inRoot = k.vfs.resolve("/", prog, true);
+  if (o.root !== "/" && (typeof inRoot === "number" || typeof host.fs.stat(k.vfs.toHost(inRoot)) === "number")) {
+    try { hostBytes = readFileSync(prog); path = "/" + prog.split("/").pop(); } catch { /* reported by the loader */ }
+  }
+  const cwd = o.root === "/" ? process.cwd() : "/";
+  try {
+    k.start(path, [prog, ...o.argv.slice(1)], o.env, cwd, hostBytes);
+  } catch (e) {
+    host.term.stop();
+    if (e instanceof ExecError) { process.stderr.write(`rvisor: ${e.message}\n`); return 127; }
+    throw e;
+  }
+  try {
+    return await k.run();
+  } finally {
+    host.term.stop();
+  }
 }

@@ -1,0 +1,150 @@
+// Node implementation of the process VM's host interfaces (src/user/host.ts): files through
+// synchronous fs calls, the terminal, clocks and timers, randomness. Sockets: user_net.ts.
+import * as fs from "node:fs";
+import * as tty from "node:tty";
+import * as os from "node:os";
+import { randomFillSync } from "node:crypto";
+import { ERRNO_BY_NAME, EIO } from "../../user/errno.js";
+import type { HostClock, HostDirent, HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
+import { NodeNet } from "./user_net.js";
+
+function errno(e: unknown): number {
+  const code = (e as NodeJS.ErrnoException).code;
+  return -(code !== undefined ? ERRNO_BY_NAME[code] ?? EIO : EIO);
+}
+
+function conv(s: fs.BigIntStats): HostStat {
+  const sec = (ns: bigint): number => Number(ns / 1000000000n);
+  const nsec = (ns: bigint): number => Number(ns % 1000000000n);
+  return {
+    dev: Number(s.dev & 0xffffffffn), ino: Number(s.ino & 0xfffffffffffffn), mode: Number(s.mode), nlink: Number(s.nlink),
+    uid: Number(s.uid), gid: Number(s.gid), rdev: Number(s.rdev & 0xffffffffn), size: Number(s.size),
+    blksize: Number(s.blksize) || 4096, blocks: Number(s.blocks),
+    atimeSec: sec(s.atimeNs), atimeNsec: nsec(s.atimeNs), mtimeSec: sec(s.mtimeNs), mtimeNsec: nsec(s.mtimeNs),
+    ctimeSec: sec(s.ctimeNs), ctimeNsec: nsec(s.ctimeNs),
+  };
+}
+
+const C = fs.constants;
+function hostFlags(f: number): number {
+  let h = (f & 3) === 1 ? C.O_WRONLY : (f & 3) === 2 ? C.O_RDWR : C.O_RDONLY;
+  if (f & 0o100) h |= C.O_CREAT;
+  if (f & 0o200) h |= C.O_EXCL;
+  if (f & 0o1000) h |= C.O_TRUNC;
+  if (f & 0o2000) h |= C.O_APPEND;
+  if (f & 0o400000) h |= C.O_NOFOLLOW;
+  if (f & 0o200000) h |= C.O_DIRECTORY;
+  return h;
+}
+
+function wrap<T>(f: () => T): T | number {
+  try { return f(); } catch (e) { return errno(e); }
+}
+function wrap0(f: () => void): number {
+  try { f(); return 0; } catch (e) { return errno(e); }
+}
+
+export class NodeFs implements HostFs {
+  lstat(p: string): HostStat | number { return wrap(() => conv(fs.lstatSync(p, { bigint: true }))); }
+  stat(p: string): HostStat | number { return wrap(() => conv(fs.statSync(p, { bigint: true }))); }
+  readlink(p: string): string | number { return wrap(() => fs.readlinkSync(p)); }
+  open(p: string, flags: number, mode: number): number { return wrap(() => fs.openSync(p, hostFlags(flags), mode)); }
+  close(h: number): void { try { fs.closeSync(h); } catch { /* already closed */ } }
+  read(h: number, buf: Uint8Array, pos: number | null): number { return wrap(() => fs.readSync(h, buf, 0, buf.length, pos)); }
+  write(h: number, buf: Uint8Array, pos: number | null): number { return wrap(() => fs.writeSync(h, buf, 0, buf.length, pos)); }
+  fstat(h: number): HostStat | number { return wrap(() => conv(fs.fstatSync(h, { bigint: true }))); }
+  ftruncate(h: number, len: number): number { return wrap0(() => fs.ftruncateSync(h, len)); }
+  fsync(h: number): number { return wrap0(() => fs.fsyncSync(h)); }
+  readdir(p: string): HostDirent[] | number {
+    return wrap(() => fs.readdirSync(p, { withFileTypes: true }).map((d) => {
+      const type = d.isDirectory() ? 4 : d.isFile() ? 8 : d.isSymbolicLink() ? 10 : d.isFIFO() ? 1 : d.isSocket() ? 12 : d.isCharacterDevice() ? 2 : d.isBlockDevice() ? 6 : 0;
+      let ino = 0;
+      try { ino = Number(fs.lstatSync(p + "/" + d.name, { bigint: true }).ino & 0xfffffffffffffn); } catch { /* vanished */ }
+      return { name: d.name, ino, type };
+    }));
+  }
+  mkdir(p: string, mode: number): number { return wrap0(() => fs.mkdirSync(p, { mode })); }
+  rmdir(p: string): number { return wrap0(() => fs.rmdirSync(p)); }
+  unlink(p: string): number {
+    try { if (fs.lstatSync(p).isDirectory()) return -21; } catch (e) { return errno(e); }
+    return wrap0(() => fs.unlinkSync(p));
+  }
+  rename(a: string, b: string): number { return wrap0(() => fs.renameSync(a, b)); }
+  symlink(target: string, p: string): number { return wrap0(() => fs.symlinkSync(target, p)); }
+  link(a: string, b: string): number { return wrap0(() => fs.linkSync(a, b)); }
+  chmod(p: string, mode: number): number { return wrap0(() => fs.chmodSync(p, mode)); }
+  chown(p: string, uid: number, gid: number): number {
+    return wrap0(() => { const s = fs.statSync(p); fs.chownSync(p, uid === -1 ? s.uid : uid, gid === -1 ? s.gid : gid); });
+  }
+  utimes(p: string, at: number | null, mt: number | null): number {
+    return wrap0(() => { const s = fs.statSync(p); fs.utimesSync(p, at ?? s.atimeMs / 1000, mt ?? s.mtimeMs / 1000); });
+  }
+  truncate(p: string, len: number): number { return wrap0(() => fs.truncateSync(p, len)); }
+  access(p: string, mode: number): number { return wrap0(() => fs.accessSync(p, mode)); }
+}
+
+export class NodeTerminal implements HostTerminal {
+  private onData: ((c: Uint8Array | null) => void) | null = null;
+  private raw = false;
+  private readonly dataL = (b: Buffer): void => { this.onData?.(new Uint8Array(b)); };
+  private readonly endL = (): void => { this.onData?.(null); };
+  private intL: (() => void) | null = null;
+  isatty(fd: number): boolean { return tty.isatty(fd); }
+  winsize(fd: number): { rows: number; cols: number } | null {
+    if (!tty.isatty(fd)) return null;
+    const s = fd === 2 ? process.stderr : fd === 0 ? process.stdout : process.stdout;
+    return { rows: s.rows ?? 24, cols: s.columns ?? 80 };
+  }
+  setRaw(raw: boolean): void {
+    if (raw === this.raw || !process.stdin.isTTY) return;
+    this.raw = raw;
+    process.stdin.setRawMode(raw);
+  }
+  write(fd: number, data: Uint8Array): void {
+    let off = 0;
+    while (off < data.length) {
+      try { off += fs.writeSync(fd, data, off, data.length - off); } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") continue;
+        if (code === "EPIPE") return;
+        throw e;
+      }
+    }
+  }
+  startInput(onData: (chunk: Uint8Array | null) => void): void {
+    this.onData = onData;
+    process.stdin.on("data", this.dataL);
+    process.stdin.on("end", this.endL);
+    process.stdin.resume();
+  }
+  onInterrupt(cb: () => void): void {
+    this.intL = cb;
+    process.on("SIGINT", cb);
+  }
+  stop(): void {
+    process.stdin.off("data", this.dataL);
+    process.stdin.off("end", this.endL);
+    process.stdin.pause();
+    if (this.raw) this.setRaw(false);
+    if (this.intL !== null) process.off("SIGINT", this.intL);
+  }
+}
+
+export class NodeClock implements HostClock {
+  private readonly base = process.hrtime.bigint();
+  realtime(): [number, number] {
+    const ms = performance.timeOrigin + performance.now();
+    const s = Math.floor(ms / 1000);
+    return [s, Math.floor((ms - s * 1000) * 1e6)];
+  }
+  monotonic(): number { return Number(process.hrtime.bigint() - this.base) + 1e9; }
+  setTimer(ms: number, cb: () => void): () => void { const t = setTimeout(cb, ms); return () => clearTimeout(t); }
+  yield(): Promise<void> { return new Promise((r) => setImmediate(r)); }
+}
+
+export function nodeUserHost(): UserHost {
+  return {
+    fs: new NodeFs(), term: new NodeTerminal(), clock: new NodeClock(), net: new NodeNet(),
+    random: (b) => { randomFillSync(b); }, hostname: os.hostname(),
+  };
+}

@@ -1,0 +1,190 @@
+// execve's loader: ELF (static, static-PIE, dynamic through PT_INTERP), #! scripts, and the
+// initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
+import { ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, parseElf, type ElfFile } from "../memory/elf.js";
+import { E2BIG, EACCES, EISDIR, ENOENT, ENOEXEC, ENOMEM } from "./errno.js";
+import { O_RDONLY } from "./file.js";
+import {
+  AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, bytesSource, type FrameAllocator,
+} from "./memory.js";
+import type { Vfs } from "./vfs.js";
+
+export const ELF_ET_DYN_BASE = 0x2a_aaaa_a000;
+export const STACK_SIZE = 8 << 20;
+/** One page above the stack holding the signal-return trampoline (`li a7, 139; ecall`). */
+export const SIGRETURN_TRAMPOLINE = STACK_TOP;
+const TRAMPOLINE = new Uint8Array([0x93, 0x08, 0xb0, 0x08, 0x73, 0x00, 0x00, 0x00]);
+
+export class ExecError extends Error {
+  constructor(readonly errno: number, message: string) { super(message); }
+}
+
+export interface LoadedImage {
+  as: AddressSpace; entry: number; sp: number; exe: string; argv: string[];
+}
+
+export interface ExecRequest {
+  vfs: Vfs; frames: FrameAllocator; cwd: string; path: string; argv: string[]; env: string[];
+  uid: number; gid: number; random: (b: Uint8Array) => void;
+  /** The program's bytes when it was read from outside the guest root (top level only). */
+  hostBytes?: Uint8Array;
+}
+
+/** Reads a whole file by guest path (resolved, symlinks followed). */
+export function readGuestFile(vfs: Vfs, cwd: string, path: string): { guest: string; bytes: Uint8Array } | number {
+  const g = vfs.resolve(cwd, path, true);
+  if (typeof g === "number") return g;
+  const hp = vfs.toHost(g);
+  const st = vfs.host.stat(hp);
+  if (typeof st === "number") return st;
+  if ((st.mode & 0o170000) === 0o040000) return -EISDIR;
+  if ((st.mode & 0o170000) !== 0o100000) return -EACCES;
+  const h = vfs.host.open(hp, O_RDONLY, 0);
+  if (h < 0) return h;
+  const bytes = new Uint8Array(st.size);
+  let off = 0;
+  while (off < bytes.length) {
+    const n = vfs.host.read(h, bytes.subarray(off), off);
+    if (n <= 0) break;
+    off += n;
+  }
+  vfs.host.close(h);
+  return { guest: g, bytes: bytes.subarray(0, off) };
+}
+
+function segProt(flags: number): number {
+  return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) | (flags & PF_X ? PROT_EXEC : 0);
+}
+
+function loadSegments(as: AddressSpace, elf: ElfFile, bias: number, name: string): number {
+  const src = bytesSource(elf.bytes, name);
+  let end = 0;
+  for (const s of elf.segments) {
+    if (s.type !== PT_LOAD || s.memsz === 0) continue;
+    const va = bias + s.vaddr;
+    const start = Math.floor(va / PAGE) * PAGE;
+    const fileEnd = va + s.filesz, memEnd = va + s.memsz;
+    const prot = segProt(s.flags);
+    const mapEnd = Math.ceil(fileEnd / PAGE) * PAGE;
+    if (mapEnd > start) as.map(start, mapEnd - start, prot, false, src, s.offset - (va - start), name);
+    if (s.memsz > s.filesz) {
+      // Zero the tail of the last file page, then anonymous pages for the rest of .bss.
+      if (fileEnd % PAGE !== 0) as.write(fileEnd, new Uint8Array(mapEnd - fileEnd), true);
+      const bssEnd = Math.ceil(memEnd / PAGE) * PAGE;
+      if (bssEnd > mapEnd) as.map(mapEnd, bssEnd - mapEnd, prot, false, null, 0, "");
+    }
+    end = Math.max(end, Math.ceil(memEnd / PAGE) * PAGE);
+  }
+  return end;
+}
+
+function span(elf: ElfFile): { lo: number; hi: number } {
+  let lo = Infinity, hi = 0;
+  for (const s of elf.segments) {
+    if (s.type !== PT_LOAD) continue;
+    lo = Math.min(lo, Math.floor(s.vaddr / PAGE) * PAGE);
+    hi = Math.max(hi, Math.ceil((s.vaddr + s.memsz) / PAGE) * PAGE);
+  }
+  return { lo, hi };
+}
+
+function parse(bytes: Uint8Array, what: string): ElfFile {
+  try { return parseElf(bytes); } catch (e) {
+    if (e instanceof ElfError) throw new ExecError(-ENOEXEC, `${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Loads a program into a fresh address space. Throws ExecError (with an errno) on failure. */
+export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
+  const f = req.hostBytes !== undefined && depth === 0 ? { guest: req.path, bytes: req.hostBytes } : readGuestFile(req.vfs, req.cwd, req.path);
+  if (typeof f === "number") throw new ExecError(f, `${req.path}: ${f === -ENOENT ? "no such file" : f === -EISDIR ? "is a directory" : `cannot open (errno ${-f})`}`);
+  const b = f.bytes;
+  if (b.length >= 2 && b[0] === 0x23 && b[1] === 0x21) {
+    if (depth > 4) throw new ExecError(-ELOOP_, `${req.path}: too many levels of #! interpreters`);
+    let nl = b.indexOf(10);
+    if (nl < 0) nl = Math.min(b.length, 256);
+    const line = new TextDecoder().decode(b.subarray(2, nl)).trim();
+    const sp = line.search(/[ \t]/);
+    const interp = sp < 0 ? line : line.slice(0, sp);
+    const arg = sp < 0 ? "" : line.slice(sp).trim();
+    if (interp === "") throw new ExecError(-ENOEXEC, `${req.path}: empty #! line`);
+    const argv = [interp, ...(arg !== "" ? [arg] : []), req.path, ...req.argv.slice(1)];
+    return loadProgram({ ...req, path: interp, argv, hostBytes: undefined }, depth + 1);
+  }
+  const elf = parse(b, req.path);
+  if ((elf.flags & 0x6) !== 0x4 && depth === 0 && (elf.flags & 0x6) !== 0) { /* float ABI other than double: still try */ }
+  const as = new AddressSpace(req.frames);
+  try {
+    const bias = elf.type === ET_DYN ? ELF_ET_DYN_BASE - span(elf).lo : 0;
+    const end = loadSegments(as, elf, bias, f.guest);
+    as.brkStart = as.brk = end;
+    let interpBias = 0, entry = bias + elf.entry;
+    const pi = elf.segments.find((s) => s.type === PT_INTERP);
+    if (pi !== undefined) {
+      let ip = new TextDecoder().decode(elf.bytes.subarray(pi.offset, pi.offset + pi.filesz));
+      ip = ip.replace(/\0.*$/s, "");
+      const fi = readGuestFile(req.vfs, "/", ip);
+      if (typeof fi === "number") {
+        throw new ExecError(-ENOENT, `${req.path}: interpreter ${ip} not found${req.vfs.root === "/" ? " (use --root DIR, e.g. --root /usr/riscv64-linux-gnu)" : ` under ${req.vfs.root}`}`);
+      }
+      const ie = parse(fi.bytes, ip);
+      const sp = span(ie);
+      const at = as.findFree(sp.hi - sp.lo);
+      if (at < 0) throw new ExecError(-ENOMEM, "no room for the interpreter");
+      interpBias = at - sp.lo;
+      loadSegments(as, ie, interpBias, fi.guest);
+      entry = interpBias + ie.entry;
+    }
+    as.map(SIGRETURN_TRAMPOLINE, PAGE, PROT_READ | PROT_EXEC, false, bytesSource(TRAMPOLINE, "[vdso]"), 0, "[vdso]");
+    as.map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, false, null, 0, "[stack]");
+    let phdr = 0;
+    const pp = elf.segments.find((s) => s.type === PT_PHDR);
+    if (pp !== undefined) phdr = bias + pp.vaddr;
+    else {
+      const first = elf.segments.find((s) => s.type === PT_LOAD && s.offset <= elf.phoff && elf.phoff < s.offset + s.filesz);
+      if (first !== undefined) phdr = bias + first.vaddr + (elf.phoff - first.offset);
+    }
+    const sp = buildStack(as, req, f.guest, {
+      phdr, phnum: elf.phnum, base: interpBias, entry: bias + elf.entry,
+    });
+    return { as, entry, sp, exe: f.guest, argv: req.argv };
+  } catch (e) {
+    as.destroy();
+    throw e;
+  }
+}
+const ELOOP_ = 40;
+
+export const AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8, AT_ENTRY = 9,
+  AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_HWCAP = 16, AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25,
+  AT_HWCAP2 = 26, AT_EXECFN = 31, AT_MINSIGSTKSZ = 51;
+/** I M A F D C */
+export const HWCAP = (1 << 8) | (1 << 12) | (1 << 0) | (1 << 5) | (1 << 3) | (1 << 2);
+
+function buildStack(as: AddressSpace, req: ExecRequest, execfn: string, img: { phdr: number; phnum: number; base: number; entry: number }): number {
+  const enc = new TextEncoder();
+  let sp = STACK_TOP;
+  const push = (bytes: Uint8Array): number => { sp -= bytes.length; if (!as.write(sp, bytes)) throw new ExecError(-E2BIG, "stack overflow"); return sp; };
+  const cstr = (s: string): number => { const e = enc.encode(s); const b = new Uint8Array(e.length + 1); b.set(e); return push(b); };
+  const execfnAddr = cstr(execfn);
+  const envAddrs = req.env.map(cstr).reverse().reverse();
+  const argAddrs = req.argv.map(cstr);
+  const rnd = new Uint8Array(16); req.random(rnd);
+  sp = Math.floor(sp / 16) * 16;
+  const randomAddr = push(rnd);
+  const aux: [number, number][] = [
+    [AT_PHDR, img.phdr], [AT_PHENT, 56], [AT_PHNUM, img.phnum], [AT_PAGESZ, PAGE], [AT_BASE, img.base], [AT_FLAGS, 0],
+    [AT_ENTRY, img.entry], [AT_UID, req.uid], [AT_EUID, req.uid], [AT_GID, req.gid], [AT_EGID, req.gid],
+    [AT_HWCAP, HWCAP], [AT_CLKTCK, 100], [AT_SECURE, 0], [AT_RANDOM, randomAddr], [AT_HWCAP2, 0],
+    [AT_EXECFN, execfnAddr], [AT_MINSIGSTKSZ, 2048], [AT_NULL, 0],
+  ];
+  const words: number[] = [req.argv.length, ...argAddrs, 0, ...envAddrs, 0];
+  for (const [k, v] of aux) words.push(k, v);
+  sp -= words.length * 8;
+  sp = Math.floor(sp / 16) * 16;
+  const buf = new Uint8Array(words.length * 8);
+  const dv = new DataView(buf.buffer);
+  words.forEach((w, i) => { dv.setUint32(i * 8, w >>> 0, true); dv.setUint32(i * 8 + 4, Math.floor(w / 4294967296) >>> 0, true); });
+  if (!as.write(sp, buf)) throw new ExecError(-E2BIG, "stack overflow");
+  return sp;
+}

@@ -1,0 +1,159 @@
+// Readiness: poll, ppoll, pselect6, epoll, built on OpenFile.poll().
+import type { Kernel } from "./kernel.js";
+import { EBADF, EEXIST, EFAULT, EINVAL, ENOENT } from "./errno.js";
+import { OpenFile, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, fakeStat } from "./file.js";
+import type { HostStat } from "./host.js";
+import { UNBLOCKABLE, Wait, type Thread } from "./task.js";
+import { readTimespec } from "./time.js";
+
+type R = number | Wait;
+
+function deadlineOf(k: Kernel, t: Thread, tsPtr: number): number | null {
+  if (tsPtr === 0) return Infinity;
+  const ns = readTimespec(t, tsPtr);
+  return ns === null ? null : k.host.clock.monotonic() + ns;
+}
+
+/** Runs `check` now; if nothing is ready and time remains, waits. */
+function waitReady(k: Kernel, t: Thread, check: () => number | null, deadline: number, onTimeout: () => number, mask: bigint | null): R {
+  const r = check();
+  if (r !== null) return r;
+  if (deadline <= k.host.clock.monotonic()) return onTimeout();
+  if (mask !== null) { t.savedMask = t.sigmask; t.sigmask = mask & ~UNBLOCKABLE; }
+  const restore = (): void => { if (mask !== null && t.savedMask !== null) { t.sigmask = t.savedMask; t.savedMask = null; } };
+  return new Wait(() => { const x = check(); if (x !== null) restore(); return x; }, deadline, () => { restore(); return onTimeout(); }, false);
+}
+
+function doPoll(k: Kernel, t: Thread, fdsPtr: number, n: number, deadline: number, mask: bigint | null): R {
+  if (n > 4096) return -EINVAL;
+  const b = t.proc.as.read(fdsPtr, n * 8);
+  if (b === null) return -EFAULT;
+  const dv = new DataView(b.buffer);
+  const check = (): number | null => {
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const fd = dv.getInt32(i * 8, true), ev = dv.getInt16(i * 8 + 4, true);
+      let rev = 0;
+      if (fd >= 0) {
+        const f = t.proc.fds.get(fd);
+        rev = f === undefined ? POLLNVAL : f.poll() & (ev | POLLERR | POLLHUP);
+      }
+      dv.setInt16(i * 8 + 6, rev, true);
+      if (rev !== 0) count++;
+    }
+    if (count === 0) return null;
+    return t.proc.as.write(fdsPtr, b) ? count : -EFAULT;
+  };
+  return waitReady(k, t, check, deadline, () => { for (let i = 0; i < n; i++) dv.setInt16(i * 8 + 6, 0, true); t.proc.as.write(fdsPtr, b); return 0; }, mask);
+}
+
+export function sys_ppoll(k: Kernel, t: Thread, a: number[]): R {
+  const d = deadlineOf(k, t, a[2]);
+  if (d === null) return -EFAULT;
+  let mask: bigint | null = null;
+  if (a[3] !== 0) { const m = t.proc.as.read(a[3], 8); if (m === null) return -EFAULT; mask = new DataView(m.buffer).getBigUint64(0, true); }
+  return doPoll(k, t, a[0], a[1] >>> 0, d, mask);
+}
+
+export function sys_pselect6(k: Kernel, t: Thread, a: number[]): R {
+  const n = a[0] | 0;
+  if (n < 0 || n > 1024) return -EINVAL;
+  const bytes = ((n + 63) >> 6) * 8;
+  const sets = [a[1], a[2], a[3]].map((p) => (p === 0 ? null : t.proc.as.read(p, bytes)));
+  if (sets.some((s, i) => s === null && [a[1], a[2], a[3]][i] !== 0)) return -EFAULT;
+  const d = deadlineOf(k, t, a[4]);
+  if (d === null) return -EFAULT;
+  let mask: bigint | null = null;
+  if (a[5] !== 0) {
+    const sp = t.proc.as.u64(a[5]);
+    if (sp === null) return -EFAULT;
+    if (sp !== 0) { const m = t.proc.as.read(sp, 8); if (m === null) return -EFAULT; mask = new DataView(m.buffer).getBigUint64(0, true); }
+  }
+  for (let fd = 0; fd < n; fd++) {
+    for (const s of sets) if (s !== null && (s[fd >> 3] & (1 << (fd & 7))) !== 0 && t.proc.fds.get(fd) === undefined) return -EBADF;
+  }
+  const out = sets.map((s) => (s === null ? null : new Uint8Array(s.length)));
+  const check = (): number | null => {
+    let count = 0;
+    for (const o of out) o?.fill(0);
+    for (let fd = 0; fd < n; fd++) {
+      const want = sets.map((s) => s !== null && (s[fd >> 3] & (1 << (fd & 7))) !== 0);
+      if (!want.some((w) => w)) continue;
+      const f = t.proc.fds.get(fd);
+      const ev = f === undefined ? POLLNVAL : f.poll();
+      const got = [(ev & (POLLIN | POLLHUP | POLLERR)) !== 0, (ev & (POLLOUT | POLLERR)) !== 0, false];
+      for (let i = 0; i < 3; i++) if (want[i] && got[i]) { (out[i] as Uint8Array)[fd >> 3] |= 1 << (fd & 7); count++; }
+    }
+    if (count === 0) return null;
+    [a[1], a[2], a[3]].forEach((p, i) => { const o = out[i]; if (p !== 0 && o !== null) t.proc.as.write(p, o); });
+    return count;
+  };
+  return waitReady(k, t, check, d, () => { [a[1], a[2], a[3]].forEach((p) => { if (p !== 0) t.proc.as.write(p, new Uint8Array(bytes)); }); return 0; }, mask);
+}
+
+// ------------------------------------------------------------------------ epoll
+interface Interest { fd: number; file: OpenFile; events: number; data: bigint; disabled: boolean }
+
+export class EpollFile extends OpenFile {
+  readonly interest = new Map<number, Interest>();
+  constructor() { super(); this.path = "anon_inode:[eventpoll]"; }
+  ready(max: number): Interest[] {
+    const out: Interest[] = [];
+    for (const i of this.interest.values()) {
+      if (out.length >= max) break;
+      if (i.disabled || i.file.refs <= 0) continue;
+      if ((i.file.poll() & (i.events | POLLERR | POLLHUP)) !== 0) out.push(i);
+    }
+    return out;
+  }
+  override poll(): number { return this.ready(1).length > 0 ? POLLIN : 0; }
+  override stat(): HostStat { return fakeStat(0o600); }
+}
+
+export function sys_epoll_create1(_k: Kernel, t: Thread, a: number[]): R {
+  return t.proc.fds.alloc(new EpollFile(), (a[0] & 0o2000000) !== 0);
+}
+
+export function sys_epoll_ctl(_k: Kernel, t: Thread, a: number[]): R {
+  const ep = t.proc.fds.get(a[0] | 0);
+  const f = t.proc.fds.get(a[2] | 0);
+  if (!(ep instanceof EpollFile) || f === undefined) return -EBADF;
+  const op = a[1] | 0, fd = a[2] | 0;
+  let events = 0, data = 0n;
+  if (op !== 2) {
+    const b = t.proc.as.read(a[3], 16);
+    if (b === null) return -EFAULT;
+    const dv = new DataView(b.buffer);
+    events = dv.getUint32(0, true); data = dv.getBigUint64(8, true);
+  }
+  const has = ep.interest.has(fd);
+  if (op === 1) { if (has) return -EEXIST; ep.interest.set(fd, { fd, file: f, events, data, disabled: false }); }
+  else if (op === 2) { if (!has) return -ENOENT; ep.interest.delete(fd); }
+  else if (op === 3) { if (!has) return -ENOENT; ep.interest.set(fd, { fd, file: f, events, data, disabled: false }); }
+  else return -EINVAL;
+  return 0;
+}
+
+export function sys_epoll_pwait(k: Kernel, t: Thread, a: number[]): R {
+  const ep = t.proc.fds.get(a[0] | 0);
+  if (!(ep instanceof EpollFile)) return -EBADF;
+  const max = a[2] | 0;
+  if (max <= 0) return -EINVAL;
+  const timeout = a[3] | 0;
+  const deadline = timeout < 0 ? Infinity : k.host.clock.monotonic() + timeout * 1e6;
+  let mask: bigint | null = null;
+  if (a[4] !== 0) { const m = t.proc.as.read(a[4], 8); if (m === null) return -EFAULT; mask = new DataView(m.buffer).getBigUint64(0, true); }
+  const check = (): number | null => {
+    const r = ep.ready(max);
+    if (r.length === 0) return null;
+    const b = new Uint8Array(r.length * 16);
+    const dv = new DataView(b.buffer);
+    r.forEach((i, n) => {
+      dv.setUint32(n * 16, i.file.poll() & (i.events | POLLERR | POLLHUP), true);
+      dv.setBigUint64(n * 16 + 8, i.data, true);
+      if ((i.events & (1 << 30)) !== 0) i.disabled = true; // EPOLLONESHOT
+    });
+    return t.proc.as.write(a[1], b) ? r.length : -EFAULT;
+  };
+  return waitReady(k, t, check, deadline, () => 0, mask);
+}

@@ -1,0 +1,104 @@
+// The synthetic /proc: enough of /proc/self (and /proc/PID) for what programs read.
+import type { Kernel } from "./kernel.js";
+import { ENOENT } from "./errno.js";
+import { MemDir, MemFile, OpenFile, type Dirent } from "./file.js";
+import type { Process, Thread } from "./task.js";
+
+function pidOf(k: Kernel, s: string): Process | null {
+  if (s === "self" || s === "thread-self") return k.current?.proc ?? null;
+  const n = Number(s);
+  if (!Number.isInteger(n)) return null;
+  return k.procs.get(n) ?? k.threads.get(n)?.proc ?? null;
+}
+
+/** Symlink target for synthetic links, null for other synthetic entries, undefined outside /proc. */
+export function procLookup(k: Kernel, g: string): string | null | undefined {
+  if (g !== "/proc" && !g.startsWith("/proc/")) return undefined;
+  const parts = g.split("/").slice(2);
+  if (parts.length === 0) return null;
+  if (parts[0] === "self") return parts.length === 1 ? `/proc/${k.current?.proc.pid ?? 0}` : null;
+  if (parts[0] === "thread-self") return parts.length === 1 ? `/proc/${k.current?.proc.pid ?? 0}/task/${k.current?.tid ?? 0}` : null;
+  const p = pidOf(k, parts[0]);
+  if (p === null || parts.length < 2) return null;
+  if (parts.length === 2 && parts[1] === "exe") return p.exe;
+  if (parts.length === 2 && parts[1] === "cwd") return p.cwd;
+  if (parts.length === 2 && parts[1] === "root") return "/";
+  if (parts.length === 3 && parts[1] === "fd") {
+    const f = p.fds.get(Number(parts[2]));
+    return f === undefined ? null : f.path;
+  }
+  return null;
+}
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
+  const parts = g.split("/").slice(2);
+  if (parts.length === 0) {
+    return new MemDir(() => [
+      { name: ".", ino: 1, type: 4 }, { name: "..", ino: 1, type: 4 }, { name: "self", ino: 2, type: 10 },
+      ...["cpuinfo", "meminfo", "uptime", "version", "loadavg", "stat"].map((n, i) => ({ name: n, ino: 10 + i, type: 8 })),
+      ...[...k.procs.values()].filter((p) => p.alive).map((p) => ({ name: String(p.pid), ino: p.pid, type: 4 })),
+    ], g);
+  }
+  const file = (s: string): OpenFile => new MemFile(enc(s), g);
+  switch (parts[0]) {
+    case "cpuinfo":
+      return file("processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdc_zicsr_zifencei\nmmu\t\t: sv39\nuarch\t\t: rvisor\n\n");
+    case "meminfo": {
+      const total = k.ram.size >> 10, free = total - ((k.frames.used * 4096) >> 10);
+      return file(`MemTotal:       ${total} kB\nMemFree:        ${free} kB\nMemAvailable:   ${free} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n`);
+    }
+    case "uptime": { const s = (k.host.clock.monotonic() - k.bootNs) / 1e9; return file(`${s.toFixed(2)} ${s.toFixed(2)}\n`); }
+    case "version": return file("Linux version 6.1.0-rvisor (rvisor) #1 SMP\n");
+    case "loadavg": return file("0.00 0.00 0.00 1/1 1\n");
+    case "stat": return file("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\nbtime 0\n");
+    case "sys": return -ENOENT;
+  }
+  const p = parts[0] === "self" || parts[0] === "thread-self" ? t.proc : pidOf(k, parts[0]);
+  if (p === null) return -ENOENT;
+  if (parts.length === 1) {
+    return new MemDir(() => ["exe", "cwd", "root", "fd", "maps", "cmdline", "stat", "status", "comm", "environ", "task"].map((name, i) => ({ name, ino: 100 + i, type: 8 })), g);
+  }
+  const main = [...p.threads][0];
+  switch (parts[1]) {
+    case "fd": {
+      if (parts.length === 2) {
+        return new MemDir(() => {
+          const out: Dirent[] = [{ name: ".", ino: 1, type: 4 }, { name: "..", ino: 1, type: 4 }];
+          p.fds.files.forEach((f, i) => { if (f !== undefined) out.push({ name: String(i), ino: 1000 + i, type: 10 }); });
+          return out;
+        }, g);
+      }
+      let f = p.fds.get(Number(parts[2]));
+      if (f === undefined) f = p.fds.files.find((x) => x !== undefined && x.path === parts.slice(2).join("/"));
+      if (f === undefined) return -ENOENT;
+      f.refs++;
+      return f;
+    }
+    case "task":
+      if (parts.length === 2) return new MemDir(() => [...p.threads].map((x) => ({ name: String(x.tid), ino: x.tid, type: 4 })), g);
+      return procOpen(k, t, `/proc/${p.pid}/${parts.slice(3).join("/")}`);
+    case "maps": return file(p.as.mapsText());
+    case "cmdline": return file(p.argv.map((a) => a + "\0").join(""));
+    case "environ": return file("");
+    case "comm": return file(p.comm + "\n");
+    case "stat": {
+      const ticks = Math.floor((k.host.clock.monotonic() - k.bootNs) / 1e7);
+      const f = [p.pid, `(${p.comm})`, "R", p.parent?.pid ?? 0, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, ticks, 0, 0, 0, 20, 0, p.threads.size, 0,
+        Math.floor((p.startNs - k.bootNs) / 1e7), p.as.pages.size * 4096, p.as.pages.size, "18446744073709551615",
+        0, 0, 0, main?.hart.getX(2) ?? 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      return file(f.join(" ") + "\n");
+    }
+    case "status": {
+      const sigq = (b: bigint): string => b.toString(16).padStart(16, "0");
+      return file(`Name:\t${p.comm}\nUmask:\t${p.umask.toString(8).padStart(4, "0")}\nState:\tR (running)\nTgid:\t${p.pid}\nNgid:\t0\nPid:\t${p.pid}\nPPid:\t${p.parent?.pid ?? 0}\n` +
+        `TracerPid:\t0\nUid:\t${k.uid}\t${k.uid}\t${k.uid}\t${k.uid}\nGid:\t${k.gid}\t${k.gid}\t${k.gid}\t${k.gid}\nFDSize:\t64\n` +
+        `VmSize:\t${(p.as.vmas.reduce((s, a) => s + a.end - a.start, 0) >> 10)} kB\nVmRSS:\t${p.as.pages.size * 4} kB\nThreads:\t${p.threads.size}\n` +
+        `SigPnd:\t${sigq(main?.pending ?? 0n)}\nShdPnd:\t${sigq(p.pending)}\nSigBlk:\t${sigq(main?.sigmask ?? 0n)}\n` +
+        `Cpus_allowed:\t1\nCpus_allowed_list:\t0\n`);
+    }
+    case "exe": case "cwd": case "root": return -ENOENT;
+  }
+  return -ENOENT;
+}

@@ -1,0 +1,350 @@
+// Process and thread system calls: clone/clone3 (threads, fork, vfork), execve, exit, wait,
+// ids, limits, futex, uname/sysinfo.
+import type { Kernel } from "./kernel.js";
+import { EAGAIN, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
+import { ExecError, loadProgram } from "./loader.js";
+import { NORET } from "./syscalls.js";
+import { Process, SIG_DFL, SIG_IGN, SIGCHLD, Thread, Wait } from "./task.js";
+import { readTimespec } from "./time.js";
+
+type R = number | Wait;
+export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_VFORK = 0x4000,
+  CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
+  CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x01000000;
+
+function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: number, tls: number, ctid: number): R {
+  const tid = k.allocId();
+  const h = k.newHart(tid), ph = t.hart;
+  h.x.set(ph.x); h.fi.set(ph.fi); h.frm = ph.frm; h.fflags = ph.fflags; h.fs = ph.fs;
+  h.pc = ph.pc;
+  h.setX(10, 0);
+  if (stack !== 0) h.setX(2, stack);
+  if ((flags & CLONE_SETTLS) !== 0) h.setX(4, tls);
+  let child: Thread;
+  const p = t.proc;
+  if ((flags & CLONE_THREAD) !== 0) {
+    child = new Thread(tid, p, h);
+  } else {
+    let as = p.as;
+    if ((flags & CLONE_VM) !== 0) as.users++; else as = as.fork();
+    const parent = (flags & CLONE_PARENT) !== 0 ? p.parent : p;
+    const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
+      (flags & CLONE_SIGHAND) !== 0 ? p.sig : p.sig.clone(), p.cwd, p.exe, p.argv.slice());
+    np.umask = p.umask; np.pgid = p.pgid; np.sid = p.sid;
+    np.startNs = k.host.clock.monotonic();
+    parent?.children.add(np);
+    k.procs.set(tid, np);
+    child = new Thread(tid, np, h);
+  }
+  child.sigmask = t.sigmask;
+  child.altSp = t.altSp; child.altSize = t.altSize; child.altFlags = t.altFlags;
+  k.addThread(child);
+  if ((flags & CLONE_PARENT_SETTID) !== 0) p.as.putU32(ptid, tid);
+  if ((flags & CLONE_CHILD_SETTID) !== 0) child.proc.as.putU32(ctid, tid);
+  if ((flags & CLONE_CHILD_CLEARTID) !== 0) child.clearTid = ctid;
+  if ((flags & CLONE_VFORK) !== 0 && child.proc !== p) {
+    const cp = child.proc;
+    cp.vforkParent = t;
+    return new Wait(() => (cp.vforkParent === null ? tid : null), Infinity, () => tid, false);
+  }
+  return tid;
+}
+
+export const sys_clone = (k: Kernel, t: Thread, a: number[]): R => doClone(k, t, a[0], a[1], a[2], a[3], a[4]);
+
+export function sys_clone3(k: Kernel, t: Thread, a: number[]): R {
+  const b = t.proc.as.read(a[0], 64);
+  if (b === null) return -EFAULT;
+  const dv = new DataView(b.buffer);
+  const u = (o: number): number => dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
+  const flags = u(0), stack = u(40), size = u(48);
+  return doClone(k, t, flags, stack === 0 ? 0 : stack + size, u(24), u(56), u(16));
+}
+
+function strArray(t: Thread, ptr: number): string[] | null {
+  const out: string[] = [];
+  if (ptr === 0) return out;
+  for (let i = 0; i < 100000; i++) {
+    const p = t.proc.as.u64(ptr + i * 8);
+    if (p === null) return null;
+    if (p === 0) return out;
+    const s = t.proc.as.cstring(p, 1 << 17);
+    if (s === null) return null;
+    out.push(s);
+  }
+  return null;
+}
+
+export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
+  const p = t.proc;
+  const path = p.as.cstring(a[0]);
+  const argv = strArray(t, a[1]), env = strArray(t, a[2]);
+  if (path === null || argv === null || env === null) return -EFAULT;
+  let img;
+  try {
+    img = loadProgram({ vfs: k.vfs, frames: k.frames, cwd: p.cwd, path, argv, env, uid: k.uid, gid: k.gid, random: (b) => k.host.random(b) });
+  } catch (e) {
+    if (e instanceof ExecError) return e.errno;
+    throw e;
+  }
+  for (const o of [...p.threads]) if (o !== t) { o.clearTid = 0; k.exitThread(o, 0); }
+  const old = p.as;
+  old.detach(t.hart);
+  if (--old.users === 0) old.destroy();
+  p.as = img.as;
+  p.as.attach(t.hart);
+  p.exe = img.exe; p.argv = img.argv;
+  p.sig = p.sig.clone();
+  for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
+  p.fds = p.fds.clone(); // unshare (CLONE_FILES) then drop the old references
+  p.fds.closeOnExec();
+  t.clearTid = 0;
+  t.altFlags = 2; t.altSp = 0; t.altSize = 0;
+  k.setEntry(t.hart, img);
+  if (p.vforkParent !== null) { p.vforkParent = null; k.notify(); }
+  return NORET;
+}
+
+export function sys_exit(k: Kernel, t: Thread, a: number[]): R {
+  k.exitThread(t, a[0] | 0);
+  return NORET;
+}
+export function sys_exit_group(k: Kernel, t: Thread, a: number[]): R {
+  k.exitProcess(t.proc, 0, a[0] | 0);
+  return NORET;
+}
+
+function matches(c: Process, pid: number, self: Process): boolean {
+  if (pid > 0) return c.pid === pid;
+  if (pid === -1) return true;
+  if (pid === 0) return c.pgid === self.pgid;
+  return c.pgid === -pid;
+}
+
+function reap(k: Kernel, c: Process): void {
+  c.reaped = true;
+  c.parent?.children.delete(c);
+  k.procs.delete(c.pid);
+}
+
+export function sys_wait4(k: Kernel, t: Thread, a: number[]): R {
+  const pid = a[0] | 0, statusPtr = a[1], options = a[2] | 0;
+  const p = t.proc;
+  const check = (): number | null => {
+    let any = false;
+    for (const c of p.children) {
+      if (!matches(c, pid, p)) continue;
+      any = true;
+      if (c.status !== null && !c.reaped) {
+        if (statusPtr !== 0 && !p.as.putU32(statusPtr, c.status)) return -EFAULT;
+        if (a[3] !== 0) p.as.write(a[3], new Uint8Array(144));
+        reap(k, c);
+        return c.pid;
+      }
+    }
+    if (!any) return -ECHILD;
+    return (options & 1) !== 0 ? 0 : null;
+  };
+  const r = check();
+  return r !== null ? r : new Wait(check);
+}
+
+export function sys_waitid(k: Kernel, t: Thread, a: number[]): R {
+  const idtype = a[0] | 0, id = a[1] | 0, infop = a[2], options = a[3] | 0;
+  const pid = idtype === 0 ? -1 : idtype === 1 ? id : idtype === 2 ? -id : -1;
+  const p = t.proc;
+  const check = (): number | null => {
+    let any = false;
+    for (const c of p.children) {
+      if (!matches(c, pid, p)) continue;
+      any = true;
+      if (c.status !== null && !c.reaped) {
+        const b = new Uint8Array(128);
+        const dv = new DataView(b.buffer);
+        const killed = (c.status & 0x7f) !== 0;
+        dv.setInt32(0, SIGCHLD, true); dv.setInt32(8, killed ? 2 : 1, true);
+        dv.setInt32(16, c.pid, true); dv.setInt32(20, k.uid, true); dv.setInt32(24, killed ? c.status & 0x7f : (c.status >> 8) & 0xff, true);
+        if (infop !== 0 && !p.as.write(infop, b)) return -EFAULT;
+        if ((options & 0x1000000) === 0) reap(k, c);
+        return 0;
+      }
+    }
+    if (!any) return -ECHILD;
+    if ((options & 1) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(128)); return 0; }
+    return null;
+  };
+  const r = check();
+  return r !== null ? r : new Wait(check);
+}
+
+export const sys_getpid = (_k: Kernel, t: Thread): R => t.proc.pid;
+export const sys_gettid = (_k: Kernel, t: Thread): R => t.tid;
+export const sys_getppid = (_k: Kernel, t: Thread): R => t.proc.parent?.pid ?? 0;
+export const sys_getuid = (k: Kernel): R => k.uid;
+export const sys_getgid = (k: Kernel): R => k.gid;
+export const sys_setid = (k: Kernel, _t: Thread, a: number[]): R => ((a[0] | 0) === k.uid || (a[0] | 0) === -1 ? 0 : -EPERM);
+export function sys_getresuid(k: Kernel, t: Thread, a: number[]): R {
+  for (let i = 0; i < 3; i++) if (!t.proc.as.putU32(a[i], k.uid)) return -EFAULT;
+  return 0;
+}
+export function sys_getresgid(k: Kernel, t: Thread, a: number[]): R {
+  for (let i = 0; i < 3; i++) if (!t.proc.as.putU32(a[i], k.gid)) return -EFAULT;
+  return 0;
+}
+export function sys_getgroups(k: Kernel, t: Thread, a: number[]): R {
+  if ((a[0] | 0) === 0) return 1;
+  return t.proc.as.putU32(a[1], k.gid) ? 1 : -EFAULT;
+}
+export function sys_set_tid_address(_k: Kernel, t: Thread, a: number[]): R { t.clearTid = a[0]; return t.tid; }
+export function sys_set_robust_list(_k: Kernel, t: Thread, a: number[]): R { t.robustList = a[0]; return 0; }
+
+export function sys_setpgid(k: Kernel, t: Thread, a: number[]): R {
+  const p = (a[0] | 0) === 0 ? t.proc : k.procs.get(a[0] | 0);
+  if (p === undefined) return -ESRCH;
+  p.pgid = (a[1] | 0) === 0 ? p.pid : a[1] | 0;
+  return 0;
+}
+export function sys_getpgid(k: Kernel, t: Thread, a: number[]): R {
+  const p = (a[0] | 0) === 0 ? t.proc : k.procs.get(a[0] | 0);
+  return p === undefined ? -ESRCH : p.pgid;
+}
+export function sys_getsid(k: Kernel, t: Thread, a: number[]): R {
+  const p = (a[0] | 0) === 0 ? t.proc : k.procs.get(a[0] | 0);
+  return p === undefined ? -ESRCH : p.sid;
+}
+export function sys_setsid(_k: Kernel, t: Thread): R {
+  if (t.proc.pgid === t.proc.pid) return -EPERM;
+  t.proc.sid = t.proc.pgid = t.proc.pid;
+  return t.proc.pid;
+}
+
+const RLIM_INF = new Uint8Array(8).fill(0xff);
+export function sys_prlimit64(_k: Kernel, t: Thread, a: number[]): R {
+  const res = a[1] | 0;
+  if (res < 0 || res > 15) return -EINVAL;
+  if (a[3] !== 0) {
+    const b = new Uint8Array(16);
+    b.set(RLIM_INF, 0); b.set(RLIM_INF, 8);
+    const dv = new DataView(b.buffer);
+    if (res === 3) { dv.setUint32(0, 8 << 20, true); dv.setUint32(4, 0, true); } // RLIMIT_STACK
+    if (res === 7) { dv.setUint32(0, 1024, true); dv.setUint32(4, 0, true); dv.setUint32(8, 1024, true); dv.setUint32(12, 0, true); }
+    if (!t.proc.as.write(a[3], b)) return -EFAULT;
+  }
+  return 0;
+}
+export const sys_getrlimit = (k: Kernel, t: Thread, a: number[]): R => sys_prlimit64(k, t, [0, a[0], 0, a[1]]);
+
+export function sys_uname(k: Kernel, t: Thread, a: number[]): R {
+  const b = new Uint8Array(390);
+  const enc = new TextEncoder();
+  ["Linux", k.host.hostname, "6.1.0", "#1 SMP rvisor", "riscv64", "(none)"].forEach((s, i) => b.set(enc.encode(s).subarray(0, 64), i * 65));
+  return t.proc.as.write(a[0], b) ? 0 : -EFAULT;
+}
+
+export function sys_sysinfo(k: Kernel, t: Thread, a: number[]): R {
+  const b = new Uint8Array(112);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, Math.floor((k.host.clock.monotonic() - k.bootNs) / 1e9), true);
+  dv.setUint32(32, k.ram.size, true); dv.setUint32(40, k.ram.size - k.frames.used * 4096, true);
+  dv.setUint16(80, k.procs.size, true); dv.setUint32(104, 1, true);
+  return t.proc.as.write(a[0], b) ? 0 : -EFAULT;
+}
+
+export const sys_sched_yield = (): R => 0;
+export function sys_sched_getaffinity(_k: Kernel, t: Thread, a: number[]): R {
+  const n = Math.min(a[1], 128);
+  if (n < 8) return -EINVAL;
+  const b = new Uint8Array(8); b[0] = 1;
+  return t.proc.as.write(a[2], b) ? 8 : -EFAULT;
+}
+export const sys_zero = (): R => 0;
+export const sys_enosys = (): R => -ENOSYS;
+
+export function sys_prctl(_k: Kernel, t: Thread, a: number[]): R {
+  const op = a[0] | 0;
+  if (op === 15) return 0; // PR_SET_NAME
+  if (op === 16) { const b = new Uint8Array(16); b.set(new TextEncoder().encode(t.proc.comm)); return t.proc.as.write(a[1], b) ? 0 : -EFAULT; }
+  return -EINVAL;
+}
+
+export function sys_getrusage(_k: Kernel, t: Thread, a: number[]): R {
+  return t.proc.as.write(a[1], new Uint8Array(144)) ? 0 : -EFAULT;
+}
+
+export function sys_times(k: Kernel, t: Thread, a: number[]): R {
+  if (a[0] !== 0 && !t.proc.as.write(a[0], new Uint8Array(32))) return -EFAULT;
+  return Math.floor((k.host.clock.monotonic() - k.bootNs) / 1e7);
+}
+
+export function sys_getrandom(k: Kernel, t: Thread, a: number[]): R {
+  const b = new Uint8Array(Math.min(a[1], 1 << 20));
+  k.host.random(b);
+  return t.proc.as.write(a[0], b) ? b.length : -EFAULT;
+}
+
+// ------------------------------------------------------------------------ futex
+export function sys_futex(k: Kernel, t: Thread, a: number[]): R {
+  const [uaddr, opFull, val, timeout, uaddr2, val3] = a;
+  const op = opFull & 127;
+  const p = t.proc;
+  switch (op) {
+    case 0: case 9: { // WAIT, WAIT_BITSET
+      const cur = p.as.u32(uaddr);
+      if (cur === null) return -EFAULT;
+      if (cur !== (val >>> 0)) return -EAGAIN;
+      const bitset = op === 9 ? val3 | 0 : -1;
+      if (bitset === 0) return -EINVAL;
+      let deadline = Infinity;
+      if (timeout !== 0) {
+        const ts = readTimespec(t, timeout);
+        if (ts === null) return -EFAULT;
+        if (op === 0) deadline = k.host.clock.monotonic() + ts;
+        else if ((opFull & 256) !== 0) { const [s, n] = k.host.clock.realtime(); deadline = k.host.clock.monotonic() + ts - (s * 1e9 + n); }
+        else deadline = ts;
+      }
+      const key = k.futexKey(p, uaddr);
+      let set = k.futexes.get(key);
+      if (set === undefined) { set = new Set(); k.futexes.set(key, set); }
+      const w = { t, bitset, woken: false };
+      set.add(w);
+      const s = set;
+      return new Wait(() => (w.woken ? 0 : null), deadline, () => -ETIMEDOUT, false, () => { s.delete(w); if (s.size === 0 && k.futexes.get(key) === s) k.futexes.delete(key); });
+    }
+    case 1: case 10: return k.futexWake(p, uaddr, val, op === 10 ? val3 | 0 : -1);
+    case 3: case 4: { // REQUEUE, CMP_REQUEUE
+      if (op === 4) { const cur = p.as.u32(uaddr); if (cur === null) return -EFAULT; if (cur !== (val3 >>> 0)) return -EAGAIN; }
+      const n = k.futexWake(p, uaddr, val, -1);
+      const key = k.futexKey(p, uaddr), key2 = k.futexKey(p, uaddr2);
+      const from = k.futexes.get(key);
+      let moved = 0;
+      if (from !== undefined) {
+        let to = k.futexes.get(key2);
+        if (to === undefined) { to = new Set(); k.futexes.set(key2, to); }
+        for (const w of from) {
+          if (moved >= timeout) break;
+          from.delete(w); to.add(w); moved++;
+        }
+        if (from.size === 0) k.futexes.delete(key);
+      }
+      return n + moved;
+    }
+    case 5: { // WAKE_OP
+      const old = p.as.u32(uaddr2);
+      if (old === null) return -EFAULT;
+      const encoded = val3 >>> 0;
+      const wop = (encoded >>> 28) & 7, cmp = (encoded >>> 24) & 15;
+      let oparg = (encoded >>> 12) & 0xfff, cmparg = encoded & 0xfff;
+      if ((encoded >>> 31) !== 0) oparg = 1 << oparg;
+      if (oparg & 0x800) oparg |= ~0xfff;
+      if (cmparg & 0x800) cmparg |= ~0xfff;
+      const nv = wop === 0 ? oparg : wop === 1 ? old + oparg : wop === 2 ? old | oparg : wop === 3 ? old & ~oparg : old ^ oparg;
+      p.as.putU32(uaddr2, nv >>> 0);
+      let n = k.futexWake(p, uaddr, val, -1);
+      const o = old | 0;
+      const ok = cmp === 0 ? o === cmparg : cmp === 1 ? o !== cmparg : cmp === 2 ? o < cmparg : cmp === 3 ? o <= cmparg : cmp === 4 ? o > cmparg : o >= cmparg;
+      if (ok) n += k.futexWake(p, uaddr2, timeout, -1);
+      return n;
+    }
+  }
+  return -ENOSYS;
+}

@@ -1,0 +1,217 @@
+// The system-call table (riscv64 uses Linux's generic numbering, asm-generic/unistd.h). Each
+// entry records its status — supported, partial (with why) or unsupported — its strace
+// argument format (d int, u unsigned, x hex, s string, o octal) and its handler.
+import type { Kernel } from "./kernel.js";
+import type { Thread, Wait } from "./task.js";
+import * as fs from "./fs.js";
+import * as mm from "./mm.js";
+import * as pr from "./process.js";
+import * as sg from "./signal.js";
+import * as tm from "./time.js";
+import * as pl from "./poll.js";
+import * as net from "./net.js";
+
+/** A handler's result when it has set the registers itself (exit, execve, rt_sigreturn). */
+export const NORET = -0x1_0000_0001;
+
+export type Handler = (k: Kernel, t: Thread, a: number[], pc: number) => number | Wait;
+export type Status = "supported" | "partial" | "unsupported";
+export interface SyscallEntry { nr: number; name: string; status: Status; why?: string; args: string; fn?: Handler }
+
+export const SYSCALLS: (SyscallEntry | undefined)[] = [];
+
+function def(nr: number, name: string, args: string, fn: Handler | undefined, status: Status = "supported", why?: string): void {
+  SYSCALLS[nr] = { nr, name, args, fn, status: fn === undefined ? "unsupported" : status, why };
+}
+
+def(17, "getcwd", "xu", fs.sys_getcwd);
+def(19, "eventfd2", "ux", fs.sys_eventfd2);
+def(20, "epoll_create1", "x", pl.sys_epoll_create1);
+def(21, "epoll_ctl", "dddx", pl.sys_epoll_ctl);
+def(22, "epoll_pwait", "dxddx", pl.sys_epoll_pwait, "partial", "EPOLLET is level-triggered");
+def(23, "dup", "d", fs.sys_dup);
+def(24, "dup3", "ddx", fs.sys_dup3);
+def(25, "fcntl", "ddx", fs.sys_fcntl, "partial", "record locks always succeed (one kernel, no contention tracking)");
+def(29, "ioctl", "dxx", fs.sys_ioctl, "partial", "terminal and FIONREAD/FIONBIO requests only");
+def(32, "flock", "dd", fs.sys_flock, "partial", "always granted");
+def(33, "mknodat", "dsod", fs.sys_mknodat, "partial", "regular files only");
+def(34, "mkdirat", "dso", fs.sys_mkdirat);
+def(35, "unlinkat", "dsx", fs.sys_unlinkat);
+def(36, "symlinkat", "sds", fs.sys_symlinkat);
+def(37, "linkat", "dsdsx", fs.sys_linkat);
+def(38, "renameat", "dsds", fs.sys_renameat);
+def(39, "umount2", "sx", undefined);
+def(40, "mount", "ssxxx", undefined);
+def(43, "statfs", "sx", fs.sys_statfs, "partial", "fixed numbers");
+def(44, "fstatfs", "dx", fs.sys_fstatfs, "partial", "fixed numbers");
+def(45, "truncate", "sd", fs.sys_truncate);
+def(46, "ftruncate", "dd", fs.sys_ftruncate);
+def(47, "fallocate", "dddd", fs.sys_fallocate, "partial", "extends the file only");
+def(48, "faccessat", "dsox", fs.sys_faccessat);
+def(49, "chdir", "s", fs.sys_chdir);
+def(50, "fchdir", "d", fs.sys_fchdir);
+def(51, "chroot", "s", undefined);
+def(52, "fchmod", "do", fs.sys_fchmod);
+def(53, "fchmodat", "dsox", fs.sys_fchmodat);
+def(54, "fchownat", "dsddx", fs.sys_fchownat);
+def(55, "fchown", "ddd", fs.sys_fchown);
+def(56, "openat", "dsxo", fs.sys_openat);
+def(57, "close", "d", fs.sys_close);
+def(59, "pipe2", "xx", fs.sys_pipe2);
+def(61, "getdents64", "dxu", fs.sys_getdents64);
+def(62, "lseek", "ddd", fs.sys_lseek);
+def(63, "read", "dxu", fs.sys_read);
+def(64, "write", "dxu", fs.sys_write);
+def(65, "readv", "dxd", fs.sys_readv);
+def(66, "writev", "dxd", fs.sys_writev);
+def(67, "pread64", "dxud", fs.sys_pread64);
+def(68, "pwrite64", "dxud", fs.sys_pwrite64);
+def(69, "preadv", "dxdd", fs.sys_preadv);
+def(70, "pwritev", "dxdd", fs.sys_pwritev);
+def(71, "sendfile", "ddxu", fs.sys_sendfile);
+def(72, "pselect6", "dxxxxx", pl.sys_pselect6);
+def(73, "ppoll", "xuxxu", pl.sys_ppoll);
+def(78, "readlinkat", "dsxu", fs.sys_readlinkat);
+def(79, "newfstatat", "dsxx", fs.sys_newfstatat);
+def(80, "fstat", "dx", fs.sys_fstat);
+def(81, "sync", "", fs.sys_sync);
+def(82, "fsync", "d", fs.sys_fsync);
+def(83, "fdatasync", "d", fs.sys_fsync);
+def(88, "utimensat", "dsxx", fs.sys_utimensat);
+def(90, "capget", "xx", undefined);
+def(93, "exit", "d", pr.sys_exit);
+def(94, "exit_group", "d", pr.sys_exit_group);
+def(95, "waitid", "ddxx", pr.sys_waitid);
+def(96, "set_tid_address", "x", pr.sys_set_tid_address);
+def(98, "futex", "xdux", pr.sys_futex);
+def(99, "set_robust_list", "xu", pr.sys_set_robust_list, "partial", "the list is recorded, not walked at exit");
+def(101, "nanosleep", "xx", tm.sys_nanosleep);
+def(102, "getitimer", "dx", undefined);
+def(103, "setitimer", "dxx", undefined);
+def(113, "clock_gettime", "dx", tm.sys_clock_gettime);
+def(114, "clock_getres", "dx", tm.sys_clock_getres);
+def(115, "clock_nanosleep", "ddxx", tm.sys_clock_nanosleep);
+def(118, "sched_setparam", "dx", pr.sys_zero, "partial", "ignored");
+def(119, "sched_setscheduler", "ddx", pr.sys_zero, "partial", "ignored");
+def(120, "sched_getscheduler", "d", pr.sys_zero);
+def(121, "sched_getparam", "dx", pr.sys_zero, "partial", "nothing written");
+def(122, "sched_setaffinity", "dux", pr.sys_zero, "partial", "ignored (one CPU)");
+def(123, "sched_getaffinity", "dux", pr.sys_sched_getaffinity);
+def(124, "sched_yield", "", pr.sys_sched_yield);
+def(129, "kill", "dd", sg.sys_kill);
+def(130, "tkill", "dd", sg.sys_tkill);
+def(131, "tgkill", "ddd", sg.sys_tgkill);
+def(132, "sigaltstack", "xx", sg.sys_sigaltstack);
+def(133, "rt_sigsuspend", "xu", sg.sys_rt_sigsuspend);
+def(134, "rt_sigaction", "dxxu", sg.sys_rt_sigaction);
+def(135, "rt_sigprocmask", "dxxu", sg.sys_rt_sigprocmask);
+def(136, "rt_sigpending", "xu", sg.sys_rt_sigpending);
+def(137, "rt_sigtimedwait", "xxxu", sg.sys_rt_sigtimedwait);
+def(139, "rt_sigreturn", "", sg.sys_rt_sigreturn);
+def(140, "setpriority", "ddd", pr.sys_zero, "partial", "ignored");
+def(141, "getpriority", "dd", () => 20);
+def(144, "setgid", "d", pr.sys_setid, "partial", "only the current id");
+def(146, "setuid", "d", pr.sys_setid, "partial", "only the current id");
+def(147, "setresuid", "ddd", pr.sys_setid, "partial", "only the current id");
+def(148, "getresuid", "xxx", pr.sys_getresuid);
+def(149, "setresgid", "ddd", pr.sys_setid, "partial", "only the current id");
+def(150, "getresgid", "xxx", pr.sys_getresgid);
+def(153, "times", "x", pr.sys_times, "partial", "CPU times are zero");
+def(154, "setpgid", "dd", pr.sys_setpgid);
+def(155, "getpgid", "d", pr.sys_getpgid);
+def(156, "getsid", "d", pr.sys_getsid);
+def(157, "setsid", "", pr.sys_setsid);
+def(158, "getgroups", "dx", pr.sys_getgroups);
+def(159, "setgroups", "dx", pr.sys_zero, "partial", "ignored");
+def(160, "uname", "x", pr.sys_uname);
+def(163, "getrlimit", "dx", pr.sys_getrlimit);
+def(164, "setrlimit", "dx", pr.sys_zero, "partial", "ignored");
+def(165, "getrusage", "dx", pr.sys_getrusage, "partial", "zeros");
+def(166, "umask", "o", fs.sys_umask);
+def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET_NAME/PR_GET_NAME");
+def(169, "gettimeofday", "xx", tm.sys_gettimeofday);
+def(172, "getpid", "", pr.sys_getpid);
+def(173, "getppid", "", pr.sys_getppid);
+def(174, "getuid", "", pr.sys_getuid);
+def(175, "geteuid", "", pr.sys_getuid);
+def(176, "getgid", "", pr.sys_getgid);
+def(177, "getegid", "", pr.sys_getgid);
+def(178, "gettid", "", pr.sys_gettid);
+def(179, "sysinfo", "x", pr.sys_sysinfo);
+def(198, "socket", "ddd", net.sys_socket);
+def(199, "socketpair", "dddx", net.sys_socketpair);
+def(200, "bind", "dxu", net.sys_bind);
+def(201, "listen", "dd", net.sys_listen);
+def(202, "accept", "dxx", net.sys_accept);
+def(203, "connect", "dxu", net.sys_connect);
+def(204, "getsockname", "dxx", net.sys_getsockname);
+def(205, "getpeername", "dxx", net.sys_getpeername);
+def(206, "sendto", "dxudxu", net.sys_sendto);
+def(207, "recvfrom", "dxudxx", net.sys_recvfrom);
+def(208, "setsockopt", "dddxu", net.sys_setsockopt, "partial", "options are accepted and mostly ignored");
+def(209, "getsockopt", "dddxx", net.sys_getsockopt, "partial", "SO_ERROR, SO_TYPE; others read as 0");
+def(210, "shutdown", "dd", net.sys_shutdown);
+def(211, "sendmsg", "dxd", net.sys_sendmsg, "partial", "no ancillary data");
+def(212, "recvmsg", "dxd", net.sys_recvmsg, "partial", "no ancillary data");
+def(214, "brk", "x", mm.sys_brk);
+def(215, "munmap", "xu", mm.sys_munmap);
+def(216, "mremap", "xuudx", mm.sys_mremap);
+def(220, "clone", "xxxxx", pr.sys_clone);
+def(221, "execve", "sxx", pr.sys_execve);
+def(222, "mmap", "xudxdd", mm.sys_mmap, "partial", "shared file mappings are written back at munmap/msync/exit");
+def(223, "fadvise64", "dddd", pr.sys_zero);
+def(226, "mprotect", "xud", mm.sys_mprotect);
+def(227, "msync", "xud", mm.sys_msync);
+def(228, "mlock", "xu", mm.sys_mlock);
+def(229, "munlock", "xu", mm.sys_mlock);
+def(232, "mincore", "xux", mm.sys_mincore);
+def(233, "madvise", "xud", mm.sys_madvise, "partial", "MADV_DONTNEED zeroes; others ignored");
+def(242, "accept4", "dxxx", net.sys_accept4);
+def(258, "riscv_hwprobe", "xuuxx", undefined);
+def(259, "riscv_flush_icache", "xxx", pr.sys_zero);
+def(260, "wait4", "dxdx", pr.sys_wait4);
+def(261, "prlimit64", "ddxx", pr.sys_prlimit64, "partial", "fixed limits; setting is ignored");
+def(276, "renameat2", "dsdsx", fs.sys_renameat2);
+def(278, "getrandom", "xux", pr.sys_getrandom);
+def(279, "memfd_create", "sx", fs.sys_memfd_create, "partial", "empty read-only file");
+def(281, "execveat", "dsxxx", undefined);
+def(283, "membarrier", "dd", pr.sys_zero);
+def(291, "statx", "dsxxx", fs.sys_statx);
+def(293, "rseq", "xudx", undefined);
+def(435, "clone3", "xu", pr.sys_clone3);
+def(436, "close_range", "ddx", fs.sys_close_range);
+def(439, "faccessat2", "dsox", fs.sys_faccessat);
+
+const AT_FDCWD = -100;
+
+/** qemu-style `name(args)` for --strace. */
+export function formatCall(_k: Kernel, t: Thread, nr: number, a: number[]): string {
+  const e = SYSCALLS[nr];
+  if (e === undefined) return `syscall_${nr}(${a.slice(0, 6).map((v) => hex(v)).join(",")})`;
+  const parts: string[] = [];
+  for (let i = 0; i < e.args.length; i++) {
+    const v = a[i];
+    switch (e.args[i]) {
+      case "d": parts.push((v | 0) === AT_FDCWD && i === 0 ? "AT_FDCWD" : String(v | 0)); break;
+      case "u": parts.push(String(v)); break;
+      case "o": parts.push("0" + (v >>> 0).toString(8)); break;
+      case "s": {
+        if (v === 0) { parts.push("NULL"); break; }
+        const s = t.proc.as.cstring(v, 256);
+        parts.push(s === null ? hex(v) : JSON.stringify(s));
+        break;
+      }
+      default: parts.push(hex(v));
+    }
+  }
+  return `${e.name}(${parts.join(",")})`;
+}
+
+function hex(v: number): string { return v < 0 ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`; }
+
+/** Counts by status (for reports and tests). */
+export function coverage(): Record<Status, number> {
+  const c: Record<Status, number> = { supported: 0, partial: 0, unsupported: 0 };
+  for (const e of SYSCALLS) if (e !== undefined) c[e.status]++;
+  return c;
+}

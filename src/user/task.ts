@@ -1,0 +1,129 @@
+// Processes and threads of the process VM, their file-descriptor tables and signal state.
+import type { Hart } from "../cpu/hart.js";
+import { EBADF, EMFILE } from "./errno.js";
+import type { OpenFile } from "./file.js";
+import type { AddressSpace } from "./memory.js";
+
+export const MAX_FDS = 1024;
+
+export class FdTable {
+  files: (OpenFile | undefined)[] = [];
+  cloexec: boolean[] = [];
+  get(fd: number): OpenFile | undefined { return fd >= 0 ? this.files[fd] : undefined; }
+  /** Lowest free descriptor ≥ min. */
+  alloc(f: OpenFile, cloexec: boolean, min = 0): number {
+    for (let fd = min; fd < MAX_FDS; fd++) {
+      if (this.files[fd] === undefined) { this.files[fd] = f; this.cloexec[fd] = cloexec; return fd; }
+    }
+    return -EMFILE;
+  }
+  set(fd: number, f: OpenFile, cloexec: boolean): void {
+    const old = this.files[fd];
+    this.files[fd] = f; this.cloexec[fd] = cloexec;
+    if (old !== undefined) release(old);
+  }
+  close(fd: number): number {
+    const f = this.get(fd);
+    if (f === undefined) return -EBADF;
+    this.files[fd] = undefined;
+    release(f);
+    return 0;
+  }
+  closeAll(): void { for (let fd = 0; fd < this.files.length; fd++) if (this.files[fd] !== undefined) this.close(fd); }
+  closeOnExec(): void { for (let fd = 0; fd < this.files.length; fd++) if (this.files[fd] !== undefined && this.cloexec[fd]) this.close(fd); }
+  clone(): FdTable {
+    const t = new FdTable();
+    this.files.forEach((f, i) => { if (f !== undefined) { f.refs++; t.files[i] = f; t.cloexec[i] = this.cloexec[i]; } });
+    return t;
+  }
+}
+
+export function release(f: OpenFile): void {
+  if (--f.refs === 0) f.release();
+}
+
+export interface SigAction { handler: number; flags: number; mask: bigint }
+export const SIG_DFL = 0, SIG_IGN = 1;
+export const SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000,
+  SA_NODEFER = 0x40000000, SA_RESETHAND = 0x80000000;
+export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8,
+  SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17,
+  SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22, SIGURG = 23, SIGWINCH = 28;
+
+export function sigbit(sig: number): bigint { return 1n << BigInt(sig - 1); }
+export const UNBLOCKABLE = sigbit(SIGKILL) | sigbit(SIGSTOP);
+
+export class SignalHandlers {
+  actions: SigAction[] = [];
+  constructor() { for (let i = 0; i <= 64; i++) this.actions.push({ handler: SIG_DFL, flags: 0, mask: 0n }); }
+  clone(): SignalHandlers {
+    const s = new SignalHandlers();
+    s.actions = this.actions.map((a) => ({ ...a }));
+    return s;
+  }
+}
+
+/** What a signal carries into siginfo_t. */
+export interface SigInfo { signo: number; code: number; pid?: number; uid?: number; addr?: number; status?: number; value?: number }
+
+/** A blocked system call: `check` returns the result once it can complete, or null to keep waiting. */
+export class Wait {
+  constructor(
+    readonly check: () => number | null,
+    /** Monotonic ns deadline; onTimeout gives the result then. */
+    readonly deadline = Infinity,
+    readonly onTimeout: () => number = () => -110,
+    /** Whether SA_RESTART restarts the call after a handler ran. */
+    readonly restartable = true,
+    readonly cancel: () => void = () => {},
+  ) {}
+}
+
+export class Thread {
+  sigmask = 0n;
+  pending = 0n;
+  readonly info = new Map<number, SigInfo>();
+  clearTid = 0;
+  robustList = 0;
+  wait: Wait | null = null;
+  /** pc of the ecall that blocked (to restart it). */
+  waitPc = 0;
+  /** Syscall number and args of the blocked call (strace). */
+  waitDesc = "";
+  altSp = 0; altSize = 0; altFlags = 2; // SS_DISABLE
+  dead = false;
+  /** Signal mask to restore after rt_sigsuspend/ppoll/pselect6 once a handler frame is set up. */
+  savedMask: bigint | null = null;
+  constructor(readonly tid: number, public proc: Process, public hart: Hart) {}
+}
+
+export class Process {
+  readonly threads = new Set<Thread>();
+  readonly children = new Set<Process>();
+  pending = 0n;
+  readonly info = new Map<number, SigInfo>();
+  /** Wait status (as wait4 reports it) once the process has exited. */
+  status: number | null = null;
+  reaped = false;
+  /** Status decided by exit_group or a fatal signal while threads are being torn down. */
+  exitStatus: number | null = null;
+  pgid: number;
+  sid: number;
+  umask = 0o022;
+  /** vfork parent thread waiting for this child to exec or exit. */
+  vforkParent: Thread | null = null;
+  /** Exit/usage accounting. */
+  startNs = 0;
+  constructor(
+    readonly pid: number,
+    public parent: Process | null,
+    public as: AddressSpace,
+    public fds: FdTable,
+    public sig: SignalHandlers,
+    public cwd: string,
+    public exe: string,
+    public argv: string[],
+  ) { this.pgid = parent?.pgid ?? pid; this.sid = parent?.sid ?? pid; }
+  get comm(): string { const b = this.exe.split("/").pop() ?? ""; return b.slice(0, 15); }
+  get alive(): boolean { return this.status === null; }
+}
