@@ -90,19 +90,18 @@ export class CodeCache {
       let d: Insn;
       if ((lowHalf & 3) !== 3) {
         d = decode(expandCompressed(lowHalf), lowHalf, 2);
-        o += 2;
       } else if (o + 4 > pageEnd) {
         if (insns.length > 0) break;
         return null;
       } else {
         const raw = lowHalf | ((u8[o + 2] | (u8[o + 3] << 8)) << 16);
         d = decode(raw, raw, 4);
-        o += 4;
       }
       // Instructions that read or write CSRs start their own block, so the block loop's
       // instret counting is exact when they read counters.
       if (d.startsBlock && insns.length > 0) break;
-      d.off = o - off - d.len;
+      d.off = o - off;
+      o += d.len;
       insns.push(d);
       if (d.endsBlock || o >= pageEnd) break;
     }
