@@ -181,7 +181,7 @@ function exec(name: string, h: MiniHart, rd: number, rs1: number, rs2 = 0, rm = 
   d.rs1 = rs1 * 2;
   d.rs2 = rs2 * 2;
   d.rm = rm;
-  assert.equal(def.exec(h as never, d, 100), 104);
+  def.exec(h as never, d, 0);
 }
 
 test("instruction tables: NaN boxing, moves, FS and rm checks", () => {
