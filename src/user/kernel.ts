@@ -128,6 +128,7 @@ export class Kernel {
         if (t.dead || t.wait !== null) continue;
         const h = t.hart;
         h.stopped = false;
+        h.reservation = -1; // another hart may have run since: an LR/SC pair across slices must fail
         ran += h.run(slice);
         if (init.status !== null) break;
       }
@@ -391,7 +392,7 @@ export class Kernel {
 
   private finishProcess(p: Process, status: number): void {
     p.status = status;
-    p.fds.closeAll();
+    if (--p.fds.users === 0) p.fds.closeAll();
     p.as.users--;
     if (p.as.users === 0) p.as.destroy();
     if (p.vforkParent !== null) { p.vforkParent = null; }

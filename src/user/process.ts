@@ -28,6 +28,7 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     let as = p.as;
     if ((flags & CLONE_VM) !== 0) as.users++; else as = as.fork();
     const parent = (flags & CLONE_PARENT) !== 0 ? p.parent : p;
+    if ((flags & CLONE_FILES) !== 0) p.fds.users++;
     const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
       (flags & CLONE_SIGHAND) !== 0 ? p.sig : p.sig.clone(), p.cwd, p.exe, p.argv.slice());
     np.umask = p.umask; np.pgid = p.pgid; np.sid = p.sid;
@@ -96,7 +97,7 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
   p.exe = img.exe; p.argv = img.argv;
   p.sig = p.sig.clone();
   for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
-  p.fds = p.fds.clone(); // unshare (CLONE_FILES) then drop the old references
+  if (p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); } // unshare a CLONE_FILES table
   p.fds.closeOnExec();
   t.clearTid = 0;
   t.altFlags = 2; t.altSp = 0; t.altSize = 0;

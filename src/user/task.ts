@@ -7,6 +7,8 @@ import type { AddressSpace } from "./memory.js";
 export const MAX_FDS = 1024;
 
 export class FdTable {
+  /** Processes sharing this table (CLONE_FILES). */
+  users = 1;
   files: (OpenFile | undefined)[] = [];
   cloexec: boolean[] = [];
   get(fd: number): OpenFile | undefined { return fd >= 0 ? this.files[fd] : undefined; }

@@ -81,9 +81,16 @@ export async function execMain(argv: string[]): Promise<number> {
     if (e instanceof ExecError) { process.stderr.write(`rvisor: ${e.message}\n`); return 127; }
     throw e;
   }
+  // When every guest thread is blocked and no host event can wake one, Node would exit silently.
+  const onIdle = (): void => {
+    process.stderr.write("rvisor: every guest thread is blocked and nothing can wake them (deadlock)\n");
+    process.exit(1);
+  };
+  process.once("beforeExit", onIdle);
   try {
     return await k.run();
   } finally {
+    process.off("beforeExit", onIdle);
     host.term.stop();
   }
 }
