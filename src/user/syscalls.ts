@@ -9,7 +9,6 @@ import * as pr from "./process.js";
 import * as sg from "./signal.js";
 import * as tm from "./time.js";
 import * as pl from "./poll.js";
-import * as net from "./net.js";
 
 /** A handler's result when it has set the registers itself (exit, execve, rt_sigreturn). */
 export const NORET = -0x1_0000_0001;
@@ -138,21 +137,21 @@ def(176, "getgid", "", pr.sys_getgid);
 def(177, "getegid", "", pr.sys_getgid);
 def(178, "gettid", "", pr.sys_gettid);
 def(179, "sysinfo", "x", pr.sys_sysinfo);
-def(198, "socket", "ddd", net.sys_socket);
-def(199, "socketpair", "dddx", net.sys_socketpair);
-def(200, "bind", "dxu", net.sys_bind);
-def(201, "listen", "dd", net.sys_listen);
-def(202, "accept", "dxx", net.sys_accept);
-def(203, "connect", "dxu", net.sys_connect);
-def(204, "getsockname", "dxx", net.sys_getsockname);
-def(205, "getpeername", "dxx", net.sys_getpeername);
-def(206, "sendto", "dxudxu", net.sys_sendto);
-def(207, "recvfrom", "dxudxx", net.sys_recvfrom);
-def(208, "setsockopt", "dddxu", net.sys_setsockopt, "partial", "options are accepted and mostly ignored");
-def(209, "getsockopt", "dddxx", net.sys_getsockopt, "partial", "SO_ERROR, SO_TYPE; others read as 0");
-def(210, "shutdown", "dd", net.sys_shutdown);
-def(211, "sendmsg", "dxd", net.sys_sendmsg, "partial", "no ancillary data");
-def(212, "recvmsg", "dxd", net.sys_recvmsg, "partial", "no ancillary data");
+def(198, "socket", "ddd", undefined); // sockets: host mapping not implemented yet
+def(199, "socketpair", "dddx", undefined); // sockets: host mapping not implemented yet
+def(200, "bind", "dxu", undefined); // sockets: host mapping not implemented yet
+def(201, "listen", "dd", undefined); // sockets: host mapping not implemented yet
+def(202, "accept", "dxx", undefined); // sockets: host mapping not implemented yet
+def(203, "connect", "dxu", undefined); // sockets: host mapping not implemented yet
+def(204, "getsockname", "dxx", undefined); // sockets: host mapping not implemented yet
+def(205, "getpeername", "dxx", undefined); // sockets: host mapping not implemented yet
+def(206, "sendto", "dxudxu", undefined); // sockets: host mapping not implemented yet
+def(207, "recvfrom", "dxudxx", undefined); // sockets: host mapping not implemented yet
+def(208, "setsockopt", "dddxu", undefined); // sockets: host mapping not implemented yet
+def(209, "getsockopt", "dddxx", undefined); // sockets: host mapping not implemented yet
+def(210, "shutdown", "dd", undefined); // sockets: host mapping not implemented yet
+def(211, "sendmsg", "dxd", undefined); // sockets: host mapping not implemented yet
+def(212, "recvmsg", "dxd", undefined); // sockets: host mapping not implemented yet
 def(214, "brk", "x", mm.sys_brk);
 def(215, "munmap", "xu", mm.sys_munmap);
 def(216, "mremap", "xuudx", mm.sys_mremap);
@@ -166,7 +165,7 @@ def(228, "mlock", "xu", mm.sys_mlock);
 def(229, "munlock", "xu", mm.sys_mlock);
 def(232, "mincore", "xux", mm.sys_mincore);
 def(233, "madvise", "xud", mm.sys_madvise, "partial", "MADV_DONTNEED zeroes; others ignored");
-def(242, "accept4", "dxxx", net.sys_accept4);
+def(242, "accept4", "dxxx", undefined); // sockets: host mapping not implemented yet
 def(258, "riscv_hwprobe", "xuuxx", undefined);
 def(259, "riscv_flush_icache", "xxx", pr.sys_zero);
 def(260, "wait4", "dxdx", pr.sys_wait4);
