@@ -54,7 +54,7 @@ export async function compareBareMetal(section: string, program: string, elfPath
   else {
     const elf = new Uint8Array(readFileSync(elfPath));
     const t0 = process.hrtime.bigint();
-    const r = loaded.run(elf, { maxInstructions: 20e9 });
+    const r = loaded.run(elf, { maxInstructions: 4e9 });
     rvisorSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     instructions = r.instret;
     rvOut = r.output;
