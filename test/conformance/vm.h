@@ -1,0 +1,14 @@
+/* Shared page-table helpers for vm_sv39.S / vm_sv48.S (included after common.h). */
+#define PTE_V (1 << 0)
+#define PTE_R (1 << 1)
+#define PTE_W (1 << 2)
+#define PTE_X (1 << 3)
+#define PTE_U (1 << 4)
+#define PTE_G (1 << 5)
+#define PTE_A (1 << 6)
+#define PTE_D (1 << 7)
+/* table[idx] = PTE for physical address in `pa_reg` with `flags` (clobbers t0, t1) */
+#define SET_PTE(table, idx, pa_reg, flags) la t0, table; srli t1, pa_reg, 12; slli t1, t1, 10; ori t1, t1, flags; sd t1, (idx * 8)(t0)
+/* table[idx] = pointer to next-level table */
+#define SET_PTR(table, idx, next) la t2, next; SET_PTE(table, idx, t2, PTE_V)
+#define LOAD_PTE(reg, table, idx) la reg, table; ld reg, (idx * 8)(reg)
