@@ -12,6 +12,15 @@ import { decode, expandCompressed } from "./decode.js";
 const MAX_BLOCK = 64;
 
 export class Block {
+  // Chaining (QEMU's TB linking, in software): the last two successors this block led to,
+  // valid while the hart's `chainEpoch` is unchanged (any TLB flush, privilege change or
+  // code invalidation bumps it), so the next block is found without a fetch translation.
+  succPc0 = NaN;
+  succ0: Block | null = null;
+  succEpoch0 = -1;
+  succPc1 = NaN;
+  succ1: Block | null = null;
+  succEpoch1 = -1;
   constructor(
     readonly insns: Insn[],
     /** Byte length: the fall-through pc is start + bytes. */
@@ -38,6 +47,7 @@ export class CodeCache {
   invalidatePage(page: number): void {
     this.pages[page] = undefined;
     this.ram.pageFlags[page] &= ~PAGE_CODE;
+    for (const h of this.harts) h.chainEpoch++;
   }
 
   invalidateAll(): void {

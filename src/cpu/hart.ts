@@ -88,6 +88,8 @@ export class Hart {
   private cycleFrozen = 0;
   /** LR/SC reservation: physical address, or -1 when none. */
   reservation = -1;
+  /** Bumped whenever chained block successors may be stale (see Block). */
+  chainEpoch = 0;
   /** Set by WFI; cleared when an interrupt becomes pending. */
   wfi = false;
   /** Hart stopped (SBI HSM) — the machine skips it. */
@@ -239,6 +241,7 @@ export class Hart {
   }
 
   private selectTlbs(): void {
+    this.chainEpoch++;
     const p = this.priv;
     this.ftlb = this.tlbs[p * 3 + ACCESS_FETCH];
     let dp = this.dataPriv();
@@ -249,6 +252,7 @@ export class Hart {
 
   flushTlb(): void {
     for (const t of this.tlbs) t.fill(TLB_INVALID);
+    this.chainEpoch++;
   }
 
   /** Drops write-TLB entries that point at RAM page `page` (it now holds decoded code). */
@@ -756,13 +760,24 @@ export class Hart {
   run(budget: number): number {
     let executed = 0;
     const code = this.code;
+    let prev: Block | null = null;
     while (executed < budget && !this.wfi && !this.stopped) {
-      if ((this.mip & this.mie) !== 0) this.checkInterrupts();
+      if ((this.mip & this.mie) !== 0 && this.checkInterrupts()) prev = null;
       const start = this.pc;
       let i = 0;
       let blk: Block | null = null;
       try {
-        blk = code.block(this, start);
+        const epoch = this.chainEpoch;
+        if (prev !== null && prev.succPc0 === start && prev.succEpoch0 === epoch) blk = prev.succ0;
+        else if (prev !== null && prev.succPc1 === start && prev.succEpoch1 === epoch) blk = prev.succ1;
+        if (blk === null) {
+          blk = code.block(this, start);
+          if (prev !== null) {
+            // Keep the newest successor in slot 0, the previous one in slot 1.
+            prev.succPc1 = prev.succPc0; prev.succ1 = prev.succ0; prev.succEpoch1 = prev.succEpoch0;
+            prev.succPc0 = start; prev.succ0 = blk; prev.succEpoch0 = this.chainEpoch;
+          }
+        }
         const insns = blk.insns, n = insns.length;
         for (; i < n; i++) {
           const d = insns[i];
@@ -772,12 +787,14 @@ export class Hart {
         if (!blk.setsPc) this.pc = start + blk.bytes;
         this.retired += n;
         executed += n;
+        prev = blk;
       } catch (e) {
         if (e !== TRAP) throw e;
         this.retired += i;
         executed += i + 1;
         this.pc = start;
         this.takeException(blk === null ? start : start + blk.insns[i].off);
+        prev = null;
       }
     }
     return executed;
