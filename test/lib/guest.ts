@@ -1,0 +1,62 @@
+// Drives a guest through rvisor's console: spawns `rvisor run ...` with stdin/stdout as pipes
+// (line mode), waits for text, and runs shell commands whose output is fenced by markers.
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const RVISOR_BIN = fileURLToPath(new URL("../../../bin/rvisor.js", import.meta.url));
+
+export class GuestConsole {
+  readonly child: ChildProcessWithoutNullStreams;
+  private buf = "";
+  private seq = 0;
+  exitCode: number | null = null;
+  readonly exited: Promise<number | null>;
+  readonly started = performance.now();
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [RVISOR_BIN, "run", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stdout.setEncoding("utf8");
+    this.child.stderr.setEncoding("utf8");
+    this.child.stdout.on("data", (s: string) => { this.buf += s; });
+    this.child.stderr.on("data", (s: string) => { this.buf += s; });
+    this.exited = new Promise((resolve) => this.child.on("exit", (code) => { this.exitCode = code; resolve(code); }));
+  }
+
+  /** Everything printed so far. */
+  get output(): string { return this.buf; }
+
+  /** Waits until the output (from `from`) matches; returns the index after the match. */
+  async waitFor(pattern: string | RegExp, timeoutMs: number, from = 0): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const rest = this.buf.slice(from);
+      if (typeof pattern === "string") {
+        const i = rest.indexOf(pattern);
+        if (i >= 0) return from + i + pattern.length;
+      } else {
+        const m = pattern.exec(rest);
+        if (m !== null) return from + m.index + m[0].length;
+      }
+      if (this.exitCode !== null) throw new Error(`guest exited (${this.exitCode}) before ${String(pattern)}; output:\n${this.buf.slice(-3000)}`);
+      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${String(pattern)}; output:\n${this.buf.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  send(text: string): void { this.child.stdin.write(text); }
+
+  /** Runs a shell command in the guest and returns what it printed. */
+  async run(cmd: string, timeoutMs = 30_000): Promise<string> {
+    const n = ++this.seq;
+    const start = this.buf.length;
+    // The markers are built by the shell so the echoed command line itself never matches.
+    this.send(`${cmd}; echo "@@E""ND${n}@@"\n`);
+    const end = await this.waitFor(`@@END${n}@@`, timeoutMs, start);
+    const text = this.buf.slice(start, end - `@@END${n}@@`.length);
+    // Drop the echoed command line (the tty echoes input).
+    const nl = text.indexOf("\n");
+    return (nl >= 0 ? text.slice(nl + 1) : text).replace(/\r/g, "");
+  }
+
+  kill(): void { if (this.exitCode === null) this.child.kill("SIGKILL"); }
+}
