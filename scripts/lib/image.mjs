@@ -13,6 +13,10 @@
 // Cache root: $RVISOR_CACHE, else $XDG_CACHE_HOME/rvisor, else ~/.cache/rvisor.
 // Outputs:    <root>/image-<hash>/{Image,initramfs.cpio,initramfs.cpio.gz,rootfs.ext4,manifest.json}
 //             <root>/current.json points at the last image built.
+// Parts:      <root>/linux-<hash>/ and <root>/busybox-<hash>/ cache the two
+//             compiled components, keyed only by what they are built from
+//             (package + toolchain versions, config fragment, recipe version
+//             below), so changing guest/init or guest/rootfs rebuilds in seconds.
 // Scratch:    <root>/build-<hash>/ (removed on success, kept on failure).
 //
 // RVISOR_IMAGE_DIR=<dir> overrides everything: imagePaths() then returns that
@@ -32,6 +36,11 @@ const guestDir = path.join(repoRoot, 'guest');
 
 const LINUX_PKG = 'linux-source-6.1';
 const ROOTFS_SIZE = '64M';
+/** Timestamp of every file in the initramfs and ext4 image (2024-01-01), for reproducible output. */
+const FIXED_MTIME = 1704067200;
+/** Bump when buildLinux()/buildBusybox() change in a way that changes their output. */
+const LINUX_RECIPE = 1;
+const BUSYBOX_RECIPE = 1;
 /** Recorded in the kernel so `uname -a` is the same on every build. */
 const KBUILD_ENV = {
   KBUILD_BUILD_USER: 'rvisor',
@@ -162,6 +171,36 @@ export function imageInputs() {
   return { versions, files };
 }
 
+const sha = (x) => createHash('sha256').update(typeof x === 'string' || Buffer.isBuffer(x) ? x : JSON.stringify(x)).digest('hex').slice(0, 16);
+
+/** Cache keys of the compiled components (subsets of the image inputs). */
+function partKeys(inputs) {
+  const v = inputs.versions;
+  const read = (f) => fs.readFileSync(path.join(repoRoot, f), 'utf8');
+  return {
+    linux: sha({ recipe: LINUX_RECIPE, src: v[LINUX_PKG], gcc: v['gcc-riscv64-linux-gnu'], config: read('guest/linux.config'), env: KBUILD_ENV }),
+    busybox: sha({ recipe: BUSYBOX_RECIPE, src: v.busybox, gcc: v['gcc-riscv64-linux-gnu'], libc: v['libc6-dev-riscv64-cross'], config: read('guest/busybox.config') }),
+  };
+}
+
+/** Runs fn(tmpDir) to fill a part dir unless <root>/<name>-<key>/ exists; returns the part dir. */
+async function part(ctx, name, key, files, fn) {
+  const dir = path.join(ctx.root, `${name}-${key}`);
+  if (files.every((f) => fs.existsSync(path.join(dir, f)))) { ctx.log(`image:   ${name} from cache ${dir}`); return dir; }
+  const tmp = path.join(ctx.work, `part-${name}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  await fn(tmp);
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    // Another builder finished the same part first; theirs is as good as ours.
+    if (!files.every((f) => fs.existsSync(path.join(dir, f)))) throw e;
+  }
+  return dir;
+}
+
 function pathsFor(dir, extra = {}) {
   const kernel = path.join(dir, 'Image');
   const initrd = path.join(dir, 'initramfs.cpio');
@@ -189,7 +228,7 @@ export function imagePaths() {
       return { dir: null, kernel: null, initrd: null, initrdGz: null, rootfs: null, manifest: null, ready: false, hash: null };
     }
   }
-  const hash = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+  const hash = sha(inputs);
   return pathsFor(path.join(root, `image-${hash}`), { hash, inputs });
 }
 
@@ -257,7 +296,7 @@ function linuxTarball() {
   return listed;
 }
 
-async function buildLinux(ctx) {
+async function buildLinux(ctx, dest) {
   const src = path.join(ctx.work, 'linux');
   fs.mkdirSync(src, { recursive: true });
   await sh(ctx, 'tar', ['-xf', linuxTarball(), '-C', src, '--strip-components=1']);
@@ -269,14 +308,20 @@ async function buildLinux(ctx) {
   await mk('olddefconfig');
   checkConfig(fs.readFileSync(frag, 'utf8'), fs.readFileSync(path.join(src, '.config'), 'utf8'), 'guest/linux.config');
   await mk('Image');
-  fs.copyFileSync(path.join(src, 'arch/riscv/boot/Image'), path.join(ctx.out, 'Image'));
-  fs.copyFileSync(path.join(src, '.config'), path.join(ctx.out, 'linux.config'));
+  fs.copyFileSync(path.join(src, 'arch/riscv/boot/Image'), path.join(dest, 'Image'));
+  fs.copyFileSync(path.join(src, '.config'), path.join(dest, 'linux.config'));
+  fs.rmSync(src, { recursive: true, force: true });
 }
 
-async function buildBusybox(ctx) {
+async function buildBusybox(ctx, dest) {
   const top = path.join(ctx.work, 'busybox');
   fs.mkdirSync(top, { recursive: true });
-  await sh(ctx, 'apt-get', ['source', '-q', `busybox=${ctx.inputs.versions.busybox}`], { cwd: top });
+  // Not `busybox=<version>`: the version in a .dsc name has no epoch. Check the fetched one instead.
+  await sh(ctx, 'apt-get', ['source', '-q', 'busybox'], { cwd: top });
+  const dsc = `busybox_${ctx.inputs.versions.busybox}.dsc`;
+  if (!fs.existsSync(path.join(top, dsc))) {
+    throw new Error(`apt-get source busybox fetched ${fs.readdirSync(top).filter((f) => f.endsWith('.dsc')).join(' ')}, expected ${dsc} (apt lists changed during the build? rerun)`);
+  }
   const src = fs.readdirSync(top).map((d) => path.join(top, d)).find((d) => fs.statSync(d).isDirectory() && fs.existsSync(path.join(d, 'Makefile')));
   if (!src) throw new Error('apt-get source busybox produced no source tree');
   // dpkg-source applies debian/patches for "3.0 (quilt)"; apply them by hand if it did not.
@@ -302,9 +347,10 @@ async function buildBusybox(ctx) {
   checkConfig(fragText, fs.readFileSync(cfgPath, 'utf8'), 'guest/busybox.config');
   await mk('busybox');
   await mk('busybox.links');
-  fs.copyFileSync(path.join(src, 'busybox'), path.join(ctx.work, 'busybox.bin'));
-  fs.copyFileSync(path.join(src, 'busybox.links'), path.join(ctx.work, 'busybox.links'));
-  fs.copyFileSync(cfgPath, path.join(ctx.out, 'busybox.config'));
+  fs.copyFileSync(path.join(src, 'busybox'), path.join(dest, 'busybox'));
+  fs.copyFileSync(path.join(src, 'busybox.links'), path.join(dest, 'busybox.links'));
+  fs.copyFileSync(cfgPath, path.join(dest, 'busybox.config'));
+  fs.rmSync(top, { recursive: true, force: true });
 }
 
 /** Lays out the userland shared by the initramfs and the ext4 disk. */
@@ -316,11 +362,11 @@ function stageRootfs(ctx) {
   }
   fs.chmodSync(path.join(root, 'tmp'), 0o1777);
   fs.chmodSync(path.join(root, 'root'), 0o700);
-  fs.copyFileSync(path.join(ctx.work, 'busybox.bin'), path.join(root, 'bin/busybox'));
+  fs.copyFileSync(path.join(ctx.busyboxDir, 'busybox'), path.join(root, 'bin/busybox'));
   fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
   // `busybox --install -s` semantics: absolute symlinks to /bin/busybox.
   let n = 0;
-  for (const l of fs.readFileSync(path.join(ctx.work, 'busybox.links'), 'utf8').split('\n').map((s) => s.trim())) {
+  for (const l of fs.readFileSync(path.join(ctx.busyboxDir, 'busybox.links'), 'utf8').split('\n').map((s) => s.trim())) {
     if (!l || l === '/linuxrc' || l === '/bin/busybox') continue;
     const p = path.join(root, l);
     fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -330,6 +376,15 @@ function stageRootfs(ctx) {
   fs.copyFileSync(path.join(guestDir, 'init'), path.join(root, 'init'));
   fs.chmodSync(path.join(root, 'init'), 0o755);
   fs.symlinkSync('/proc/mounts', path.join(root, 'etc/mtab'));
+  const touch = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) touch(p);
+      fs.lutimesSync(p, FIXED_MTIME, FIXED_MTIME);
+    }
+    fs.lutimesSync(d, FIXED_MTIME, FIXED_MTIME);
+  };
+  touch(root);
   ctx.applets = n;
   return root;
 }
@@ -353,7 +408,7 @@ export function makeCpio(root, extra = [{ name: 'dev/console', mode: 0o020600, r
   let ino = 1;
   const pad4 = (n) => (4 - (n % 4)) % 4;
   const hex = (n) => n.toString(16).padStart(8, '0');
-  const entry = (name, mode, data, nlink, rdevMajor = 0, rdevMinor = 0, mtime = 0) => {
+  const entry = (name, mode, data, nlink, rdevMajor = 0, rdevMinor = 0, mtime = FIXED_MTIME) => {
     const nameBuf = Buffer.from(name + '\0');
     const hdr = '070701' + [ino++, mode, 0, 0, nlink, mtime, data.length, 0, 0, rdevMajor, rdevMinor, nameBuf.length, 0].map(hex).join('');
     chunks.push(Buffer.from(hdr), nameBuf, Buffer.alloc(pad4(110 + nameBuf.length)), data, Buffer.alloc(pad4(data.length)));
@@ -379,7 +434,7 @@ async function makeExt4(ctx, root) {
   // No lazy init: otherwise the guest kernel zeroes inode tables in the background.
   await sh(ctx, 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'rvisor', '-d', root,
     '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', out, ROOTFS_SIZE],
-  { env: { E2FSPROGS_FAKE_TIME: '1704067200' } });
+  { env: { E2FSPROGS_FAKE_TIME: String(FIXED_MTIME) } });
 }
 
 function writeJson(file, obj) {
@@ -430,13 +485,18 @@ export async function buildImage({ log = (s) => console.log(s), verbose = false,
 
   const out = path.join(work, 'out');
   fs.mkdirSync(out);
-  const ctx = { work, out, log, verbose, jobs, inputs: p.inputs, logFile: path.join(work, 'build.log'), times: {} };
+  const ctx = { root, work, out, log, verbose, jobs, inputs: p.inputs, logFile: path.join(work, 'build.log'), times: {} };
+  const keys = partKeys(p.inputs);
   const t0 = Date.now();
   const v = p.inputs.versions;
   log(`image: building guest image ${p.hash} in ${work} (log: ${ctx.logFile})`);
   try {
-    await step(ctx, `linux ${v[LINUX_PKG]} (${LINUX_PKG}; takes ~8 min on 2 cores)`, () => buildLinux(ctx));
-    await step(ctx, `busybox ${v.busybox} (static riscv64; takes ~2-3 min on 2 cores)`, () => buildBusybox(ctx));
+    const linuxDir = await step(ctx, `linux ${v[LINUX_PKG]} (${LINUX_PKG}; takes ~8 min on 2 cores)`,
+      () => part(ctx, 'linux', keys.linux, ['Image', 'linux.config'], (d) => buildLinux(ctx, d)));
+    ctx.busyboxDir = await step(ctx, `busybox ${v.busybox} (static riscv64; takes ~2-3 min on 2 cores)`,
+      () => part(ctx, 'busybox', keys.busybox, ['busybox', 'busybox.links', 'busybox.config'], (d) => buildBusybox(ctx, d)));
+    for (const f of ['Image', 'linux.config']) fs.copyFileSync(path.join(linuxDir, f), path.join(out, f));
+    fs.copyFileSync(path.join(ctx.busyboxDir, 'busybox.config'), path.join(out, 'busybox.config'));
     const rootDir = await step(ctx, 'initramfs (newc cpio)', async () => {
       const r = stageRootfs(ctx);
       const cpio = makeCpio(r);
@@ -456,6 +516,7 @@ export async function buildImage({ log = (s) => console.log(s), verbose = false,
       host: os.hostname(),
       versions: v,
       inputs: p.inputs.files,
+      parts: { linux: path.basename(linuxDir), busybox: path.basename(ctx.busyboxDir) },
       applets: ctx.applets,
       buildSeconds: { ...ctx.times, total: Math.round((Date.now() - t0) / 1000) },
       kernel: 'Image',
