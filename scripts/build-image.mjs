@@ -8,7 +8,7 @@
 //   node scripts/build-image.mjs --check       exit 0 if built, 1 if not
 //   node scripts/build-image.mjs --json        print the paths as JSON
 //   node scripts/build-image.mjs --verbose     stream compiler output
-import { buildImage, imagePaths, missingDeps, missingDepsMessage } from './lib/image.mjs';
+import { buildImage, imagePaths, missingDepsMessage } from './lib/image.mjs';
 
 const args = new Set(process.argv.slice(2));
 if (args.has('--help') || args.has('-h')) {
@@ -28,7 +28,7 @@ function show(p) {
 if (args.has('--print-path') || args.has('--check')) {
   const p = imagePaths();
   if (!p.dir) {
-    console.error(missingDepsMessage(missingDeps()) || 'image: cannot compute the image key');
+    console.error(missingDepsMessage() || 'image: cannot compute the image key');
     process.exit(2);
   }
   if (args.has('--print-path')) console.log(p.dir);

@@ -93,21 +93,36 @@ function pkgVersion(pkg) {
   } catch { return null; }
 }
 
-/** Which Debian packages / commands are missing; empty when the host can build. */
-export function missingDeps() {
-  const missing = [];
+/** Details of what the host lacks to build the image: { packages, commands, debian, debSrc }. */
+export function missingDepsInfo() {
   if (!hasCommand('dpkg-query') || !hasCommand('apt-get')) {
-    return { packages: DEPS.map(([p]) => p), commands: ['apt-get', 'dpkg-query'], debian: false };
+    return { packages: DEPS.map(([p]) => p), commands: ['apt-get', 'dpkg-query'], debian: false, debSrc: false };
   }
+  const packages = [];
   const commands = [];
   for (const [pkg, cmd] of DEPS) {
-    if (!pkgVersion(pkg) || (cmd && !hasCommand(cmd))) { missing.push(pkg); if (cmd && !hasCommand(cmd)) commands.push(cmd); }
+    const noCmd = cmd && !hasCommand(cmd);
+    if (!pkgVersion(pkg) || noCmd) packages.push(pkg);
+    if (noCmd) commands.push(cmd);
   }
-  return { packages: missing, commands, debian: true };
+  return { packages, commands, debian: true, debSrc: busyboxSourceVersion() != null };
 }
 
-export function missingDepsMessage(m = missingDeps()) {
-  if (!m.packages.length && !m.commands.length) return null;
+/**
+ * What is missing to get the image, as a list of short names (Debian packages,
+ * commands, "deb-src"); empty when the image is already built or can be built.
+ */
+export function missingDeps() {
+  if (imagePaths().ready) return [];
+  const m = missingDepsInfo();
+  const out = [...m.packages];
+  for (const c of m.commands) if (!out.includes(c)) out.push(c);
+  if (m.debian && !m.debSrc) out.push('deb-src line for `apt-get source busybox`');
+  return out;
+}
+
+export function missingDepsMessage(m = missingDepsInfo()) {
+  if (!m.packages.length && !m.commands.length && m.debSrc) return null;
   const lines = [];
   if (!m.debian) {
     lines.push('image: this host has no apt-get/dpkg-query; the guest image is built from Debian source packages.');
@@ -116,8 +131,11 @@ export function missingDepsMessage(m = missingDeps()) {
     lines.push('image: or point RVISOR_IMAGE_DIR at a directory holding Image, initramfs.cpio and rootfs.ext4.');
   } else {
     if (m.commands.length) lines.push(`image: missing commands: ${m.commands.join(' ')}`);
-    lines.push(`image: install Debian packages: ${m.packages.join(' ')}`);
-    lines.push('image:   (sudo bash scripts/install-deps.sh  or  sudo apt-get install ' + m.packages.join(' ') + ')');
+    if (m.packages.length) {
+      lines.push(`image: install Debian packages: ${m.packages.join(' ')}`);
+      lines.push('image:   (sudo bash scripts/install-deps.sh  or  sudo apt-get install ' + m.packages.join(' ') + ')');
+    }
+    if (!m.debSrc) lines.push('image: `apt-get source busybox` needs a deb-src line in the apt sources (sudo bash scripts/install-deps.sh adds one, then apt-get update)');
   }
   return lines.join('\n');
 }
@@ -183,10 +201,51 @@ function partKeys(inputs) {
   };
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs fn() holding the lock directory `lock` (it holds the owner's pid), so
+ * that concurrent builders (tests, npm start, npm run image) wait for one
+ * another instead of compiling the same thing twice. `done()` is checked
+ * after every wait: when it is true the work was done by someone else.
+ */
+async function withLock(lock, log, done, fn) {
+  for (;;) {
+    if (done()) return null;
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (e) { if (e.code !== 'EEXIST') throw e; }
+    let pid = 0;
+    for (let i = 0; i < 10 && !pid; i++) {
+      try { pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8')); } catch { await sleep(100); }
+    }
+    if (pid && pid !== process.pid && pidAlive(pid)) {
+      log(`image: waiting for pid ${pid}, which holds ${lock}…`);
+      while (pidAlive(pid) && fs.existsSync(lock)) await sleep(2000);
+    } else {
+      fs.rmSync(lock, { recursive: true, force: true }); // stale
+    }
+  }
+  try {
+    if (done()) return null;
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Runs fn(tmpDir) to fill a part dir unless <root>/<name>-<key>/ exists; returns the part dir. */
 async function part(ctx, name, key, files, fn) {
   const dir = path.join(ctx.root, `${name}-${key}`);
-  if (files.every((f) => fs.existsSync(path.join(dir, f)))) { ctx.log(`image:   ${name} from cache ${dir}`); return dir; }
+  const done = () => files.every((f) => fs.existsSync(path.join(dir, f)));
+  if (done()) { ctx.log(`image:   ${name} from cache ${dir}`); return dir; }
+  await withLock(`${dir}.lock`, ctx.log, done, () => buildPart(ctx, name, dir, files, fn));
+  return dir;
+}
+
+async function buildPart(ctx, name, dir, files, fn) {
   const tmp = path.join(ctx.work, `part-${name}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
@@ -198,7 +257,6 @@ async function part(ctx, name, key, files, fn) {
     // Another builder finished the same part first; theirs is as good as ours.
     if (!files.every((f) => fs.existsSync(path.join(dir, f)))) throw e;
   }
-  return dir;
 }
 
 function pathsFor(dir, extra = {}) {
@@ -246,7 +304,7 @@ function sh(ctx, cmd, args, opts = {}) {
       env: { ...process.env, LC_ALL: 'C', ...opts.env },
       stdio: [opts.input != null ? 'pipe' : 'ignore', ctx.verbose ? 'inherit' : fd, ctx.verbose ? 'inherit' : fd],
     });
-    if (opts.input != null) child.stdin.end(opts.input);
+    if (opts.input != null) { child.stdin.on('error', () => {}); child.stdin.end(opts.input); } // EPIPE if it exits early
     child.on('error', (e) => { fs.closeSync(fd); reject(e); });
     child.on('close', (code, sig) => {
       fs.closeSync(fd);
@@ -455,34 +513,21 @@ export async function buildImage({ log = (s) => console.log(s), verbose = false,
   let p = imagePaths();
   if (p.ready) return p;
   const msg = missingDepsMessage();
-  if (msg) { const e = new Error(msg); e.code = 'RVISOR_MISSING_DEPS'; throw e; }
-  if (!p.inputs) {
-    const e = new Error('image: cannot find the busybox source package version (`apt-get source --print-uris busybox` failed): '
-      + 'a deb-src line is needed. Run: sudo bash scripts/install-deps.sh');
+  if (msg || !p.inputs) {
+    const e = new Error(msg || 'image: cannot compute the image inputs (dpkg-query/apt-get failed)');
     e.code = 'RVISOR_MISSING_DEPS';
     throw e;
   }
   const root = cacheRoot();
   fs.mkdirSync(root, { recursive: true });
   const work = path.join(root, `build-${p.hash}`);
-  const pidFile = path.join(work, 'builder.pid');
-  // Take the build dir; wait if another live process holds it.
-  for (;;) {
-    try { fs.mkdirSync(work); fs.writeFileSync(pidFile, String(process.pid)); break; } catch (e) { if (e.code !== 'EEXIST') throw e; }
-    let pid = 0;
-    try { pid = Number(fs.readFileSync(pidFile, 'utf8')); } catch { /* being created or stale */ }
-    if (pid && pid !== process.pid && pidAlive(pid)) {
-      log(`image: another build (pid ${pid}) is running in ${work}; waiting…`);
-      while (pidAlive(pid) && fs.existsSync(work)) await new Promise((r) => setTimeout(r, 2000));
-      p = imagePaths();
-      if (p.ready) return p;
-      continue;
-    }
-    if (!pid) { await new Promise((r) => setTimeout(r, 500)); try { pid = Number(fs.readFileSync(pidFile, 'utf8')); } catch { /* stale */ } if (pid && pidAlive(pid)) continue; }
-    log(`image: removing stale build dir ${work}`);
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  await withLock(path.join(root, `image-${p.hash}.lock`), log, () => imagePaths().ready, () => build(p, root, work, { log, verbose, jobs }));
+  return imagePaths();
+}
 
+async function build(p, root, work, { log, verbose, jobs }) {
+  fs.rmSync(work, { recursive: true, force: true }); // left over from a failed build
+  fs.mkdirSync(work, { recursive: true });
   const out = path.join(work, 'out');
   fs.mkdirSync(out);
   const ctx = { root, work, out, log, verbose, jobs, inputs: p.inputs, logFile: path.join(work, 'build.log'), times: {} };
@@ -531,10 +576,8 @@ export async function buildImage({ log = (s) => console.log(s), verbose = false,
     writeJson(path.join(root, 'current.json'), { dir: p.dir, hash: p.hash, versions: v });
     fs.rmSync(work, { recursive: true, force: true });
   } catch (e) {
-    try { fs.rmSync(pidFile, { force: true }); } catch { /* ignore */ }
     e.message += `\nimage: build dir kept for inspection: ${work}`;
     throw e;
   }
   log(`image: ready in ${fmtSecs(Date.now() - t0)}: ${p.dir}`);
-  return imagePaths();
 }
