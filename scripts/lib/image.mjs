@@ -141,15 +141,29 @@ export function missingDepsMessage(m = missingDepsInfo()) {
 }
 
 let busyboxVersionMemo;
-/** The busybox source version `apt-get source busybox` would fetch. */
+/**
+ * The busybox source version `apt-get source busybox` would fetch. Asking apt
+ * takes seconds, so the answer is kept in <cache root>/apt-busybox.json until
+ * the apt lists change (`apt-get update`).
+ */
 function busyboxSourceVersion() {
   if (busyboxVersionMemo !== undefined) return busyboxVersionMemo;
   busyboxVersionMemo = null;
+  const stamp = ['/var/lib/apt/lists', '/etc/apt/sources.list.d', '/etc/apt/sources.list']
+    .map((f) => { try { return fs.statSync(f).mtimeMs; } catch { return 0; } }).join(',');
+  const memoFile = path.join(cacheRoot(), 'apt-busybox.json');
+  try {
+    const m = JSON.parse(fs.readFileSync(memoFile, 'utf8'));
+    if (m.stamp === stamp && m.version) return (busyboxVersionMemo = m.version);
+  } catch { /* none yet */ }
   try {
     const out = run('apt-get', ['source', '--print-uris', '-qq', 'busybox'], { cwd: os.tmpdir() });
     const m = out.match(/busybox_([^\s'/]+)\.dsc/);
-    if (m) busyboxVersionMemo = decodeURIComponent(m[1]).replace(/^(\d+)%3a/i, '$1:');
+    if (m) busyboxVersionMemo = decodeURIComponent(m[1]);
   } catch { /* no deb-src line or no apt */ }
+  if (busyboxVersionMemo) {
+    try { fs.mkdirSync(cacheRoot(), { recursive: true }); writeJson(memoFile, { stamp, version: busyboxVersionMemo }); } catch { /* read-only cache: fine */ }
+  }
   return busyboxVersionMemo;
 }
 
