@@ -63,39 +63,76 @@ export interface HostClock {
   yield(): Promise<void>;
 }
 
-/** A host socket as a stream of events; the core keeps the buffers. */
-export interface HostSocketEvents {
-  data(chunk: Uint8Array, from?: SockAddr): void;
-  end(): void;
-  error(errno: number): void;
-  connected(): void;
-  /** A listening socket accepted a connection. */
-  accept(adopt: (ev: HostSocketEvents) => HostSocket, peer: SockAddr): void;
-  drained(): void;
-}
-
+/**
+ * A socket address as the host sees it. For "unix", `address` is the host path (a leading NUL
+ * marks Linux's abstract namespace) and `port` is 0.
+ */
 export interface SockAddr { family: "inet" | "inet6" | "unix"; address: string; port: number }
 
-export interface HostSocket {
-  connect(to: SockAddr): void;
-  /** Listen on `addr`; calls back with the bound address or -errno. */
-  listen(addr: SockAddr, backlog: number, done: (r: SockAddr | number) => void): void;
-  /** Stream write; returns false when the host buffer is full (wait for drained). */
-  write(data: Uint8Array): boolean;
-  /** Datagram send. */
-  sendTo(data: Uint8Array, to: SockAddr): void;
-  /** Datagram bind; calls back with the bound address or -errno. */
-  bind(addr: SockAddr, done: (r: SockAddr | number) => void): void;
-  shutdownWrite(): void;
-  close(): void;
-  localAddress(): SockAddr | null;
-  remoteAddress(): SockAddr | null;
-  setNoDelay?(on: boolean): void;
+/** What a host stream socket (TCP or Unix) reports; the core keeps the buffers. */
+export interface HostStreamEvents {
+  /** An outgoing connection is established. */
+  connected(local: SockAddr, remote: SockAddr): void;
+  data(chunk: Uint8Array): void;
+  /** The peer shut down its sending side (FIN). */
+  end(): void;
+  /** The host's send buffer has room again after write() returned false. */
+  drained(): void;
+  /** Connection failure or reset, as a Linux errno. */
+  error(errno: number): void;
 }
 
+export interface HostStream {
+  /** Queues data; false when the host buffer is full (wait for drained). */
+  write(data: Uint8Array): boolean;
+  /** shutdown(SHUT_WR): FIN after the queued data. */
+  shutdownWrite(): void;
+  /** close(): flushes queued data, then closes. */
+  close(): void;
+  /** Stop/start delivering data (receive-side flow control). */
+  pause(): void;
+  resume(): void;
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean): void;
+}
+
+export interface HostListenerEvents {
+  /** An incoming connection; returns where its events go. */
+  connection(s: HostStream, local: SockAddr, remote: SockAddr): HostStreamEvents;
+  error(errno: number): void;
+}
+
+export interface HostListener {
+  address(): SockAddr;
+  close(): void;
+}
+
+export interface HostDgramEvents {
+  message(data: Uint8Array, from: SockAddr): void;
+  error(errno: number): void;
+}
+
+export interface HostDgram {
+  /** Binds; calls back with the bound address or -errno. Sending before binding binds implicitly. */
+  bind(addr: SockAddr, done: (r: SockAddr | number) => void): void;
+  send(data: Uint8Array, to: SockAddr): void;
+  /** The bound address, once bound. */
+  address(): SockAddr | null;
+  setBroadcast(on: boolean): void;
+  close(): void;
+}
+
+export interface ListenOptions { backlog: number; ipv6Only: boolean }
+
 export interface HostNet {
-  /** A stream (TCP/Unix) or datagram (UDP) socket. */
-  create(kind: "stream" | "dgram", family: SockAddr["family"], ev: HostSocketEvents): HostSocket;
+  /** Starts a TCP or Unix stream connection (from: a local address to bind first, or null). */
+  connect(to: SockAddr, from: SockAddr | null, ev: HostStreamEvents): HostStream;
+  /** Binds and listens; calls back with the listener or -errno. */
+  listen(addr: SockAddr, opts: ListenOptions, ev: HostListenerEvents, done: (r: HostListener | number) => void): void;
+  /** A UDP socket. */
+  dgram(family: "inet" | "inet6", ev: HostDgramEvents): HostDgram;
+  /** Closes whatever is still open (at exit), letting queued output drain for a short while. */
+  closeAll(): Promise<void>;
 }
 
 export interface UserHost {

@@ -9,6 +9,7 @@ import * as pr from "./process.js";
 import * as sg from "./signal.js";
 import * as tm from "./time.js";
 import * as pl from "./poll.js";
+import * as nt from "./net.js";
 
 /** A handler's result when it has set the registers itself (exit, execve, rt_sigreturn). */
 export const NORET = -0x1_0000_0001;
@@ -137,21 +138,21 @@ def(176, "getgid", "", pr.sys_getgid);
 def(177, "getegid", "", pr.sys_getgid);
 def(178, "gettid", "", pr.sys_gettid);
 def(179, "sysinfo", "x", pr.sys_sysinfo);
-def(198, "socket", "ddd", undefined); // sockets: host mapping not implemented yet
-def(199, "socketpair", "dddx", undefined); // sockets: host mapping not implemented yet
-def(200, "bind", "dxu", undefined); // sockets: host mapping not implemented yet
-def(201, "listen", "dd", undefined); // sockets: host mapping not implemented yet
-def(202, "accept", "dxx", undefined); // sockets: host mapping not implemented yet
-def(203, "connect", "dxu", undefined); // sockets: host mapping not implemented yet
-def(204, "getsockname", "dxx", undefined); // sockets: host mapping not implemented yet
-def(205, "getpeername", "dxx", undefined); // sockets: host mapping not implemented yet
-def(206, "sendto", "dxudxu", undefined); // sockets: host mapping not implemented yet
-def(207, "recvfrom", "dxudxx", undefined); // sockets: host mapping not implemented yet
-def(208, "setsockopt", "dddxu", undefined); // sockets: host mapping not implemented yet
-def(209, "getsockopt", "dddxx", undefined); // sockets: host mapping not implemented yet
-def(210, "shutdown", "dd", undefined); // sockets: host mapping not implemented yet
-def(211, "sendmsg", "dxd", undefined); // sockets: host mapping not implemented yet
-def(212, "recvmsg", "dxd", undefined); // sockets: host mapping not implemented yet
+def(198, "socket", "ddd", nt.sys_socket);
+def(199, "socketpair", "dddx", nt.sys_socketpair);
+def(200, "bind", "dxu", nt.sys_bind);
+def(201, "listen", "dd", nt.sys_listen, "partial", "TCP/Unix listeners start at bind; Unix listen needs a bound name");
+def(202, "accept", "dxx", nt.sys_accept);
+def(203, "connect", "dxu", nt.sys_connect);
+def(204, "getsockname", "dxx", nt.sys_getsockname);
+def(205, "getpeername", "dxx", nt.sys_getpeername);
+def(206, "sendto", "dxudxu", nt.sys_sendto, "partial", "MSG_OOB unsupported");
+def(207, "recvfrom", "dxudxx", nt.sys_recvfrom, "partial", "MSG_OOB unsupported");
+def(208, "setsockopt", "dddxu", nt.sys_setsockopt, "partial", "options are recorded; TCP_NODELAY, SO_KEEPALIVE, SO_BROADCAST, SO_RCVTIMEO/SNDTIMEO, IPV6_V6ONLY take effect");
+def(209, "getsockopt", "dddxx", nt.sys_getsockopt, "partial", "recorded values and defaults; SO_ERROR, SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_PEERCRED are live");
+def(210, "shutdown", "dd", nt.sys_shutdown);
+def(211, "sendmsg", "dxd", nt.sys_sendmsg, "partial", "SCM_RIGHTS between in-kernel Unix sockets only");
+def(212, "recvmsg", "dxd", nt.sys_recvmsg, "partial", "SCM_RIGHTS between in-kernel Unix sockets only");
 def(214, "brk", "x", mm.sys_brk);
 def(215, "munmap", "xu", mm.sys_munmap);
 def(216, "mremap", "xuudx", mm.sys_mremap);
@@ -165,7 +166,7 @@ def(228, "mlock", "xu", mm.sys_mlock);
 def(229, "munlock", "xu", mm.sys_mlock);
 def(232, "mincore", "xux", mm.sys_mincore);
 def(233, "madvise", "xud", mm.sys_madvise, "partial", "MADV_DONTNEED zeroes; others ignored");
-def(242, "accept4", "dxxx", undefined); // sockets: host mapping not implemented yet
+def(242, "accept4", "dxxx", nt.sys_accept4);
 def(258, "riscv_hwprobe", "xuuxx", undefined);
 def(259, "riscv_flush_icache", "xxx", pr.sys_zero);
 def(260, "wait4", "dxdx", pr.sys_wait4);

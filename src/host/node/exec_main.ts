@@ -92,5 +92,6 @@ export async function execMain(argv: string[]): Promise<number> {
   } finally {
     process.off("beforeExit", onIdle);
     host.term.stop();
+    await host.net.closeAll();
   }
 }

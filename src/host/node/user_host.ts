@@ -5,7 +5,8 @@ import * as tty from "node:tty";
 import * as os from "node:os";
 import { randomFillSync } from "node:crypto";
 import { ERRNO_BY_NAME, EIO } from "../../user/errno.js";
-import type { HostClock, HostDirent, HostFs, HostNet, HostStat, HostTerminal, UserHost } from "../../user/host.js";
+import type { HostClock, HostDirent, HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
+import { NodeNet } from "./user_net.js";
 
 function errno(e: unknown): number {
   const code = (e as NodeJS.ErrnoException).code;
@@ -141,12 +142,9 @@ export class NodeClock implements HostClock {
   yield(): Promise<void> { return new Promise((r) => setImmediate(r)); }
 }
 
-/** Sockets are not mapped to host sockets yet (the socket calls return ENOSYS). */
-const noNet: HostNet = { create: () => { throw new Error("sockets are not available"); } };
-
 export function nodeUserHost(): UserHost {
   return {
-    fs: new NodeFs(), term: new NodeTerminal(), clock: new NodeClock(), net: noNet,
+    fs: new NodeFs(), term: new NodeTerminal(), clock: new NodeClock(), net: new NodeNet(),
     random: (b) => { randomFillSync(b); }, hostname: os.hostname(),
   };
 }
