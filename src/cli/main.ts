@@ -163,7 +163,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       writeFileSync(o["dump-dtb"], machine.dtb);
       return 0;
     }
-    if (firmware.kind === "none" && kernel !== undefined) {
+    if (firmware.kind === "none" && kernel !== undefined && isElf(kernel)) {
       const syms = elfSymbols(parseElf(kernel), ["tohost", "fromhost"]);
       const tohost = syms.get("tohost");
       if (tohost !== undefined) {
@@ -183,7 +183,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     try {
       reason = await loop.run({
         afterSlice: () => out.flush(),
-        shouldStop: () => quit || machine.instret() >= maxInsns,
+        shouldStop: () => quit || machine.executed >= maxInsns,
       });
     } finally {
       detach();
@@ -195,13 +195,17 @@ async function cmdRun(argv: string[]): Promise<number> {
       if (o["no-reboot"] === true) return EXIT_REBOOT;
       continue;
     }
-    if (machine.instret() >= maxInsns) { process.stderr.write(`rvisor: stopped after ${machine.instret()} instructions\n`); return 3; }
+    if (machine.executed >= maxInsns) { process.stderr.write(`rvisor: stopped after ${machine.executed} instructions\n`); return 3; }
     process.stderr.write("rvisor: every hart has stopped\n");
     return 1;
   }
 }
 
-/** With --bios none, an ELF is loaded by its segments; reject non-RISC-V ELF files early. */
+function isElf(k: Uint8Array): boolean {
+  return k.length >= 4 && k[0] === 0x7f && k[1] === 0x45 && k[2] === 0x4c && k[3] === 0x46;
+}
+
+/** With --bios none, an ELF is loaded by its segments (a raw image at 0x80000000); reject non-RISC-V ELF files early. */
 function parseElfOrRaw(k: Uint8Array): void {
-  if (k.length >= 4 && k[0] === 0x7f && k[1] === 0x45 && k[2] === 0x4c && k[3] === 0x46) parseElf(k);
+  if (isElf(k)) parseElf(k);
 }

@@ -79,6 +79,8 @@ export class VirtMachine {
   readonly virtio: VirtioMmio[] = [];
   sbi: Sbi | null = null;
   exit: ExitReason | null = null;
+  /** Instructions executed by all harts, counting trapping ones (which do not retire). */
+  executed = 0;
   dtb: Uint8Array = new Uint8Array(0);
   dtbAddr = 0;
   initrdStart = 0;
@@ -266,6 +268,7 @@ export class VirtMachine {
       if (ran === 0) break;
       total += ran;
     }
+    this.executed += total;
     return total;
   }
 
