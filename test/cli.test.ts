@@ -55,7 +55,7 @@ function build(name: string, src: string, flags: string[]): string {
   return out;
 }
 
-const IN_RAM = ["-Wl,-Ttext=0x80000000", "-Wl,-Tdata=0x80001000", "-Wl,--section-start=.tohost=0x80002000", "-x", "assembler-with-cpp"];
+const IN_RAM = ["-Wl,--build-id=none", "-Wl,-Ttext=0x80000000", "-Wl,-Tdata=0x80001000", "-Wl,--section-start=.tohost=0x80002000", "-x", "assembler-with-cpp"];
 const skip = crossGcc() === null ? "riscv64-linux-gnu-gcc not installed" : false;
 
 test("bare-metal ELF: HTIF console output and exit status", { skip }, () => {
