@@ -55,7 +55,8 @@ function build(name: string, src: string, flags: string[]): string {
   return out;
 }
 
-const IN_RAM = ["-Wl,--build-id=none", "-Wl,-Ttext=0x80000000", "-Wl,-Tdata=0x80001000", "-Wl,--section-start=.tohost=0x80002000", "-x", "assembler-with-cpp"];
+writeFileSync(join(dir, "link.ld"), "ENTRY(_start)\nSECTIONS {\n  . = 0x80000000;\n  .text : { *(.text.init) *(.text*) }\n  .data : { *(.data*) }\n  .tohost : ALIGN(64) { *(.tohost) }\n}\n");
+const IN_RAM = ["-Wl,--build-id=none", "-T", join(dir, "link.ld"), "-x", "assembler-with-cpp"];
 const skip = crossGcc() === null ? "riscv64-linux-gnu-gcc not installed" : false;
 
 test("bare-metal ELF: HTIF console output and exit status", { skip }, () => {
