@@ -654,12 +654,18 @@ export function sys_sendfile(k: Kernel, t: Thread, a: number[]): R {
   let pos: number | null = null;
   if (a[2] !== 0) { pos = t.proc.as.u64(a[2]); if (pos === null) return -EFAULT; }
   const buf = new Uint8Array(Math.min(a[3], 1 << 20));
-  const n = inp.read(buf, pos);
-  if (n <= 0) return n;
-  const w = out.write(buf.subarray(0, n), null);
-  if (w === -EPIPE) k.sendSignal(t.proc, t, { signo: SIGPIPE, code: 0 });
-  if (pos !== null && w > 0) t.proc.as.putU64(a[2], pos + w);
-  return w;
+  const seekable = inp.seekable();
+  // Only what the output takes is consumed from a seekable input (a pipe takes at most its room),
+  // and a full output parks the thread like write().
+  return ioWait(k, t, out, () => {
+    const start = pos ?? inp.pos;
+    const n = inp.read(buf, seekable ? start : null);
+    if (n <= 0) return n;
+    const w = out.write(buf.subarray(0, n), null);
+    if (w < 0) return w;
+    if (pos !== null) { pos = start + w; t.proc.as.putU64(a[2], pos); } else if (seekable) inp.pos = start + w;
+    return w;
+  });
 }
 
 export { ENOENT, EINVAL, ENOTTY };
