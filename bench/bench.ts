@@ -4,7 +4,10 @@
 // section (boot time, user-mode programs, ...) by appending to `sections`.
 // Options: --only <name>[,<name>]  run only these sections;  --scale N  cpubench size (default 3);
 //          --json <file>  also write the JSON report to a file.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { spawn, spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildElf, crossGcc, missingCompilerMessage, repoRoot } from "../test/lib/toolchain.js";
 import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
@@ -80,6 +83,123 @@ export async function compareBareMetal(section: string, program: string, elfPath
   return row;
 }
 
+// ------------------------------------------------------------------ process VM (`rvisor exec`)
+
+/** Builds a static riscv64 Linux program from bench/programs into a content-addressed cache. */
+export function buildLinuxProgram(name: string, sources: readonly string[], flags: readonly string[] = []): string {
+  const all = ["-O2", "-static", ...flags];
+  const h = createHash("sha256").update(all.join(" "));
+  for (const src of sources) h.update(readFileSync(src));
+  const dir = join(tmpdir(), "rvisor-bench-cache", h.digest("hex").slice(0, 16));
+  const out = join(dir, name);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync("riscv64-linux-gnu-gcc", [...all, "-o", `${out}.tmp`, ...sources], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`riscv64-linux-gnu-gcc ${name} failed:\n${r.stderr}`);
+  renameSync(`${out}.tmp`, out);
+  return out;
+}
+
+interface Timed { seconds: number; code: number | null; stdout: string }
+
+/** Wall-clock time of a command from spawn to exit. */
+export function timeCommand(cmd: string, args: readonly string[], cwd?: string): Promise<Timed> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+    p.on("close", (code) => resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, code, stdout }));
+  });
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+/**
+ * Runs `args` (a riscv64 program and its arguments) `runs` times under `rvisor exec` and under
+ * qemu-riscv64 (alternating, in the same bench run); reports median wall-clock times.
+ * `prepare` runs before every run (to reset a working directory).
+ */
+async function compareExec(section: string, program: string, args: readonly string[], runs: number, cwd?: string, prepare?: () => void): Promise<BenchRow> {
+  const rv: number[] = [], q: number[] = [];
+  const notes: string[] = [];
+  const rvisorBin = join(repoRoot(), "bin", "rvisor.js");
+  for (let i = 0; i < runs; i++) {
+    prepare?.();
+    const a = await timeCommand(process.execPath, [rvisorBin, "exec", ...args], cwd);
+    prepare?.();
+    const b = await timeCommand("qemu-riscv64", args, cwd);
+    rv.push(a.seconds); q.push(b.seconds);
+    if (a.code !== 0 && !notes.includes("rvisor failed")) notes.push("rvisor failed");
+    if (b.code !== 0 && !notes.includes("qemu failed")) notes.push("qemu failed");
+    if (a.stdout !== b.stdout && !notes.includes("OUTPUT DIFFERS from qemu-riscv64")) notes.push("OUTPUT DIFFERS from qemu-riscv64");
+  }
+  const rvisorSeconds = median(rv), qemuSeconds = median(q);
+  const row: BenchRow = { section, program, instructions: null, rvisorSeconds, rvisorMips: null, qemuSeconds, ratio: rvisorSeconds / qemuSeconds };
+  if (runs > 1) notes.push(`median of ${runs}`);
+  if (notes.length > 0) row.notes = notes.join("; ");
+  return row;
+}
+
+/** A tree of files for the syscall-heavy run: `dirs` directories of `files` files of 1–8 KiB. */
+function makeTree(root: string, dirs: number, files: number): void {
+  let seed = 12345;
+  for (let d = 0; d < dirs; d++) {
+    const dir = join(root, `dir${d}`, `sub${d % 3}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < files; f++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      writeFileSync(join(dir, `file${f}.txt`), `${d}/${f} `.repeat(128 + (seed % 1024)));
+    }
+  }
+}
+
+const userSections: BenchSection[] = [
+  {
+    name: "user-hello",
+    description: "process VM: static hello world, start to exit (rvisor exec vs qemu-riscv64)",
+    async run() {
+      const bin = buildLinuxProgram("hello", [join(repoRoot(), "bench", "programs", "hello.c")]);
+      return [await compareExec("user-hello", "hello (static)", [bin], 7)];
+    },
+  },
+  {
+    name: "user-cpu",
+    description: "process VM: cpubench as a static Linux program (rvisor exec vs qemu-riscv64)",
+    async run(ctx) {
+      const scale = Number(ctx.option("scale") ?? "3");
+      const progs = join(repoRoot(), "bench", "programs");
+      // -fno-builtin keeps cpubench's own memset/memcpy from being turned into calls to themselves.
+      const bin = buildLinuxProgram(`cpubench-s${scale}`, [join(progs, "cpubench.c"), join(progs, "linux_putc.c")],
+        [`-DSCALE=${scale}`, "-fno-builtin", "-fno-tree-loop-distribute-patterns"]);
+      return [await compareExec("user-cpu", `cpubench (scale ${scale}, static)`, [bin], 1)];
+    },
+  },
+  {
+    name: "user-tar",
+    description: "process VM: busybox tar of a tree of files, syscall-heavy (rvisor exec vs qemu-riscv64)",
+    async run() {
+      const { findBusybox } = await import("../test/user/busybox.js");
+      const bb = await findBusybox(() => {}, false);
+      if (!("path" in bb)) {
+        return [{ section: "user-tar", program: "busybox tar", instructions: null, rvisorSeconds: null, rvisorMips: null, qemuSeconds: null, ratio: null, notes: bb.skip }];
+      }
+      const work = mkdtempSync(join(tmpdir(), "rvisor-bench-tar-"));
+      try {
+        makeTree(join(work, "tree"), 40, 25);
+        const prepare = (): void => rmSync(join(work, "out.tar"), { force: true });
+        const create = await compareExec("user-tar", "busybox tar cf (1000 files, 40 dirs)", [bb.path, "tar", "cf", "out.tar", "tree"], 3, work, prepare);
+        const x = join(work, "x");
+        const fresh = (): void => { rmSync(x, { recursive: true, force: true }); mkdirSync(x); };
+        const extract = await compareExec("user-tar", "busybox tar xf (same tree)", [bb.path, "tar", "xf", "../out.tar"], 3, x, fresh);
+        return [create, extract];
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+  },
+];
+
 export const sections: BenchSection[] = [
   {
     name: "cpu",
@@ -90,6 +210,7 @@ export const sections: BenchSection[] = [
       return [await compareBareMetal("cpu", `cpubench (scale ${scale})`, elf)];
     },
   },
+  ...userSections,
 ];
 
 const fmt = (v: number | null, digits: number): string => (v === null ? "-" : v.toFixed(digits));

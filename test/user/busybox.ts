@@ -28,7 +28,7 @@ function fromManifest(lib: ImageLib, manifest: string | null): string | null {
 }
 
 /** The busybox binary's path, or a reason to skip. RVISOR_BUSYBOX overrides the lookup. */
-export async function findBusybox(log: (s: string) => void = () => {}): Promise<{ path: string } | { skip: string }> {
+export async function findBusybox(log: (s: string) => void = () => {}, build = true): Promise<{ path: string } | { skip: string }> {
   const env = process.env.RVISOR_BUSYBOX;
   if (env !== undefined && env !== "") return existsSync(env) ? { path: env } : { skip: `RVISOR_BUSYBOX=${env} does not exist` };
   const lib = await imageLib();
@@ -42,6 +42,7 @@ export async function findBusybox(log: (s: string) => void = () => {}): Promise<
       .map((d) => join(root, d, "busybox")).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
     if (parts.length > 0) return { path: parts[0] };
   }
+  if (!build) return { skip: "busybox is not built yet (npm run image, or set RVISOR_BUSYBOX)" };
   const missing = lib.missingDepsMessage();
   if (missing !== null) return { skip: `the guest image (and its busybox) cannot be built here: ${missing.split("\n")[0]}` };
   log("busybox: not cached yet, building the guest image (scripts/lib/image.mjs)");
