@@ -22,7 +22,7 @@ function show(p) {
   console.log(`  kernel  ${p.kernel}`);
   console.log(`  initrd  ${p.initrd}  (gzip: ${p.initrdGz})`);
   console.log(`  rootfs  ${p.rootfs}`);
-  console.log('  cmdline console=ttyS0 earlycon=sbi');
+  console.log('  cmdline console=ttyS0   (+ quiet for less console output, earlycon=sbi for early messages)');
 }
 
 if (args.has('--print-path') || args.has('--check')) {

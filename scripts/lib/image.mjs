@@ -263,7 +263,9 @@ async function buildPart(ctx, name, dir, files, fn) {
   const tmp = path.join(ctx.work, `part-${name}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
+  const t0 = Date.now();
   await fn(tmp);
+  writeJson(path.join(tmp, 'build.json'), { seconds: Math.round((Date.now() - t0) / 1000), built: new Date().toISOString(), jobs: ctx.jobs });
   try {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
@@ -575,14 +577,18 @@ async function build(p, root, work, { log, verbose, jobs }) {
       host: os.hostname(),
       versions: v,
       inputs: p.inputs.files,
-      parts: { linux: path.basename(linuxDir), busybox: path.basename(ctx.busyboxDir) },
+      parts: Object.fromEntries([['linux', linuxDir], ['busybox', ctx.busyboxDir]].map(([k, d]) => {
+        let built = null;
+        try { built = JSON.parse(fs.readFileSync(path.join(d, 'build.json'), 'utf8')); } catch { /* older part */ }
+        return [k, { dir: path.basename(d), ...built }];
+      })),
       applets: ctx.applets,
       buildSeconds: { ...ctx.times, total: Math.round((Date.now() - t0) / 1000) },
       kernel: 'Image',
       initrd: 'initramfs.cpio',
       initrdGz: 'initramfs.cpio.gz',
       rootfs: 'rootfs.ext4',
-      cmdline: 'console=ttyS0 earlycon=sbi',
+      cmdline: 'console=ttyS0',
       files,
     });
     fs.rmSync(p.dir, { recursive: true, force: true });
