@@ -20,8 +20,9 @@ async function imageLib(): Promise<ImageLib> {
 
 function fromManifest(lib: ImageLib, manifest: string | null): string | null {
   if (manifest === null || !existsSync(manifest)) return null;
-  const m = JSON.parse(readFileSync(manifest, "utf8")) as { parts?: { busybox?: string } };
-  const part = m.parts?.busybox;
+  const m = JSON.parse(readFileSync(manifest, "utf8")) as { parts?: { busybox?: string | { dir?: string } } };
+  const entry = m.parts?.busybox;
+  const part = typeof entry === "string" ? entry : entry?.dir;
   if (part === undefined) return null;
   const p = join(lib.cacheRoot(), part, "busybox");
   return existsSync(p) ? p : null;
