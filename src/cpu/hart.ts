@@ -219,6 +219,11 @@ export class Hart {
     if (level && (this.mip & this.mie) !== 0) this.wfi = false;
   }
 
+  /** mip as CSRRS/CSRRC modify it: with the software SEIP bit instead of the external line. */
+  mipRmwBase(): number {
+    return (this.mip & ~MIP_SEIP) | (this.mipSw & MIP_SEIP);
+  }
+
   /** Sets or clears a software-writable pending bit (SSIP/STIP/SEIP), as firmware does for IPIs. */
   setSoftwarePending(bit: number, level: boolean): void {
     this.setMipSw(level ? this.mipSw | bit : this.mipSw & ~bit);

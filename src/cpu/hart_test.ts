@@ -108,3 +108,14 @@ test("hart state round-trips through saveState/loadState", () => {
   b.hart.csrRead(0x340);
   assert.deepEqual([b.hart.csrLo, b.hart.csrHi], [0x1234, 0x5678]);
 });
+
+test("CSRRC on mip does not latch the external SEIP line into the software bit", () => {
+  const csrrc = (rd: number, csr: number, rs1: number): number => I(0x73, 3, rd, rs1, csr);
+  const { hart } = machine([csrrc(0, 0x344, 5), ECALL]);
+  hart.setIrq(1 << 9, true); // PLIC raises SEIP
+  hart.setX(5, 1 << 5); // clear STIP
+  hart.run(1);
+  hart.setIrq(1 << 9, false); // PLIC lowers it again
+  hart.csrRead(0x344);
+  assert.equal(hart.csrLo & (1 << 9), 0, "SEIP must follow the line once it drops");
+});

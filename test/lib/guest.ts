@@ -49,13 +49,12 @@ export class GuestConsole {
   async run(cmd: string, timeoutMs = 30_000): Promise<string> {
     const n = ++this.seq;
     const start = this.buf.length;
-    // The markers are built by the shell so the echoed command line itself never matches.
-    this.send(`${cmd}; echo "@@E""ND${n}@@"\n`);
-    const end = await this.waitFor(`@@END${n}@@`, timeoutMs, start);
-    const text = this.buf.slice(start, end - `@@END${n}@@`.length);
-    // Drop the echoed command line (the tty echoes input).
-    const nl = text.indexOf("\n");
-    return (nl >= 0 ? text.slice(nl + 1) : text).replace(/\r/g, "");
+    // The markers are assembled by the shell, so the echoed command line (which the tty may
+    // also wrap) never matches them; the output is what lies between them.
+    this.send(`echo "@@B""EGIN${n}@@"; ${cmd}; echo "@@E""ND${n}@@"\n`);
+    const begin = await this.waitFor(`@@BEGIN${n}@@\r\n`, timeoutMs, start);
+    const end = await this.waitFor(`@@END${n}@@`, timeoutMs, begin);
+    return this.buf.slice(begin, end - `@@END${n}@@`.length).replace(/\r/g, "");
   }
 
   kill(): void { if (this.exitCode === null) this.child.kill("SIGKILL"); }

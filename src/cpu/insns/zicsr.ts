@@ -6,6 +6,7 @@ import type { Hart } from "../hart.js";
 import { PRV_M, PRV_S, PRV_U } from "../csr_numbers.js";
 
 const enum Op { RW, RS, RC }
+const CSR_MIP = 0x344;
 
 function csrOp(op: Op, immediate: boolean) {
   return (h: Hart, d: Insn): void => {
@@ -18,9 +19,12 @@ function csrOp(op: Op, immediate: boolean) {
     const oldLo = h.csrLo, oldHi = h.csrHi;
     if (writes) {
       const vlo = immediate ? src : h.x[d.rs1], vhi = immediate ? 0 : h.x[d.rs1 + 1];
+      // "Only the software-writable SEIP bit participates in the read-modify-write sequence of
+      // a CSRRS or CSRRC instruction" (priv spec 3.1.9): not the PLIC's external signal.
+      const baseLo = n === CSR_MIP ? h.mipRmwBase() : oldLo;
       if (op === Op.RW) h.csrWrite(n, vlo, vhi);
-      else if (op === Op.RS) h.csrWrite(n, oldLo | vlo, oldHi | vhi);
-      else h.csrWrite(n, oldLo & ~vlo, oldHi & ~vhi);
+      else if (op === Op.RS) h.csrWrite(n, baseLo | vlo, oldHi | vhi);
+      else h.csrWrite(n, baseLo & ~vlo, oldHi & ~vhi);
     }
     h.x[d.rd] = oldLo; h.x[d.rd + 1] = oldHi;
   };
