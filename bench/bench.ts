@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildElf, crossGcc, missingCompilerMessage, repoRoot } from "../test/lib/toolchain.js";
 import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
+import { bootSection } from "./boot.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 
 export interface BenchRow {
@@ -210,6 +211,7 @@ export const sections: BenchSection[] = [
       return [await compareBareMetal("cpu", `cpubench (scale ${scale})`, elf)];
     },
   },
+  bootSection,
   ...userSections,
 ];
 
