@@ -32,7 +32,7 @@ rvisor run options:
   --kernel FILE         Linux Image or ELF, loaded at 0x80200000 (0x80000000 with --bios none)
   --initrd FILE         initial ramdisk
   --append STRING       kernel command line
-  --mem SIZE            RAM size, e.g. 256M, 512M, 2G (default 256M)
+  --mem SIZE            RAM size, 16M to 2G, e.g. 256M, 512M, 2G (default 256M)
   --smp N               number of harts, 1-8 (default 1)
   --drive SPEC          file=PATH,format=raw[,readonly=on] (repeatable): a virtio-blk disk
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
@@ -115,7 +115,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const o = parsed.values;
   if (o.help === true) { process.stdout.write(USAGE); return 0; }
   const memBytes = parseSize(o.mem ?? "256M");
-  if (memBytes < 16 << 20 || memBytes > 4 * 2 ** 30 || memBytes % 4096 !== 0) throw new UsageError(`--mem must be between 16M and 4G (got ${o.mem ?? ""})`);
+  if (memBytes < 16 << 20 || memBytes > 2 * 2 ** 30 || memBytes % 4096 !== 0) throw new UsageError(`--mem must be between 16M and 2G (got ${o.mem ?? ""})`);
   const harts = o.smp === undefined ? 1 : Number(o.smp);
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new UsageError(`--smp must be an integer from 1 to 8 (got ${o.smp ?? ""})`);
   let firmware: Firmware = { kind: "builtin" };
