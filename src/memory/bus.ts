@@ -30,18 +30,39 @@ export class Bus {
     return null;
   }
 
+  /**
+   * Called when a device model throws: the guest must never be able to crash the host, so the
+   * access becomes an access fault for the guest and the host hears about it once per device.
+   */
+  onDeviceError: (name: string, err: unknown) => void = (name, err) => {
+    if (this.reported.has(name)) return;
+    this.reported.add(name);
+    console.error(`rvisor: device ${name} failed on a guest access (${err instanceof Error ? err.message : String(err)}); the access faults`);
+  };
+  private readonly reported = new Set<string>();
+
   /** MMIO read of 1/2/4 bytes; returns null when nothing is mapped there (access fault). */
   read(addr: number, width: AccessWidth): number | null {
     const m = this.find(addr);
     if (m === null || addr + width > m.base + m.size) return null;
-    return m.device.read(addr - m.base, width) >>> 0;
+    try {
+      return m.device.read(addr - m.base, width) >>> 0;
+    } catch (e) {
+      this.onDeviceError(m.name, e);
+      return null;
+    }
   }
 
   /** MMIO write of 1/2/4 bytes; returns false when nothing is mapped there (access fault). */
   write(addr: number, width: AccessWidth, value: number): boolean {
     const m = this.find(addr);
     if (m === null || addr + width > m.base + m.size) return false;
-    m.device.write(addr - m.base, width, value);
+    try {
+      m.device.write(addr - m.base, width, value);
+    } catch (e) {
+      this.onDeviceError(m.name, e);
+      return false;
+    }
     return true;
   }
 }
