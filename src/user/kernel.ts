@@ -129,6 +129,13 @@ export class Kernel {
         const h = t.hart;
         h.stopped = false;
         h.reservation = -1; // another hart may have run since: an LR/SC pair across slices must fail
+        // A signal sent to a thread running guest code (Go's SIGURG preemption, kill of a
+        // spinning thread) is taken here, at a block boundary, before it runs on.
+        if (((t.pending | t.proc.pending) & ~t.sigmask) !== 0n) {
+          this.deliverSignals(t);
+          if (init.status !== null) break;
+          if (t.dead) continue;
+        }
         ran += h.run(slice);
         if (init.status !== null) break;
       }

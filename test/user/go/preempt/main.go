@@ -1,0 +1,54 @@
+// Asynchronous preemption: with GOMAXPROCS=1 a goroutine spinning in a loop without function
+// calls only lets main run again if the runtime can preempt it with a signal (SIGURG).
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+var sink uint64
+
+func spin(stop *int32) {
+	x := uint64(0)
+	for atomic.LoadInt32(stop) == 0 {
+		x++
+	}
+	sink = x
+}
+
+//go:noinline
+func tight(n *uint64) {
+	for {
+		*n++
+	}
+}
+
+func main() {
+	runtime.GOMAXPROCS(1)
+	var stop int32
+	go spin(&stop)
+	var n uint64
+	go tight(&n)
+	runtime.Gosched()
+	for i := 0; i < 3; i++ {
+		time.Sleep(20 * time.Millisecond)
+		fmt.Println("main ran", i)
+	}
+	atomic.StoreInt32(&stop, 1)
+	// A stop-the-world GC must preempt the spinning goroutine too.
+	runtime.GC()
+	fmt.Println("gc done")
+	t0 := time.Now()
+	done := make(chan bool)
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		done <- true
+	}()
+	<-done
+	fmt.Println("sleep ok", time.Since(t0) >= 10*time.Millisecond)
+	os.Exit(0)
+}
