@@ -186,7 +186,7 @@ export class VirtMachine {
         harts: this.harts,
         setTimer: (hart, t) => this.setMtimecmp(hart, t),
         consolePutchar: (ch) => config.console.write(Uint8Array.of(ch)),
-        consoleGetchar: () => -1,
+        consoleGetchar: () => this.uart.takeInput(),
         reset: (kind) => this.powerEvent(kind, 0),
       });
       this.sbi.boot(kernelEntry, this.dtbAddr);

@@ -56,6 +56,14 @@ export class Uart16550 implements Device, Stateful, CharFrontend {
     this.update();
   }
 
+  /**
+   * Takes the next byte of host input, or -1: the SBI legacy console (sbi_console_getchar)
+   * reads the same input stream when the guest uses it instead of the UART driver.
+   */
+  takeInput(): number {
+    return this.rxLen === 0 ? -1 : this.readRbr();
+  }
+
   read(offset: number, _width: AccessWidth): number {
     switch (offset) {
       case RBR_THR_DLL:
