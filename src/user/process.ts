@@ -251,7 +251,8 @@ export function sys_sysinfo(k: Kernel, t: Thread, a: number[]): R {
   return t.proc.as.write(a[0], b) ? 0 : -EFAULT;
 }
 
-export const sys_sched_yield = (): R => 0;
+/** Ends the thread's time slice so that the others run (Go's osyield in its spin loops). */
+export const sys_sched_yield = (_k: Kernel, t: Thread): R => { t.hart.stopped = true; return 0; };
 export function sys_sched_getaffinity(_k: Kernel, t: Thread, a: number[]): R {
   const n = Math.min(a[1], 128);
   if (n < 8) return -EINVAL;
