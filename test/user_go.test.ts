@@ -20,6 +20,10 @@ const CASES: Case[] = [
   },
   { name: "preempt", code: 0, expect: [/^main ran 2\ngc done\nsleep ok true\n$/m] },
   {
+    name: "sched", code: 0,
+    expect: [/^timers fired 1000\ngc with spinners done\nread "hello" <nil>\ncond woke 200\nspinners all ran true\n$/m],
+  },
+  {
     name: "signals", code: 2,
     expect: [/^got signal user defined signal 1\ngot signal hangup\ngot signal user defined signal 2$/m,
       /^7 recovered: runtime error: invalid memory address or nil pointer dereference$/m, /^depth \[10000 10001 10001 10002\]$/m,
