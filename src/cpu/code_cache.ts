@@ -7,6 +7,7 @@ import { PAGE_CODE, type Ram } from "../memory/ram.js";
 import type { Hart } from "./hart.js";
 import { Insn } from "./insn.js";
 import { decode, expandCompressed } from "./decode.js";
+import type { CompiledBlock } from "./block_compiler.js";
 
 /** Longest block; short enough that interrupts are checked often. */
 const MAX_BLOCK = 64;
@@ -21,6 +22,9 @@ export class Block {
   succPc1 = NaN;
   succ1: Block | null = null;
   succEpoch1 = -1;
+  /** Executions so far; at HOT_BLOCK the block is compiled (block_compiler.ts). */
+  hits = 0;
+  compiled: CompiledBlock | null = null;
   constructor(
     readonly insns: Insn[],
     /** Byte length: the fall-through pc is start + bytes. */

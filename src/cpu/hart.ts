@@ -8,6 +8,7 @@ import type { Bus } from "../memory/bus.js";
 import { PAGE_CODE, type Ram } from "../memory/ram.js";
 import type { Insn } from "./insn.js";
 import { CodeCache, type Block } from "./code_cache.js";
+import { compileBlock } from "./block_compiler.js";
 import {
   CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM,
@@ -22,6 +23,8 @@ export const ACCESS_FETCH = 0, ACCESS_LOAD = 1, ACCESS_STORE = 2;
 const TLB_BITS = 8, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
 const TLB_INVALID = 1; // never equals a page-aligned tag
 const TWO32 = 4294967296;
+/** Executions after which a block is compiled into one function (block_compiler.ts). */
+const HOT_BLOCK = 64;
 
 /** misa: MXL=2 (RV64) and extensions I M A F D C S U. */
 const MISA_EXT = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
@@ -88,6 +91,8 @@ export class Hart {
   private cycleFrozen = 0;
   /** LR/SC reservation: physical address, or -1 when none. */
   reservation = -1;
+  /** Index of the trapping instruction within a compiled block (set by the block). */
+  trapIndex = 0;
   /** Bumped whenever chained block successors may be stale (see Block). */
   chainEpoch = 0;
   /** Set by WFI; cleared when an interrupt becomes pending. */
@@ -784,9 +789,16 @@ export class Hart {
           }
         }
         const insns = blk.insns, n = insns.length;
-        for (; i < n; i++) {
-          const d = insns[i];
-          d.fn(this, d, 0);
+        const compiled = blk.compiled;
+        if (compiled !== null) {
+          i = -1; // a trap inside reports its index through trapIndex
+          compiled(this);
+        } else {
+          for (; i < n; i++) {
+            const d = insns[i];
+            d.fn(this, d, 0);
+          }
+          if (++blk.hits === HOT_BLOCK) blk.compiled = compileBlock(insns);
         }
         // Control transfers wrote the next pc themselves; otherwise fall through.
         if (!blk.setsPc) this.pc = start + blk.bytes;
@@ -795,6 +807,7 @@ export class Hart {
         prev = blk;
       } catch (e) {
         if (e !== TRAP) throw e;
+        if (i < 0) i = this.trapIndex;
         this.retired += i;
         executed += i + 1;
         this.pc = start;

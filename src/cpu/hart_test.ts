@@ -119,3 +119,30 @@ test("CSRRC on mip does not latch the external SEIP line into the software bit",
   hart.csrRead(0x344);
   assert.equal(hart.csrLo & (1 << 9), 0, "SEIP must follow the line once it drops");
 });
+
+test("a trap inside a compiled (hot) block reports the right pc, instret and partial effects", () => {
+  const B = (f3: number, rs1: number, rs2: number, imm: number): number =>
+    (((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (((imm >> 1) & 0xf) << 8) | (((imm >> 11) & 1) << 7) | 0x63;
+  const J = (rd: number, imm: number): number =>
+    (((imm >> 20) & 1) << 31) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 11) & 1) << 20) | (((imm >> 12) & 0xff) << 12) | (rd << 7) | 0x6f;
+  const prog = [
+    addi(7, 7, 1),        // 0: loop: x7++
+    ld(5, 6, 0),          // 4: load through x6 (faults once x6 is 0x1000)
+    addi(8, 8, 1),        // 8: x8++
+    B(1, 7, 9, -12),      // 12: bne x7, x9, loop
+    (1 << 12) | (6 << 7) | 0x37, // 16: lui x6, 1  → x6 = 0x1000
+    addi(9, 9, 1000),     // 20: x9 += 1000 (loop again)
+    J(0, -24),            // 24: j loop
+  ];
+  const { hart } = machine(prog);
+  hart.setX(6, BASE + 0x800);
+  hart.setX(9, 500);
+  const traps: [number, number][] = [];
+  hart.trapHook = (h, cause, pc) => { traps.push([cause, pc]); h.stopped = true; return true; };
+  hart.run(10_000);
+  assert.deepEqual(traps, [[5, BASE + 4]], "one load access fault, at the ld");
+  assert.equal(hart.getX(7), 501, "the addi before the ld in the same block ran");
+  assert.equal(hart.getX(8), 500, "the addi after it did not");
+  // 500 iterations of 4 + lui, addi, j + the addi before the faulting ld.
+  assert.equal(hart.minstret(), 500 * 4 + 3 + 1);
+});
