@@ -18,7 +18,7 @@ const CASES: Case[] = [
     expect: [/^pingpong 127500$/m, /^mutex 20000 50$/m, /^timers order=10,20,30 ticks=3 elapsed-ok=true$/m, /^gc 40000 true$/m,
       /^files=8 bytes=8028 /m, /^CLIENT 3 MSG 0\|CLIENT 3 MSG 1\|CLIENT 3 MSG 2$/m, /^goroutines-left true$/m],
   },
-  { name: "preempt", code: 0, expect: [/^main ran 2\ngc done\nsleep ok true\n$/m] },
+  { name: "preempt", code: 0, expect: [/^main ran 2\ngc done\nsleep ok true\nfp 3247.330713 2166.51941 1626.603439\n$/m] },
   {
     name: "sched", code: 0,
     expect: [/^timers fired 1000\ngc with spinners done\nread "hello" <nil>\ncond woke 200\nspinners all ran true\n$/m],

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -25,6 +26,20 @@ func tight(n *uint64) {
 	for {
 		*n++
 	}
+}
+
+// Floating-point work without calls, so preemption lands mid-loop: registers (FP included)
+// must survive the signal frame and asyncPreempt's save/restore.
+//
+//go:noinline
+func fpLoop(seed float64, n int, out *float64, wg *sync.WaitGroup) {
+	f, g := seed, 1.0/seed
+	for i := 0; i < n; i++ {
+		f = f*1.0000001 + g
+		g = g*0.9999999 - 1e-9*f
+	}
+	*out = f + g
+	wg.Done()
 }
 
 func main() {
@@ -50,5 +65,14 @@ func main() {
 	}()
 	<-done
 	fmt.Println("sleep ok", time.Since(t0) >= 10*time.Millisecond)
+
+	var wg sync.WaitGroup
+	res := make([]float64, 3)
+	for i := range res {
+		wg.Add(1)
+		go fpLoop(float64(i+2), 1_000_000, &res[i], &wg)
+	}
+	wg.Wait()
+	fmt.Printf("fp %.10g %.10g %.10g\n", res[0], res[1], res[2])
 	os.Exit(0)
 }
