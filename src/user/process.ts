@@ -38,7 +38,9 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     child = new Thread(tid, np, h);
   }
   child.sigmask = t.sigmask;
-  child.altSp = t.altSp; child.altSize = t.altSize; child.altFlags = t.altFlags;
+  // As Linux: a thread sharing the address space must not inherit the alternate signal stack
+  // (two threads taking signals on one stack would overwrite each other's frames).
+  if ((flags & (CLONE_VM | CLONE_VFORK)) !== CLONE_VM) { child.altSp = t.altSp; child.altSize = t.altSize; child.altFlags = t.altFlags; }
   k.addThread(child);
   if ((flags & CLONE_PARENT_SETTID) !== 0) p.as.putU32(ptid, tid);
   if ((flags & CLONE_CHILD_SETTID) !== 0) child.proc.as.putU32(ctid, tid);

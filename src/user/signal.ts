@@ -1,7 +1,7 @@
 // Signal system calls: rt_sigaction, rt_sigprocmask, rt_sigreturn, sigaltstack, kill/tgkill,
 // rt_sigsuspend, rt_sigpending.
 import type { Kernel } from "./kernel.js";
-import { EFAULT, EINVAL, EPERM, ESRCH } from "./errno.js";
+import { EFAULT, EINVAL, ENOMEM, EPERM, ESRCH } from "./errno.js";
 import { NORET } from "./syscalls.js";
 import { SIGKILL, SIGSEGV, SIGSTOP, UNBLOCKABLE, Wait, sigbit, type Thread } from "./task.js";
 
@@ -66,18 +66,25 @@ export function sys_rt_sigreturn(k: Kernel, t: Thread): R {
   return NORET;
 }
 
+const SS_ONSTACK = 1, SS_DISABLE = 2, MINSIGSTKSZ = 2048;
+
 export function sys_sigaltstack(_k: Kernel, t: Thread, a: number[]): R {
+  const sp = t.hart.getX(2);
+  const onStack = t.altFlags === 0 && sp > t.altSp && sp <= t.altSp + t.altSize;
   if (a[1] !== 0) {
     const b = new Uint8Array(24);
     const dv = new DataView(b.buffer);
-    dv.setBigUint64(0, BigInt(t.altSp), true); dv.setInt32(8, t.altFlags, true); dv.setBigUint64(16, BigInt(t.altSize), true);
+    dv.setBigUint64(0, BigInt(t.altSp), true); dv.setInt32(8, onStack ? SS_ONSTACK : t.altFlags, true); dv.setBigUint64(16, BigInt(t.altSize), true);
     if (!t.proc.as.write(a[1], b)) return -EFAULT;
   }
   if (a[0] !== 0) {
     const b = t.proc.as.read(a[0], 24);
     if (b === null) return -EFAULT;
+    if (onStack) return -EPERM;
     const dv = new DataView(b.buffer);
     const flags = dv.getInt32(8, true);
+    if ((flags & ~(SS_ONSTACK | SS_DISABLE | 0x80000000)) !== 0) return -EINVAL;
+    if ((flags & SS_DISABLE) === 0 && Number(dv.getBigUint64(16, true)) < MINSIGSTKSZ) return -ENOMEM;
     if ((flags & 2) !== 0) { t.altFlags = 2; t.altSp = 0; t.altSize = 0; return 0; }
     t.altSp = Number(dv.getBigUint64(0, true)); t.altSize = Number(dv.getBigUint64(16, true)); t.altFlags = 0;
   }
