@@ -48,7 +48,7 @@ export class Kernel {
   private dirty = false;
   private idleWake: (() => void) | null = null;
   private warned = new Set<number>();
-  readonly futexes = new Map<number, Set<{ t: Thread; bitset: number; woken: boolean }>>();
+  readonly futexes = new Map<number, Set<{ t: Thread; bitset: number; woken: boolean; key: number }>>();
   readonly bootNs: number;
   uid = 1000; gid = 1000;
 

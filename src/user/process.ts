@@ -304,15 +304,18 @@ export function sys_futex(k: Kernel, t: Thread, a: number[]): R {
         if (ts === null) return -EFAULT;
         if (op === 0) deadline = k.host.clock.monotonic() + ts;
         else if ((opFull & 256) !== 0) { const [s, n] = k.host.clock.realtime(); deadline = k.host.clock.monotonic() + ts - (s * 1e9 + n); }
-        else deadline = ts;
+        else deadline = ts + k.bootNs - 1e9; // absolute CLOCK_MONOTONIC as the guest sees it (time.ts)
       }
       const key = k.futexKey(p, uaddr);
       let set = k.futexes.get(key);
       if (set === undefined) { set = new Set(); k.futexes.set(key, set); }
-      const w = { t, bitset, woken: false };
+      const w = { t, bitset, woken: false, key };
       set.add(w);
-      const s = set;
-      return new Wait(() => (w.woken ? 0 : null), deadline, () => -ETIMEDOUT, false, () => { s.delete(w); if (s.size === 0 && k.futexes.get(key) === s) k.futexes.delete(key); });
+      // w.key follows FUTEX_REQUEUE, so a timeout or signal removes the waiter from where it is now.
+      return new Wait(() => (w.woken ? 0 : null), deadline, () => -ETIMEDOUT, false, () => {
+        const s = k.futexes.get(w.key);
+        if (s !== undefined && s.delete(w) && s.size === 0) k.futexes.delete(w.key);
+      });
     }
     case 1: case 10: return k.futexWake(p, uaddr, val, op === 10 ? val3 | 0 : -1);
     case 3: case 4: { // REQUEUE, CMP_REQUEUE
@@ -326,7 +329,7 @@ export function sys_futex(k: Kernel, t: Thread, a: number[]): R {
         if (to === undefined) { to = new Set(); k.futexes.set(key2, to); }
         for (const w of from) {
           if (moved >= timeout) break;
-          from.delete(w); to.add(w); moved++;
+          from.delete(w); to.add(w); w.key = key2; moved++;
         }
         if (from.size === 0) k.futexes.delete(key);
       }
