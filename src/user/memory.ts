@@ -187,6 +187,17 @@ export class AddressSpace {
     this.freePages(start, end);
   }
 
+  /**
+   * MADV_DONTNEED/MADV_FREE: private pages in [start, end) give their frames back and fault in
+   * again as zeros (anonymous) or from the file; shared mappings keep their contents.
+   */
+  discard(start: number, end: number): void {
+    for (const v of this.vmas) {
+      if (v.end <= start || v.start >= end || v.shared) continue;
+      this.freePages(Math.max(start, v.start), Math.min(end, v.end));
+    }
+  }
+
   private freePages(start: number, end: number): void {
     const v0 = start / PAGE, v1 = end / PAGE;
     let any = false;

@@ -108,18 +108,12 @@ export function sys_mremap(_k: Kernel, t: Thread, a: number[]): R {
 }
 
 export function sys_madvise(_k: Kernel, t: Thread, a: number[]): R {
-  // MADV_DONTNEED on private anonymous memory: the pages read back as zero.
-  if ((a[2] | 0) === 4) {
-    const as = t.proc.as;
-    for (let va = a[0]; va < a[0] + up(a[1]); va += PAGE) {
-      const v = as.findVma(va);
-      if (v !== null && !v.shared && v.src === null && as.pages.has(va / PAGE)) {
-        const pa = as.pages.get(va / PAGE) as number;
-        as.ram.u8.fill(0, pa - as.ram.base, pa - as.ram.base + PAGE);
-        as.ram.notifyWrite(pa, PAGE);
-      }
-    }
-  }
+  const adv = a[2] | 0;
+  if (a[0] % PAGE !== 0) return -EINVAL;
+  // MADV_DONTNEED (4) and MADV_FREE (8), which Go's scavenger uses to return heap memory: the
+  // frames go back to the allocator and the pages read back as zero (a COW-shared frame is only
+  // unreferenced, never cleared under the other process).
+  if (adv === 4 || adv === 8) t.proc.as.discard(a[0], a[0] + up(a[1]));
   return 0;
 }
 

@@ -165,7 +165,7 @@ def(227, "msync", "xud", mm.sys_msync);
 def(228, "mlock", "xu", mm.sys_mlock);
 def(229, "munlock", "xu", mm.sys_mlock);
 def(232, "mincore", "xux", mm.sys_mincore);
-def(233, "madvise", "xud", mm.sys_madvise, "partial", "MADV_DONTNEED zeroes; others ignored");
+def(233, "madvise", "xud", mm.sys_madvise, "partial", "MADV_DONTNEED/MADV_FREE free the pages (read back as zero); other advice is accepted and ignored");
 def(242, "accept4", "dxxx", nt.sys_accept4);
 def(258, "riscv_hwprobe", "xuuxx", undefined);
 def(259, "riscv_flush_icache", "xxx", pr.sys_zero);
