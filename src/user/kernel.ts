@@ -131,7 +131,7 @@ export class Kernel {
         h.reservation = -1; // another hart may have run since: an LR/SC pair across slices must fail
         // A signal sent to a thread running guest code (Go's SIGURG preemption, kill of a
         // spinning thread) is taken here, at a block boundary, before it runs on.
-        if (((t.pending | t.proc.pending) & ~t.sigmask) !== 0n) {
+        if ((t.pending !== 0n || t.proc.pending !== 0n) && ((t.pending | t.proc.pending) & ~t.sigmask) !== 0n) {
           this.deliverSignals(t);
           if (init.status !== null) break;
           if (t.dead) continue;
