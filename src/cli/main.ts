@@ -155,6 +155,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
 
   const out = new StdoutBackend();
+  // A closed stdout (e.g. `rvisor run ... | head`) ends the run quietly instead of crashing.
+  let stdoutClosed = false;
+  process.stdout.on("error", () => { stdoutClosed = true; });
   for (;;) {
     const machine = new VirtMachine({
       memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives as BlockBackend[], shares, console: out,
@@ -183,13 +186,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     try {
       reason = await loop.run({
         afterSlice: () => out.flush(),
-        shouldStop: () => quit || machine.executed >= maxInsns,
+        shouldStop: () => quit || stdoutClosed || machine.executed >= maxInsns,
       });
     } finally {
       detach();
       out.flush();
     }
-    if (quit) return 0;
+    if (quit || stdoutClosed) return 0;
     if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.flush())); return reason.code; }
     if (reason.kind === "reboot") {
       if (o["no-reboot"] === true) return EXIT_REBOOT;
