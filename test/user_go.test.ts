@@ -16,7 +16,7 @@ const CASES: Case[] = [
   {
     name: "goroutines", code: 3,
     expect: [/^pingpong 127500$/m, /^mutex 20000 50$/m, /^timers order=10,20,30 ticks=3 elapsed-ok=true$/m, /^gc 40000 true$/m,
-      /^files=8 bytes=8028 /m, /^CLIENT 3 MSG 0\|CLIENT 3 MSG 1\|CLIENT 3 MSG 2$/m, /^goroutines-left 1$/m],
+      /^files=8 bytes=8028 /m, /^CLIENT 3 MSG 0\|CLIENT 3 MSG 1\|CLIENT 3 MSG 2$/m, /^goroutines-leaked false$/m],
   },
   { name: "preempt", code: 0, expect: [/^main ran 2\ngc done\nsleep ok true\nfp 3247.330713 2166.51941 1626.603439\n$/m] },
   {

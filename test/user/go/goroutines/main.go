@@ -232,6 +232,8 @@ func main() {
 	fmt.Println("gc", k, gc)
 	fmt.Println(files())
 	fmt.Println(tcp())
-	fmt.Println("goroutines-left", runtime.NumGoroutine())
+	// Whether a runtime helper goroutine has exited yet is timing-dependent (1 or 2 left on
+	// both QEMU and rvisor); what must hold is that none of the 200+ workers leaked.
+	fmt.Println("goroutines-leaked", runtime.NumGoroutine() > 2)
 	os.Exit(3)
 }
