@@ -28,3 +28,10 @@ export function roundingMode(h: FpHart, d: Insn): number {
   if (rm > 4) throw h.illegal(d);
   return rm;
 }
+
+// Encoding masks shared by the F and D instruction tables.
+export const RM = 0xfe00007f; // opcode + funct7, rm free
+export const R3 = 0xfe00707f; // opcode + funct7 + funct3
+export const R2RM = 0xfff0007f; // opcode + funct7 + rs2, rm free
+export const R2 = 0xfff0707f; // opcode + funct7 + rs2 + funct3
+export const R4 = 0x0600007f; // opcode + fmt

@@ -1,7 +1,7 @@
 // RV64D: double-precision floating point (RISC-V unprivileged spec, chapter "D").
 import { Fmt, type InsnDef, type Insn } from "../insn.js";
 import type { FpHart, FpExec } from "../fpu/fp_hart.js";
-import { roundingMode } from "../fpu/fp_hart.js";
+import { roundingMode, RM, R3, R2RM, R2, R4 } from "../fpu/fp_hart.js";
 import { fpst, NV, CANON_NAN32, CANON_NAN64_HI, f32Bits, f32FromBits, isSnan32, isSnan64, fclass64 } from "../fpu/bits.js";
 import { FFmt, IntKind, fadd, fsub, fmul, fdiv, fsqrt, fmadd, fminmax, cvtToInt, cvtFromInt, cvtSD } from "../fpu/ops.js";
 import { readS } from "./rv64f.js";
@@ -167,11 +167,6 @@ const fclass_d: FpExec = (h, d) => {
   h.x[d.rd + 1] = 0;
 };
 
-const RM = 0xfe00007f; // opcode + funct7, rm free
-const R3 = 0xfe00707f; // opcode + funct7 + funct3
-const R2RM = 0xfff0007f; // opcode + funct7 + rs2, rm free
-const R2 = 0xfff0707f; // opcode + funct7 + rs2 + funct3
-const R4 = 0x0600007f; // opcode + fmt
 
 export const rv64d: InsnDef[] = [
   { name: "fld", match: 0x00003007, mask: 0x0000707f, fmt: Fmt.I, exec: fld },

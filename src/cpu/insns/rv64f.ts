@@ -3,7 +3,7 @@
 // An operand that is not properly NaN-boxed reads as the canonical NaN.
 import { Fmt, type InsnDef, type Insn } from "../insn.js";
 import type { FpHart, FpExec } from "../fpu/fp_hart.js";
-import { roundingMode } from "../fpu/fp_hart.js";
+import { roundingMode, RM, R3, R2RM, R2, R4 } from "../fpu/fp_hart.js";
 import { fpst, NV, CANON_NAN32, f32Bits, f32FromBits, isSnan32, fclass32 } from "../fpu/bits.js";
 import { FFmt, IntKind, fadd, fsub, fmul, fdiv, fsqrt, fmadd, fminmax, cvtToInt, cvtFromInt } from "../fpu/ops.js";
 
@@ -153,11 +153,6 @@ const fclass_s: FpExec = (h, d) => {
   h.x[d.rd + 1] = 0;
 };
 
-const RM = 0xfe00007f; // opcode + funct7, rm free
-const R3 = 0xfe00707f; // opcode + funct7 + funct3
-const R2RM = 0xfff0007f; // opcode + funct7 + rs2, rm free
-const R2 = 0xfff0707f; // opcode + funct7 + rs2 + funct3
-const R4 = 0x0600007f; // opcode + fmt
 
 export const rv64f: InsnDef[] = [
   { name: "flw", match: 0x00002007, mask: 0x0000707f, fmt: Fmt.I, exec: flw },
