@@ -37,7 +37,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a === "--strace" || a === "-strace") strace = true;
     else if (a === "-E") { const kv = need(a); const eq = kv.indexOf("="); if (eq < 0) throw new UsageError(`exec: -E wants VAR=VALUE, got '${kv}'`); env.set(kv.slice(0, eq), kv.slice(eq + 1)); }
     else if (a === "-U") env.delete(need(a));
-    else if (a === "--mem") { mem = Number(need(a)); if (!Number.isInteger(mem) || mem < 16 || mem > 4096) throw new UsageError("exec: --mem wants MiB between 16 and 4096"); }
+    else if (a === "--mem") { mem = Number(need(a)); if (!Number.isInteger(mem) || mem < 16 || mem > 2048) throw new UsageError("exec: --mem wants MiB between 16 and 2048"); }
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
     else throw new UsageError(`exec: unknown option '${a}' (try 'rvisor exec --help')`);
   }
@@ -59,6 +59,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
 }
 
 export async function execMain(argv: string[]): Promise<number> {
+  if (argv[0] === "-h" || argv[0] === "--help") { process.stdout.write(EXEC_USAGE); return 0; }
   const o = parseExecArgs(argv);
   const host = nodeUserHost();
   const k = new Kernel(host, {
