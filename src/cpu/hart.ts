@@ -626,8 +626,8 @@ export class Hart {
   mcycle(): number { return (this.mcountinhibit & 1) !== 0 ? this.cycleFrozen : wrap64(this.retired - this.cycleBase); }
 
   /**
-   * Writes CSR `n` (already checked to exist, be writable and accessible). Returns true when
-   * the write may change translation or interrupt state, so the caller ends its block.
+   * Writes CSR `n` (already checked to exist, be writable and accessible). CSR instructions
+   * end their block, so changes to translation or interrupt state apply to the next one.
    */
   csrWrite(n: number, lo: number, hi: number): void {
     const c = this.c64;

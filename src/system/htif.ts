@@ -37,7 +37,10 @@ export class Htif {
       const ch = lo & 0xff;
       this.onOutput(Uint8Array.of(ch));
       this.out.push(ch);
-      if (this.fromhost !== null) this.ram.write32(this.fromhost, 0x100 | ch), this.ram.write32(this.fromhost + 4, hi & 0xffff0000);
+      if (this.fromhost !== null) { // QEMU's answer: the command bits and 0x100 | ch
+        this.ram.write32(this.fromhost, 0x100 | ch);
+        this.ram.write32(this.fromhost + 4, hi & 0xffff0000);
+      }
     }
   }
 
