@@ -342,20 +342,21 @@ export function sys_ioctl(k: Kernel, t: Thread, a: number[]): R {
   return r;
 }
 
-export function sys_newfstatat(k: Kernel, t: Thread, a: number[]): R {
-  const flags = a[3] | 0;
-  let st: HostStat | number;
-  const path = t.proc.as.cstring(a[1]);
+/** The stat of `dirfd`+`path` for fstatat/statx: AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW honoured. */
+function statAt(k: Kernel, t: Thread, dirfd: number, pathAddr: number, flags: number): HostStat | number {
+  const path = t.proc.as.cstring(pathAddr);
   if (path === null) return -EFAULT;
   if (path === "" && (flags & AT_EMPTY_PATH) !== 0) {
-    const f = fileOf(t, a[0]);
-    if (f === undefined) return -EBADF;
-    st = f.stat();
-  } else {
-    const g = resolveAt(k, t, a[0], path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
-    if (typeof g === "number") return g;
-    st = statPath(k, t, g, (flags & AT_SYMLINK_NOFOLLOW) === 0);
+    const f = fileOf(t, dirfd);
+    return f === undefined ? -EBADF : f.stat();
   }
+  const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
+  const g = resolveAt(k, t, dirfd, path, follow);
+  return typeof g === "number" ? g : statPath(k, t, g, follow);
+}
+
+export function sys_newfstatat(k: Kernel, t: Thread, a: number[]): R {
+  const st = statAt(k, t, a[0], a[1], a[3] | 0);
   if (typeof st === "number") return st;
   return t.proc.as.write(a[2], statBytes(st)) ? 0 : -EFAULT;
 }
@@ -369,19 +370,7 @@ export function sys_fstat(_k: Kernel, t: Thread, a: number[]): R {
 }
 
 export function sys_statx(k: Kernel, t: Thread, a: number[]): R {
-  const flags = a[2] | 0;
-  const path = t.proc.as.cstring(a[1]);
-  if (path === null) return -EFAULT;
-  let st: HostStat | number;
-  if (path === "" && (flags & AT_EMPTY_PATH) !== 0) {
-    const f = fileOf(t, a[0]);
-    if (f === undefined) return -EBADF;
-    st = f.stat();
-  } else {
-    const g = resolveAt(k, t, a[0], path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
-    if (typeof g === "number") return g;
-    st = statPath(k, t, g, (flags & AT_SYMLINK_NOFOLLOW) === 0);
-  }
+  const st = statAt(k, t, a[0], a[1], a[2] | 0);
   if (typeof st === "number") return st;
   return t.proc.as.write(a[4], statxBytes(st)) ? 0 : -EFAULT;
 }
