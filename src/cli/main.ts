@@ -6,9 +6,9 @@ import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { VirtMachine, type Firmware } from "../system/machine.js";
-import { LoadError } from "../system/baremetal.js";
-import { Htif } from "../system/htif.js";
-import { elfSymbols, parseElf, ElfError } from "../memory/elf.js";
+import { LoadError } from "../system/loader.js";
+import { attachHtif } from "../system/baremetal.js";
+import { isElf, parseElf, ElfError } from "../memory/elf.js";
 import { FileBlockBackend } from "../host/node/block_file.js";
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
@@ -166,16 +166,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       writeFileSync(o["dump-dtb"], machine.dtb);
       return 0;
     }
-    if (firmware.kind === "none" && kernel !== undefined && isElf(kernel)) {
-      const syms = elfSymbols(parseElf(kernel), ["tohost", "fromhost"]);
-      const tohost = syms.get("tohost");
-      if (tohost !== undefined) {
-        const htif = new Htif(machine.ram, tohost, syms.get("fromhost") ?? null, (b) => out.write(b), () => {
-          machine.exit = { kind: "poweroff", code: htif.exitCode ?? 0 };
-          for (const h of machine.harts) h.stopped = true;
-        });
-      }
-    }
+    if (firmware.kind === "none" && kernel !== undefined) attachHtif(machine, kernel, (b) => out.write(b));
     const loop = new RunLoop(machine);
     let quit = false;
     const detach = attachStdin({
@@ -202,10 +193,6 @@ async function cmdRun(argv: string[]): Promise<number> {
     process.stderr.write("rvisor: every hart has stopped\n");
     return 1;
   }
-}
-
-function isElf(k: Uint8Array): boolean {
-  return k.length >= 4 && k[0] === 0x7f && k[1] === 0x45 && k[2] === 0x4c && k[3] === 0x46;
 }
 
 /** With --bios none, an ELF is loaded by its segments (a raw image at 0x80000000); reject non-RISC-V ELF files early. */

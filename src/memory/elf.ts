@@ -25,6 +25,11 @@ export interface ElfFile {
 
 export class ElfError extends Error {}
 
+/** True when the bytes start with the ELF magic (whatever the class or machine). */
+export function isElf(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+}
+
 function u64(v: DataView, off: number): number {
   const lo = v.getUint32(off, true), hi = v.getUint32(off + 4, true);
   if (hi >= 0x200000) {

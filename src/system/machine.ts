@@ -4,13 +4,13 @@
 import { Bus } from "../memory/bus.js";
 import { Ram } from "../memory/ram.js";
 import type { Device, IrqLine } from "../memory/device.js";
-import { parseElf, PT_LOAD } from "../memory/elf.js";
+import { isElf, parseElf, PT_LOAD } from "../memory/elf.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import { Hart } from "../cpu/hart.js";
 import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
 import { FdtBuilder, regCells } from "./fdt.js";
 import { Sbi } from "./sbi.js";
-import { loadElfPhysical, LoadError } from "./baremetal.js";
+import { imageSize, loadElfPhysical, LoadError } from "./loader.js";
 import { Clint, clintFdt } from "./devices/clint.js";
 import { Plic, plicFdt } from "./devices/plic.js";
 import { Uart16550, uartFdt } from "./devices/uart16550.js";
@@ -279,18 +279,4 @@ export class VirtMachine {
 
   /** Instructions retired by all harts. */
   instret(): number { return this.harts.reduce((s, h) => s + h.retired, 0); }
-}
-
-function isElf(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-}
-
-/** Memory a raw Linux Image needs: image_size from its header when present (Documentation/riscv/boot-image-header.rst). */
-function imageSize(k: Uint8Array): number {
-  if (k.length >= 64 && k[56] === 0x52 && k[57] === 0x53 && k[58] === 0x43 && k[59] === 0x05) {
-    const v = new DataView(k.buffer, k.byteOffset, k.byteLength);
-    const size = v.getUint32(16, true) + v.getUint32(20, true) * 4294967296;
-    if (size >= k.length) return size;
-  }
-  return k.length;
 }

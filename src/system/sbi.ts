@@ -6,7 +6,7 @@
 // Timer: the CLINT's timer line for each hart is wired to STIP instead of MTIP, so
 // sbi_set_timer(t) is a write of mtimecmp (which lowers the line until mtime >= t).
 import { Cause, MIP_SSIP, PRV_S } from "../cpu/csr_numbers.js";
-import type { Hart } from "../cpu/hart.js";
+import { ACCESS_LOAD, type Hart } from "../cpu/hart.js";
 
 export const SBI_SUCCESS = 0, SBI_ERR_FAILED = -1, SBI_ERR_NOT_SUPPORTED = -2, SBI_ERR_INVALID_PARAM = -3;
 export const SBI_ERR_ALREADY_AVAILABLE = -6, SBI_ERR_ALREADY_STARTED = -7, SBI_ERR_ALREADY_STOPPED = -8;
@@ -142,12 +142,11 @@ export class Sbi {
         let mask = 0;
         if (ptr === 0) mask = (2 ** p.harts.length) - 1;
         else {
-          try {
-            h.x[64] = ptr | 0; h.x[65] = Math.floor(ptr / 4294967296) | 0;
-            const saved = h.priv;
-            mask = h.load32(64, 0) >>> 0; // translated with the caller's (S-mode) privilege
-            h.setPriv(saved);
-          } catch { return { error: SBI_ERR_INVALID_PARAM }; }
+          // Translated as the caller (S-mode) would see it; a bad pointer is an invalid parameter.
+          let pa: number;
+          try { pa = h.translate(ptr | 0, Math.floor(ptr / 4294967296) | 0, ACCESS_LOAD, PRV_S); } catch { return { error: SBI_ERR_INVALID_PARAM }; }
+          if (!h.ram.contains(pa, 8)) return { error: SBI_ERR_INVALID_PARAM };
+          mask = h.ram.read64(pa);
         }
         for (let i = 0; i < p.harts.length; i++) {
           if (Math.floor(mask / 2 ** i) % 2 === 0) continue;

@@ -32,7 +32,7 @@ function setup(n = 2) {
     assert.equal(h.pc, pc + 4, "execution resumes after the ECALL");
     return { error: h.getX(10), value: h.getX(11) };
   };
-  return { harts, events, timers, call };
+  return { harts, events, timers, call, ram };
 }
 
 test("boot: hart 0 enters the kernel in S-mode with a0=hartid, a1=dtb; others wait in HSM STOPPED", () => {
@@ -81,4 +81,12 @@ test("legacy console and SRST", () => {
   call(harts[0], EXT_SRST, 0, 0, 0);
   assert.deepEqual(events, ["put h", "poweroff 0"]);
   assert.ok(harts.every((h) => h.stopped));
+});
+
+test("legacy send_ipi reads the hart mask through the caller's pointer", () => {
+  const { harts, call, ram } = setup(3);
+  ram.write64(0x8000_0100, 0b100); // hart 2 only (satp is bare: the pointer is physical)
+  assert.equal(call(harts[0], 4, 0, 0x8000_0100).error, 0);
+  assert.deepEqual(harts.map((h) => (h.mip & MIP_SSIP) !== 0), [false, false, true]);
+  assert.equal(call(harts[0], 4, 0, 0x10).error, -3, "a pointer outside RAM is an invalid parameter");
 });
