@@ -12,6 +12,7 @@ import type { HostStat } from "./host.js";
 import { procOpen } from "./proc.js";
 import { SIGPIPE, Wait, type Thread } from "./task.js";
 import { TermFile } from "./vfs.js";
+import { accessOk, argValue, MAX_RW_COUNT, negativeSsize, ptr, rwCount, sizeT } from "./args.js";
 
 export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
 type R = number | Wait;
@@ -97,12 +98,17 @@ export function ioWait(k: Kernel, t: Thread, f: OpenFile, op: () => number): R {
   });
 }
 
-function doRead(k: Kernel, t: Thread, fd: number, buf: number, len: number, pos: number | null): R {
+// read/write family (fs/read_write.c): EBADF, then ESPIPE for positioned I/O on a pipe, then
+// access_ok(buf, count) → EFAULT (a count of 2^63 or more never passes it), then the count is
+// clamped to MAX_RW_COUNT. rvisor moves at most MAX_IO bytes per call (a short count).
+function doRead(k: Kernel, t: Thread, fd: number, bufArg: number, countArg: number, pos: number | null): R {
   const f = fileOf(t, fd);
   if (f === undefined) return -EBADF;
-  if (f.isDir()) return -EISDIR;
   if (pos !== null && !f.seekable()) return -ESPIPE;
-  const tmp = new Uint8Array(Math.min(len, MAX_IO));
+  const buf = ptr(bufArg), count = sizeT(countArg);
+  if (!accessOk(buf, count)) return -EFAULT;
+  if (f.isDir()) return -EISDIR;
+  const tmp = new Uint8Array(Math.min(count, MAX_RW_COUNT, MAX_IO));
   return ioWait(k, t, f, () => {
     const n = f.read(tmp, pos);
     if (n > 0 && !t.proc.as.write(buf, tmp.subarray(0, n))) return -EFAULT;
@@ -110,11 +116,13 @@ function doRead(k: Kernel, t: Thread, fd: number, buf: number, len: number, pos:
   });
 }
 
-function doWrite(k: Kernel, t: Thread, fd: number, buf: number, len: number, pos: number | null): R {
+function doWrite(k: Kernel, t: Thread, fd: number, bufArg: number, countArg: number, pos: number | null): R {
   const f = fileOf(t, fd);
   if (f === undefined) return -EBADF;
   if (pos !== null && !f.seekable()) return -ESPIPE;
-  const data = t.proc.as.read(buf, Math.min(len, MAX_IO));
+  const buf = ptr(bufArg), count = sizeT(countArg);
+  if (!accessOk(buf, count)) return -EFAULT;
+  const data = t.proc.as.read(buf, Math.min(count, MAX_RW_COUNT, MAX_IO));
   if (data === null) return -EFAULT;
   let done = 0;
   return ioWait(k, t, f, () => {
@@ -128,23 +136,41 @@ function doWrite(k: Kernel, t: Thread, fd: number, buf: number, len: number, pos
   });
 }
 
-function iovecs(t: Thread, iov: number, cnt: number): [number, number][] | number {
-  if (cnt < 0 || cnt > 1024) return -EINVAL;
-  const b = t.proc.as.read(iov, cnt * 16);
+/** UIO_MAXIOV: the most iovec entries one call takes. */
+const UIO_MAXIOV = 1024;
+
+/**
+ * The iovec array of readv/writev (lib/iov_iter.c __import_iovec): more than UIO_MAXIOV entries
+ * → EINVAL, an iov_len negative as ssize_t → EINVAL, a segment failing access_ok → EFAULT; the
+ * lengths are then cut so that the total is at most MAX_RW_COUNT (and MAX_IO here).
+ */
+function iovecs(t: Thread, iov: number, cntArg: number): [number, number][] | number {
+  const cnt = sizeT(cntArg);
+  if (cnt > UIO_MAXIOV) return -EINVAL;
+  const b = t.proc.as.read(ptr(iov), cnt * 16);
   if (b === null) return -EFAULT;
   const dv = new DataView(b.buffer);
   const out: [number, number][] = [];
-  for (let i = 0; i < cnt; i++) out.push([dv.getUint32(i * 16, true) + dv.getUint32(i * 16 + 4, true) * 4294967296, dv.getUint32(i * 16 + 8, true)]);
+  let total = 0;
+  for (let i = 0; i < cnt; i++) {
+    const base = argValue(dv.getInt32(i * 16, true), dv.getInt32(i * 16 + 4, true));
+    const lenArg = argValue(dv.getInt32(i * 16 + 8, true), dv.getInt32(i * 16 + 12, true));
+    if (negativeSsize(lenArg)) return -EINVAL;
+    if (!accessOk(ptr(base), lenArg)) return -EFAULT;
+    const len = Math.min(lenArg, Math.min(MAX_RW_COUNT, MAX_IO) - total);
+    total += len;
+    out.push([base, len]);
+  }
   return out;
 }
 
 function doReadv(k: Kernel, t: Thread, fd: number, iov: number, cnt: number, pos: number | null): R {
+  const f = fileOf(t, fd);
+  if (f === undefined) return -EBADF;
   const v = iovecs(t, iov, cnt);
   if (typeof v === "number") return v;
   const total = v.reduce((a, [, l]) => a + l, 0);
-  const f = fileOf(t, fd);
-  if (f === undefined) return -EBADF;
-  const tmp = new Uint8Array(Math.min(total, MAX_IO));
+  const tmp = new Uint8Array(total);
   return ioWait(k, t, f, () => {
     const n = f.read(tmp, pos);
     if (n <= 0) return n;
@@ -160,6 +186,8 @@ function doReadv(k: Kernel, t: Thread, fd: number, iov: number, cnt: number, pos
 }
 
 function doWritev(k: Kernel, t: Thread, fd: number, iov: number, cnt: number, pos: number | null): R {
+  const f = fileOf(t, fd);
+  if (f === undefined) return -EBADF;
   const v = iovecs(t, iov, cnt);
   if (typeof v === "number") return v;
   const parts: Uint8Array[] = [];
@@ -168,8 +196,6 @@ function doWritev(k: Kernel, t: Thread, fd: number, iov: number, cnt: number, po
   const all = new Uint8Array(total);
   let o = 0;
   for (const p of parts) { all.set(p, o); o += p.length; }
-  const f = fileOf(t, fd);
-  if (f === undefined) return -EBADF;
   let done = 0;
   return ioWait(k, t, f, () => {
     for (;;) {
@@ -181,16 +207,15 @@ function doWritev(k: Kernel, t: Thread, fd: number, iov: number, cnt: number, po
   });
 }
 
-const pos64 = (v: number): number | null => (v < 0 ? null : v);
 
 export const sys_read = (k: Kernel, t: Thread, a: number[]): R => doRead(k, t, a[0], a[1], a[2], null);
 export const sys_write = (k: Kernel, t: Thread, a: number[]): R => doWrite(k, t, a[0], a[1], a[2], null);
 export const sys_pread64 = (k: Kernel, t: Thread, a: number[]): R => (a[3] < 0 ? -EINVAL : doRead(k, t, a[0], a[1], a[2], a[3]));
 export const sys_pwrite64 = (k: Kernel, t: Thread, a: number[]): R => (a[3] < 0 ? -EINVAL : doWrite(k, t, a[0], a[1], a[2], a[3]));
-export const sys_readv = (k: Kernel, t: Thread, a: number[]): R => doReadv(k, t, a[0], a[1], a[2] | 0, null);
-export const sys_writev = (k: Kernel, t: Thread, a: number[]): R => doWritev(k, t, a[0], a[1], a[2] | 0, null);
-export const sys_preadv = (k: Kernel, t: Thread, a: number[]): R => doReadv(k, t, a[0], a[1], a[2] | 0, pos64(a[3]));
-export const sys_pwritev = (k: Kernel, t: Thread, a: number[]): R => doWritev(k, t, a[0], a[1], a[2] | 0, pos64(a[3]));
+export const sys_readv = (k: Kernel, t: Thread, a: number[]): R => doReadv(k, t, a[0], a[1], a[2], null);
+export const sys_writev = (k: Kernel, t: Thread, a: number[]): R => doWritev(k, t, a[0], a[1], a[2], null);
+export const sys_preadv = (k: Kernel, t: Thread, a: number[]): R => (a[3] < 0 ? -EINVAL : doReadv(k, t, a[0], a[1], a[2], a[3]));
+export const sys_pwritev = (k: Kernel, t: Thread, a: number[]): R => (a[3] < 0 ? -EINVAL : doWritev(k, t, a[0], a[1], a[2], a[3]));
 
 export function sys_openat(k: Kernel, t: Thread, a: number[]): R {
   const flags = a[2] | 0;
@@ -642,7 +667,9 @@ export function sys_sendfile(k: Kernel, t: Thread, a: number[]): R {
   if (out === undefined || inp === undefined) return -EBADF;
   let pos: number | null = null;
   if (a[2] !== 0) { pos = t.proc.as.u64(a[2]); if (pos === null) return -EFAULT; }
-  const buf = new Uint8Array(Math.min(a[3], 1 << 20));
+  // do_sendfile: rw_verify_area → EINVAL for a count negative as ssize_t, then MAX_RW_COUNT.
+  if (negativeSsize(a[3])) return -EINVAL;
+  const buf = new Uint8Array(Math.min(rwCount(a[3]), 1 << 20));
   const seekable = inp.seekable();
   // Only what the output takes is consumed from a seekable input (a pipe takes at most its room),
   // and a full output parks the thread like write().

@@ -9,7 +9,8 @@ import { EINTR, ERRNO_NAMES, ENOSYS } from "./errno.js";
 import { DevNull, OpenFile } from "./file.js";
 import type { UserHost } from "./host.js";
 import { ExecError, loadProgram, SIGRETURN_TRAMPOLINE, type LoadedImage } from "./loader.js";
-import { FrameAllocator } from "./memory.js";
+import { argValue } from "./args.js";
+import { FrameAllocator, OUT_OF_MEMORY } from "./memory.js";
 import { procLookup } from "./proc.js";
 import { SYSCALLS, formatCall, NORET } from "./syscalls.js";
 import {
@@ -208,6 +209,7 @@ export class Kernel {
     if (cause === 12 || cause === 13 || cause === 15) {
       const r = t.proc.as.fault(va, cause === 15 ? 1 : cause === 12 ? 2 : 0);
       if (r >= 0) { h.pc = pc; return true; }
+      if (r === OUT_OF_MEMORY) { h.pc = pc; this.oomKill(t.proc, "page fault"); return true; }
       this.forceSignal(t, pc, { signo: SIGSEGV, code: t.proc.as.findVma(va) === null ? 1 : 2, addr: va });
       return true;
     }
@@ -222,14 +224,25 @@ export class Kernel {
     const h = t.hart;
     const nr = h.x[34];
     const e = SYSCALLS[nr];
-    const args = [h.getX(10), h.getX(11), h.getX(12), h.getX(13), h.getX(14), h.getX(15)];
+    // Every argument is untrusted 64-bit data: argValue keeps it a safe integer (see args.ts).
+    const x = h.x;
+    const args = [argValue(x[20], x[21]), argValue(x[22], x[23]), argValue(x[24], x[25]), argValue(x[26], x[27]), argValue(x[28], x[29]), argValue(x[30], x[31])];
     this.current = t;
     h.pc = pc + 4;
     let r: number | Wait;
     if (e === undefined || e.fn === undefined) {
       if (!this.warned.has(nr)) { this.warned.add(nr); this.opts.log(`rvisor: unsupported syscall ${e?.name ?? nr} (${nr}): returning ENOSYS`); }
       r = -ENOSYS;
-    } else r = e.fn(this, t, args, pc);
+    } else {
+      try {
+        r = e.fn(this, t, args, pc);
+      } catch (err) {
+        // A bug in a handler must not take the VM down: the calling process dies (SIGKILL, as
+        // the OOM killer would end it), the others run on, and the error is reported.
+        this.internalError(t, `${e.name}(${nr})`, err);
+        return;
+      }
+    }
     if (r instanceof Wait) {
       if (this.opts.strace) t.waitDesc = formatCall(this, t, nr, args);
       this.block(t, r, pc);
@@ -238,6 +251,22 @@ export class Kernel {
     if (this.opts.strace) this.opts.log(`${t.proc.pid} ${formatCall(this, t, nr, args)} = ${fmtResult(r)}`);
     if (r !== NORET) h.setX(10, r);
     if (!t.dead) this.deliverSignals(t);
+  }
+
+  /** Number of handler exceptions caught (the syscall fuzz target counts them as findings). */
+  internalErrors = 0;
+
+  private internalError(t: Thread, where: string, err: unknown): void {
+    this.internalErrors++;
+    const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    this.opts.log(`rvisor: internal error in ${where}: ${msg}; killing process ${t.proc.pid}`);
+    this.exitProcess(t.proc, SIGKILL);
+  }
+
+  /** Out of guest memory for a page the process needs: Linux's OOM killer ends it (SIGKILL). */
+  oomKill(p: Process, why: string): void {
+    this.opts.log(`rvisor: out of guest memory (${why}): killed process ${p.pid}`);
+    this.exitProcess(p, SIGKILL);
   }
 
   // ------------------------------------------------------------------ signals

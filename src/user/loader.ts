@@ -113,7 +113,8 @@ export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
   }
   const elf = parse(b, req.path);
   if ((elf.flags & 0x6) !== 0x4 && depth === 0 && (elf.flags & 0x6) !== 0) { /* float ABI other than double: still try */ }
-  const as = new AddressSpace(req.frames);
+  const as = AddressSpace.create(req.frames);
+  if (as === null) throw new ExecError(-ENOMEM, `${req.path}: out of guest memory`);
   try {
     const bias = elf.type === ET_DYN ? ELF_ET_DYN_BASE - span(elf).lo : 0;
     const end = loadSegments(as, elf, bias, f.guest);

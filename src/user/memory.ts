@@ -14,6 +14,10 @@ export const USER_TOP = 0x40_0000_0000;
 export const STACK_TOP = 0x3f_ffff_f000;
 export const MMAP_BASE = 0x3f_f7ff_f000;
 const TWO32 = 4294967296;
+/** fault()'s result when no frame is left for the page or its page tables. */
+export const OUT_OF_MEMORY = -2;
+/** The most one kernel copy (AddressSpace.read) moves at once; callers clamp to this. */
+export const MAX_COPY = 1 << 24;
 
 /** Where a file-backed area's bytes come from (the file's content at fault time). */
 export interface PageSource {
@@ -67,15 +71,23 @@ export class AddressSpace {
   brk = 0;
   readonly ram: Ram;
 
-  constructor(readonly frames: FrameAllocator) {
+  /** Use AddressSpace.create (which fails cleanly when guest memory is exhausted). */
+  private constructor(readonly frames: FrameAllocator, root: number) {
     this.ram = frames.ram;
-    this.root = this.allocTable();
+    this.root = root;
+    this.tables.push(root);
   }
 
+  /** A new, empty address space, or null when there is no frame left for its root table. */
+  static create(frames: FrameAllocator): AddressSpace | null {
+    const root = frames.alloc();
+    return root < 0 ? null : new AddressSpace(frames, root);
+  }
+
+  /** A page-table frame, or -1 when guest memory is exhausted. */
   private allocTable(): number {
     const pa = this.frames.alloc();
-    if (pa < 0) throw new Error("out of guest memory for page tables");
-    this.tables.push(pa);
+    if (pa >= 0) this.tables.push(pa);
     return pa;
   }
 
@@ -87,6 +99,7 @@ export class AddressSpace {
   flush(): void { for (const h of this.harts) h.flushTlb(); }
 
   // ---------------------------------------------------------------- page tables
+  /** Index in ram.i32 of the leaf PTE of `vpn`; -1 when absent (create false) or out of memory. */
   private pteIndex(vpn: number, create: boolean): number {
     let table = this.root;
     const i32 = this.ram.i32, base = this.ram.base;
@@ -97,6 +110,7 @@ export class AddressSpace {
       if ((lo & 1) === 0) {
         if (!create) return -1;
         const t = this.allocTable();
+        if (t < 0) return -1;
         const ppn = t / PAGE;
         i32[wi] = ((ppn & 0x3fffff) << 10) | 1; i32[wi + 1] = Math.floor(ppn / 0x400000);
         table = t;
@@ -107,8 +121,10 @@ export class AddressSpace {
     return (table - base + (vpn % 512) * 8) >>> 2;
   }
 
-  private setPte(vpn: number, pa: number, prot: number): void {
+  /** Installs a leaf PTE; false when a page table could not be allocated (out of memory). */
+  private setPte(vpn: number, pa: number, prot: number): boolean {
     const wi = this.pteIndex(vpn, true);
+    if (wi < 0) return false;
     const ppn = pa / PAGE;
     let bits = 0;
     if (prot !== 0) {
@@ -119,6 +135,7 @@ export class AddressSpace {
     }
     this.ram.i32[wi] = bits === 0 ? 0 : ((ppn & 0x3fffff) << 10) | bits;
     this.ram.i32[wi + 1] = bits === 0 ? 0 : Math.floor(ppn / 0x400000);
+    return true;
   }
 
   private clearPte(vpn: number): void {
@@ -232,6 +249,16 @@ export class AddressSpace {
     }
   }
 
+  /** True when areas cover all of [start, end) (with every bit of `prot`, if given). */
+  covers(start: number, end: number, prot = 0): boolean {
+    for (let va = start; va < end;) {
+      const a = this.findVma(va);
+      if (a === null || (a.prot & prot) !== prot) return false;
+      va = a.end;
+    }
+    return true;
+  }
+
   /** mprotect: false when part of the range is unmapped. */
   protect(start: number, len: number, prot: number): boolean {
     const end = start + len;
@@ -291,9 +318,11 @@ export class AddressSpace {
   // ---------------------------------------------------------------- faults
   /**
    * Makes page `vpn` resident for an access (0 read, 1 write, 2 exec). Returns its physical
-   * address, -1 when the access is not allowed (SIGSEGV), -2 when out of memory.
+   * address, -1 when the access is not allowed (SIGSEGV), OUT_OF_MEMORY when no frame is left
+   * for the page or its page tables.
    */
   fault(va: number, access: number, ignoreProt = false): number {
+    if (!(va >= 0 && va < USER_TOP)) return -1;
     const a = this.findVma(va);
     if (a === null) return -1;
     if (!ignoreProt) {
@@ -302,25 +331,23 @@ export class AddressSpace {
     }
     const vpn = Math.floor(va / PAGE);
     const have = this.pages.get(vpn);
-    if (have !== undefined) {
-      this.setPte(vpn, have, a.prot);
-      return have;
-    }
+    if (have !== undefined) return this.setPte(vpn, have, a.prot) ? have : OUT_OF_MEMORY;
     const pa = this.frames.alloc();
-    if (pa < 0) return -2;
+    if (pa < 0) return OUT_OF_MEMORY;
     if (a.src !== null) {
       const o = pa - this.ram.base;
       a.src.readAt(a.off + (vpn * PAGE - a.start), this.ram.u8.subarray(o, o + PAGE));
       this.ram.notifyWrite(pa, PAGE);
     }
     this.pages.set(vpn, pa);
-    this.setPte(vpn, pa, a.prot);
-    return pa;
+    // Without a page table the page stays in `pages` and the next fault retries the PTE.
+    return this.setPte(vpn, pa, a.prot) ? pa : OUT_OF_MEMORY;
   }
 
   // ---------------------------------------------------------------- kernel access to user memory
   /** Physical address for a kernel access at `va`, faulting the page in; -1 on EFAULT. */
   phys(va: number, write: boolean, ignoreProt = false): number {
+    if (!(va >= 0 && va < USER_TOP)) return -1;
     const vpn = Math.floor(va / PAGE);
     let pa = this.pages.get(vpn);
     if (pa === undefined || !ignoreProt) {
@@ -346,7 +373,9 @@ export class AddressSpace {
     return true;
   }
 
+  /** `len` guest bytes at `va` (at most MAX_COPY), or null on EFAULT or a bad length. */
   read(va: number, len: number): Uint8Array | null {
+    if (!(len >= 0 && len <= MAX_COPY)) return null;
     const b = new Uint8Array(len);
     return this.readInto(va, b) ? b : null;
   }
@@ -404,13 +433,21 @@ export class AddressSpace {
   }
 
   // ---------------------------------------------------------------- fork / teardown
-  /** A copy of this address space (fork): private pages copied, shared pages shared. */
-  fork(): AddressSpace {
-    const c = new AddressSpace(this.frames);
+  /**
+   * A copy of this address space (fork): private pages copied, shared pages shared. Null when
+   * guest memory runs out on the way (everything taken so far is given back; fork → ENOMEM).
+   */
+  fork(): AddressSpace | null {
+    const c = AddressSpace.create(this.frames);
+    if (c === null) return null;
     c.brkStart = this.brkStart; c.brk = this.brk;
     for (const a of this.vmas) {
       c.vmas.push({ ...a });
-      if (a.shared) for (let va = a.start; va < a.end; va += PAGE) this.fault(va, 0, true);
+      if (a.shared) {
+        for (let va = a.start; va < a.end; va += PAGE) {
+          if (this.fault(va, 0, true) === OUT_OF_MEMORY) { return c.abandon(); }
+        }
+      }
     }
     const u8 = this.ram.u8, base = this.ram.base;
     for (const [vpn, pa] of this.pages) {
@@ -420,14 +457,21 @@ export class AddressSpace {
       if (a.shared) { npa = pa; this.frames.ref(pa); }
       else {
         npa = this.frames.alloc();
-        if (npa < 0) throw new Error("out of guest memory in fork");
+        if (npa < 0) { return c.abandon(); }
         u8.copyWithin(npa - base, pa - base, pa - base + PAGE);
         this.ram.notifyWrite(npa, PAGE);
       }
       c.pages.set(vpn, npa);
-      c.setPte(vpn, npa, a.prot);
+      if (!c.setPte(vpn, npa, a.prot)) { return c.abandon(); }
     }
     return c;
+  }
+
+  /** Gives back what a failed fork copied (no write-back: the areas were never the child's). */
+  private abandon(): null {
+    this.vmas.length = 0;
+    this.destroy();
+    return null;
   }
 
   /** Frees every page and page table (exit / execve). */

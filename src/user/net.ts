@@ -17,6 +17,8 @@ import { O_CLOEXEC, O_NONBLOCK, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POL
 import { resolveAt, AT_FDCWD } from "./fs.js";
 import type { HostDgram, HostListener, HostStat, HostStream, HostStreamEvents, SockAddr } from "./host.js";
 import { SIGPIPE, Wait, release, type Thread } from "./task.js";
+import { ptr, sizeT } from "./args.js";
+import { MAX_COPY } from "./memory.js";
 
 type R = number | Wait;
 
@@ -895,7 +897,8 @@ function doSend(k: Kernel, t: Thread, s: Socket, data: Uint8Array, to: GuestAddr
 export function sys_sendto(k: Kernel, t: Thread, a: number[]): R {
   const s = sockOf(t, a[0]);
   if (typeof s === "number") return s;
-  const data = t.proc.as.read(a[1], Math.min(a[2] >>> 0, 1 << 24));
+  // size_t len: past INT_MAX it is clamped (net/socket.c __sys_sendto); rvisor copies at most MAX_COPY.
+  const data = t.proc.as.read(ptr(a[1]), Math.min(sizeT(a[2]), MAX_COPY));
   if (data === null) return -EFAULT;
   let to: GuestAddr | null = null;
   if (a[4] !== 0) { const x = readAddr(t, a[4], a[5] >>> 0); if (typeof x === "number") return x; to = x; }
@@ -915,7 +918,7 @@ export function sys_recvfrom(k: Kernel, t: Thread, a: number[]): R {
   const s = sockOf(t, a[0]);
   if (typeof s === "number") return s;
   const flags = a[3] | 0;
-  return doRecv(k, t, s, Math.min(a[2] >>> 0, 1 << 24), flags, (r) => {
+  return doRecv(k, t, s, Math.min(sizeT(a[2]), MAX_COPY), flags, (r) => {
     releaseRights(r.rights);
     if (!t.proc.as.write(a[1], r.data)) return -EFAULT;
     if (a[4] !== 0 && s.type !== SOCK_STREAM) { const e = putAddr(t, a[4], a[5], addrBytes(r.from, s.domain)); if (e < 0) return e; }

@@ -1,7 +1,9 @@
 // Process and thread system calls: clone/clone3 (threads, fork, vfork), execve, exit, wait,
 // ids, limits, futex, uname/sysinfo.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
+import { EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
+import { PROT_WRITE, type AddressSpace } from "./memory.js";
+import { accessOk, ptr, rwCount, uint } from "./args.js";
 import { ExecError, loadProgram } from "./loader.js";
 import { NORET } from "./syscalls.js";
 import { Process, SIG_DFL, SIG_IGN, SIGCHLD, Thread, Wait } from "./task.js";
@@ -12,7 +14,22 @@ export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGH
   CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
   CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x01000000;
 
+/**
+ * Linux's threads-max: total RAM / (8 · THREAD_SIZE) with riscv64's 16 KiB kernel stacks, capped
+ * at MAX_TASKS_HOST because every task also costs the host a hart (~40 KiB of TLBs and state).
+ */
+const THREAD_SIZE = 16384, MAX_TASKS_HOST = 4096;
+export const maxTasks = (k: Kernel): number => Math.min(MAX_TASKS_HOST, Math.max(20, Math.floor(k.ram.size / (8 * THREAD_SIZE))));
+
 function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: number, tls: number, ctid: number): R {
+  // copy_process: past threads-max → EAGAIN; no memory for the copy → ENOMEM. Both before
+  // anything is created, so a fork bomb fails calls instead of ending the VM.
+  if (k.threads.size >= maxTasks(k)) return -EAGAIN;
+  let forked: AddressSpace | null = null;
+  if ((flags & (CLONE_THREAD | CLONE_VM)) === 0) {
+    forked = t.proc.as.fork();
+    if (forked === null) return -ENOMEM;
+  }
   const tid = k.allocId();
   const h = k.newHart(tid), ph = t.hart;
   h.x.set(ph.x); h.fi.set(ph.fi); h.frm = ph.frm; h.fflags = ph.fflags; h.fs = ph.fs;
@@ -26,7 +43,7 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     child = new Thread(tid, p, h);
   } else {
     let as = p.as;
-    if ((flags & CLONE_VM) !== 0) as.users++; else as = as.fork();
+    if (forked !== null) as = forked; else as.users++;
     const parent = (flags & CLONE_PARENT) !== 0 ? p.parent : p;
     if ((flags & CLONE_FILES) !== 0) p.fds.users++;
     const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
@@ -280,10 +297,21 @@ export function sys_times(k: Kernel, t: Thread, a: number[]): R {
   return Math.floor((k.host.clock.monotonic() - k.bootNs) / 1e7);
 }
 
+const GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
+/** getrandom hands out at most this much per call (it may return fewer bytes than asked). */
+const GETRANDOM_MAX = 1 << 20;
+
 export function sys_getrandom(k: Kernel, t: Thread, a: number[]): R {
-  const b = new Uint8Array(Math.min(a[1], 1 << 20));
+  const flags = uint(a[2]);
+  if ((flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) !== 0) return -EINVAL;
+  if ((flags & (GRND_RANDOM | GRND_INSECURE)) === (GRND_RANDOM | GRND_INSECURE)) return -EINVAL;
+  // The count is clamped to MAX_RW_COUNT (import_ubuf); a buffer that is not all there → EFAULT
+  // (as qemu-user checks the whole buffer), rather than random bytes over whatever follows it.
+  const buf = ptr(a[0]), len = rwCount(a[1]);
+  if (!accessOk(buf, len) || !t.proc.as.covers(buf, buf + len, PROT_WRITE)) return -EFAULT;
+  const b = new Uint8Array(Math.min(len, GETRANDOM_MAX));
   k.host.random(b);
-  return t.proc.as.write(a[0], b) ? b.length : -EFAULT;
+  return t.proc.as.write(buf, b) ? b.length : -EFAULT;
 }
 
 // ------------------------------------------------------------------------ futex

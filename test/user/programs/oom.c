@@ -1,0 +1,89 @@
+// Running out of guest memory fails calls or ends one process, never the machine. Run with a
+// small guest memory (rvisor exec --mem 64): a bounded fork bomb whose copies cannot all fit,
+// then children that touch more memory than there is (one page per page table, and plain
+// pages). stdout only says what Linux and rvisor agree on; counts go to stderr.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#define MAX_FORKS 40
+#define PARENT_BYTES (6 << 20)
+
+/** Child: exit 0 (enough memory) or die by SIGKILL (the OOM killer) — both fine. */
+static const char *ended_ok(int st) {
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return "yes";
+  if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) return "yes";
+  return "no";
+}
+
+static void touch_all(size_t bytes) {
+  // Mappings of 24 MiB each: every one alone is allowed by overcommit, all together are not.
+  for (size_t done = 0; done < bytes; done += 24 << 20) {
+    char *p = mmap(NULL, 24 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) _exit(3);
+    for (size_t i = 0; i < (24 << 20); i += 4096) p[i] = 1;
+  }
+}
+
+static void touch_sparse(int pages) {
+  // One page every 2 MiB of a large reservation: each needs its own page table.
+  char *p = mmap(NULL, 64UL << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) _exit(3);
+  for (long i = 0; i < pages; i++) p[i << 21] = 1;
+}
+
+static int run_child(void (*fn)(long), long arg, const char *what) {
+  pid_t c = fork();
+  if (c < 0) { printf("%s: fork failed\n", what); return 1; }
+  if (c == 0) { fn(arg); _exit(0); }
+  int st = 0;
+  if (waitpid(c, &st, 0) != c) { printf("%s: waitpid failed\n", what); return 1; }
+  printf("%s: child exited or was OOM-killed: %s\n", what, ended_ok(st));
+  fprintf(stderr, "%s: status 0x%x\n", what, st);
+  return 0;
+}
+
+static void dense(long bytes) { touch_all((size_t)bytes); }
+static void sparse(long pages) { touch_sparse((int)pages); }
+
+int main(void) {
+  char *mem = malloc(PARENT_BYTES);
+  memset(mem, 7, PARENT_BYTES);
+  int p[2];
+  if (pipe(p) != 0) return 1;
+  int forked = 0, failed = 0, unexpected = 0;
+  for (int i = 0; i < MAX_FORKS; i++) {
+    pid_t c = fork();
+    if (c == 0) { char x; close(p[1]); read(p[0], &x, 1); _exit(mem[i] == 7 ? 0 : 1); }
+    if (c < 0) { if (errno == EAGAIN || errno == ENOMEM) failed++; else unexpected++; break; }
+    forked++;
+  }
+  close(p[1]);
+  int reaped = 0, clean = 0, st;
+  while (wait(&st) > 0) { reaped++; if (WIFEXITED(st) && WEXITSTATUS(st) == 0) clean++; }
+  printf("fork bomb: forked children: %s\n", forked > 0 ? "yes" : "no");
+  printf("fork bomb: every failure was EAGAIN or ENOMEM: %s\n", unexpected == 0 ? "yes" : "no");
+  printf("fork bomb: reaped all, all exited 0: %s\n", reaped == forked && clean == forked ? "yes" : "no");
+  fprintf(stderr, "fork bomb: %d forked, %d failed\n", forked, failed);
+  free(mem);
+
+  // Heuristic overcommit: one mapping larger than all of memory is refused; a smaller one is not.
+  for (long mib = 32; mib <= 128; mib *= 4) {
+    void *m = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fprintf(stderr, "mmap %ld MiB rw: %s\n", mib, m != MAP_FAILED ? "ok" : errno == ENOMEM ? "ENOMEM" : "other");
+    if (m != MAP_FAILED) munmap(m, mib << 20);
+  }
+
+  if (run_child(dense, 96L << 20, "dense 96 MiB")) return 1;
+  if (run_child(sparse, 12000, "sparse 12000 page tables")) return 1;
+  // The machine is still usable: a fork that fits works.
+  if (run_child(dense, 0, "small child")) return 1;
+  printf("parent still running\n");
+  return 0;
+}

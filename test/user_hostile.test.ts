@@ -1,0 +1,38 @@
+// A guest cannot crash rvisor (issue 7): system-call arguments that no real caller passes
+// (sizes of 2^63 and more, (size_t)-1, kernel-half pointers, mappings past the top) get the errno
+// Linux gives, compared with qemu-riscv64; and running out of guest memory fails fork with
+// EAGAIN/ENOMEM or OOM-kills one process, while the machine and its other processes go on.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
+
+const skip = toolsMissing();
+
+test("user hostile: boundary arguments give Linux's errno (vs qemu-riscv64)", { skip, timeout: 120_000 }, async () => {
+  const bin = buildProgram("hostile_args", "static");
+  const q = await qemu([bin]);
+  assert.equal(q.code, 0, q.stderr);
+  for (const mem of [[], ["--mem", "64"]]) {
+    const r = await rvisor([...mem, bin]);
+    assert.equal(r.stdout, q.stdout, `rvisor ${mem.join(" ")} stdout differs; stderr:\n${r.stderr}`);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+test("user hostile: guest memory exhaustion fails the call or kills one process (vs qemu-riscv64)", { skip, timeout: 120_000 }, async () => {
+  const bin = buildProgram("oom", "static");
+  const q = await qemu([bin]);
+  const r = await rvisor(["--mem", "64", bin]);
+  // The same behaviour shape (counts differ: the host has far more memory than 64 MiB).
+  assert.equal(r.stdout, q.stdout, `stdout differs; rvisor stderr:\n${r.stderr}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(q.code, 0, q.stderr);
+  // And in rvisor the memory really ran out: forks failed, children were OOM-killed.
+  const m = /fork bomb: (\d+) forked, (\d+) failed/.exec(r.stderr);
+  assert.ok(m !== null && Number(m[2]) >= 1 && Number(m[1]) >= 1, r.stderr);
+  assert.match(r.stderr, /dense 96 MiB: status 0x9\n/);
+  assert.match(r.stderr, /out of guest memory \(page fault\): killed process \d+/);
+  assert.match(r.stderr, /mmap 32 MiB rw: ok\n/);
+  assert.match(r.stderr, /mmap 128 MiB rw: ENOMEM\n/);
+  assert.match(r.stderr, /small child: status 0x0\n/);
+});
