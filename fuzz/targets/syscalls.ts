@@ -20,8 +20,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FuzzFinding, FuzzTarget } from "../lib.js";
-import { Rng } from "../lib.js";
+import type { FuzzFinding, FuzzTarget, Rng } from "../lib.js";
 import { Kernel } from "../../src/user/kernel.js";
 import { ExecError } from "../../src/user/loader.js";
 import { EACCES, ECONNREFUSED, EROFS } from "../../src/user/errno.js";
@@ -33,12 +32,12 @@ import { NodeFs } from "../../src/host/node/user_host.js";
 
 const NR_MAX = 450;
 const INPUTS_PER_KERNEL = 25;
-const INPUT_BUDGET_MS = 250;
+const INPUT_BUDGET_MS = 100;
 const HANG_MS = 2000;
 const GUEST_MEM = 32 << 20;
 
 // ------------------------------------------------------------------ the guest program
-const CODE_VA = 0x10000, SCRATCH_VA = 0x100000, SCRATCH_BYTES = 256 << 10;
+const CODE_VA = 0x10000, SCRATCH_VA = 0x100000, SCRATCH_BYTES = 64 << 10;
 const STACK_NEAR = 0x3f_ffff_e000;
 const ENTRY_BYTES = 56;
 
@@ -76,9 +75,19 @@ const HEADER = 64 + 2 * 56;
 const CODE_WORDS = code(0).length;
 const TABLE_OFF = HEADER + CODE_WORDS * 4;
 
-/** A static ELF64 RISC-V executable: one R+X segment (header, code, table), one RW .bss (scratch). */
+/** Paths the arguments may point at (stored after the table, NUL-terminated). */
+const PATHS = ["/a.txt", "/d", "/d/b", "/l", "/abs", "/up", "/proc/self/maps", "/proc/self/fd", "/dev/null", "/dev/zero", "/dev/tty", "", "..", "/nonexistent/x"];
+const PATH_BYTES = PATHS.reduce((n, p) => n + p.length + 1, 0);
+/** Where PATHS[i] lies in a program with `calls` table entries. */
+function pathVa(calls: number, i: number): number {
+  let o = TABLE_OFF + 8 + calls * ENTRY_BYTES;
+  for (let j = 0; j < i; j++) o += PATHS[j].length + 1;
+  return CODE_VA + o;
+}
+
+/** A static ELF64 RISC-V executable: one R+X segment (header, code, table, paths), one RW .bss (scratch). */
 function elf(calls: [number, number][][]): Uint8Array {
-  const size = TABLE_OFF + 8 + calls.length * ENTRY_BYTES;
+  const size = TABLE_OFF + 8 + calls.length * ENTRY_BYTES + PATH_BYTES;
   const b = new Uint8Array(size);
   const dv = new DataView(b.buffer);
   b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
@@ -94,6 +103,7 @@ function elf(calls: [number, number][][]): Uint8Array {
   phdr(120, 6, 0, SCRATCH_VA, 0, SCRATCH_BYTES);
   code(TABLE_OFF - HEADER).forEach((w, i) => dv.setUint32(HEADER + i * 4, w, true));
   dv.setUint32(TABLE_OFF, calls.length, true);
+  PATHS.forEach((p, i) => b.set(new TextEncoder().encode(p), pathVa(calls.length, i) - CODE_VA));
   calls.forEach((regs, i) => regs.forEach(([lo, hi], r) => {
     dv.setUint32(TABLE_OFF + 8 + i * ENTRY_BYTES + r * 8, lo >>> 0, true);
     dv.setUint32(TABLE_OFF + 8 + i * ENTRY_BYTES + r * 8 + 4, hi >>> 0, true);
@@ -101,9 +111,12 @@ function elf(calls: [number, number][][]): Uint8Array {
   return b;
 }
 
-const FDS = [0, 1, 2, 3, 4, 5, 6, 0xffffff9c /* AT_FDCWD */, 0xffffffff];
+const FDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 0xffffff9c /* AT_FDCWD */, 0xffffffff];
+/** Placeholder for "a pointer to PATHS[i]", resolved once the table size is known. */
+const PATH_TAG = 0x7eadbeef;
 function arg(rng: Rng): [number, number] {
-  const k = rng.below(20);
+  const k = rng.below(22);
+  if (k >= 20) return [rng.below(PATHS.length), PATH_TAG];
   if (k < 8) return rng.u64();
   if (k < 12) return [(SCRATCH_VA + rng.below(SCRATCH_BYTES)) & ~(rng.chance(0.7) ? 7 : 0), 0];
   if (k < 14) { const fd = rng.pick(FDS); return [fd, fd > 0x7fffffff ? 0xffffffff : 0]; }
@@ -112,14 +125,37 @@ function arg(rng: Rng): [number, number] {
   return [CODE_VA + rng.below(8192), 0];
 }
 
-/** One input: 1–4 calls, the first of number `first`; with a getrandom over the scratch first, half the time. */
+type Call = [number, number][];
+const sys = (nr: number, ...args: number[]): Call => [...[0, 1, 2, 3, 4, 5].map((i): [number, number] => [args[i] ?? 0, 0]), [nr, 0]];
+/** Calls that make file descriptors 3… real before the fuzzed ones. */
+const PRELUDE: Call[] = [
+  sys(56, 0xffffff9c, PATH_TAG, 0), // openat(AT_FDCWD, PATHS[0], O_RDONLY)
+  sys(56, 0xffffff9c, PATH_TAG + 1, 0o200000), // openat(AT_FDCWD, "/d", O_DIRECTORY)
+  sys(59, SCRATCH_VA + 0x100, 0), // pipe2
+  sys(19, 1, 0), // eventfd2
+  sys(199, 1, 1, 0, SCRATCH_VA + 0x110), // socketpair(AF_UNIX, SOCK_STREAM)
+  sys(198, 2, 2, 0), // socket(AF_INET, SOCK_DGRAM)
+  sys(20, 0), // epoll_create1
+  sys(279, PATH_TAG, 0), // memfd_create
+];
+
+/** One input: 1–4 calls, the first of number `first`, after a random prelude (fds, random scratch). */
 function input(rng: Rng, first: number): [number, number][][] {
   const calls: [number, number][][] = [];
   if (rng.chance(0.5)) calls.push([[SCRATCH_VA, 0], [SCRATCH_BYTES, 0], [0, 0], [0, 0], [0, 0], [0, 0], [278, 0]]);
+  for (let i = rng.below(4); i > 0; i--) calls.push(rng.pick(PRELUDE).map(([lo, hi]): [number, number] => [lo, hi]));
   const n = 1 + rng.below(4);
   for (let i = 0; i < n; i++) {
     const nr = i === 0 ? first : rng.below(NR_MAX + 1);
     calls.push([arg(rng), arg(rng), arg(rng), arg(rng), arg(rng), arg(rng), [nr, 0]]);
+  }
+  // Resolve path pointers now that the table's length is known.
+  for (const c of calls) {
+    for (let r = 0; r < 6; r++) {
+      const [lo, hi] = c[r];
+      if (hi === PATH_TAG) c[r] = [pathVa(calls.length, lo), 0];
+      else if (hi === 0 && lo >= PATH_TAG && lo < PATH_TAG + PATHS.length) c[r] = [pathVa(calls.length, lo - PATH_TAG), 0];
+    }
   }
   return calls;
 }
@@ -207,7 +243,7 @@ class WarpClock implements HostClock {
   setTimer(ms: number, cb: () => void): () => void {
     this.activity++;
     let live = true;
-    const target = this.monotonic() + Math.max(0, Math.min(ms, 1e15)) * 1e6;
+    const target = this.monotonic() + Math.max(0, ms) * 1e6;
     this.pending++;
     setImmediate(() => {
       this.pending--;
@@ -285,10 +321,17 @@ export const target: FuzzTarget = {
     const r = fuzzRoot();
     const clock = new WarpClock();
     const escapes: string[] = [];
-    const seeded = new Rng(rng.u32());
+    let x = rng.u32() | 1;
     const host: UserHost = {
       fs: new ConfinedFs(r, (p) => escapes.push(p)), term: new FakeTerminal(), clock, net: new RefusingNet(clock),
-      random: (b) => { for (let i = 0; i < b.length; i++) b[i] = seeded.u32() & 0xff; }, hostname: "fuzz",
+      // xorshift32, seeded from the batch: deterministic and cheap (getrandom fills 256 KiB).
+      random: (b) => {
+        for (let i = 0; i < b.length; i += 4) {
+          x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+          b[i] = x; if (i + 1 < b.length) b[i + 1] = x >> 8; if (i + 2 < b.length) b[i + 2] = x >> 16; if (i + 3 < b.length) b[i + 3] = x >> 24;
+        }
+      },
+      hostname: "fuzz",
     };
     const log: string[] = [];
     const k = new Kernel(host, { root: r, readonly: true, strace: false, log: (l) => { if (log.length < 100) log.push(l); }, memBytes: GUEST_MEM });
