@@ -34,5 +34,6 @@ test("user hostile: guest memory exhaustion fails the call or kills one process 
   assert.match(r.stderr, /out of guest memory \(page fault\): killed process \d+/);
   assert.match(r.stderr, /mmap 32 MiB rw: ok\n/);
   assert.match(r.stderr, /mmap 128 MiB rw: ENOMEM\n/);
+  assert.match(r.stderr, /thread bomb: \d+ created, [1-9]\d* failed\n/);
   assert.match(r.stderr, /small child: status 0x0\n/);
 });

@@ -585,6 +585,7 @@ export function sys_utimensat(k: Kernel, t: Thread, a: number[]): R {
 export function sys_ftruncate(k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
   if (f === undefined) return -EBADF;
+  if (a[1] < 0) return -EINVAL; // loff_t length < 0
   if (k.vfs.readonly) return -EROFS;
   return f.truncate(a[1]);
 }
@@ -601,6 +602,8 @@ export const sys_sync = (): R => 0;
 export function sys_fallocate(_k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
   if (f === undefined) return -EBADF;
+  // offset < 0 or len <= 0 → EINVAL (vfs_fallocate).
+  if (a[2] < 0 || a[3] <= 0) return -EINVAL;
   const end = a[2] + a[3];
   if (f.size() < end && (a[1] & 1) === 0) return f.truncate(end);
   return 0;
@@ -623,7 +626,7 @@ export function sys_pipe2(_k: Kernel, t: Thread, a: number[]): R {
 
 export function sys_getcwd(_k: Kernel, t: Thread, a: number[]): R {
   const b = new TextEncoder().encode(t.proc.cwd + "\0");
-  if (b.length > a[1]) return -ERANGE;
+  if (b.length > sizeT(a[1])) return -ERANGE;
   return t.proc.as.write(a[0], b) ? b.length : -EFAULT;
 }
 

@@ -61,6 +61,8 @@ int main(void) {
   show("read(file, kernel ptr, 16)", syscall(SYS_read, ffd, (void *)0xffffffffffff0000UL, 16));
   show("sendfile(pipe, file, NULL, -1)", syscall(SYS_sendfile, p[1], ffd, NULL, HUGE));
   show("sendfile(pipe, file, NULL, 2^63)", syscall(SYS_sendfile, p[1], ffd, NULL, TOP_BIT));
+  show("ftruncate(file, -1)", syscall(SYS_ftruncate, ffd, -1L));
+  show("fallocate(file, 0, -1, 1)", syscall(SYS_fallocate, ffd, 0, -1L, 1));
   show("getrandom(buf, -1, 0)", syscall(SYS_getrandom, buf, HUGE, 0));
   show("getrandom(buf, 2^63, 0)", syscall(SYS_getrandom, buf, TOP_BIT, 0));
   show("getrandom(buf, 16, 0)", syscall(SYS_getrandom, buf, 16, 0));

@@ -4,6 +4,7 @@
 // pages). stdout only says what Linux and rvisor agree on; counts go to stderr.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 
 #define MAX_FORKS 40
+#define MAX_THREADS 700
 #define PARENT_BYTES (6 << 20)
 
 /** Child: exit 0 (enough memory) or die by SIGKILL (the OOM killer) — both fine. */
@@ -49,6 +51,29 @@ static int run_child(void (*fn)(long), long arg, const char *what) {
   return 0;
 }
 
+static int gate[2];
+static void *parked(void *arg) { char x; (void)arg; read(gate[0], &x, 1); return NULL; }
+
+/** Threads until pthread_create fails (rvisor: threads-max for the guest memory) or MAX_THREADS. */
+static void thread_bomb(void) {
+  static pthread_t th[MAX_THREADS];
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setstacksize(&at, 64 << 10);
+  if (pipe(gate) != 0) return;
+  int made = 0, failed = 0, unexpected = 0;
+  for (; made < MAX_THREADS; made++) {
+    int e = pthread_create(&th[made], &at, parked, NULL);
+    if (e != 0) { if (e == EAGAIN || e == ENOMEM) failed++; else unexpected++; break; }
+  }
+  close(gate[1]);
+  for (int i = 0; i < made; i++) pthread_join(th[i], NULL);
+  close(gate[0]);
+  printf("thread bomb: created threads: %s\n", made > 0 ? "yes" : "no");
+  printf("thread bomb: every failure was EAGAIN or ENOMEM: %s\n", unexpected == 0 ? "yes" : "no");
+  fprintf(stderr, "thread bomb: %d created, %d failed\n", made, failed);
+}
+
 static void dense(long bytes) { touch_all((size_t)bytes); }
 static void sparse(long pages) { touch_sparse((int)pages); }
 
@@ -82,6 +107,7 @@ int main(void) {
 
   if (run_child(dense, 96L << 20, "dense 96 MiB")) return 1;
   if (run_child(sparse, 12000, "sparse 12000 page tables")) return 1;
+  thread_bomb();
   // The machine is still usable: a fork that fits works.
   if (run_child(dense, 0, "small child")) return 1;
   printf("parent still running\n");
