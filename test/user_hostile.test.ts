@@ -37,3 +37,31 @@ test("user hostile: guest memory exhaustion fails the call or kills one process 
   assert.match(r.stderr, /thread bomb: \d+ created, [1-9]\d* failed\n/);
   assert.match(r.stderr, /small child: status 0x0\n/);
 });
+
+test("user hostile: an exception in a syscall handler kills the calling process, not the kernel", { skip, timeout: 60_000 }, async () => {
+  const bin = buildProgram("handler_error", "static");
+  const { Kernel } = await import("../src/user/kernel.js");
+  const { SYSCALLS } = await import("../src/user/syscalls.js");
+  const { nodeUserHost } = await import("../src/host/node/user_host.js");
+  const NR = 424;
+  const saved = SYSCALLS[NR];
+  SYSCALLS[NR] = { nr: NR, name: "test_throw", args: "", status: "supported", fn: () => { throw new RangeError("Invalid typed array length: -1"); } };
+  try {
+    const host = nodeUserHost();
+    let out = "";
+    const term = host.term;
+    host.term = {
+      isatty: () => false, winsize: () => null, setRaw: () => {}, write: (_fd, d) => { out += new TextDecoder().decode(d); },
+      startInput: (cb) => term.startInput(cb), onInterrupt: () => {}, stop: () => term.stop(),
+    };
+    const log: string[] = [];
+    const k = new Kernel(host, { root: "/", readonly: true, strace: false, log: (l) => log.push(l), memBytes: 32 << 20 });
+    k.start(bin, [bin], [], "/");
+    assert.equal(await k.run(), 0);
+    assert.equal(out, "child killed\n");
+    assert.equal(k.internalErrors, 1);
+    assert.match(log.join("\n"), /internal error in test_throw\(424\): RangeError: Invalid typed array length: -1; killing process \d+/);
+  } finally {
+    SYSCALLS[NR] = saved;
+  }
+});
