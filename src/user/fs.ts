@@ -669,7 +669,7 @@ export function sys_sendfile(k: Kernel, t: Thread, a: number[]): R {
   const out = fileOf(t, a[0]), inp = fileOf(t, a[1]);
   if (out === undefined || inp === undefined) return -EBADF;
   let pos: number | null = null;
-  if (a[2] !== 0) { pos = t.proc.as.u64(a[2]); if (pos === null) return -EFAULT; }
+  if (a[2] !== 0) { pos = t.proc.as.u64(a[2]); if (pos === null) return -EFAULT; if (pos < 0) return -EINVAL; }
   // do_sendfile: rw_verify_area → EINVAL for a count negative as ssize_t, then MAX_RW_COUNT.
   if (negativeSsize(a[3])) return -EINVAL;
   const buf = new Uint8Array(Math.min(rwCount(a[3]), 1 << 20));
