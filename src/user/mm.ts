@@ -172,12 +172,16 @@ export function sys_mincore(_k: Kernel, t: Thread, a: number[]): R {
   const as = t.proc.as;
   if (!as.covers(start, start + n * PAGE)) return -ENOMEM;
   const v0 = start / PAGE;
+  // A range larger than the resident set (a big PROT_NONE reservation) is answered from the
+  // resident pages, sorted once, instead of one lookup per page.
+  const resident = n > as.pages.size ? [...as.pages.keys()].filter((p) => p >= v0 && p < v0 + n).sort((x, y) => x - y) : null;
+  let r = 0;
   for (let i = 0; i < n; i += MINCORE_CHUNK) {
     const v = new Uint8Array(Math.min(MINCORE_CHUNK, n - i));
-    if (v.length <= as.pages.size) {
+    if (resident === null) {
       for (let j = 0; j < v.length; j++) v[j] = as.pages.has(v0 + i + j) ? 1 : 0;
     } else {
-      for (const vpn of as.pages.keys()) if (vpn >= v0 + i && vpn < v0 + i + v.length) v[vpn - v0 - i] = 1;
+      for (; r < resident.length && resident[r] < v0 + i + v.length; r++) v[resident[r] - v0 - i] = 1;
     }
     if (!as.write(vec + i, v)) return -EFAULT;
   }

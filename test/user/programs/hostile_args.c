@@ -93,6 +93,18 @@ int main(void) {
   r = syscall(SYS_mmap, 0, TOO_BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   show("mmap(64 GiB, rw, NORESERVE)", r == -1 ? -1 : 0);
   if (r != -1) munmap((void *)r, TOO_BIG);
+  // mincore's vector over a reservation far larger than what is resident.
+  size_t res = 1UL << 30;
+  char *rsv = mmap(NULL, res, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  static unsigned char rvec[(1UL << 30) / 4096];
+  if (rsv != MAP_FAILED) {
+    rsv[4096 * 100] = 1; rsv[4096 * 107] = 1;
+    show("mincore(1 GiB reservation)", syscall(SYS_mincore, rsv, res, rvec));
+    int resident = 0, first = -1, last = -1;
+    for (size_t i = 0; i < sizeof rvec; i++) if (rvec[i] & 1) { resident++; if (first < 0) first = (int)i; last = (int)i; }
+    printf("%-34s %d (pages %d..%d)\n", "  resident", resident, first, last);
+    munmap(rsv, res);
+  }
   show("munmap(page, -1)", syscall(SYS_munmap, page, HUGE));
   show("mprotect(page, -1, r)", syscall(SYS_mprotect, page, HUGE, PROT_READ));
   return 0;
