@@ -49,6 +49,11 @@ export class TestDriver {
     return a;
   }
 
+  /** The allocation point, for `release` (tests that move more data than the heap holds). */
+  mark(): number { return this.heap; }
+  /** Frees everything allocated since `mark` (the caller has consumed those buffers). */
+  release(mark: number): void { this.heap = mark; }
+
   r(off: number): number { return this.mmio.read(off, 4); }
   w(off: number, v: number): void { this.mmio.write(off, 4, v); }
 
