@@ -4,7 +4,7 @@
 // disk and on a temp file, console, rng, 9p on a temp dir), with plausible request contents so
 // the device code runs deep. After each input the device is reset and must answer a valid request.
 // Findings: a device throwing, a request that never completes, a device that does not recover.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FuzzFinding, FuzzTarget, Rng } from "../lib.js";
@@ -23,14 +23,14 @@ import { CaptureCharBackend } from "../../src/system/devices/char_backend.js";
 import { FileBlockBackend } from "../../src/host/node/block_file.js";
 import { NodeFs9p } from "../../src/host/node/fs_9p_node.js";
 
-const INPUTS_PER_BATCH = 40;
-const RAM = 4 << 20;
+const INPUTS_PER_BATCH = 150;
+const RAM = 2 << 20;
 const HEAP = TEST_RAM_BASE + 0x100000;
 const tmp = mkdtempSync(join(tmpdir(), "rvisor-fuzz-vq-"));
 const share = join(tmp, "share");
 const diskFile = join(tmp, "disk.img");
 writeFileSync(diskFile, new Uint8Array(64 * 512));
-import("node:fs").then((fs) => fs.mkdirSync(share, { recursive: true }), () => undefined);
+mkdirSync(share, { recursive: true });
 
 interface Subject {
   name: string;
@@ -137,7 +137,7 @@ function addr(rng: Rng, rings: number[]): number {
     case 1: return TEST_RAM_BASE + RAM - rng.below(64);          // at the end of RAM
     case 2: return rng.pick(rings) + rng.below(64);              // on top of the rings
     case 3: { const [lo, hi] = rng.u64(); return lo + hi * 2 ** 32; }
-    default: return HEAP + rng.below(RAM - 0x200000);
+    default: return HEAP + rng.below(RAM - (HEAP - TEST_RAM_BASE) - 0x10000);
   }
 }
 
