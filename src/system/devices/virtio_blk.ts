@@ -176,10 +176,11 @@ export class VirtioBlk implements VirtioDevice {
   }
 
   /**
-   * virtio 1.2 5.2.6.1: "The length of data MUST be a multiple of 512 bytes for VIRTIO_BLK_T_IN and
-   * VIRTIO_BLK_T_OUT requests" and a request MUST NOT "cause a read or write beyond capacity".
-   * A request that breaks either fails with VIRTIO_BLK_S_IOERR and touches nothing, as QEMU's
-   * virtio_blk_sect_range_ok does (a 511-byte write would otherwise half-overwrite a sector).
+   * virtio 1.2 5.2.6: the data of a VIRTIO_BLK_T_IN/OUT request is `u8 data[][512]`, whole
+   * 512-byte sectors; 5.2.6.1: "A driver MUST NOT submit a request which would cause a read or
+   * write beyond capacity." A request that breaks either fails with VIRTIO_BLK_S_IOERR and
+   * touches nothing, as in QEMU (virtio_blk_sect_range_ok; "virtio-blk: fail unaligned
+   * requests"): a 511-byte write would otherwise half-overwrite a sector.
    */
   private validIo(sector: number, len: number): boolean {
     return Number.isSafeInteger(sector) && len >= 0 && len % SECTOR === 0 && sector * SECTOR + len <= this.capacitySectors * SECTOR;
