@@ -53,11 +53,11 @@ function offsetIn(rng: Rng, size: number, name: string): number {
   }
 }
 
-function board(time: { now: number }): VirtMachine {
+function board(time: { now: number }, fs: NodeFs9p): VirtMachine {
   return new VirtMachine({
     memBytes: MEM, harts: 2, firmware: { kind: "none" }, kernel: KERNEL, console: nullCharBackend,
     drives: [new MemBlockBackend(64 * 512), new MemBlockBackend(8 * 512, true)],
-    shares: [{ fs: new NodeFs9p(share), tag: "fuzz" }],
+    shares: [{ fs, tag: "fuzz" }],
     clock: () => time.now, wallClock: () => 1_700_000_000_000, randomBytes: (d) => d.fill(7),
   });
 }
@@ -67,7 +67,8 @@ export const target: FuzzTarget = {
   description: "random MMIO reads/writes on every window of a full virt board and unmapped addresses; finding = device throw, bad value, hang",
   async batch(rng: Rng, report: (f: FuzzFinding) => void): Promise<number> {
     const time = { now: 0 };
-    const m = board(time);
+    const fs = new NodeFs9p(share);
+    const m = board(time, fs);
     const log: string[] = [];
     const found = (error: string): void => report({ target: "mmio", input: `seed ${rng.seed}, op ${log.length}: ${log.slice(-6).join("; ")}`, error });
     m.bus.onDeviceError = (name, e) => found(`device ${name} threw: ${describe(e)}`);
@@ -130,6 +131,7 @@ export const target: FuzzTarget = {
     }
     // Let async device work (9p host I/O, blk) finish; it must settle.
     try { await within(new Promise((res) => setTimeout(res, 1)), 5000); } catch (e) { found(describe(e)); }
+    await fs.closeAll();
     return OPS_PER_BATCH;
   },
 };

@@ -224,6 +224,10 @@ export const target: FuzzTarget = {
   },
 };
 
+/** Closes what a batch opened on the host (the disk file, 9p file handles). */
 async function fileDiskClose(subs: Subject[]): Promise<void> {
-  for (const s of subs) if (s.dev instanceof VirtioBlk && s.dev.backend instanceof FileBlockBackend) await s.dev.backend.close();
+  for (const s of subs) {
+    if (s.dev instanceof VirtioBlk && s.dev.backend instanceof FileBlockBackend) await s.dev.backend.close();
+    if (s.dev instanceof Virtio9p && s.dev.server.fs instanceof NodeFs9p) await s.dev.server.fs.closeAll();
+  }
 }

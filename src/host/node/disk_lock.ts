@@ -178,7 +178,7 @@ export function lockDisk(path: string, id: ImageId, mode: DiskLockMode, opts: Di
   try {
     fd = openSync(myPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
   } catch (e) {
-    throw new DiskLockError(`cannot create lock file ${myPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new DiskLockError(`cannot create lock file ${myPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (RVISOR_LOCK_DIR picks another directory)`);
   }
   try { writeSync(fd, JSON.stringify({ path, pid: process.pid, start: processStart(process.pid) })); } finally { closeSync(fd); }
   held.add(myPath);
