@@ -10,6 +10,7 @@ import { LoadError } from "../system/loader.js";
 import { attachHtif } from "../system/baremetal.js";
 import { isElf, parseElf, ElfError } from "../memory/elf.js";
 import { FileBlockBackend } from "../host/node/block_file.js";
+import { DiskLockError } from "../host/node/disk_lock.js";
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
 import { RunLoop } from "../host/node/run_loop.js";
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError) {
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError) {
       process.stderr.write(`rvisor: ${e.message}\n`);
       return e instanceof UsageError ? 2 : 1;
     }
@@ -139,6 +140,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     try {
       drives.push(await FileBlockBackend.open(file, { readonly: ro === "on" || ro === "true" }));
     } catch (e) {
+      if (e instanceof DiskLockError) throw new DiskLockError(`--drive '${spec}': ${e.message}`);
       throw new UsageError(`--drive '${spec}': cannot open ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }

@@ -1,7 +1,16 @@
 // BlockBackend over a raw disk image file: positional reads and writes on one file descriptor;
-// flush() is fsync so acknowledged FLUSH requests really reach the disk.
+// flush() is fsync so acknowledged FLUSH requests really reach the disk. The image is locked
+// while open (disk_lock.ts): exclusively for writing, shared for readonly use.
 import { promises as fsp } from "node:fs";
 import type { BlockBackend } from "../../system/devices/virtio_blk.js";
+import { DiskLock, lockDisk, type DiskLockOptions } from "./disk_lock.js";
+
+export interface FileBlockOptions {
+  readonly?: boolean;
+  id?: string;
+  /** Lock options; false opens without a lock (tests of the backend alone). */
+  lock?: DiskLockOptions | false;
+}
 
 export class FileBlockBackend implements BlockBackend {
   private constructor(
@@ -9,17 +18,27 @@ export class FileBlockBackend implements BlockBackend {
     readonly size: number,
     readonly readonly: boolean,
     readonly id: string | undefined,
+    private readonly lock: DiskLock | null,
   ) {}
 
-  /** Opens `path` ('r' when readonly, else 'r+'); the disk size is the file size. */
-  static async open(path: string, opts: { readonly?: boolean; id?: string } = {}): Promise<FileBlockBackend> {
+  /**
+   * Opens `path` ('r' when readonly, else 'r+') and locks it; the disk size is the file size.
+   * Throws DiskLockError when another VM holds a conflicting lock.
+   */
+  static async open(path: string, opts: FileBlockOptions = {}): Promise<FileBlockBackend> {
     const ro = opts.readonly === true;
     const fh = await fsp.open(path, ro ? "r" : "r+");
+    let lock: DiskLock | null = null;
     try {
-      const st = await fh.stat();
+      const st = await fh.stat({ bigint: true });
       if (!st.isFile() && !st.isBlockDevice()) throw new Error(`${path}: not a regular file`);
-      return new FileBlockBackend(fh, st.size, ro, opts.id);
+      if (opts.lock !== false) {
+        // The identity of what was opened (not of the path again: it could have been replaced).
+        lock = lockDisk(path, { dev: st.dev, ino: st.ino, isBlockDevice: st.isBlockDevice(), rdev: st.rdev }, ro ? "read" : "write", opts.lock);
+      }
+      return new FileBlockBackend(fh, Number(st.size), ro, opts.id, lock);
     } catch (e) {
+      lock?.release();
       await fh.close();
       throw e;
     }
@@ -46,5 +65,7 @@ export class FileBlockBackend implements BlockBackend {
 
   async flush(): Promise<void> { if (!this.readonly) await this.fh.sync(); }
 
-  close(): Promise<void> { return this.fh.close(); }
+  async close(): Promise<void> {
+    try { await this.fh.close(); } finally { this.lock?.release(); }
+  }
 }

@@ -1,15 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeFs9p } from "./fs_9p_node.js";
 import {
-  AT_REMOVEDIR, EACCES, ENOENT, ENOTDIR, EOPNOTSUPP, L_O_CREAT, L_O_RDONLY, L_O_RDWR, P9, P9Reader, P9Writer,
-  P9_QTDIR, P9_QTFILE, P9_QTSYMLINK, Qid, Virtio9p,
+  AT_REMOVEDIR, EACCES, ENOENT, ENOTDIR, EOPNOTSUPP, L_O_CREAT, L_O_DIRECTORY, L_O_RDONLY, L_O_RDWR, P9, P9Reader, P9Writer,
+  P9_NOFID, P9_QTDIR, P9_QTFILE, P9_QTSYMLINK, Qid, Virtio9p,
 } from "../../system/devices/virtio_9p.js";
-import { VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "../../system/devices/virtio_mmio.js";
-import { TestDriver } from "../../system/devices/virtio_testing.js";
+import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "../../system/devices/virtio_mmio.js";
+import { TestDriver, type TestBuf } from "../../system/devices/virtio_testing.js";
 
 /** A 9P client that sends real messages through the virtqueue of a virtio-9p device in test RAM. */
 class Client {
@@ -259,3 +260,172 @@ test("9P server snapshot: fids survive and open files reopen lazily", withDir(as
   assert.equal(new TextDecoder().decode(r.bytes(r.u32())), "persisted");
   await fs2.closeAll();
 }));
+
+/**
+ * A 9P client that lays out its requests as Linux's trans_virtio does: small messages in one
+ * buffer each way; reads and writes over 1024 bytes "zero-copy" (net/9p/client.c), i.e. the
+ * request or reply header in its own buffer and the payload in page-sized pieces of the user
+ * buffer, starting `pageOffset` bytes into its first page, all behind an indirect descriptor.
+ */
+class ZeroCopyClient {
+  static readonly IOHDRSZ = 24; // P9_IOHDRSZ: what Linux keeps free of msize for read/write headers
+  readonly d: TestDriver;
+  private tag = 1;
+  msize = 0;
+  constructor(readonly dev: Virtio9p, readonly pageOffset: number) {
+    this.d = new TestDriver(dev, 48 << 20);
+    this.d.init(featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(0), [128]);
+  }
+
+  /** Page pieces of a `len`-byte user buffer that starts `pageOffset` into a page. */
+  private pieces(len: number): number[] {
+    const out: number[] = [];
+    for (let left = len, first = true; left > 0; first = false) {
+      const n = Math.min(left, first ? 4096 - this.pageOffset : 4096);
+      out.push(n); left -= n;
+    }
+    return out;
+  }
+
+  private async exchange(bufs: TestBuf[]): Promise<{ type: number; body: Uint8Array }> {
+    const mark = this.d.mark();
+    const s = this.d.submit(0, bufs, { indirect: true });
+    await this.dev.idle();
+    const used = this.d.takeUsed(0);
+    assert.equal(used.length, 1);
+    assert.equal(used[0].id, s.head);
+    // Gather the writable buffers back into one reply.
+    const reply = new Uint8Array(used[0].len);
+    let pos = 0;
+    for (const b of s.bufs.filter((x) => x.write)) {
+      const n = Math.min(b.len, reply.length - pos);
+      if (n <= 0) break;
+      reply.set(this.d.ram.read(b.addr, n), pos); pos += n;
+    }
+    this.d.release(mark);
+    const r = new P9Reader(reply);
+    assert.equal(r.u32(), used[0].len, "size field equals used length");
+    const type = r.u8();
+    r.u16();
+    return { type, body: reply.subarray(7) };
+  }
+
+  async version(msize: number): Promise<void> {
+    const w = P9Writer.header(P9.Tversion, this.tag++).u32(msize).str("9P2000.L");
+    const { type, body } = await this.exchange([{ data: w.finish() }, { writeLen: 4096 }]);
+    assert.equal(type, P9.Rversion);
+    this.msize = new P9Reader(body).u32();
+  }
+
+  async small(type: number, build: (w: P9Writer) => void): Promise<P9Reader> {
+    const w = P9Writer.header(type, this.tag++);
+    build(w);
+    const { type: t, body } = await this.exchange([{ data: w.finish() }, { writeLen: this.msize }]);
+    if (t === P9.Rlerror) assert.fail(`T${type}: errno ${new P9Reader(body).u32()}`);
+    assert.equal(t, type + 1);
+    return new P9Reader(body);
+  }
+
+  /** One Tread of up to `count` bytes, as p9_client_read_once sends it. */
+  async readOnce(fid: number, offset: number, count: number): Promise<Uint8Array> {
+    const rsize = Math.min(count, this.msize - ZeroCopyClient.IOHDRSZ);
+    const req = P9Writer.header(P9.Tread, this.tag++).u32(fid).u64(offset).u32(rsize).finish();
+    const zc = rsize > 1024;
+    const bufs: TestBuf[] = zc ? [{ data: req }, { writeLen: 11 }, ...this.pieces(rsize).map((n) => ({ writeLen: n }))]
+      : [{ data: req }, { writeLen: this.msize }];
+    const { type, body } = await this.exchange(bufs);
+    if (type === P9.Rlerror) assert.fail(`Tread(${offset}, ${rsize}): errno ${new P9Reader(body).u32()}`);
+    assert.equal(type, P9.Rread);
+    const r = new P9Reader(body);
+    const n = r.u32();
+    assert.ok(n <= rsize, `Rread count ${n} > ${rsize}`);
+    return r.bytes(n).slice();
+  }
+
+  /** One Twrite, as p9_client_write sends it; returns the count written. */
+  async writeOnce(fid: number, offset: number, data: Uint8Array): Promise<number> {
+    const rsize = Math.min(data.length, this.msize - ZeroCopyClient.IOHDRSZ);
+    const payload = data.subarray(0, rsize);
+    let bufs: TestBuf[];
+    if (rsize > 1024) {
+      const hdr = P9Writer.header(P9.Twrite, this.tag++).u32(fid).u64(offset).u32(rsize).finish();
+      new DataView(hdr.buffer).setUint32(0, hdr.length + rsize, true); // size counts the payload too
+      let pos = 0;
+      const pages = this.pieces(rsize).map((n) => { const b = { data: payload.subarray(pos, pos + n) }; pos += n; return b; });
+      bufs = [{ data: hdr }, ...pages, { writeLen: 11 }];
+    } else {
+      const msg = new Uint8Array(23 + rsize);
+      msg.set(P9Writer.header(P9.Twrite, this.tag++).u32(fid).u64(offset).u32(rsize).finish());
+      msg.set(payload, 23);
+      new DataView(msg.buffer).setUint32(0, msg.length, true);
+      bufs = [{ data: msg }, { writeLen: this.msize }];
+    }
+    const { type, body } = await this.exchange(bufs);
+    if (type === P9.Rlerror) assert.fail(`Twrite(${offset}, ${rsize}): errno ${new P9Reader(body).u32()}`);
+    assert.equal(type, P9.Rwrite);
+    return new P9Reader(body).u32();
+  }
+}
+
+function sha256(b: Uint8Array): string { return createHash("sha256").update(b).digest("hex"); }
+
+test("reads and writes of every size across msize and page boundaries, in Linux's zero-copy layout", withDir(async (root) => {
+  const KiB = 1024, MiB = 1 << 20;
+  for (const [askMsize, pageOffset] of [[8192, 0], [65536, 0x123], [512 * KiB, 0xff8]] as const) {
+    const c = new ZeroCopyClient(new Virtio9p(new NodeFs9p(root), "hostshare"), pageOffset);
+    await c.version(askMsize);
+    assert.equal(c.msize, askMsize);
+    await c.small(P9.Tattach, (w) => w.u32(0).u32(P9_NOFID).str("root").str("").u32(0));
+    const m = c.msize;
+    const sizes = [0, 1, 511, 512, 1023, 1024, 1025, 4095, 4096, 4097, m - 25, m - 24, m - 23, m - 1, m, m + 1, MiB + 3];
+    for (const size of sizes) {
+      const data = randomBytes(size);
+      const name = `r${size}`;
+      writeFileSync(join(root, name), data);
+      await c.small(P9.Twalk, (w) => w.u32(0).u32(1).u16(1).str(name));
+      await c.small(P9.Tlopen, (w) => w.u32(1).u32(L_O_RDONLY));
+      // Read it as cat does, with a 128 KiB user buffer, until a zero-length read.
+      const parts: Uint8Array[] = [];
+      for (let off = 0; ;) {
+        const part = await c.readOnce(1, off, 128 * KiB);
+        if (part.length === 0) break;
+        parts.push(part); off += part.length;
+      }
+      const got = Buffer.concat(parts);
+      assert.equal(got.length, size, `msize ${m}: read ${name}`);
+      assert.equal(sha256(got), sha256(data), `msize ${m}: read ${name}`);
+      await c.small(P9.Tclunk, (w) => w.u32(1));
+
+      // The other direction: the guest creates a file and writes `size` bytes.
+      const out = randomBytes(size);
+      await c.small(P9.Twalk, (w) => w.u32(0).u32(2).u16(0));
+      await c.small(P9.Tlcreate, (w) => w.u32(2).str(`w${size}`).u32(L_O_RDWR | L_O_CREAT).u32(0o644).u32(0));
+      for (let off = 0; off < size;) off += await c.writeOnce(2, off, out.subarray(off));
+      await c.small(P9.Tclunk, (w) => w.u32(2));
+      const host = readFileSync(join(root, `w${size}`));
+      assert.equal(host.length, size, `msize ${m}: write w${size}`);
+      assert.equal(sha256(host), sha256(out), `msize ${m}: write w${size}`);
+    }
+    // A directory listing larger than one small reply buffer.
+    await c.small(P9.Twalk, (w) => w.u32(0).u32(3).u16(0));
+    await c.small(P9.Tlopen, (w) => w.u32(3).u32(L_O_RDONLY | L_O_DIRECTORY));
+    const rd = await c.small(P9.Treaddir, (w) => w.u32(3).u64(0).u32(m - 24));
+    assert.ok(rd.u32() > 512, "readdir of 36 entries fills more than 512 bytes");
+    await c.small(P9.Tclunk, (w) => w.u32(3));
+    await (c.dev.server.fs as NodeFs9p).closeAll();
+    for (const f of readdirSync(root)) rmSync(join(root, f));
+  }
+}));
+
+test("P9Writer grows past its first buffer without losing bytes", () => {
+  const big = new Uint8Array(randomBytes(10_000));
+  const w = P9Writer.header(P9.Rread, 3).u32(big.length).bytes(big).u64(2n ** 40n).str("tail".repeat(100));
+  const m = w.finish();
+  const r = new P9Reader(m);
+  assert.equal(r.u32(), m.length);
+  assert.equal(r.u8(), P9.Rread); assert.equal(r.u16(), 3);
+  assert.equal(r.u32(), big.length);
+  assert.deepEqual(r.bytes(big.length), big);
+  assert.equal(r.u64(), 2 ** 40);
+  assert.equal(r.str(), "tail".repeat(100));
+});

@@ -150,9 +150,12 @@ export class P9Writer {
     }
     const p = this.length; this.length += n; return p;
   }
-  u8(v: number): this { this.dv.setUint8(this.grow(1), v); return this; }
-  u16(v: number): this { this.dv.setUint16(this.grow(2), v, true); return this; }
-  u32(v: number): this { this.dv.setUint32(this.grow(4), v >>> 0, true); return this; }
+  // grow() may replace buf/dv, so it runs before they are read: `this.dv.setUint8(this.grow(1), v)`
+  // would evaluate `this.dv` first and write into the discarded buffer (every reply over 256 bytes
+  // then failed with a RangeError, i.e. EIO in the guest).
+  u8(v: number): this { const p = this.grow(1); this.dv.setUint8(p, v); return this; }
+  u16(v: number): this { const p = this.grow(2); this.dv.setUint16(p, v, true); return this; }
+  u32(v: number): this { const p = this.grow(4); this.dv.setUint32(p, v >>> 0, true); return this; }
   u64(v: number | bigint): this {
     const b = BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(Math.max(0, Math.floor(v))));
     const p = this.grow(8);
@@ -160,7 +163,7 @@ export class P9Writer {
     return this;
   }
   str(s: string): this { const b = new TextEncoder().encode(s); this.u16(b.length); return this.bytes(b); }
-  bytes(b: Uint8Array): this { this.buf.set(b, this.grow(b.length)); return this; }
+  bytes(b: Uint8Array): this { const p = this.grow(b.length); this.buf.set(b, p); return this; }
   qid(q: Qid): this { return this.u8(q.type).u32(q.version).u64(q.path); }
   /** The bytes written so far (no size patching). */
   toBytes(): Uint8Array { return this.buf.slice(0, this.length); }

@@ -129,7 +129,7 @@ export class VirtioBlk implements VirtioDevice {
     switch (type) {
       case VIRTIO_BLK_T_IN: {
         const len = c.writableLen - 1;
-        if (!this.inRange(sector, len)) return this.finish(c, 0, VIRTIO_BLK_S_IOERR);
+        if (!this.validIo(sector, len)) return this.finish(c, 0, VIRTIO_BLK_S_IOERR);
         let pos = 0, off = sector * SECTOR;
         // Segment by segment, so a huge (but valid) request never needs one huge host buffer.
         for (const seg of c.writable) {
@@ -149,7 +149,7 @@ export class VirtioBlk implements VirtioDevice {
       }
       case VIRTIO_BLK_T_OUT: {
         const len = c.readableLen - HEADER;
-        if (b.readonly || !this.inRange(sector, len)) return this.finish(c, 0, VIRTIO_BLK_S_IOERR);
+        if (b.readonly || !this.validIo(sector, len)) return this.finish(c, 0, VIRTIO_BLK_S_IOERR);
         let off = sector * SECTOR;
         for (let done = 0; done < len;) {
           const piece = Math.min(SIZE_MAX, len - done);
@@ -175,8 +175,15 @@ export class VirtioBlk implements VirtioDevice {
     }
   }
 
-  private inRange(sector: number, len: number): boolean {
-    return Number.isSafeInteger(sector) && len >= 0 && sector * SECTOR + len <= this.capacitySectors * SECTOR;
+  /**
+   * virtio 1.2 5.2.6: the data of a VIRTIO_BLK_T_IN/OUT request is `u8 data[][512]`, whole
+   * 512-byte sectors; 5.2.6.1: "A driver MUST NOT submit a request which would cause a read or
+   * write beyond capacity." A request that breaks either fails with VIRTIO_BLK_S_IOERR and
+   * touches nothing, as in QEMU (virtio_blk_sect_range_ok; "virtio-blk: fail unaligned
+   * requests"): a 511-byte write would otherwise half-overwrite a sector.
+   */
+  private validIo(sector: number, len: number): boolean {
+    return Number.isSafeInteger(sector) && len >= 0 && len % SECTOR === 0 && sector * SECTOR + len <= this.capacitySectors * SECTOR;
   }
 
   saveState(): unknown { return { version: 1 }; }

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "./virtio_mmio.js";
+import {
+  VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, VIRTIO_MMIO_QUEUE_READY, VIRTIO_STATUS_DEVICE_NEEDS_RESET, featureBit,
+} from "./virtio_mmio.js";
 import {
   MemBlockBackend, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP,
   VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VirtioBlk,
@@ -97,4 +99,50 @@ test("backend errors become IOERR", async () => {
   await settle();
   assert.deepEqual(d.takeUsed(0), [{ id: f.head, len: 1 }]);
   assert.equal(d.ram.read8(f.bufs[1].addr), VIRTIO_BLK_S_IOERR);
+});
+
+test("a read or write whose data length is not a multiple of 512 fails with IOERR and changes nothing", async () => {
+  const be = new MemBlockBackend(8 * 512);
+  be.data.fill(0xaa);
+  const { d } = setup(be);
+  const cases: [string, number][] = [["511-byte write", 511], ["513-byte write", 513], ["1-byte write", 1], ["1000-byte write", 1000]];
+  for (const [what, n] of cases) {
+    const w = d.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 1) }, { data: new Uint8Array(n).fill(0x55) }, { writeLen: 1 }]);
+    await settle();
+    assert.deepEqual(d.takeUsed(0), [{ id: w.head, len: 1 }], what);
+    assert.equal(d.ram.read8(w.bufs[2].addr), VIRTIO_BLK_S_IOERR, what);
+    assert.ok(be.data.every((b) => b === 0xaa), `${what} must not reach the disk`);
+  }
+  // A data part split into pieces that add up to 511 is just as wrong.
+  const split = d.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 0) }, { data: new Uint8Array(256) }, { data: new Uint8Array(255) }, { writeLen: 1 }]);
+  const rd = d.submit(0, [{ data: header(VIRTIO_BLK_T_IN, 0) }, { writeLen: 511 }, { writeLen: 1 }]);
+  await settle();
+  assert.equal(d.takeUsed(0).length, 2);
+  assert.equal(d.ram.read8(split.bufs[3].addr), VIRTIO_BLK_S_IOERR);
+  assert.equal(d.ram.read8(rd.bufs[2].addr), VIRTIO_BLK_S_IOERR);
+  assert.ok(be.data.every((b) => b === 0xaa));
+  assert.ok(d.ram.read(rd.bufs[1].addr, 511).every((b) => b === 0), "a failed read writes no data");
+  // A zero-length write (no data) is a no-op that succeeds, as in QEMU.
+  const z = d.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 0) }, { writeLen: 1 }]);
+  await settle();
+  assert.equal(d.takeUsed(0).length, 1);
+  assert.equal(d.ram.read8(z.bufs[1].addr), VIRTIO_BLK_S_OK);
+});
+
+test("a queue size that is not a power of 2 is refused (the disk does not go live)", async () => {
+  const be = new MemBlockBackend(8 * 512);
+  const d = new TestDriver(new VirtioBlk(be));
+  d.init(featureBit(VIRTIO_F_VERSION_1), [100]);
+  assert.equal(d.r(VIRTIO_MMIO_QUEUE_READY), 0);
+  assert.equal(d.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+  d.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 0) }, { data: new Uint8Array(512).fill(1) }, { writeLen: 1 }]);
+  await settle();
+  assert.deepEqual(d.takeUsed(0), []);
+  assert.equal(be.data[0], 0);
+  // After a reset, a power-of-2 size works.
+  d.init(featureBit(VIRTIO_F_VERSION_1), [128]);
+  const w = d.submit(0, [{ data: header(VIRTIO_BLK_T_OUT, 0) }, { data: new Uint8Array(512).fill(1) }, { writeLen: 1 }]);
+  await settle();
+  assert.deepEqual(d.takeUsed(0), [{ id: w.head, len: 1 }]);
+  assert.equal(be.data[0], 1);
 });

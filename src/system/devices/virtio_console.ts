@@ -14,6 +14,14 @@ export const VIRTIO_CONSOLE_F_SIZE = 0;
 export const VIRTIO_CONSOLE_F_EMERG_WRITE = 2;
 /** Input kept while the guest has no receive buffers; older bytes beyond this are dropped. */
 const MAX_PENDING_INPUT = 1 << 20;
+/** Guest output is copied out in pieces of this size (never one host buffer per chain). */
+const TX_CHUNK = 64 * 1024;
+/**
+ * Output taken from one transmit chain at most. Linux sends at most a few pages per buffer; a
+ * chain of many descriptors all covering guest RAM could otherwise name 2^32 bytes per
+ * descriptor for the host to copy. The rest of such a chain is dropped.
+ */
+const MAX_TX_PER_CHAIN = 1 << 20;
 
 export class VirtioConsole implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_CONSOLE;
@@ -79,7 +87,8 @@ export class VirtioConsole implements VirtioDevice {
     if (queue !== 1) return;
     const q = t.queue(1);
     for (let c = q.pop(); c !== null; c = q.pop()) {
-      if (c.readableLen > 0) this.backend.write(c.read(0, c.readableLen));
+      const n = Math.min(c.readableLen, MAX_TX_PER_CHAIN);
+      for (let off = 0; off < n; off += TX_CHUNK) this.backend.write(c.read(off, Math.min(TX_CHUNK, n - off)));
       q.push(c, 0);
     }
   }

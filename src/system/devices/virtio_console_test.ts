@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "./virtio_mmio.js";
+import { VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, VIRTQ_DESC_F_NEXT, featureBit } from "./virtio_mmio.js";
 import { VirtioConsole } from "./virtio_console.js";
 import { VirtioRng } from "./virtio_rng.js";
 import { TestDriver } from "./virtio_testing.js";
@@ -18,6 +18,20 @@ test("console: tx goes to the backend", () => {
   assert.deepEqual(d.takeUsed(1), [{ id: s.head, len: 0 }]);
   d.mmio.write(VIRTIO_MMIO_CONFIG + 8, 4, 0x21); // emerg_wr
   assert.deepEqual(out, ["hello world\n", "!"]);
+});
+
+test("console: a transmit chain naming all of guest RAM many times is copied out in bounded pieces", () => {
+  const pieces: number[] = [];
+  const con = new VirtioConsole({ write: (b) => pieces.push(b.length) });
+  const d = new TestDriver(con, 4 << 20);
+  d.init(featureBit(VIRTIO_F_VERSION_1), [16, 16]);
+  // 16 descriptors, each the whole 4 MiB of RAM: 64 MiB of "output" in one chain.
+  for (let i = 0; i < 16; i++) d.writeDesc(1, i, d.ram.base, d.ram.size, i < 15 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+  d.makeAvailable(1, 0);
+  d.notify(1);
+  assert.deepEqual(d.takeUsed(1), [{ id: 0, len: 0 }]);
+  assert.ok(Math.max(...pieces) <= 64 * 1024, `largest host buffer ${Math.max(...pieces)}`);
+  assert.equal(pieces.reduce((a, b) => a + b, 0), 1 << 20, "at most 1 MiB is taken from one chain");
 });
 
 test("console: input is buffered until rx buffers arrive, and split across them", () => {

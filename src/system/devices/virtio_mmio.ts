@@ -225,9 +225,18 @@ export class VirtQueue {
     this.replay = [];
   }
 
-  /** Checks the rings lie inside RAM; called when the driver sets QueueReady. */
+  /**
+   * Checks the queue size and that the rings lie inside RAM; called when the driver sets
+   * QueueReady. virtio 1.2 4.2.3.2: "The driver MUST write a value to QueueNum which is less than
+   * or equal to QueueNumMax"; 2.7: a split virtqueue's "Queue Size value is always a power of 2".
+   * A ring of another size cannot work: the free-running 16-bit indices are taken modulo the
+   * size, and 65536 is a multiple of powers of 2 only. QEMU stores any size up to its maximum;
+   * we refuse instead (queue stays not ready, DEVICE_NEEDS_RESET) so the guest sees an error
+   * rather than a ring that is silently corrupted at the first index wrap.
+   */
   validateLayout(): string | null {
-    if (this.size === 0 || this.size > this.max) return `queue ${this.index}: bad size ${this.size}`;
+    if (this.size === 0 || this.size > this.max) return `queue ${this.index}: size ${this.size} is not in 1..${this.max}`;
+    if ((this.size & (this.size - 1)) !== 0) return `queue ${this.index}: size ${this.size} is not a power of 2`;
     if (!this.ram.contains(this.descAddr, DESC_SIZE * this.size)) return `queue ${this.index}: descriptor table outside RAM`;
     if (!this.ram.contains(this.driverAddr, 6 + 2 * this.size)) return `queue ${this.index}: driver area outside RAM`;
     if (!this.ram.contains(this.deviceAddr, 6 + 8 * this.size)) return `queue ${this.index}: device area outside RAM`;

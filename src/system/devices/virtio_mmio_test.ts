@@ -4,8 +4,9 @@ import type { AccessWidth } from "../../memory/device.js";
 import {
   DescChain, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG,
   VIRTIO_MMIO_CONFIG_GENERATION, VIRTIO_MMIO_DEVICE_ID, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_MAGIC_VALUE,
+  VIRTIO_MMIO_QUEUE_DESC_LOW, VIRTIO_MMIO_QUEUE_DEVICE_LOW, VIRTIO_MMIO_QUEUE_DRIVER_LOW, VIRTIO_MMIO_QUEUE_NUM,
   VIRTIO_MMIO_QUEUE_NUM_MAX, VIRTIO_MMIO_QUEUE_READY, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MMIO_STATUS, VIRTIO_MMIO_VENDOR_ID,
-  VIRTIO_MMIO_VERSION, VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_FEATURES_OK, VIRTQ_DESC_F_INDIRECT,
+  VIRTIO_MMIO_VERSION, VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_FEATURES_OK, VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VirtioDevice, VirtioMmio, VirtioTransport, featureBit, readConfigBytes,
   virtioMmioFdt,
 } from "./virtio_mmio.js";
@@ -196,6 +197,24 @@ test("queue rings outside RAM are refused at QueueReady", () => {
   d.w(VIRTIO_MMIO_QUEUE_READY, 1);
   assert.equal(d.r(VIRTIO_MMIO_QUEUE_READY), 0);
   assert.equal(d.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+});
+
+test("QueueNum must be a power of 2 no larger than QueueNumMax, else QueueReady is refused", () => {
+  for (const [size, ok] of [[1, true], [2, true], [8, true], [16, true], [0, false], [3, false], [12, false], [15, false], [17, false], [32, false], [0xffffffff, false]] as const) {
+    const dev = new EchoDevice();
+    const d = new TestDriver(dev);
+    d.init(featureBit(VIRTIO_F_VERSION_1), []);
+    d.w(VIRTIO_MMIO_STATUS, d.status() & ~VIRTIO_STATUS_DRIVER_OK); // set the queue up by hand
+    d.w(VIRTIO_MMIO_QUEUE_SEL, 0);
+    d.w(VIRTIO_MMIO_QUEUE_NUM, size);
+    d.w(VIRTIO_MMIO_QUEUE_DESC_LOW, TEST_RAM_BASE + 0x1000);
+    d.w(VIRTIO_MMIO_QUEUE_DRIVER_LOW, TEST_RAM_BASE + 0x2000);
+    d.w(VIRTIO_MMIO_QUEUE_DEVICE_LOW, TEST_RAM_BASE + 0x3000);
+    d.w(VIRTIO_MMIO_QUEUE_READY, 1);
+    assert.equal(d.r(VIRTIO_MMIO_QUEUE_READY), ok ? 1 : 0, `size ${size}`);
+    assert.equal(d.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, ok ? 0 : VIRTIO_STATUS_DEVICE_NEEDS_RESET, `size ${size}`);
+    if (!ok) assert.match(d.mmio.lastError ?? "", /power of 2|not in 1\.\.16/);
+  }
 });
 
 test("device exceptions never escape the transport", () => {

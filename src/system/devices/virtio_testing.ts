@@ -49,6 +49,11 @@ export class TestDriver {
     return a;
   }
 
+  /** The allocation point, for `release` (tests that move more data than the heap holds). */
+  mark(): number { return this.heap; }
+  /** Frees everything allocated since `mark` (the caller has consumed those buffers). */
+  release(mark: number): void { this.heap = mark; }
+
   r(off: number): number { return this.mmio.read(off, 4); }
   w(off: number, v: number): void { this.mmio.write(off, 4, v); }
 
@@ -78,6 +83,8 @@ export class TestDriver {
 
   setupQueue(index: number, size: number): void {
     const desc = this.alloc(16 * size, 16), avail = this.alloc(6 + 2 * size, 2), used = this.alloc(6 + 8 * size, 4);
+    // A driver hands over zeroed rings (the heap may be reused after release()).
+    this.ram.write(desc, new Uint8Array(used + 6 + 8 * size - desc));
     this.w(VIRTIO_MMIO_QUEUE_SEL, index);
     this.w(VIRTIO_MMIO_QUEUE_NUM, size);
     this.w(VIRTIO_MMIO_QUEUE_DESC_LOW, desc); this.w(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
