@@ -35,6 +35,8 @@ export interface HostFs {
   /** Times in seconds (fractional); null leaves one unchanged. */
   futimes(h: number, atime: number | null, mtime: number | null): number;
   readdir(path: string): HostDirent[] | number;
+  /** Lists the directory open as handle h (wherever it is now); -ENOSYS where the host cannot. */
+  readdirHandle(h: number): HostDirent[] | number;
   mkdir(path: string, mode: number): number;
   rmdir(path: string): number;
   unlink(path: string): number;

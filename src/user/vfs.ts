@@ -4,7 +4,7 @@
 // below it (stat, chown, utimes, chmod, access, truncate) pick the host call that cannot follow
 // a final symlink out of the root.
 // Host-backed open files (regular files, directories, O_PATH locations) and the terminal files live here too.
-import { EACCES, EAGAIN, EBADF, EISDIR, ELOOP, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS } from "./errno.js";
+import { EACCES, EAGAIN, EBADF, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, EOPNOTSUPP, EROFS } from "./errno.js";
 import {
   O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, OpenFile, POLLIN, POLLOUT,
   S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, fakeStat, type Dirent,
@@ -76,7 +76,8 @@ export class Vfs {
         if (typeof st === "number") { if (last) continue; return st; }
         const type = st.mode & S_IFMT;
         if (type !== S_IFLNK) {
-          if (!last && type !== S_IFDIR) return -ENOTDIR;
+          // A non-directory before a later component, or named with a trailing slash: ENOTDIR.
+          if ((!last || trailingSlash) && type !== S_IFDIR) return -ENOTDIR;
           continue;
         }
         const t = this.host.readlink(this.toHost(g));
@@ -242,13 +243,17 @@ export class HostDir extends OpenFile {
   override chown(uid: number, gid: number): number { return this.host.fchown(this.h, uid, gid); }
   override utimes(atime: number | null, mtime: number | null): number { return this.host.futimes(this.h, atime, mtime); }
   override readdir(): Dirent[] | number {
-    // The path is listed only while it still names this directory (not a symlink or another
-    // directory swapped in after the open, which could lead out of the root).
+    // The directory is listed by its handle; where the host cannot, by its path, and only while
+    // that still names this directory (not a symlink or another directory swapped in after the
+    // open, which could lead out of the root).
     const self = this.host.fstat(this.h);
     if (typeof self === "number") return self;
-    const now = this.host.lstat(this.hpath);
-    if (typeof now === "number" || (now.mode & S_IFMT) !== S_IFDIR || !sameInode(now, self)) return -ENOENT;
-    const r = this.host.readdir(this.hpath);
+    let r = this.host.readdirHandle(this.h);
+    if (r === -ENOSYS) {
+      const now = this.host.lstat(this.hpath);
+      if (typeof now === "number" || (now.mode & S_IFMT) !== S_IFDIR || !sameInode(now, self)) return -ENOENT;
+      r = this.host.readdir(this.hpath);
+    }
     if (typeof r === "number") return r;
     return [{ name: ".", ino: self.ino, type: 4 }, { name: "..", ino: 1, type: 4 }, ...r];
   }
