@@ -270,10 +270,10 @@ export class PathFile extends OpenFile {
   constructor(readonly host: HostFs, readonly hpath: string, readonly dir: boolean) { super(); }
   override stat(): HostStat | number { return this.host.lstat(this.hpath); }
   override readdir(): number { return -EBADF; }
-  override chmod(): number { return -EBADF; }
-  override chown(): number { return -EBADF; }
-  override utimes(): number { return -EBADF; }
-  override truncate(): number { return -EBADF; }
+  override chmod(_mode: number): number { return -EBADF; }
+  override chown(_uid: number, _gid: number): number { return -EBADF; }
+  override utimes(_atime: number | null, _mtime: number | null): number { return -EBADF; }
+  override truncate(_len: number): number { return -EBADF; }
   override isDir(): boolean { return this.dir; }
   override hostPath(): string { return this.hpath; }
 }
