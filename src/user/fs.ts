@@ -545,8 +545,9 @@ export function sys_renameat2(k: Kernel, t: Thread, a: number[]): R {
   const to = lookupAt(k, t, a[2], a[3], 0);
   if (typeof to === "number") return to;
   const host = k.vfs.host;
-  if (typeof host.lstat(from.host) === "number") return host.lstat(from.host) as number;
   if (writable(k) !== 0) return -EROFS;
+  const src = host.lstat(from.host);
+  if (typeof src === "number") return src;
   const toExists = typeof host.lstat(to.host) !== "number";
   if ((flags & RENAME_NOREPLACE) !== 0 && toExists) return -EEXIST;
   // A filesystem that cannot make whiteouts answers EINVAL (as Linux's i_op->rename does).
