@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as tty from "node:tty";
 import * as os from "node:os";
 import { randomFillSync } from "node:crypto";
-import { ERRNO_BY_NAME, EIO, ENOSYS } from "../../user/errno.js";
+import { ERRNO_BY_NAME, EIO, ENOENT, ENOSYS } from "../../user/errno.js";
 import type { HostClock, HostDirent, HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
 import { NodeNet } from "./user_net.js";
 
@@ -65,7 +65,10 @@ export class NodeFs implements HostFs {
   }
   readdirHandle(h: number): HostDirent[] | number {
     // Linux: /proc/self/fd/N names the directory itself, however it was renamed or replaced since.
-    return process.platform === "linux" ? this.readdir(`/proc/self/fd/${h}`) : -ENOSYS;
+    // Without /proc (or elsewhere) the caller lists by path after checking it still names h.
+    if (process.platform !== "linux") return -ENOSYS;
+    const r = this.readdir(`/proc/self/fd/${h}`);
+    return r === -ENOENT ? -ENOSYS : r;
   }
   mkdir(p: string, mode: number): number { return wrap0(() => fs.mkdirSync(p, { mode })); }
   rmdir(p: string): number { return wrap0(() => fs.rmdirSync(p)); }
