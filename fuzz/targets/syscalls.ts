@@ -215,8 +215,12 @@ class ConfinedFs implements HostFs {
   symlink(_t: string, p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
   link(a: string, b: string): number { return this.ok(a) && this.ok(b) ? -EROFS : -EACCES; }
   chmod(p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
-  chown(p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
-  utimes(p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
+  lchown(p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
+  lutimes(p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
+  fchmod(): number { return -EROFS; }
+  fchown(): number { return -EROFS; }
+  futimes(): number { return -EROFS; }
+  readdirHandle(h: number): HostDirent[] | number { return this.fs.readdirHandle(h); }
   truncate(p: string): number { return this.ok(p) ? -EROFS : -EACCES; }
 }
 

@@ -9,7 +9,7 @@ export const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o
   O_CLOEXEC = 0o2000000, O_PATH = 0o10000000, O_TMPFILE = 0o20000000;
 export const POLLIN = 1, POLLPRI = 2, POLLOUT = 4, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32, POLLRDHUP = 0x2000;
 export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000,
-  S_IFIFO = 0o010000, S_IFSOCK = 0o140000;
+  S_IFIFO = 0o010000, S_IFSOCK = 0o140000, S_IFBLK = 0o060000;
 
 export interface Dirent { name: string; ino: number; type: number }
 
@@ -41,6 +41,10 @@ export abstract class OpenFile {
   ioctl(_req: number, _arg: number): number { return -ENOTTY; }
   readdir(): Dirent[] | number { return -20; /* ENOTDIR */ }
   truncate(_len: number): number { return -EINVAL; }
+  /** fchmod/fchown/futimens on the file itself (host files: by handle, never by path). */
+  chmod(_mode: number): number { return 0; }
+  chown(_uid: number, _gid: number): number { return 0; }
+  utimes(_atime: number | null, _mtime: number | null): number { return 0; }
   sync(): number { return 0; }
   /** Last reference closed. */
   release(): void {}

@@ -2,53 +2,82 @@
 // pipes, terminals (ioctl), eventfd.
 import type { Kernel } from "./kernel.js";
 import {
-  EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTTY, EPIPE, EROFS, ERANGE, ESPIPE,
+  EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, EPERM, EPIPE, EROFS, ERANGE, ESPIPE,
 } from "./errno.js";
 import {
-  EventFd, MemFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_PATH, O_RDONLY,
-  O_TRUNC, OpenFile, Pipe, PipeEnd, S_IFDIR, S_IFLNK, S_IFMT, type Dirent,
+  EventFd, MemFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH,
+  O_RDONLY, O_TRUNC, O_WRONLY, OpenFile, Pipe, PipeEnd, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+  S_IFSOCK, type Dirent,
 } from "./file.js";
 import type { HostStat } from "./host.js";
 import { procOpen } from "./proc.js";
 import { SIGPIPE, Wait, type Thread } from "./task.js";
-import { TermFile } from "./vfs.js";
+import { LOOKUP_EMPTY, LOOKUP_FOLLOW, TermFile, type PathRef } from "./vfs.js";
 import { accessOk, argValue, MAX_RW_COUNT, negativeSsize, ptr, rwCount, sizeT } from "./args.js";
 
-export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
+export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200,
+  AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_STATX_SYNC_TYPE = 0x6000;
+export const STATX__RESERVED = 0x80000000;
+export const RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
+export const F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4, S_IALLUGO = 0o7777;
+export const UTIME_NOW = 0x3fffffff, UTIME_OMIT = 0x3ffffffe;
 type R = number | Wait;
 const MAX_IO = 1 << 24;
 
 export function fileOf(t: Thread, fd: number): OpenFile | undefined { return t.proc.fds.get(fd | 0); }
 
-/** Resolves (dirfd, path) to a guest path. */
-export function pathAt(k: Kernel, t: Thread, dirfd: number, pathPtr: number, follow: boolean): string | number {
+/**
+ * The path argument at `pathPtr` looked up relative to `dirfd` (LOOKUP_* flags): every
+ * path-taking call goes through here and Vfs.lookup.
+ */
+export function lookupAt(k: Kernel, t: Thread, dirfd: number, pathPtr: number, flags: number): PathRef | number {
   const path = t.proc.as.cstring(pathPtr);
   if (path === null) return -EFAULT;
-  return resolveAt(k, t, dirfd, path, follow);
+  return lookupPath(k, t, dirfd, path, flags);
+}
+
+/** lookupAt for a path already read (socket addresses). The dirfd is only consulted when needed, as Linux. */
+export function lookupPath(k: Kernel, t: Thread, dirfd: number, path: string, flags: number): PathRef | number {
+  if (path === "" && (flags & LOOKUP_EMPTY) === 0) return -ENOENT;
+  let dir: OpenFile | null = null;
+  if ((dirfd | 0) !== AT_FDCWD && !path.startsWith("/")) {
+    const f = fileOf(t, dirfd);
+    if (f === undefined) return -EBADF;
+    dir = f;
+  }
+  return k.vfs.lookup(t.proc.cwd, dir, path, flags);
+}
+
+/** Resolves (dirfd, path) to a guest path. */
+export function pathAt(k: Kernel, t: Thread, dirfd: number, pathPtr: number, follow: boolean): string | number {
+  const r = lookupAt(k, t, dirfd, pathPtr, follow ? LOOKUP_FOLLOW : 0);
+  return typeof r === "number" ? r : r.guest;
 }
 
 export function resolveAt(k: Kernel, t: Thread, dirfd: number, path: string, follow: boolean): string | number {
-  let base = t.proc.cwd;
-  if (!path.startsWith("/") && (dirfd | 0) !== AT_FDCWD) {
-    const f = fileOf(t, dirfd);
-    if (f === undefined) return -EBADF;
-    if (!f.isDir()) return path === "" ? -ENOENT : -ENOTDIR;
-    base = f.path;
-  }
-  return k.vfs.resolve(base, path, follow);
+  const r = lookupPath(k, t, dirfd, path, follow ? LOOKUP_FOLLOW : 0);
+  return typeof r === "number" ? r : r.guest;
 }
 
-/** Stat of a resolved guest path (synthetic /proc and /dev included). */
-export function statPath(k: Kernel, t: Thread, g: string, follow: boolean): HostStat | number {
+/** Stat of a looked-up path (synthetic /proc and /dev included); the object itself, as lookup left it. */
+export function statRef(k: Kernel, t: Thread, ref: PathRef): HostStat | number {
+  if (ref.file !== null) return ref.file.stat();
+  const g = ref.guest;
   if (g === "/proc" || g.startsWith("/proc/") || k.devFile(g) !== null) {
     const f = openGuest(k, t, g, O_RDONLY, 0);
     if (typeof f === "number") return f;
     const st = f.stat();
-    if (!follow && typeof st !== "number" && k.vfs.special(g) !== undefined && k.vfs.special(g) !== null) st.mode = S_IFLNK | 0o777;
+    f.release();
+    const sp = k.vfs.special(g);
+    if (typeof st !== "number" && typeof sp === "string") st.mode = S_IFLNK | 0o777; // an unfollowed synthetic link
     return st;
   }
-  const hp = k.vfs.toHost(g);
-  return follow ? k.vfs.host.stat(hp) : k.vfs.host.lstat(hp);
+  return k.vfs.stat(ref);
+}
+
+/** Whether a looked-up path is synthetic (/proc, /dev files): not on the host. */
+function synthetic(k: Kernel, ref: PathRef): boolean {
+  return ref.file === null && (ref.guest === "/proc" || ref.guest.startsWith("/proc/") || k.devFile(ref.guest) !== null);
 }
 
 /** Opens a resolved guest path. */
@@ -219,15 +248,17 @@ export const sys_pwritev = (k: Kernel, t: Thread, a: number[]): R => (a[3] < 0 ?
 
 export function sys_openat(k: Kernel, t: Thread, a: number[]): R {
   const flags = a[2] | 0;
-  const g = pathAt(k, t, a[0], a[1], (flags & 0o400000) === 0);
-  if (typeof g === "number") return g;
-  if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) {
-    const st = statPath(k, t, g, false);
-    if (typeof st !== "number") return -EEXIST;
-  }
-  if ((flags & 0o400000) !== 0) {
-    const st = statPath(k, t, g, false);
-    if (typeof st !== "number" && (st.mode & S_IFMT) === S_IFLNK) return -40; // ELOOP
+  // open(2): "If O_CREAT and O_EXCL are set ... and pathname is a symbolic link, open() fails with
+  // EEXIST" wherever it points: the last component is not followed then.
+  const excl = (flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0;
+  const ref = lookupAt(k, t, a[0], a[1], (flags & O_NOFOLLOW) !== 0 || excl ? 0 : LOOKUP_FOLLOW);
+  if (typeof ref === "number") return ref;
+  const g = ref.guest;
+  if (excl || (flags & O_NOFOLLOW) !== 0) {
+    const st = statRef(k, t, ref);
+    if (excl && typeof st !== "number") return -EEXIST;
+    // O_NOFOLLOW on a symlink: ELOOP, unless O_PATH (then the descriptor names the link itself).
+    if ((flags & O_PATH) === 0 && typeof st !== "number" && (st.mode & S_IFMT) === S_IFLNK) return -ELOOP;
   }
   const f = openGuest(k, t, g, flags & ~O_CLOEXEC, a[3]);
   if (typeof f === "number") return f;
@@ -369,15 +400,14 @@ export function sys_ioctl(k: Kernel, t: Thread, a: number[]): R {
 
 /** The stat of `dirfd`+`path` for fstatat/statx: AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW honoured. */
 function statAt(k: Kernel, t: Thread, dirfd: number, pathAddr: number, flags: number): HostStat | number {
-  const path = t.proc.as.cstring(pathAddr);
-  if (path === null) return -EFAULT;
-  if (path === "" && (flags & AT_EMPTY_PATH) !== 0) {
-    const f = fileOf(t, dirfd);
-    return f === undefined ? -EBADF : f.stat();
-  }
-  const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
-  const g = resolveAt(k, t, dirfd, path, follow);
-  return typeof g === "number" ? g : statPath(k, t, g, follow);
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) !== 0) return -EINVAL;
+  const ref = lookupAt(k, t, dirfd, pathAddr, atLookup(flags));
+  return typeof ref === "number" ? ref : statRef(k, t, ref);
+}
+
+/** LOOKUP_* flags of the usual AT_SYMLINK_NOFOLLOW / AT_EMPTY_PATH pair. */
+function atLookup(flags: number): number {
+  return ((flags & AT_SYMLINK_NOFOLLOW) === 0 ? LOOKUP_FOLLOW : 0) | ((flags & AT_EMPTY_PATH) !== 0 ? LOOKUP_EMPTY : 0);
 }
 
 export function sys_newfstatat(k: Kernel, t: Thread, a: number[]): R {
@@ -395,7 +425,9 @@ export function sys_fstat(_k: Kernel, t: Thread, a: number[]): R {
 }
 
 export function sys_statx(k: Kernel, t: Thread, a: number[]): R {
-  const st = statAt(k, t, a[0], a[1], a[2] | 0);
+  const flags = a[2] | 0;
+  if ((a[3] & STATX__RESERVED) !== 0 || (flags & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) return -EINVAL;
+  const st = statAt(k, t, a[0], a[1], flags);
   if (typeof st === "number") return st;
   return t.proc.as.write(a[4], statxBytes(st)) ? 0 : -EFAULT;
 }
@@ -408,9 +440,9 @@ function statfsBytes(): Uint8Array {
   return b;
 }
 export function sys_statfs(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, AT_FDCWD, a[0], true);
-  if (typeof g === "number") return g;
-  const st = statPath(k, t, g, true);
+  const ref = lookupAt(k, t, AT_FDCWD, a[0], LOOKUP_FOLLOW);
+  if (typeof ref === "number") return ref;
+  const st = statRef(k, t, ref);
   if (typeof st === "number") return st;
   return t.proc.as.write(a[1], statfsBytes()) ? 0 : -EFAULT;
 }
@@ -449,12 +481,18 @@ const dirCache = new WeakMap<OpenFile, Dirent[]>();
 export function rewindDir(f: OpenFile): void { dirCache.delete(f); }
 
 export function sys_readlinkat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], false);
-  if (typeof g === "number") return g;
-  let target = k.vfs.special(g);
-  if (target === null) return -EINVAL;
+  if ((a[3] | 0) <= 0) return -EINVAL;
+  // readlinkat(2): an empty path names dirfd itself (an O_PATH|O_NOFOLLOW descriptor of a link).
+  const ref = lookupAt(k, t, a[0], a[1], LOOKUP_EMPTY);
+  if (typeof ref === "number") return ref;
+  const empty = ref.file !== null || t.proc.as.cstring(a[1]) === "";
+  let target = ref.file !== null ? null : k.vfs.special(ref.guest);
+  if (target === null) return empty ? -ENOENT : -EINVAL;
   if (target === undefined) {
-    const r = k.vfs.host.readlink(k.vfs.toHost(g));
+    const st = k.vfs.stat(ref);
+    if (typeof st === "number") return st;
+    if ((st.mode & S_IFMT) !== S_IFLNK) return empty ? -ENOENT : -EINVAL;
+    const r = k.vfs.host.readlink(ref.host);
     if (typeof r === "number") return r;
     target = r;
   }
@@ -462,124 +500,202 @@ export function sys_readlinkat(k: Kernel, t: Thread, a: number[]): R {
   return t.proc.as.write(a[2], b) ? b.length : -EFAULT;
 }
 
-export function sys_faccessat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], ((a[3] | 0) & AT_SYMLINK_NOFOLLOW) === 0);
-  if (typeof g === "number") return g;
-  const st = statPath(k, t, g, true);
+const isSpecialFile = (mode: number): boolean => {
+  const type = mode & S_IFMT;
+  return type === S_IFCHR || type === S_IFBLK || type === S_IFIFO || type === S_IFSOCK;
+};
+
+/** faccessat(2) has no flags argument; faccessat2 does. */
+export const sys_faccessat = (k: Kernel, t: Thread, a: number[]): R => doFaccessat(k, t, a[0], a[1], a[2] | 0, 0);
+export const sys_faccessat2 = (k: Kernel, t: Thread, a: number[]): R => doFaccessat(k, t, a[0], a[1], a[2] | 0, a[3] | 0);
+
+function doFaccessat(k: Kernel, t: Thread, dirfd: number, pathPtr: number, mode: number, flags: number): R {
+  if ((mode & ~(R_OK | W_OK | X_OK)) !== 0) return -EINVAL;
+  if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
+  const ref = lookupAt(k, t, dirfd, pathPtr, atLookup(flags));
+  if (typeof ref === "number") return ref;
+  const st = statRef(k, t, ref);
   if (typeof st === "number") return st;
-  if ((a[2] & 2) !== 0 && k.vfs.readonly && !g.startsWith("/dev/") && !g.startsWith("/proc")) return -EROFS;
-  if (g.startsWith("/dev/") || g.startsWith("/proc")) return 0;
-  return k.vfs.host.access(k.vfs.toHost(g), a[2] & 7);
+  if (synthetic(k, ref)) return 0;
+  // Decided on the object itself: with AT_SYMLINK_NOFOLLOW a symlink is never asked of the host.
+  const r = mode === F_OK ? 0 : k.vfs.access(ref, mode);
+  if (r !== 0) return r;
+  // "SuS v2 requires we report a read only fs too" (fs/open.c), except for device/FIFO/socket nodes.
+  if ((mode & W_OK) !== 0 && k.vfs.readonly && !isSpecialFile(st.mode) && (st.mode & S_IFMT) !== S_IFLNK) return -EROFS;
+  return 0;
 }
 
 function writable(k: Kernel): number { return k.vfs.readonly ? -EROFS : 0; }
 
 export function sys_mkdirat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], false);
-  if (typeof g === "number") return g;
-  return writable(k) || k.vfs.host.mkdir(k.vfs.toHost(g), a[2] & ~t.proc.umask & 0o7777);
+  const ref = lookupAt(k, t, a[0], a[1], 0);
+  if (typeof ref === "number") return ref;
+  return writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & 0o7777);
 }
 
 export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], false);
-  if (typeof g === "number") return g;
-  if ((a[2] & S_IFMT) !== 0 && (a[2] & S_IFMT) !== 0o100000) return -1; // EPERM for devices/fifos
-  const h = k.vfs.host.open(k.vfs.toHost(g), O_CREAT | O_EXCL | 1, a[2] & 0o7777 & ~t.proc.umask);
+  const mode = a[2] >>> 0, type = mode & S_IFMT;
+  // may_mknod (fs/namei.c): 0 is S_IFREG; directories EPERM; unknown types EINVAL.
+  if (type === S_IFDIR) return -EPERM;
+  if (type !== 0 && type !== S_IFREG && type !== S_IFCHR && type !== S_IFBLK && type !== S_IFIFO && type !== S_IFSOCK) return -EINVAL;
+  const ref = lookupAt(k, t, a[0], a[1], 0);
+  if (typeof ref === "number") return ref;
+  // The last component is never followed: an existing name, a dangling symlink included, is EEXIST.
+  if (typeof k.vfs.stat(ref) !== "number") return -EEXIST;
+  if (writable(k) !== 0) return -EROFS;
+  // Device nodes need CAP_MKNOD; FIFOs and socket nodes cannot be made through the host's Node API.
+  if (type !== 0 && type !== S_IFREG) return -EPERM;
+  const h = k.vfs.host.open(ref.host, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, mode & 0o7777 & ~t.proc.umask);
   if (h < 0) return h;
   k.vfs.host.close(h);
   return 0;
 }
 
 export function sys_unlinkat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], false);
-  if (typeof g === "number") return g;
+  if ((a[2] & ~AT_REMOVEDIR) !== 0) return -EINVAL;
+  const ref = lookupAt(k, t, a[0], a[1], 0);
+  if (typeof ref === "number") return ref;
   if (writable(k) !== 0) return -EROFS;
-  return (a[2] & AT_REMOVEDIR) !== 0 ? k.vfs.host.rmdir(k.vfs.toHost(g)) : k.vfs.host.unlink(k.vfs.toHost(g));
+  return (a[2] & AT_REMOVEDIR) !== 0 ? k.vfs.host.rmdir(ref.host) : k.vfs.host.unlink(ref.host);
 }
 
 export function sys_renameat2(k: Kernel, t: Thread, a: number[]): R {
-  const from = pathAt(k, t, a[0], a[1], false);
+  const flags = (a[4] ?? 0) >>> 0;
+  // fs/namei.c do_renameat2: unknown flags, or NOREPLACE/WHITEOUT with EXCHANGE, are EINVAL.
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) !== 0) return -EINVAL;
+  if ((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) !== 0 && (flags & RENAME_EXCHANGE) !== 0) return -EINVAL;
+  // rename(2) acts on the names: neither last component is followed.
+  const from = lookupAt(k, t, a[0], a[1], 0);
   if (typeof from === "number") return from;
-  const to = pathAt(k, t, a[2], a[3], false);
+  const to = lookupAt(k, t, a[2], a[3], 0);
   if (typeof to === "number") return to;
+  const host = k.vfs.host;
   if (writable(k) !== 0) return -EROFS;
-  if (((a[4] ?? 0) & 1) !== 0 && typeof k.vfs.host.lstat(k.vfs.toHost(to)) !== "number") return -EEXIST; // RENAME_NOREPLACE
-  return k.vfs.host.rename(k.vfs.toHost(from), k.vfs.toHost(to));
+  const src = host.lstat(from.host);
+  if (typeof src === "number") return src;
+  const toExists = typeof host.lstat(to.host) !== "number";
+  if ((flags & RENAME_NOREPLACE) !== 0 && toExists) return -EEXIST;
+  // A filesystem that cannot make whiteouts answers EINVAL (as Linux's i_op->rename does).
+  if ((flags & RENAME_WHITEOUT) !== 0) return -EINVAL;
+  if ((flags & RENAME_EXCHANGE) !== 0) {
+    if (!toExists) return -ENOENT;
+    if (from.host === to.host) return 0;
+    return exchange(k, from.host, to.host);
+  }
+  return host.rename(from.host, to.host);
+}
+
+/** RENAME_EXCHANGE through a temporary name beside `a`, undone on failure (the guest sees it atomically). */
+function exchange(k: Kernel, a: string, b: string): number {
+  const host = k.vfs.host;
+  const rnd = new Uint8Array(6);
+  k.host.random(rnd);
+  const tmp = a.slice(0, a.lastIndexOf("/") + 1) + ".rvisor-exchange-" + Array.from(rnd, (x) => x.toString(16).padStart(2, "0")).join("");
+  let r = host.rename(a, tmp);
+  if (r !== 0) return r;
+  r = host.rename(b, a);
+  if (r !== 0) { host.rename(tmp, a); return r; }
+  r = host.rename(tmp, b);
+  if (r !== 0) { host.rename(a, b); host.rename(tmp, a); return r; }
+  return 0;
 }
 export const sys_renameat = (k: Kernel, t: Thread, a: number[]): R => sys_renameat2(k, t, [a[0], a[1], a[2], a[3], 0, 0]);
 
 export function sys_symlinkat(k: Kernel, t: Thread, a: number[]): R {
   const target = t.proc.as.cstring(a[0]);
   if (target === null) return -EFAULT;
-  const g = pathAt(k, t, a[1], a[2], false);
-  if (typeof g === "number") return g;
-  return writable(k) || k.vfs.host.symlink(target, k.vfs.toHost(g));
+  if (target === "") return -ENOENT;
+  const ref = lookupAt(k, t, a[1], a[2], 0);
+  if (typeof ref === "number") return ref;
+  // The target is stored as written; it is only ever interpreted by Vfs.resolve, inside the root.
+  return writable(k) || k.vfs.host.symlink(target, ref.host);
 }
 
 export function sys_linkat(k: Kernel, t: Thread, a: number[]): R {
-  const from = pathAt(k, t, a[0], a[1], (a[4] & AT_SYMLINK_FOLLOW) !== 0);
+  const flags = a[4] | 0;
+  if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
+  // "To use null names we require CAP_DAC_READ_SEARCH" (fs/namei.c): the guest user has not.
+  if ((flags & AT_EMPTY_PATH) !== 0) return -ENOENT;
+  // Without AT_SYMLINK_FOLLOW a symlink is linked itself; the host's link(2) does not follow either.
+  const from = lookupAt(k, t, a[0], a[1], (flags & AT_SYMLINK_FOLLOW) !== 0 ? LOOKUP_FOLLOW : 0);
   if (typeof from === "number") return from;
-  const to = pathAt(k, t, a[2], a[3], false);
+  const to = lookupAt(k, t, a[2], a[3], 0);
   if (typeof to === "number") return to;
-  return writable(k) || k.vfs.host.link(k.vfs.toHost(from), k.vfs.toHost(to));
+  return writable(k) || k.vfs.host.link(from.host, to.host);
 }
 
-function fdPath(t: Thread, fd: number): string | number {
-  const f = fileOf(t, fd);
-  if (f === undefined) return -EBADF;
-  const hp = f.hostPath();
-  return hp ?? -EINVAL;
-}
+
 
 export function sys_fchmod(k: Kernel, t: Thread, a: number[]): R {
-  const hp = fdPath(t, a[0]);
-  if (typeof hp === "number") return hp === -EINVAL ? 0 : hp;
-  return writable(k) || k.vfs.host.chmod(hp, a[1] & 0o7777);
+  const f = fileOf(t, a[0]);
+  if (f === undefined) return -EBADF;
+  return writable(k) || f.chmod(a[1] & S_IALLUGO);
 }
-export function sys_fchmodat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], true);
-  if (typeof g === "number") return g;
-  return writable(k) || k.vfs.host.chmod(k.vfs.toHost(g), a[2] & 0o7777);
+/** fchmodat(2) has no flags argument (it follows); fchmodat2 has AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH. */
+export const sys_fchmodat = (k: Kernel, t: Thread, a: number[]): R => doFchmodat(k, t, a[0], a[1], a[2], 0);
+export const sys_fchmodat2 = (k: Kernel, t: Thread, a: number[]): R => doFchmodat(k, t, a[0], a[1], a[2], a[3] | 0);
+
+function doFchmodat(k: Kernel, t: Thread, dirfd: number, pathPtr: number, mode: number, flags: number): R {
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
+  const ref = lookupAt(k, t, dirfd, pathPtr, atLookup(flags));
+  if (typeof ref === "number") return ref;
+  if (writable(k) !== 0) return -EROFS;
+  return synthetic(k, ref) ? -EPERM : k.vfs.chmod(ref, mode & S_IALLUGO);
 }
 export function sys_fchown(k: Kernel, t: Thread, a: number[]): R {
-  const hp = fdPath(t, a[0]);
-  if (typeof hp === "number") return hp === -EINVAL ? 0 : hp;
-  return writable(k) || k.vfs.host.chown(hp, a[1] | 0, a[2] | 0);
+  const f = fileOf(t, a[0]);
+  if (f === undefined) return -EBADF;
+  return writable(k) || f.chown(a[1] | 0, a[2] | 0);
 }
 export function sys_fchownat(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, a[0], a[1], (a[4] & AT_SYMLINK_NOFOLLOW) === 0);
-  if (typeof g === "number") return g;
-  return writable(k) || k.vfs.host.chown(k.vfs.toHost(g), a[2] | 0, a[3] | 0);
+  const flags = a[4] | 0;
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
+  // With AT_SYMLINK_NOFOLLOW the link itself changes (lchown), never what it points at.
+  const ref = lookupAt(k, t, a[0], a[1], atLookup(flags));
+  if (typeof ref === "number") return ref;
+  if (writable(k) !== 0) return -EROFS;
+  return synthetic(k, ref) ? -EPERM : k.vfs.chown(ref, a[2] | 0, a[3] | 0);
 }
 
 export function sys_utimensat(k: Kernel, t: Thread, a: number[]): R {
-  let hp: string;
-  if (a[1] === 0) {
-    const p = fdPath(t, a[0]);
-    if (typeof p === "number") return p === -EINVAL ? 0 : p;
-    hp = p;
-  } else {
-    const g = pathAt(k, t, a[0], a[1], (a[3] & AT_SYMLINK_NOFOLLOW) === 0);
-    if (typeof g === "number") return g;
-    hp = k.vfs.toHost(g);
-  }
-  if (k.vfs.readonly) return -EROFS;
+  const dirfd = a[0] | 0, flags = a[3] | 0;
   const [s, ns] = k.host.clock.realtime();
   const now = s + ns / 1e9;
   let at: number | null = now, mt: number | null = now;
+  let bad = false;
   if (a[2] !== 0) {
     const b = t.proc.as.read(a[2], 32);
     if (b === null) return -EFAULT;
     const dv = new DataView(b.buffer);
+    const nsecOf = (o: number): number => dv.getUint32(o + 8, true) + dv.getInt32(o + 12, true) * 4294967296;
+    // "Nothing to do, we must not even check the path" (fs/utimes.c).
+    if (nsecOf(0) === UTIME_OMIT && nsecOf(16) === UTIME_OMIT) return 0;
     const get = (o: number): number | null => {
-      const nsec = dv.getUint32(o + 8, true);
-      if (nsec === 0x3fffffff) return now; // UTIME_NOW
-      if (nsec === 0x3ffffffe) return null; // UTIME_OMIT
+      const nsec = nsecOf(o);
+      if (nsec === UTIME_NOW) return now;
+      if (nsec === UTIME_OMIT) return null;
+      if (nsec < 0 || nsec > 999_999_999) bad = true;
       return dv.getUint32(o, true) + dv.getInt32(o + 4, true) * 4294967296 + nsec / 1e9;
     };
     at = get(0); mt = get(16);
   }
-  return k.vfs.host.utimes(hp, at, mt);
+  let ref: PathRef | number;
+  if (a[1] === 0 && dirfd !== AT_FDCWD) {
+    // A null path names dirfd itself (futimens); no flags are allowed then.
+    if (flags !== 0) return -EINVAL;
+    const f = fileOf(t, dirfd);
+    if (f === undefined) return -EBADF;
+    ref = { guest: f.path, host: f.hostPath() ?? "", file: f };
+  } else {
+    if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
+    if (a[1] === 0) return -EFAULT;
+    // With AT_SYMLINK_NOFOLLOW the link's own times change (lutimes).
+    ref = lookupAt(k, t, dirfd, a[1], atLookup(flags));
+  }
+  if (typeof ref === "number") return ref;
+  if (bad) return -EINVAL;
+  if (k.vfs.readonly) return -EROFS;
+  return synthetic(k, ref) ? 0 : k.vfs.utimes(ref, at, mt);
 }
 
 export function sys_ftruncate(k: Kernel, t: Thread, a: number[]): R {
@@ -590,9 +706,14 @@ export function sys_ftruncate(k: Kernel, t: Thread, a: number[]): R {
   return f.truncate(a[1]);
 }
 export function sys_truncate(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, AT_FDCWD, a[0], true);
-  if (typeof g === "number") return g;
-  return writable(k) || k.vfs.host.truncate(k.vfs.toHost(g), a[1]);
+  if (a[1] < 0) return -EINVAL;
+  const ref = lookupAt(k, t, AT_FDCWD, a[0], LOOKUP_FOLLOW);
+  if (typeof ref === "number") return ref;
+  const st = statRef(k, t, ref);
+  if (typeof st === "number") return st;
+  if ((st.mode & S_IFMT) === S_IFDIR) return -EISDIR;
+  if ((st.mode & S_IFMT) !== S_IFREG) return -EINVAL;
+  return writable(k) || k.vfs.truncate(ref, a[1]);
 }
 export function sys_fsync(_k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
@@ -631,12 +752,12 @@ export function sys_getcwd(_k: Kernel, t: Thread, a: number[]): R {
 }
 
 export function sys_chdir(k: Kernel, t: Thread, a: number[]): R {
-  const g = pathAt(k, t, AT_FDCWD, a[0], true);
-  if (typeof g === "number") return g;
-  const st = statPath(k, t, g, true);
+  const ref = lookupAt(k, t, AT_FDCWD, a[0], LOOKUP_FOLLOW);
+  if (typeof ref === "number") return ref;
+  const st = statRef(k, t, ref);
   if (typeof st === "number") return st;
   if ((st.mode & S_IFMT) !== S_IFDIR) return -ENOTDIR;
-  t.proc.cwd = g;
+  t.proc.cwd = ref.guest;
   return 0;
 }
 export function sys_fchdir(_k: Kernel, t: Thread, a: number[]): R {

@@ -10,8 +10,15 @@ export interface HostStat {
 
 export interface HostDirent { name: string; ino: number; type: number }
 
+/**
+ * Host file calls. Confinement rule (see Vfs.lookup): a call that would follow a final symlink is
+ * only handed a path whose last component was just found not to be one; where a nofollow
+ * primitive exists it is used (lstat, lchown, lutimes, O_NOFOLLOW), so a link planted by a host
+ * process between the check and the call is acted on itself, never followed.
+ */
 export interface HostFs {
   lstat(path: string): HostStat | number;
+  /** Follows a final symlink (only for paths from Vfs.lookup with follow, or the -L prefix). */
   stat(path: string): HostStat | number;
   readlink(path: string): string | number;
   /** Opens with Linux O_* flags; returns a host handle ≥ 0 or -errno. */
@@ -22,18 +29,30 @@ export interface HostFs {
   fstat(h: number): HostStat | number;
   ftruncate(h: number, len: number): number;
   fsync(h: number): number;
+  fchmod(h: number, mode: number): number;
+  /** -1 leaves an id unchanged. */
+  fchown(h: number, uid: number, gid: number): number;
+  /** Times in seconds (fractional); null leaves one unchanged. */
+  futimes(h: number, atime: number | null, mtime: number | null): number;
   readdir(path: string): HostDirent[] | number;
+  /** Lists the directory open as handle h (wherever it is now); -ENOSYS where the host cannot. */
+  readdirHandle(h: number): HostDirent[] | number;
   mkdir(path: string, mode: number): number;
   rmdir(path: string): number;
   unlink(path: string): number;
   rename(from: string, to: string): number;
   symlink(target: string, path: string): number;
+  /** link(2): a symlink `from` is linked itself, never followed. */
   link(from: string, to: string): number;
+  /** Follows a final symlink (Linux has no lchmod): callers check the last component first. */
   chmod(path: string, mode: number): number;
-  chown(path: string, uid: number, gid: number): number;
-  /** Times in seconds (fractional); null leaves one unchanged. */
-  utimes(path: string, atime: number | null, mtime: number | null): number;
+  /** Never follows a final symlink (lchown); -1 leaves an id unchanged. */
+  lchown(path: string, uid: number, gid: number): number;
+  /** Never follows a final symlink (lutimes). Times in seconds (fractional); null leaves one unchanged. */
+  lutimes(path: string, atime: number | null, mtime: number | null): number;
+  /** Never follows a final symlink (ELOOP on one). */
   truncate(path: string, len: number): number;
+  /** Follows a final symlink: callers check the last component first. */
   access(path: string, mode: number): number;
 }
 

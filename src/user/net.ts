@@ -13,8 +13,9 @@ import {
   EINVAL, EISCONN, EMSGSIZE, ENOENT, ENOPROTOOPT, ENOTCONN, ENOTDIR, ENOTSOCK, EOPNOTSUPP, EPIPE, EPROTONOSUPPORT,
   EROFS, ESOCKTNOSUPPORT,
 } from "./errno.js";
-import { O_CLOEXEC, O_NONBLOCK, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, S_IFSOCK, fakeStat } from "./file.js";
-import { resolveAt, AT_FDCWD } from "./fs.js";
+import { O_CLOEXEC, O_NONBLOCK, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, S_IFMT, S_IFSOCK, fakeStat } from "./file.js";
+import { lookupPath, AT_FDCWD } from "./fs.js";
+import { LOOKUP_FOLLOW } from "./vfs.js";
 import type { HostDgram, HostListener, HostStat, HostStream, HostStreamEvents, SockAddr } from "./host.js";
 import { SIGPIPE, Wait, release, type Thread } from "./task.js";
 import { ptr, sizeT } from "./args.js";
@@ -314,7 +315,7 @@ export class StreamSocket extends Socket {
   override bind(t: Thread, addr: GuestAddr): R {
     if (this.state !== "init") return -EINVAL;
     if (this.domain === AF_UNIX) {
-      const key = unixKey(this.k, t, addr);
+      const key = unixKey(this.k, t, addr, false);
       if (typeof key === "number") return key;
       if (names(this.k).has(key)) return -EADDRINUSE;
       this.local = addr;
@@ -414,7 +415,7 @@ export class StreamSocket extends Socket {
     if (this.state === "listening") return -EINVAL;
     if (this.domain === AF_UNIX) {
       if (addr.family !== "unix") return -EINVAL;
-      const key = unixKey(this.k, t, addr);
+      const key = unixKey(this.k, t, addr, true);
       if (typeof key === "number") return key;
       this.peer = addr;
       const l = names(this.k).get(key);
@@ -423,8 +424,10 @@ export class StreamSocket extends Socket {
         return 0;
       }
       if (l !== undefined || key.startsWith("\0")) return -ECONNREFUSED;
-      const st = this.k.vfs.host.stat(key);
-      if (typeof st === "number") return st === -ENOENT ? -ENOENT : st;
+      // The key's last component is no symlink (looked up with follow); lstat keeps it so.
+      const st = this.k.vfs.host.lstat(key);
+      if (typeof st === "number") return st;
+      if ((st.mode & S_IFMT) !== S_IFSOCK) return -ECONNREFUSED;
       return this.hostConnect({ family: "unix", address: key, port: 0 }, null, nonblock);
     }
     if (addr.family === "unix") return -EAFNOSUPPORT;
@@ -569,14 +572,19 @@ export class StreamSocket extends Socket {
   }
 }
 
-/** The registry key of a Unix address: the host path of the resolved guest path, or "\0name". */
-function unixKey(k: Kernel, t: Thread, a: GuestAddr): string | number {
+/**
+ * The registry key of a Unix address: the host path of the looked-up guest path, or "\0name".
+ * connect/sendto follow a final symlink (as Linux's unix_find_bsd) — inside the root, so the host
+ * is never handed a symlink to follow out of it; bind does not (an existing name, a symlink
+ * included, is EADDRINUSE on the host as on Linux).
+ */
+function unixKey(k: Kernel, t: Thread, a: GuestAddr, follow: boolean): string | number {
   if (a.family !== "unix") return -EINVAL;
   if (a.address === "") return -EINVAL;
   if (a.address.startsWith("\0")) return a.address;
-  const g = resolveAt(k, t, AT_FDCWD, a.address, false);
-  if (typeof g === "number") return g;
-  return k.vfs.toHost(g);
+  const ref = lookupPath(k, t, AT_FDCWD, a.address, follow ? LOOKUP_FOLLOW : 0);
+  if (typeof ref === "number") return ref;
+  return ref.host;
 }
 
 // ------------------------------------------------------------------ datagrams (UDP, Unix datagram, seqpacket pairs)
@@ -617,7 +625,7 @@ export class DgramSocket extends Socket {
   override bind(t: Thread, addr: GuestAddr): R {
     if (this.local !== null) return -EINVAL;
     if (this.domain === AF_UNIX) {
-      const key = unixKey(this.k, t, addr);
+      const key = unixKey(this.k, t, addr, false);
       if (typeof key === "number") return key;
       if (names(this.k).has(key)) return -EADDRINUSE;
       names(this.k).set(key, this);
@@ -641,7 +649,7 @@ export class DgramSocket extends Socket {
 
   override connect(t: Thread, addr: GuestAddr): R {
     if (this.domain === AF_UNIX) {
-      const key = unixKey(this.k, t, addr);
+      const key = unixKey(this.k, t, addr, true);
       if (typeof key === "number") return key;
       const l = names(this.k).get(key);
       if (!(l instanceof DgramSocket)) return -ECONNREFUSED;
@@ -869,7 +877,7 @@ export function sys_getpeername(_k: Kernel, t: Thread, a: number[]): R {
 function doSend(k: Kernel, t: Thread, s: Socket, data: Uint8Array, to: GuestAddr | null, flags: number, rights: OpenFile[] | null): R {
   if (to !== null && s instanceof StreamSocket) to = null; // Linux ignores the address on a stream
   if (to !== null && s.domain === AF_UNIX) {
-    const key = unixKey(k, t, to);
+    const key = unixKey(k, t, to, true);
     if (typeof key === "number") { releaseRights(rights); return key; }
     to = { ...to, key };
   }

@@ -10,6 +10,7 @@ import * as sg from "./signal.js";
 import * as tm from "./time.js";
 import * as pl from "./poll.js";
 import * as nt from "./net.js";
+import * as xa from "./xattr.js";
 
 /** A handler's result when it has set the registers itself (exit, execve, rt_sigreturn). */
 export const NORET = -0x1_0000_0001;
@@ -24,6 +25,18 @@ function def(nr: number, name: string, args: string, fn: Handler | undefined, st
   SYSCALLS[nr] = { nr, name, args, fn, status: fn === undefined ? "unsupported" : status, why };
 }
 
+def(5, "setxattr", "ssxux", xa.sys_setxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(6, "lsetxattr", "ssxux", xa.sys_lsetxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(7, "fsetxattr", "dsxux", xa.sys_fsetxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(8, "getxattr", "ssxu", xa.sys_getxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(9, "lgetxattr", "ssxu", xa.sys_lgetxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(10, "fgetxattr", "dsxu", xa.sys_fgetxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(11, "listxattr", "sxu", xa.sys_listxattr, "partial", "no extended attributes (an empty list)");
+def(12, "llistxattr", "sxu", xa.sys_llistxattr, "partial", "no extended attributes (an empty list)");
+def(13, "flistxattr", "dxu", xa.sys_flistxattr, "partial", "no extended attributes (an empty list)");
+def(14, "removexattr", "ss", xa.sys_removexattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(15, "lremovexattr", "ss", xa.sys_lremovexattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
+def(16, "fremovexattr", "ds", xa.sys_fremovexattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
 def(17, "getcwd", "xu", fs.sys_getcwd);
 def(19, "eventfd2", "ux", fs.sys_eventfd2);
 def(20, "epoll_create1", "x", pl.sys_epoll_create1);
@@ -34,7 +47,7 @@ def(24, "dup3", "ddx", fs.sys_dup3);
 def(25, "fcntl", "ddx", fs.sys_fcntl, "partial", "record locks always succeed (one kernel, no contention tracking)");
 def(29, "ioctl", "dxx", fs.sys_ioctl, "partial", "terminal and FIONREAD/FIONBIO requests only");
 def(32, "flock", "dd", fs.sys_flock, "partial", "always granted");
-def(33, "mknodat", "dsod", fs.sys_mknodat, "partial", "regular files only");
+def(33, "mknodat", "dsod", fs.sys_mknodat, "partial", "regular files only: FIFOs and socket nodes EPERM (no mknod in the host API), devices EPERM (no CAP_MKNOD)");
 def(34, "mkdirat", "dso", fs.sys_mkdirat);
 def(35, "unlinkat", "dsx", fs.sys_unlinkat);
 def(36, "symlinkat", "sds", fs.sys_symlinkat);
@@ -180,7 +193,8 @@ def(291, "statx", "dsxxx", fs.sys_statx);
 def(293, "rseq", "xudx", undefined);
 def(435, "clone3", "xu", pr.sys_clone3);
 def(436, "close_range", "ddx", fs.sys_close_range);
-def(439, "faccessat2", "dsox", fs.sys_faccessat);
+def(439, "faccessat2", "dsox", fs.sys_faccessat2);
+def(452, "fchmodat2", "dsox", fs.sys_fchmodat2);
 
 const AT_FDCWD = -100;
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as tty from "node:tty";
 import * as os from "node:os";
 import { randomFillSync } from "node:crypto";
-import { ERRNO_BY_NAME, EIO } from "../../user/errno.js";
+import { ERRNO_BY_NAME, EIO, ENOENT, ENOSYS } from "../../user/errno.js";
 import type { HostClock, HostDirent, HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
 import { NodeNet } from "./user_net.js";
 
@@ -63,6 +63,13 @@ export class NodeFs implements HostFs {
       return { name: d.name, ino, type };
     }));
   }
+  readdirHandle(h: number): HostDirent[] | number {
+    // Linux: /proc/self/fd/N names the directory itself, however it was renamed or replaced since.
+    // Without /proc (or elsewhere) the caller lists by path after checking it still names h.
+    if (process.platform !== "linux") return -ENOSYS;
+    const r = this.readdir(`/proc/self/fd/${h}`);
+    return r === -ENOENT ? -ENOSYS : r;
+  }
   mkdir(p: string, mode: number): number { return wrap0(() => fs.mkdirSync(p, { mode })); }
   rmdir(p: string): number { return wrap0(() => fs.rmdirSync(p)); }
   unlink(p: string): number {
@@ -73,13 +80,28 @@ export class NodeFs implements HostFs {
   symlink(target: string, p: string): number { return wrap0(() => fs.symlinkSync(target, p)); }
   link(a: string, b: string): number { return wrap0(() => fs.linkSync(a, b)); }
   chmod(p: string, mode: number): number { return wrap0(() => fs.chmodSync(p, mode)); }
-  chown(p: string, uid: number, gid: number): number {
-    return wrap0(() => { const s = fs.statSync(p); fs.chownSync(p, uid === -1 ? s.uid : uid, gid === -1 ? s.gid : gid); });
+  lchown(p: string, uid: number, gid: number): number { return wrap0(() => fs.lchownSync(p, uid, gid)); }
+  lutimes(p: string, at: number | null, mt: number | null): number {
+    return wrap0(() => {
+      const s = at === null || mt === null ? fs.lstatSync(p) : null;
+      fs.lutimesSync(p, at ?? s!.atimeMs / 1000, mt ?? s!.mtimeMs / 1000);
+    });
   }
-  utimes(p: string, at: number | null, mt: number | null): number {
-    return wrap0(() => { const s = fs.statSync(p); fs.utimesSync(p, at ?? s.atimeMs / 1000, mt ?? s.mtimeMs / 1000); });
+  truncate(p: string, len: number): number {
+    // open(O_WRONLY|O_NOFOLLOW) + ftruncate: truncate(2) itself would follow a final symlink.
+    return wrap0(() => {
+      const h = fs.openSync(p, C.O_WRONLY | C.O_NOFOLLOW);
+      try { fs.ftruncateSync(h, len); } finally { fs.closeSync(h); }
+    });
   }
-  truncate(p: string, len: number): number { return wrap0(() => fs.truncateSync(p, len)); }
+  fchmod(h: number, mode: number): number { return wrap0(() => fs.fchmodSync(h, mode)); }
+  fchown(h: number, uid: number, gid: number): number { return wrap0(() => fs.fchownSync(h, uid, gid)); }
+  futimes(h: number, at: number | null, mt: number | null): number {
+    return wrap0(() => {
+      const s = at === null || mt === null ? fs.fstatSync(h) : null;
+      fs.futimesSync(h, at ?? s!.atimeMs / 1000, mt ?? s!.mtimeMs / 1000);
+    });
+  }
   access(p: string, mode: number): number { return wrap0(() => fs.accessSync(p, mode)); }
 }
 
