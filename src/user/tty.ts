@@ -185,9 +185,10 @@ export class Tty {
     if ((lf & ISIG) !== 0) {
       const sig = isCc(VINTR) ? SIGINT : isCc(VQUIT) ? SIGQUIT : isCc(VSUSP) ? SIGTSTP : 0;
       if (sig !== 0) {
-        if ((lf & NOFLSH) === 0) this.flushInput();
+        // Without NOFLSH the queues are flushed: input, and echo not yet written (of this batch).
+        if ((lf & NOFLSH) === 0) { this.flushInput(); out.length = 0; }
         if ((lf & ECHO) !== 0) this.echoChar(c, out);
-        if (out.length > 0) { this.echo(out.splice(0)); }
+        this.echo(out.splice(0));
         this.canonCol = this.col;
         this.hooks.signal(sig);
         return false;
@@ -227,6 +228,11 @@ export class Tty {
     if (this.q.length >= MAX_INPUT || (canon && this.q.length - this.readable >= MAX_CANON)) {
       if ((this.iflag & IMAXBEL) !== 0 && (this.lflag & ECHO) !== 0) out.push(0x07);
       return false;
+    }
+    if (canon && this.q.length === this.readable) {
+      // The first byte of a line: record its column (for erasing tabs), as n_tty's canon_column.
+      this.echo(out.splice(0));
+      this.canonCol = this.col;
     }
     this.q.push(c);
     if ((this.lflag & ECHO) !== 0) {
