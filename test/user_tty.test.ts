@@ -31,11 +31,12 @@ const envFor = (vm: Vm): NodeJS.ProcessEnv => ({
 function shell(line: string, timeoutMs = 30_000): Promise<{ stdout: string; stderr: string; ms: number; code: number | null }> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const p = spawn("bash", ["-c", line], { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so that a timeout kills the whole pipeline.
+    const p = spawn("bash", ["-c", line], { stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "", stderr = "";
     p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
     p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => { try { process.kill(-(p.pid ?? 0), "SIGKILL"); } catch { /* gone */ } }, timeoutMs);
     p.on("close", (code) => { clearTimeout(timer); resolve({ stdout, stderr, ms: Date.now() - t0, code }); });
   });
 }
