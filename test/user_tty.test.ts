@@ -89,6 +89,32 @@ test("tty: interactive busybox sh: Ctrl-C, Ctrl-Z and fg, Ctrl-\\ reach the fore
   }
 });
 
+test("tty: under a host shell, Ctrl-Z stops the whole job and fg continues it (the guest sees SIGCONT); a background job is not stopped", { skip, timeout: 120_000 }, async () => {
+  for (const vm of ["qemu", "rvisor"] as const) {
+    const env = { ...envFor(vm), PS1: "HOST$ ", PATH: `${envFor(vm).PATH}:/usr/bin:/bin` };
+    const s = new PtySession("/bin/bash", ["--norc", "--noprofile", "-i"], { env, cwd: work });
+    const q = (a: string[]): string => a.map((x) => `'${x}'`).join(" ");
+    try {
+      let o = await s.expect(/HOST\$ /, 0);
+      const [cmd, args] = under(vm, [bb, "sh", "-c", "sleep 1; echo bg-ok"]);
+      s.send(`${q([cmd, ...args])} &\r`);
+      o = await s.expect(/bg-ok\r\n/, o);
+      s.send("wait; jobs; echo waited $?\r");
+      o = await s.expect(/waited 0\r\n/, o);
+      const [cmd2, args2] = under(vm, [bb, "sh", "-c", `trap "echo got CONT" CONT; sleep 2; echo finished`]);
+      s.send(`${q([cmd2, ...args2])}\r`);
+      await new Promise((r) => setTimeout(r, 1000));
+      s.send("\x1a");
+      o = await s.expect(/\[1\]\+ +Stopped[^\n]*\r\nHOST\$ /, o);
+      s.send("fg\r");
+      o = await s.expect(/got CONT\r\nfinished\r\nHOST\$ /, o);
+      s.send("exit\r");
+      await s.wait();
+      assert.doesNotMatch(s.out, /Stopped \(tty/, `${vm}: ${s.out}`);
+    } finally { s.kill(); }
+  }
+});
+
 /**
  * Runs a program on a pseudo-terminal, typing keys[i] after the i-th prompt (a NUL in it: a
  * pause of 300 ms, so that what precedes is taken as its own batch); returns the transcript.
