@@ -23,7 +23,7 @@ options:
 
 The exit status is the first process's (128+N when signal N killed it). Processes left
 running after it exits keep their output on the terminal; Ctrl-C, SIGTERM or SIGHUP to
-rvisor then ends them. On a terminal, rvisor is the guest's tty: Ctrl-C, Ctrl-\ and
+rvisor then ends them. On a terminal, rvisor is the guest's tty: Ctrl-C, Ctrl-\\ and
 Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 `;
 
