@@ -143,6 +143,8 @@ async function typed(vm: Vm, prog: string[], prompt: (i: number) => RegExp, keys
     }
     const code = await s.wait();
     return { out: s.out, code };
+  } catch (e) {
+    throw new Error(`${vm}: ${e instanceof Error ? e.message : String(e)}`);
   } finally { s.kill(); }
 }
 
