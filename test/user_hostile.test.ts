@@ -51,8 +51,9 @@ test("user hostile: an exception in a syscall handler kills the calling process,
     let out = "";
     const term = host.term;
     host.term = {
-      isatty: () => false, winsize: () => null, setRaw: () => {}, write: (_fd, d) => { out += new TextDecoder().decode(d); },
-      startInput: (cb) => term.startInput(cb), onInterrupt: () => {}, stop: () => term.stop(),
+      isatty: () => false, winsize: () => null, setRaw: () => {}, write: (_fd, d) => { out += new TextDecoder().decode(d); return d.length; },
+      startInput: (cb) => term.startInput(cb), onSignal: () => {}, onResize: () => {}, release: () => {}, suspend: () => {},
+      stop: () => term.stop(),
     };
     const log: string[] = [];
     const k = new Kernel(host, { root: "/", readonly: true, strace: false, log: (l) => log.push(l), memBytes: 32 << 20 });

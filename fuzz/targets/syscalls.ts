@@ -229,9 +229,12 @@ class FakeTerminal implements HostTerminal {
   isatty(fd: number): boolean { return fd <= 2; }
   winsize(): { rows: number; cols: number } { return { rows: 24, cols: 80 }; }
   setRaw(): void {}
-  write(_fd: number, data: Uint8Array): void { this.written += data.length; }
+  write(_fd: number, data: Uint8Array): number { this.written += data.length; return data.length; }
   startInput(onData: (c: Uint8Array | null) => void): void { onData(new TextEncoder().encode("fuzz input\n")); onData(null); }
-  onInterrupt(): void {}
+  onSignal(): void {}
+  onResize(): void {}
+  release(): void {}
+  suspend(): void {}
   stop(): void {}
 }
 

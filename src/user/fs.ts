@@ -2,7 +2,7 @@
 // pipes, terminals (ioctl), eventfd.
 import type { Kernel } from "./kernel.js";
 import {
-  EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, EPERM, EPIPE, EROFS, ERANGE, ESPIPE,
+  EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO, EPERM, EPIPE, EROFS, ERANGE, ESPIPE,
 } from "./errno.js";
 import {
   EventFd, MemFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH,
@@ -14,6 +14,7 @@ import { procOpen } from "./proc.js";
 import { SIGPIPE, Wait, type Thread } from "./task.js";
 import { LOOKUP_EMPTY, LOOKUP_FOLLOW, TermFile, type PathRef } from "./vfs.js";
 import { accessOk, argValue, MAX_RW_COUNT, negativeSsize, ptr, rwCount, sizeT } from "./args.js";
+import { TtyFile, ttyIoctl } from "./ctty.js";
 
 export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200,
   AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_STATX_SYNC_TYPE = 0x6000;
@@ -82,6 +83,8 @@ function synthetic(k: Kernel, ref: PathRef): boolean {
 
 /** Opens a resolved guest path. */
 export function openGuest(k: Kernel, t: Thread, g: string, flags: number, mode: number): OpenFile | number {
+  // /dev/tty is the caller's controlling terminal: ENXIO without one.
+  if (g === "/dev/tty" && k.tty !== null && t.proc.ctty === null) return -ENXIO;
   const dev = k.devFile(g);
   if (dev !== null) { dev.flags = flags; return dev; }
   if (g === "/proc" || g.startsWith("/proc/")) return procOpen(k, t, g);
@@ -342,41 +345,13 @@ export function sys_fcntl(_k: Kernel, t: Thread, a: number[]): R {
 
 export const sys_flock = (): R => 0;
 
-// Terminal state shared by the host terminal files.
-const termios = new Uint8Array([
-  0x00, 0x05, 0, 0, 0x05, 0, 0, 0, 0xbf, 0, 0, 0, 0x3b, 0x8a, 0, 0, 0,
-  3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0, 0, 0,
-]);
-
 export function sys_ioctl(k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
   if (f === undefined) return -EBADF;
   const req = a[1] >>> 0, arg = a[2];
   const as = t.proc.as;
-  const tty = f instanceof TermFile && k.host.term.isatty(f.fd);
+  if (f instanceof TtyFile) { const r = ttyIoctl(k, t, f, req, arg); if (r !== undefined) return r; }
   switch (req) {
-    case 0x5401: // TCGETS
-      if (!tty) return -ENOTTY;
-      return as.write(arg, termios) ? 0 : -EFAULT;
-    case 0x5402: case 0x5403: case 0x5404: { // TCSETS, TCSETSW, TCSETSF
-      if (!tty) return -ENOTTY;
-      const b = as.read(arg, 36);
-      if (b === null) return -EFAULT;
-      termios.set(b);
-      const lflag = b[12] | (b[13] << 8);
-      k.host.term.setRaw((lflag & 2) === 0);
-      return 0;
-    }
-    case 0x5413: { // TIOCGWINSZ
-      if (!(f instanceof TermFile)) return -ENOTTY;
-      const w = k.host.term.winsize(f.fd);
-      if (w === null) return -ENOTTY;
-      return as.write(arg, new Uint8Array([w.rows & 0xff, w.rows >> 8, w.cols & 0xff, w.cols >> 8, 0, 0, 0, 0])) ? 0 : -EFAULT;
-    }
-    case 0x5414: return tty ? 0 : -ENOTTY;
-    case 0x540f: return tty ? (as.putU32(arg, t.proc.pgid) ? 0 : -EFAULT) : -ENOTTY; // TIOCGPGRP
-    case 0x5410: return tty ? 0 : -ENOTTY; // TIOCSPGRP
-    case 0x5429: return tty ? (as.putU32(arg, t.proc.sid) ? 0 : -EFAULT) : -ENOTTY; // TIOCGSID
     case 0x541b: { // FIONREAD
       let n = 0;
       if (f instanceof PipeEnd) n = f.pipe.bytes;

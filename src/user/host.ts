@@ -60,14 +60,30 @@ export interface HostTerminal {
   isatty(fd: number): boolean;
   /** Rows and columns of the terminal on fd, or null. */
   winsize(fd: number): { rows: number; cols: number } | null;
-  /** Raw mode on/off (from TCSETS: ICANON/ECHO cleared → raw). */
+  /**
+   * Raw mode of the terminal on stdin: no host line editing, echo or signal keys (the guest's
+   * tty does them: src/user/tty.ts). Set when the guest starts on a terminal.
+   */
   setRaw(raw: boolean): void;
-  /** Writes guest output to host fd 1 or 2 (synchronously, in order). */
-  write(fd: number, data: Uint8Array): void;
-  /** Starts delivering stdin bytes (null = EOF). Called on the guest's first read of a stdin file. */
+  /**
+   * Writes guest output to host fd 0, 1 or 2 (synchronously, in order); returns the bytes
+   * written or -errno (-EPIPE once the reader of a pipe is gone).
+   */
+  write(fd: number, data: Uint8Array): number;
+  /** Starts delivering stdin bytes (null = EOF). */
   startInput(onData: (chunk: Uint8Array | null) => void): void;
-  /** Ctrl-C from the host terminal when not in raw mode (SIGINT). */
-  onInterrupt(cb: () => void): void;
+  /** Signals sent to rvisor itself (SIGINT, SIGQUIT, SIGTERM, SIGHUP, as Linux numbers). */
+  onSignal(cb: (sig: number) => void): void;
+  /** The terminal's size changed. */
+  onResize(cb: () => void): void;
+  /**
+   * The guest gives the terminal back (its first process exited): the terminal's modes are
+   * restored and a terminal stdin is no longer read, so keys reach the host again.
+   */
+  release(): void;
+  /** Stops rvisor as a job-control stop (the terminal restored meanwhile); returns once continued. */
+  suspend(): void;
+  /** Restores everything (at exit). */
   stop(): void;
 }
 

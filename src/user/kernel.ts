@@ -5,7 +5,8 @@ import { Bus } from "../memory/bus.js";
 import { Ram } from "../memory/ram.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
-import { EINTR, ERRNO_NAMES, ENOSYS } from "./errno.js";
+import { EINTR, ERRNO_NAMES, ENOSYS, ERESTARTSYS } from "./errno.js";
+import { disassociateCtty, TtyFile } from "./ctty.js";
 import { DevNull, OpenFile } from "./file.js";
 import type { UserHost } from "./host.js";
 import { ExecError, loadProgram, SIGRETURN_TRAMPOLINE, type LoadedImage } from "./loader.js";
@@ -14,10 +15,12 @@ import { FrameAllocator, OUT_OF_MEMORY } from "./memory.js";
 import { procLookup } from "./proc.js";
 import { SYSCALLS, formatCall, NORET } from "./syscalls.js";
 import {
-  FdTable, Process, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD,
-  SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSTOP, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
-  SignalHandlers, Thread, UNBLOCKABLE, Wait, sigbit, type SigInfo,
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, FdTable, Process, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART,
+  SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGQUIT, SIGSEGV,
+  SIGSTOP, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SignalHandlers, Thread, UNBLOCKABLE,
+  WCONTINUED_STATUS, WSTOPPED_STATUS, Wait, isStopSignal, sigbit, type SigInfo,
 } from "./task.js";
+import { Tty } from "./tty.js";
 import { StdinBuffer, TermFile, Vfs } from "./vfs.js";
 
 export interface KernelOptions {
@@ -27,7 +30,16 @@ export interface KernelOptions {
   memBytes?: number;
   /** qemu -L style lookup prefix. */
   prefix?: string | null;
+  /**
+   * What happens to the other processes when the first one exits: "wait" (default) runs them
+   * until they exit, as they would under qemu-riscv64 (adopted by the host); "kill" ends them.
+   */
+  orphans?: "wait" | "kill";
 }
+
+/** si_code of a signal the kernel sends (SI_KERNEL) and of one from kill (SI_USER). */
+const SI_KERNEL = 0x80, SI_USER = 0;
+const STOP_SIGNALS = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU);
 
 const RAM_BASE = 0x8000_0000;
 const FRAME_BYTES = 1088, UC = 128, MC = UC + 176, FPR = MC + 256;
@@ -52,6 +64,11 @@ export class Kernel {
   readonly futexes = new Map<number, Set<{ t: Thread; bitset: number; woken: boolean; key: number }>>();
   readonly bootNs: number;
   uid = 1000; gid = 1000;
+  /** The guest's terminal, when one of the host's stdin/stdout/stderr is a terminal. */
+  readonly tty: Tty | null = null;
+  /** The host fd the terminal's output (and echo) goes to. */
+  readonly ttyOut: number = 1;
+  private firstExitDone = false;
 
   constructor(readonly host: UserHost, readonly opts: KernelOptions) {
     this.ram = new Ram(RAM_BASE, opts.memBytes ?? 1 << 30);
@@ -63,7 +80,52 @@ export class Kernel {
     this.stdin = new StdinBuffer(host.term);
     this.bootNs = host.clock.monotonic();
     OpenFile.notify = () => this.notify();
-    host.term.onInterrupt(() => { if (this.init !== null) this.killProcessGroup(this.init.pgid, 2); });
+    const term = host.term;
+    const out = [1, 2, 0].find((fd) => term.isatty(fd));
+    if (out !== undefined) {
+      this.ttyOut = out;
+      const tty = new Tty({
+        echo: (b) => { term.write(out, b); },
+        signal: (sig) => { if (tty.pgrp !== 0 && !tty.released) this.killProcessGroup(tty.pgrp, sig); },
+        notify: () => this.notify(),
+      });
+      const ws = term.winsize(out);
+      if (ws !== null) { tty.rows = ws.rows; tty.cols = ws.cols; }
+      this.tty = tty;
+      term.onResize(() => {
+        const w = term.winsize(out);
+        if (w !== null && (w.rows !== tty.rows || w.cols !== tty.cols)) { tty.rows = w.rows; tty.cols = w.cols; this.winch(); }
+      });
+    }
+    term.onSignal((sig) => this.hostSignal(sig));
+  }
+
+  /**
+   * A signal to rvisor itself (kill, or Ctrl-C while the host terminal is not raw). While the
+   * first process lives: SIGINT and SIGQUIT go to the terminal's foreground process group, others
+   * to the first process (as qemu-riscv64 passes its own signals to the guest). After it exited,
+   * any of them ends the remaining processes.
+   */
+  hostSignal(sig: number): void {
+    const init = this.init;
+    if (init === null) return;
+    if (!init.alive) { this.terminate(); return; }
+    if (sig === SIGINT || sig === SIGQUIT) {
+      const tty = this.tty;
+      this.killProcessGroup(tty !== null && tty.pgrp !== 0 && !tty.released ? tty.pgrp : init.pgid, sig);
+    } else this.sendSignal(init, null, { signo: sig, code: SI_USER });
+  }
+
+  /** Ends every guest process (SIGKILL). */
+  terminate(): void {
+    for (const p of [...this.procs.values()]) if (p.alive) this.exitProcess(p, SIGKILL);
+    this.notify();
+  }
+
+  /** The terminal's size changed: SIGWINCH to its foreground process group. */
+  winch(): void {
+    const tty = this.tty;
+    if (tty !== null && tty.pgrp !== 0 && !tty.released) this.killProcessGroup(tty.pgrp, SIGWINCH);
   }
 
   /** Something a blocked thread may be waiting for happened. */
@@ -96,12 +158,30 @@ export class Kernel {
   start(path: string, argv: string[], env: string[], cwd: string, hostBytes?: Uint8Array): Process {
     const img = loadProgram({ vfs: this.vfs, frames: this.frames, cwd, path, argv, env, uid: this.uid, gid: this.gid, random: (b) => this.host.random(b), hostBytes });
     const fds = new FdTable();
-    for (let fd = 0; fd < 3; fd++) fds.set(fd, new TermFile(fd, this.host.term, this.stdin), false);
+    const term = this.host.term, tty = this.tty;
+    // The host's terminal fds share one open file description, as a login's fds 0-2 do.
+    const ttyFile = tty !== null ? new TtyFile(this, tty) : null;
+    if (ttyFile !== null) ttyFile.refs = 0;
+    for (let fd = 0; fd < 3; fd++) {
+      if (ttyFile !== null && term.isatty(fd)) { ttyFile.refs++; fds.set(fd, ttyFile, false); }
+      else fds.set(fd, new TermFile(fd, term, this.stdin), false);
+    }
     const pid = this.allocId();
     const p = new Process(pid, null, img.as, fds, new SignalHandlers(), cwd, img.exe, img.argv);
     p.startNs = this.host.clock.monotonic();
     this.procs.set(pid, p);
     this.init = p;
+    if (tty !== null) {
+      // The first process stands for the job the host shell started: its session has the
+      // terminal and its group is in the foreground.
+      p.ctty = tty; tty.sid = p.sid; tty.pgrp = p.pgid;
+      if (term.isatty(0)) {
+        // rvisor does the line discipline: the host terminal is raw, and typed keys are read
+        // at once (Ctrl-C must work while the guest is not reading).
+        term.setRaw(true);
+        term.startInput((c) => { if (c !== null) tty.input(c); });
+      }
+    }
     const t = new Thread(pid, p, this.newHart(pid));
     this.setEntry(t.hart, img);
     this.addThread(t);
@@ -115,18 +195,27 @@ export class Kernel {
   }
 
   // ------------------------------------------------------------------ scheduler
-  /** Runs until the first process exits; resolves to its exit status (128+N for signal N). */
+  /**
+   * Runs while any guest process lives (or until the first one exits, with orphans "kill");
+   * resolves to the first process's exit status (128+N for signal N).
+   */
   async run(): Promise<number> {
     const init = this.init;
     if (init === null) throw new Error("no process");
     let lastYield = this.host.clock.monotonic();
-    while (init.status === null) {
+    for (;;) {
+      if (init.status !== null) {
+        if (!this.firstExitDone) this.firstExit();
+        if (!this.anyAlive()) break;
+      }
+      if (init.stopped && init.alive) this.suspendHost(init);
       let ran = 0;
       const list = this.runList;
       const slice = list.length > 1 ? 20_000 : 200_000;
+      const firstExitPending = (): boolean => init.status !== null && !this.firstExitDone;
       for (let i = 0; i < list.length; i++) {
         const t = list[i];
-        if (t.dead || t.wait !== null) continue;
+        if (t.dead || t.wait !== null || t.proc.stopped) continue;
         const h = t.hart;
         h.stopped = false;
         h.reservation = -1; // another hart may have run since: an LR/SC pair across slices must fail
@@ -134,17 +223,17 @@ export class Kernel {
         // spinning thread) is taken here, at a block boundary, before it runs on.
         if ((t.pending !== 0n || t.proc.pending !== 0n) && ((t.pending | t.proc.pending) & ~t.sigmask) !== 0n) {
           this.deliverSignals(t);
-          if (init.status !== null) break;
-          if (t.dead) continue;
+          if (firstExitPending() || init.stopped) break;
+          if (t.dead || t.proc.stopped) continue;
         }
         ran += h.run(slice);
-        if (init.status !== null) break;
+        if (firstExitPending() || init.stopped) break;
       }
       if (this.runList.some((t) => t.dead)) this.runList = this.runList.filter((t) => !t.dead);
-      if (init.status !== null) break;
+      if (firstExitPending() || init.stopped) continue;
       const now = this.host.clock.monotonic();
       this.checkWaits(now);
-      if (ran === 0 && !this.runList.some((t) => t.wait === null)) {
+      if (ran === 0 && !this.runList.some((t) => t.wait === null && !t.proc.stopped)) {
         await this.idle();
         lastYield = this.host.clock.monotonic();
         this.checkWaits(lastYield);
@@ -153,9 +242,35 @@ export class Kernel {
         lastYield = this.host.clock.monotonic();
       }
     }
-    const st = init.status;
-    for (const p of this.procs.values()) if (p.alive) this.exitProcess(p, SIGKILL);
+    const st = init.status ?? 0;
     return (st & 0x7f) !== 0 ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+  }
+
+  private anyAlive(): boolean {
+    for (const p of this.procs.values()) if (p.alive) return true;
+    return false;
+  }
+
+  /**
+   * The first process exited: the host takes its terminal back (so keys signal rvisor, and every
+   * remaining guest process is in the background, as under qemu-riscv64 once the shell has its
+   * prompt again); the others run on, or end with orphans "kill".
+   */
+  private firstExit(): void {
+    this.firstExitDone = true;
+    if (this.tty !== null) this.tty.released = true;
+    this.host.term.release();
+    if (this.opts.orphans === "kill") this.terminate();
+  }
+
+  /**
+   * The first process stopped (Ctrl-Z on a program that does not handle it, or SIGSTOP): like
+   * qemu-riscv64, rvisor stops itself, so the host shell gets its prompt back; once continued
+   * (fg), the first process's group gets SIGCONT.
+   */
+  private suspendHost(init: Process): void {
+    this.host.term.suspend();
+    this.killProcessGroup(init.pgid, SIGCONT);
   }
 
   private idle(): Promise<void> {
@@ -177,7 +292,8 @@ export class Kernel {
     this.dirty = false;
     for (const t of this.runList) {
       const w = t.wait;
-      if (w === null) continue;
+      if (w === null || t.proc.stopped) continue;
+      this.current = t;
       let r: number | null = null;
       if (all) r = w.check();
       if (r === null && now >= w.deadline) { w.cancel(); r = w.onTimeout(); }
@@ -188,7 +304,8 @@ export class Kernel {
   /** Ends a thread's blocked call with result r (then delivers pending signals). */
   complete(t: Thread, r: number): void {
     t.wait = null;
-    if (r !== NORET) t.hart.setX(10, r);
+    if (r === -ERESTARTSYS) { t.hart.pc = t.waitPc; t.restart = true; }
+    else if (r !== NORET) t.hart.setX(10, r);
     if (this.opts.strace) this.opts.log(`${t.tid} ${t.waitDesc} = ${fmtResult(r)} (resumed)`);
     this.deliverSignals(t);
   }
@@ -248,6 +365,15 @@ export class Kernel {
       this.block(t, r, pc);
       return;
     }
+    if (r === -ERESTARTSYS) {
+      // Back on the ecall with the arguments intact: it runs again after the signal (a stop
+      // and a continue, or a handler with SA_RESTART), else EINTR (deliverSignals).
+      if (this.opts.strace) this.opts.log(`${t.proc.pid} ${formatCall(this, t, nr, args)} = ? ERESTARTSYS`);
+      h.pc = pc;
+      t.restart = true;
+      if (!t.dead) this.deliverSignals(t);
+      return;
+    }
     if (this.opts.strace) this.opts.log(`${t.proc.pid} ${formatCall(this, t, nr, args)} = ${fmtResult(r)}`);
     if (r !== NORET) h.setX(10, r);
     if (!t.dead) this.deliverSignals(t);
@@ -290,9 +416,15 @@ export class Kernel {
     if (sig === 0 || !p.alive) return;
     const a = p.sig.actions[sig];
     if (sig === SIGKILL) { this.exitProcess(p, SIGKILL); return; }
+    // prepare_signal: a stop signal cancels a pending SIGCONT; SIGCONT cancels pending stops
+    // and continues a stopped process even when it is ignored.
+    if (isStopSignal(sig)) this.dropPending(p, sigbit(SIGCONT));
+    if (sig === SIGCONT) { this.dropPending(p, STOP_SIGNALS); this.continueProcess(p); }
     if (a.handler === SIG_IGN || (a.handler === SIG_DFL && defaultIgnored(sig))) return;
     if (t !== null) { t.pending |= sigbit(sig); if (!t.info.has(sig)) t.info.set(sig, info); }
     else { p.pending |= sigbit(sig); if (!p.info.has(sig)) p.info.set(sig, info); }
+    // A stopped process takes it once continued.
+    if (p.stopped) { this.notify(); return; }
     // Interrupt a blocked thread that can take it.
     const cands = t !== null ? [t] : [...p.threads];
     for (const c of cands) {
@@ -302,6 +434,57 @@ export class Kernel {
       break;
     }
     this.notify();
+  }
+
+  private dropPending(p: Process, mask: bigint): void {
+    p.pending &= ~mask;
+    for (const t of p.threads) t.pending &= ~mask;
+  }
+
+  /** A stop signal's default action: every thread of p stops; the parent is told (SIGCHLD, wait4 WUNTRACED). */
+  private stopProcess(p: Process, sig: number): void {
+    p.stopped = true;
+    p.jobReport = WSTOPPED_STATUS(sig);
+    for (const t of p.threads) t.hart.stopped = true;
+    this.notifyParentJob(p, CLD_STOPPED, sig);
+    this.notify();
+  }
+
+  /** SIGCONT: a stopped process runs again (the parent is told: SIGCHLD, wait4 WCONTINUED). */
+  private continueProcess(p: Process): void {
+    if (!p.stopped) return;
+    p.stopped = false;
+    p.jobReport = WCONTINUED_STATUS;
+    this.notifyParentJob(p, CLD_CONTINUED, SIGCONT);
+    // Signals that came while it was stopped interrupt its blocked calls now.
+    for (const t of p.threads) {
+      const ready = (t.pending | p.pending) & ~t.sigmask;
+      if (t.wait === null || ready === 0n) continue;
+      let sig = 1;
+      while ((ready & sigbit(sig)) === 0n) sig++;
+      this.interrupt(t, sig);
+    }
+    this.notify();
+  }
+
+  private notifyParentJob(p: Process, code: number, sig: number): void {
+    const parent = p.parent;
+    if (parent === null || !parent.alive || (parent.sig.actions[SIGCHLD].flags & SA_NOCLDSTOP) !== 0) return;
+    this.sendSignal(parent, null, { signo: SIGCHLD, code, pid: p.pid, uid: this.uid, status: sig });
+  }
+
+  /**
+   * Whether a process group is orphaned: no member has a parent in another group of the same
+   * session (POSIX). The first process's parent is the host shell, which counts as one.
+   */
+  isOrphanedPgrp(pgid: number): boolean {
+    for (const q of this.procs.values()) {
+      if (!q.alive || q.pgid !== pgid) continue;
+      if (q === this.init) return false;
+      const par = q.parent;
+      if (par !== null && par.alive && par.pgid !== pgid && par.sid === q.sid) return false;
+    }
+    return true;
   }
 
   private interrupt(t: Thread, sig: number): void {
@@ -332,9 +515,20 @@ export class Kernel {
       const a = p.sig.actions[sig];
       if (a.handler === SIG_IGN) continue;
       if (a.handler === SIG_DFL) {
-        if (defaultIgnored(sig) || sig === SIGSTOP || sig === SIGTSTP || sig === SIGTTIN || sig === SIGTTOU) continue;
+        if (defaultIgnored(sig)) continue;
+        if (isStopSignal(sig)) {
+          // POSIX: the terminal stop signals are discarded in an orphaned process group.
+          if (sig !== SIGSTOP && this.isOrphanedPgrp(p.pgid)) continue;
+          this.stopProcess(p, sig);
+          break;
+        }
         this.exitProcess(p, sig);
         return;
+      }
+      if (t.restart) {
+        // -ERESTARTSYS: restarted after the handler with SA_RESTART, else EINTR.
+        t.restart = false;
+        if ((a.flags & SA_RESTART) === 0) { t.hart.pc += 4; t.hart.setX(10, -EINTR); }
       }
       if (!this.setupFrame(t, sig, a.handler, a.flags, info)) { this.exitProcess(p, SIGSEGV); return; }
       t.sigmask |= a.mask | ((a.flags & SA_NODEFER) !== 0 ? 0n : sigbit(sig));
@@ -343,6 +537,7 @@ export class Kernel {
       break;
     }
     t.savedMask = null;
+    t.restart = false;
   }
 
   private setupFrame(t: Thread, sig: number, handler: number, flags: number, info: SigInfo): boolean {
@@ -395,7 +590,7 @@ export class Kernel {
   }
 
   killProcessGroup(pgid: number, sig: number): void {
-    for (const p of this.procs.values()) if (p.alive && p.pgid === pgid) this.sendSignal(p, null, { signo: sig, code: 0x80 });
+    for (const p of [...this.procs.values()]) if (p.alive && p.pgid === pgid) this.sendSignal(p, null, { signo: sig, code: SI_KERNEL });
   }
 
   // ------------------------------------------------------------------ exits
@@ -427,23 +622,52 @@ export class Kernel {
   }
 
   private finishProcess(p: Process, status: number): void {
+    // Process groups this exit may orphan (kill_orphaned_pgrp): its own and its children's.
+    const groups = new Set<number>([p.pgid]);
+    for (const c of p.children) if (c.alive) groups.add(c.pgid);
+    const wasOrphaned = new Map<number, boolean>();
+    for (const g of groups) wasOrphaned.set(g, this.isOrphanedPgrp(g));
     p.status = status;
+    p.stopped = false;
+    // A session leader's exit hangs up its controlling terminal (the first process stands for
+    // the host shell's job, not for a session leader: its exit leaves the terminal alone).
+    if (p.ctty !== null && p.pid === p.sid && p !== this.init) disassociateCtty(this, p, true);
     if (--p.fds.users === 0) p.fds.closeAll();
     p.as.users--;
     if (p.as.users === 0) p.as.destroy();
     if (p.vforkParent !== null) { p.vforkParent = null; }
-    for (const c of p.children) { c.parent = null; if (!c.alive) { c.reaped = true; this.procs.delete(c.pid); } }
+    // Orphans go to the nearest PR_SET_CHILD_SUBREAPER ancestor, else to the host (as under
+    // qemu-riscv64, where the host's init adopts them): they run on, reaped when they exit.
+    let reaper: Process | null = null;
+    for (let a = p.parent; a !== null; a = a.parent) if (a.alive && a.subreaper) { reaper = a; break; }
+    for (const c of p.children) {
+      c.parent = reaper;
+      if (reaper !== null) {
+        reaper.children.add(c);
+        if (!c.alive && !c.reaped) this.notifyExit(reaper, c);
+      } else if (!c.alive) { c.reaped = true; this.procs.delete(c.pid); }
+    }
     p.children.clear();
+    // A group that this exit orphans and that has stopped members gets SIGHUP then SIGCONT.
+    for (const g of groups) {
+      if (wasOrphaned.get(g) === true || !this.isOrphanedPgrp(g)) continue;
+      let stopped = false;
+      for (const q of this.procs.values()) if (q.alive && q.pgid === g && q.stopped) { stopped = true; break; }
+      if (stopped) { this.killProcessGroup(g, SIGHUP); this.killProcessGroup(g, SIGCONT); }
+    }
     const parent = p.parent;
-    if (parent !== null && parent.alive) {
-      const a = parent.sig.actions[SIGCHLD];
-      if (a.handler === SIG_IGN || (a.flags & 2) !== 0) { p.reaped = true; parent.children.delete(p); this.procs.delete(p.pid); }
-      else {
-        const st = (status & 0x7f) !== 0;
-        this.sendSignal(parent, null, { signo: SIGCHLD, code: st ? 2 : 1, pid: p.pid, uid: this.uid, status: st ? status & 0x7f : (status >> 8) & 0xff });
-      }
-    } else if (p !== this.init) { p.reaped = true; this.procs.delete(p.pid); }
+    if (parent !== null && parent.alive) this.notifyExit(parent, p);
+    else if (p !== this.init) { p.reaped = true; this.procs.delete(p.pid); }
     this.notify();
+  }
+
+  /** A child's exit: SIGCHLD to its parent, or reaped at once when the parent ignores SIGCHLD (SA_NOCLDWAIT). */
+  private notifyExit(parent: Process, p: Process): void {
+    const a = parent.sig.actions[SIGCHLD];
+    const status = p.status ?? 0;
+    if (a.handler === SIG_IGN || (a.flags & SA_NOCLDWAIT) !== 0) { p.reaped = true; parent.children.delete(p); this.procs.delete(p.pid); return; }
+    const killed = (status & 0x7f) !== 0;
+    this.sendSignal(parent, null, { signo: SIGCHLD, code: killed ? CLD_KILLED : CLD_EXITED, pid: p.pid, uid: this.uid, status: killed ? status & 0x7f : (status >> 8) & 0xff });
   }
 
   // ------------------------------------------------------------------ futexes
@@ -477,7 +701,7 @@ export class Kernel {
       case "/dev/null": return new DevNull("null", r);
       case "/dev/zero": return new DevNull("zero", r);
       case "/dev/urandom": case "/dev/random": return new DevNull("random", r);
-      case "/dev/tty": return new TermFile(1, this.host.term, this.stdin);
+      case "/dev/tty": return this.tty !== null ? new TtyFile(this, this.tty) : new TermFile(1, this.host.term, this.stdin);
     }
     return null;
   }

@@ -1,12 +1,15 @@
 // Process and thread system calls: clone/clone3 (threads, fork, vfork), execve, exit, wait,
 // ids, limits, futex, uname/sysinfo.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
+import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
 import { PROT_WRITE, type AddressSpace } from "./memory.js";
 import { accessOk, ptr, rwCount, uint } from "./args.js";
 import { ExecError, loadProgram } from "./loader.js";
 import { NORET } from "./syscalls.js";
-import { Process, SIG_DFL, SIG_IGN, SIGCHLD, Thread, Wait } from "./task.js";
+import {
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, Thread,
+  WCONTINUED_STATUS, Wait,
+} from "./task.js";
 import { readTimespec } from "./time.js";
 
 type R = number | Wait;
@@ -48,7 +51,7 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     if ((flags & CLONE_FILES) !== 0) p.fds.users++;
     const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
       (flags & CLONE_SIGHAND) !== 0 ? p.sig : p.sig.clone(), p.cwd, p.exe, p.argv.slice());
-    np.umask = p.umask; np.pgid = p.pgid; np.sid = p.sid;
+    np.umask = p.umask; np.pgid = p.pgid; np.sid = p.sid; np.ctty = p.ctty;
     np.startNs = k.host.clock.monotonic();
     parent?.children.add(np);
     k.procs.set(tid, np);
@@ -114,6 +117,7 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
   p.as = img.as;
   p.as.attach(t.hart);
   p.exe = img.exe; p.argv = img.argv;
+  p.execed = true;
   p.sig = p.sig.clone();
   for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
   if (p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); } // unshare a CLONE_FILES table
@@ -147,6 +151,18 @@ function reap(k: Kernel, c: Process): void {
   k.procs.delete(c.pid);
 }
 
+// wait options (include/uapi/linux/wait.h)
+const WNOHANG = 1, WUNTRACED = 2, WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x1000000;
+
+/** What a child has to report to wait: its exit, or (when asked) a stop or a continue. */
+function report(c: Process, options: number, exited: boolean): "exit" | "job" | null {
+  if (c.reaped) return null;
+  if (c.status !== null) return exited ? "exit" : null;
+  if (c.jobReport === 0) return null;
+  if (c.jobReport === WCONTINUED_STATUS) return (options & WCONTINUED) !== 0 ? "job" : null;
+  return c.stopped && (options & WSTOPPED) !== 0 ? "job" : null;
+}
+
 export function sys_wait4(k: Kernel, t: Thread, a: number[]): R {
   const pid = a[0] | 0, statusPtr = a[1], options = a[2] | 0;
   const p = t.proc;
@@ -155,15 +171,16 @@ export function sys_wait4(k: Kernel, t: Thread, a: number[]): R {
     for (const c of p.children) {
       if (!matches(c, pid, p)) continue;
       any = true;
-      if (c.status !== null && !c.reaped) {
-        if (statusPtr !== 0 && !p.as.putU32(statusPtr, c.status)) return -EFAULT;
-        if (a[3] !== 0) p.as.write(a[3], new Uint8Array(144));
-        reap(k, c);
-        return c.pid;
-      }
+      const what = report(c, (options & WUNTRACED) !== 0 ? options | WSTOPPED : options & ~WSTOPPED, true);
+      if (what === null) continue;
+      const status = what === "exit" ? c.status ?? 0 : c.jobReport;
+      if (statusPtr !== 0 && !p.as.putU32(statusPtr, status)) return -EFAULT;
+      if (a[3] !== 0) p.as.write(a[3], new Uint8Array(144));
+      if (what === "exit") reap(k, c); else c.jobReport = 0;
+      return c.pid;
     }
     if (!any) return -ECHILD;
-    return (options & 1) !== 0 ? 0 : null;
+    return (options & WNOHANG) !== 0 ? 0 : null;
   };
   const r = check();
   return r !== null ? r : new Wait(check);
@@ -171,6 +188,7 @@ export function sys_wait4(k: Kernel, t: Thread, a: number[]): R {
 
 export function sys_waitid(k: Kernel, t: Thread, a: number[]): R {
   const idtype = a[0] | 0, id = a[1] | 0, infop = a[2], options = a[3] | 0;
+  if ((options & (WEXITED | WSTOPPED | WCONTINUED)) === 0) return -EINVAL;
   const pid = idtype === 0 ? -1 : idtype === 1 ? id : idtype === 2 ? -id : -1;
   const p = t.proc;
   const check = (): number | null => {
@@ -178,19 +196,24 @@ export function sys_waitid(k: Kernel, t: Thread, a: number[]): R {
     for (const c of p.children) {
       if (!matches(c, pid, p)) continue;
       any = true;
-      if (c.status !== null && !c.reaped) {
-        const b = new Uint8Array(128);
-        const dv = new DataView(b.buffer);
-        const killed = (c.status & 0x7f) !== 0;
-        dv.setInt32(0, SIGCHLD, true); dv.setInt32(8, killed ? 2 : 1, true);
-        dv.setInt32(16, c.pid, true); dv.setInt32(20, k.uid, true); dv.setInt32(24, killed ? c.status & 0x7f : (c.status >> 8) & 0xff, true);
-        if (infop !== 0 && !p.as.write(infop, b)) return -EFAULT;
-        if ((options & 0x1000000) === 0) reap(k, c);
-        return 0;
-      }
+      const what = report(c, options, (options & WEXITED) !== 0);
+      if (what === null) continue;
+      const b = new Uint8Array(128);
+      const dv = new DataView(b.buffer);
+      let code: number, status: number;
+      if (what === "exit") {
+        const st = c.status ?? 0, killed = (st & 0x7f) !== 0;
+        code = killed ? CLD_KILLED : CLD_EXITED; status = killed ? st & 0x7f : (st >> 8) & 0xff;
+      } else if (c.jobReport === WCONTINUED_STATUS) { code = CLD_CONTINUED; status = SIGCONT; }
+      else { code = CLD_STOPPED; status = (c.jobReport >> 8) & 0xff; }
+      dv.setInt32(0, SIGCHLD, true); dv.setInt32(8, code, true);
+      dv.setInt32(16, c.pid, true); dv.setInt32(20, k.uid, true); dv.setInt32(24, status, true);
+      if (infop !== 0 && !p.as.write(infop, b)) return -EFAULT;
+      if ((options & WNOWAIT) === 0) { if (what === "exit") reap(k, c); else c.jobReport = 0; }
+      return 0;
     }
     if (!any) return -ECHILD;
-    if ((options & 1) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(128)); return 0; }
+    if ((options & WNOHANG) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(128)); return 0; }
     return null;
   };
   const r = check();
@@ -219,9 +242,27 @@ export function sys_set_tid_address(_k: Kernel, t: Thread, a: number[]): R { t.c
 export function sys_set_robust_list(_k: Kernel, t: Thread, a: number[]): R { t.robustList = a[0]; return 0; }
 
 export function sys_setpgid(k: Kernel, t: Thread, a: number[]): R {
-  const p = (a[0] | 0) === 0 ? t.proc : k.procs.get(a[0] | 0);
-  if (p === undefined) return -ESRCH;
-  p.pgid = (a[1] | 0) === 0 ? p.pid : a[1] | 0;
+  // setpgid(2): the caller or one of its children (not after it has exec'd), never a session
+  // leader, into a group of the caller's session.
+  const self = t.proc;
+  const pid = a[0] | 0;
+  let pgid = a[1] | 0;
+  if (pgid < 0) return -EINVAL;
+  const p = pid === 0 ? self : k.procs.get(pid);
+  if (p === undefined || !p.alive) return -ESRCH;
+  if (p !== self) {
+    if (p.parent !== self) return -ESRCH;
+    if (p.sid !== self.sid) return -EPERM;
+    if (p.execed) return -EACCES;
+  }
+  if (p.pid === p.sid) return -EPERM;
+  if (pgid === 0) pgid = p.pid;
+  if (pgid !== p.pid) {
+    let ok = false;
+    for (const q of k.procs.values()) if (q.alive && q.pgid === pgid && q.sid === self.sid) { ok = true; break; }
+    if (!ok) return -EPERM;
+  }
+  p.pgid = pgid;
   return 0;
 }
 export function sys_getpgid(k: Kernel, t: Thread, a: number[]): R {
@@ -232,10 +273,13 @@ export function sys_getsid(k: Kernel, t: Thread, a: number[]): R {
   const p = (a[0] | 0) === 0 ? t.proc : k.procs.get(a[0] | 0);
   return p === undefined ? -ESRCH : p.sid;
 }
-export function sys_setsid(_k: Kernel, t: Thread): R {
-  if (t.proc.pgid === t.proc.pid) return -EPERM;
-  t.proc.sid = t.proc.pgid = t.proc.pid;
-  return t.proc.pid;
+export function sys_setsid(k: Kernel, t: Thread): R {
+  // EPERM when a process group with the caller's id exists (the caller leads one, say).
+  const p = t.proc;
+  for (const q of k.procs.values()) if (q.alive && q.pgid === p.pid) return -EPERM;
+  p.sid = p.pgid = p.pid;
+  p.ctty = null;
+  return p.pid;
 }
 
 const RLIM_INF = new Uint8Array(8).fill(0xff);
@@ -281,10 +325,13 @@ export function sys_sched_getaffinity(_k: Kernel, t: Thread, a: number[]): R {
 export const sys_zero = (): R => 0;
 export const sys_enosys = (): R => -ENOSYS;
 
+const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
 export function sys_prctl(_k: Kernel, t: Thread, a: number[]): R {
   const op = a[0] | 0;
   if (op === 15) return 0; // PR_SET_NAME
   if (op === 16) { const b = new Uint8Array(16); b.set(new TextEncoder().encode(t.proc.comm)); return t.proc.as.write(a[1], b) ? 0 : -EFAULT; }
+  if (op === PR_SET_CHILD_SUBREAPER) { t.proc.subreaper = a[1] !== 0; return 0; }
+  if (op === PR_GET_CHILD_SUBREAPER) return t.proc.as.putU32(a[1], t.proc.subreaper ? 1 : 0) ? 0 : -EFAULT;
   return -EINVAL;
 }
 

@@ -45,7 +45,7 @@ def(22, "epoll_pwait", "dxddx", pl.sys_epoll_pwait, "partial", "EPOLLET is level
 def(23, "dup", "d", fs.sys_dup);
 def(24, "dup3", "ddx", fs.sys_dup3);
 def(25, "fcntl", "ddx", fs.sys_fcntl, "partial", "record locks always succeed (one kernel, no contention tracking)");
-def(29, "ioctl", "dxx", fs.sys_ioctl, "partial", "terminal and FIONREAD/FIONBIO requests only");
+def(29, "ioctl", "dxx", fs.sys_ioctl, "partial", "terminal (termios, job control, window size; no IXON flow control or VTIME timers: tty.ts) and FIONREAD/FIONBIO requests only");
 def(32, "flock", "dd", fs.sys_flock, "partial", "always granted");
 def(33, "mknodat", "dsod", fs.sys_mknodat, "partial", "regular files only: FIFOs and socket nodes EPERM (no mknod in the host API), devices EPERM (no CAP_MKNOD)");
 def(34, "mkdirat", "dso", fs.sys_mkdirat);
@@ -141,7 +141,7 @@ def(163, "getrlimit", "dx", pr.sys_getrlimit);
 def(164, "setrlimit", "dx", pr.sys_zero, "partial", "ignored");
 def(165, "getrusage", "dx", pr.sys_getrusage, "partial", "zeros");
 def(166, "umask", "o", fs.sys_umask);
-def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET_NAME/PR_GET_NAME");
+def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET_NAME/PR_GET_NAME, PR_SET/GET_CHILD_SUBREAPER");
 def(169, "gettimeofday", "xx", tm.sys_gettimeofday);
 def(172, "getpid", "", pr.sys_getpid);
 def(173, "getppid", "", pr.sys_getppid);

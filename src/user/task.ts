@@ -3,6 +3,7 @@ import type { Hart } from "../cpu/hart.js";
 import { EBADF, EMFILE } from "./errno.js";
 import type { OpenFile } from "./file.js";
 import type { AddressSpace } from "./memory.js";
+import type { Tty } from "./tty.js";
 
 export const MAX_FDS = 1024;
 
@@ -52,6 +53,12 @@ export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGAB
   SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17,
   SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22, SIGURG = 23, SIGWINCH = 28;
 
+export function isStopSignal(sig: number): boolean { return sig === SIGSTOP || sig === SIGTSTP || sig === SIGTTIN || sig === SIGTTOU; }
+/** Wait statuses of a stopped and a continued child (as WIFSTOPPED/WIFCONTINUED decode them). */
+export const WSTOPPED_STATUS = (sig: number): number => (sig << 8) | 0x7f, WCONTINUED_STATUS = 0xffff;
+/** siginfo si_code values for SIGCHLD. */
+export const CLD_EXITED = 1, CLD_KILLED = 2, CLD_STOPPED = 5, CLD_CONTINUED = 6;
+
 export function sigbit(sig: number): bigint { return 1n << BigInt(sig - 1); }
 export const UNBLOCKABLE = sigbit(SIGKILL) | sigbit(SIGSTOP);
 
@@ -96,6 +103,11 @@ export class Thread {
   dead = false;
   /** Signal mask to restore after rt_sigsuspend/ppoll/pselect6 once a handler frame is set up. */
   savedMask: bigint | null = null;
+  /**
+   * The system call returned -ERESTARTSYS: pc is back on the ecall, a0 still holds its argument.
+   * A handler without SA_RESTART turns it into EINTR; otherwise the call runs again.
+   */
+  restart = false;
   constructor(readonly tid: number, public proc: Process, public hart: Hart) {}
 }
 
@@ -116,6 +128,16 @@ export class Process {
   vforkParent: Thread | null = null;
   /** Exit/usage accounting. */
   startNs = 0;
+  /** Controlling terminal (inherited by fork, dropped by setsid). */
+  ctty: Tty | null = null;
+  /** Stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT: its threads do not run. */
+  stopped = false;
+  /** What wait4 has still to report: WSTOPPED_STATUS(sig) after a stop, WCONTINUED_STATUS after a continue, or 0. */
+  jobReport = 0;
+  /** PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here. */
+  subreaper = false;
+  /** Has called execve (a parent's setpgid on it fails with EACCES then). */
+  execed = false;
   constructor(
     readonly pid: number,
     public parent: Process | null,

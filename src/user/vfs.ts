@@ -290,7 +290,7 @@ export class StdinBuffer {
   }
 }
 
-/** The host's stdin/stdout/stderr (terminal or not) passed through. */
+/** The host's stdin/stdout/stderr when they are not a terminal (pipes, files), passed through. */
 export class TermFile extends OpenFile {
   constructor(readonly fd: number, readonly term: HostTerminal, readonly input: StdinBuffer) {
     super();
@@ -312,9 +312,8 @@ export class TermFile extends OpenFile {
     return n;
   }
   override write(data: Uint8Array): number {
-    if (this.fd === 0 && !this.term.isatty(0)) return -EBADF;
-    this.term.write(this.fd === 0 ? 1 : this.fd, data);
-    return data.length;
+    if (this.fd === 0) return -EBADF;
+    return this.term.write(this.fd, data);
   }
   override poll(): number {
     if (this.fd !== 0) return POLLOUT;

@@ -1,5 +1,5 @@
 // `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
-//   rvisor exec [--root DIR] [--ro] [-L DIR] [--strace] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+//   rvisor exec [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
 import { resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
 import { UsageError } from "../../cli/main.js";
@@ -17,12 +17,28 @@ options:
   -E VAR=VALUE   set an environment variable (repeatable)
   -U VAR         unset an environment variable (repeatable)
   --mem SIZE     guest memory in MiB (default 1024)
+  --orphans MODE what becomes of the other processes when the first one exits:
+                 wait (default) runs them until they exit, as they would run on under
+                 qemu-riscv64; kill ends them at once
+
+The exit status is the first process's (128+N when signal N killed it). Processes left
+running after it exits keep their output on the terminal; Ctrl-C, SIGTERM or SIGHUP to
+rvisor then ends them. On a terminal, rvisor is the guest's tty: Ctrl-C, Ctrl-\\ and
+Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 `;
 
-export interface ExecOptions { root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; mem: number }
+export interface ExecOptions {
+  root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; mem: number;
+  orphans: "wait" | "kill";
+}
 
 export function parseExecArgs(argv: string[]): ExecOptions {
   let root = "/", ro = false, strace = false, prefix: string | null = null, mem = 1024;
+  let orphans: "wait" | "kill" = "wait";
+  const orphanMode = (v: string): "wait" | "kill" => {
+    if (v !== "wait" && v !== "kill") throw new UsageError(`exec: --orphans wants wait or kill, got '${v}'`);
+    return v;
+  };
   const env = new Map<string, string>(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   let i = 0;
   const need = (o: string): string => { const v = argv[++i]; if (v === undefined) throw new UsageError(`exec: ${o} needs a value`); return v; };
@@ -38,6 +54,8 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a === "-E") { const kv = need(a); const eq = kv.indexOf("="); if (eq < 0) throw new UsageError(`exec: -E wants VAR=VALUE, got '${kv}'`); env.set(kv.slice(0, eq), kv.slice(eq + 1)); }
     else if (a === "-U") env.delete(need(a));
     else if (a === "--mem") { mem = Number(need(a)); if (!Number.isInteger(mem) || mem < 16 || mem > 2048) throw new UsageError("exec: --mem wants MiB between 16 and 2048"); }
+    else if (a === "--orphans") orphans = orphanMode(need(a));
+    else if (a.startsWith("--orphans=")) orphans = orphanMode(a.slice(10));
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
     else throw new UsageError(`exec: unknown option '${a}' (try 'rvisor exec --help')`);
   }
@@ -55,7 +73,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, mem };
+  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, mem, orphans };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
@@ -63,7 +81,7 @@ export async function execMain(argv: string[]): Promise<number> {
   const o = parseExecArgs(argv);
   const host = nodeUserHost();
   const k = new Kernel(host, {
-    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.mem << 20,
+    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.mem << 20, orphans: o.orphans,
     log: (line) => process.stderr.write(line + "\n"),
   });
   const prog = o.argv[0];
@@ -83,7 +101,10 @@ export async function execMain(argv: string[]): Promise<number> {
     throw e;
   }
   // When every guest thread is blocked and no host event can wake one, Node would exit silently.
+  // Once the first process has exited, what is left can never run again: end it.
   const onIdle = (): void => {
+    if (k.init !== null && !k.init.alive) { k.terminate(); process.once("beforeExit", onIdle); return; }
+    host.term.stop();
     process.stderr.write("rvisor: every guest thread is blocked and nothing can wake them (deadlock)\n");
     process.exit(1);
   };

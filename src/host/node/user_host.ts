@@ -105,50 +105,132 @@ export class NodeFs implements HostFs {
   access(p: string, mode: number): number { return wrap0(() => fs.accessSync(p, mode)); }
 }
 
+/** Host signals passed to the guest (Linux numbers); SIGTSTP and SIGCONT are rvisor's own. */
+const FORWARDED: [NodeJS.Signals, number][] = [["SIGINT", 2], ["SIGQUIT", 3], ["SIGTERM", 15], ["SIGHUP", 1]];
+
+/**
+ * Whether rvisor may use its terminal: not when it is a background job of its controlling
+ * terminal (a tcsetattr or read would stop it with SIGTTOU/SIGTTIN, as `rvisor exec prog &`
+ * in an interactive shell). From /proc/self/stat: tty_nr (0: no controlling terminal), tpgid, pgrp.
+ */
+function inForeground(): boolean {
+  try {
+    const st = fs.readFileSync("/proc/self/stat", "latin1");
+    const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(f[2]), ttyNr = Number(f[4]), tpgid = Number(f[5]);
+    return ttyNr === 0 || tpgid === pgrp;
+  } catch { return true; }
+}
+
 export class NodeTerminal implements HostTerminal {
   private onData: ((c: Uint8Array | null) => void) | null = null;
+  /** What the guest wants (raw mode, stdin read) and what is in effect (only in the foreground). */
+  private wantRaw = false;
+  private wantInput = false;
   private raw = false;
+  private reading = false;
   private readonly dataL = (b: Buffer): void => { this.onData?.(new Uint8Array(b)); };
   private readonly endL = (): void => { this.onData?.(null); };
-  private intL: (() => void) | null = null;
+  private readonly sigLs: [NodeJS.Signals, () => void][] = [];
+  private resizeL: (() => void) | null = null;
+  /** The terminal is restored on any exit, a crash included ('exit' runs for uncaught exceptions too). */
+  private readonly exitL = (): void => { this.restoreMode(); };
+  /** kill -TSTP rvisor: restore the terminal, stop; raw again when continued. */
+  private readonly tstpL = (): void => { this.suspend(); };
+  /** Continued (fg or bg in the host shell): take the terminal again if in the foreground. */
+  private readonly contL = (): void => { this.apply(); };
+  constructor() {
+    process.on("exit", this.exitL);
+    process.on("SIGTSTP", this.tstpL);
+    process.on("SIGCONT", this.contL);
+  }
   isatty(fd: number): boolean { return tty.isatty(fd); }
   winsize(fd: number): { rows: number; cols: number } | null {
     if (!tty.isatty(fd)) return null;
-    const s = fd === 2 ? process.stderr : fd === 0 ? process.stdout : process.stdout;
-    return { rows: s.rows ?? 24, cols: s.columns ?? 80 };
+    const s = fd === 2 ? process.stderr : process.stdout;
+    if (s.isTTY) return { rows: s.rows ?? 24, cols: s.columns ?? 80 };
+    return { rows: 24, cols: 80 };
   }
   setRaw(raw: boolean): void {
-    if (raw === this.raw || !process.stdin.isTTY) return;
-    this.raw = raw;
-    process.stdin.setRawMode(raw);
+    this.wantRaw = raw;
+    this.apply();
   }
-  write(fd: number, data: Uint8Array): void {
+  /** Brings raw mode and reading in line with what is wanted, as far as the foreground allows. */
+  private apply(): void {
+    const isTty = process.stdin.isTTY === true;
+    const fg = !isTty || inForeground();
+    if (isTty && fg && this.wantRaw !== this.raw) {
+      try { process.stdin.setRawMode(this.wantRaw); this.raw = this.wantRaw; } catch { /* terminal gone */ }
+    }
+    const read = this.wantInput && fg;
+    if (read && !this.reading) {
+      this.reading = true;
+      process.stdin.on("data", this.dataL);
+      process.stdin.on("end", this.endL);
+      process.stdin.resume();
+    } else if (!read && this.reading) {
+      this.reading = false;
+      process.stdin.off("data", this.dataL);
+      process.stdin.off("end", this.endL);
+      process.stdin.pause();
+    }
+  }
+  private restoreMode(): void {
+    if (this.raw && process.stdin.isTTY) { try { process.stdin.setRawMode(false); } catch { /* terminal gone */ } }
+    this.raw = false;
+  }
+  write(fd: number, data: Uint8Array): number {
     let off = 0;
     while (off < data.length) {
       try { off += fs.writeSync(fd, data, off, data.length - off); } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "EAGAIN") continue;
-        if (code === "EPIPE") return;
-        throw e;
+        // EPIPE (the reader is gone), EIO (the terminal hung up), ...: the guest sees the error.
+        return off > 0 ? off : errno(e);
       }
     }
+    return off;
   }
   startInput(onData: (chunk: Uint8Array | null) => void): void {
     this.onData = onData;
-    process.stdin.on("data", this.dataL);
-    process.stdin.on("end", this.endL);
-    process.stdin.resume();
+    this.wantInput = true;
+    this.apply();
   }
-  onInterrupt(cb: () => void): void {
-    this.intL = cb;
-    process.on("SIGINT", cb);
+  onSignal(cb: (sig: number) => void): void {
+    for (const [name, sig] of FORWARDED) {
+      const l = (): void => cb(sig);
+      this.sigLs.push([name, l]);
+      process.on(name, l);
+    }
+  }
+  onResize(cb: () => void): void {
+    if (!process.stdout.isTTY) return;
+    this.resizeL = cb;
+    process.stdout.on("resize", cb);
+  }
+  release(): void {
+    if (!process.stdin.isTTY) return;
+    this.wantRaw = false;
+    this.wantInput = false;
+    this.apply();
+  }
+  suspend(): void {
+    this.restoreMode();
+    process.kill(process.pid, "SIGSTOP");
+    // Continued: the host shell may have reset the terminal's modes, or continued us in the background.
+    this.apply();
   }
   stop(): void {
-    process.stdin.off("data", this.dataL);
-    process.stdin.off("end", this.endL);
-    process.stdin.pause();
-    if (this.raw) this.setRaw(false);
-    if (this.intL !== null) process.off("SIGINT", this.intL);
+    this.wantInput = false;
+    this.wantRaw = false;
+    this.apply();
+    this.restoreMode();
+    for (const [name, l] of this.sigLs) process.off(name, l);
+    this.sigLs.length = 0;
+    if (this.resizeL !== null) { process.stdout.off("resize", this.resizeL); this.resizeL = null; }
+    process.off("exit", this.exitL);
+    process.off("SIGTSTP", this.tstpL);
+    process.off("SIGCONT", this.contL);
   }
 }
 
