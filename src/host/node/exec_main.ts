@@ -2,7 +2,7 @@
 //   rvisor exec [--root DIR] [--ro] [-L DIR] [--strace] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
 import { resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
-import { UsageError } from "../../cli/main.js";
+import { UsageError, parseMem } from "../../cli/main.js";
 import { Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
 import { nodeUserHost } from "./user_host.js";
@@ -16,13 +16,13 @@ options:
   --strace       print each system call with its arguments and result (stderr)
   -E VAR=VALUE   set an environment variable (repeatable)
   -U VAR         unset an environment variable (repeatable)
-  --mem SIZE     guest memory in MiB (default 1024)
+  --mem SIZE     guest memory, 16M to 2G, e.g. 512M or 2G; a bare number is MiB (default 1G)
 `;
 
-export interface ExecOptions { root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; mem: number }
+export interface ExecOptions { root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; memBytes: number }
 
 export function parseExecArgs(argv: string[]): ExecOptions {
-  let root = "/", ro = false, strace = false, prefix: string | null = null, mem = 1024;
+  let root = "/", ro = false, strace = false, prefix: string | null = null, memBytes = 1 << 30;
   const env = new Map<string, string>(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   let i = 0;
   const need = (o: string): string => { const v = argv[++i]; if (v === undefined) throw new UsageError(`exec: ${o} needs a value`); return v; };
@@ -37,7 +37,8 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a === "--strace" || a === "-strace") strace = true;
     else if (a === "-E") { const kv = need(a); const eq = kv.indexOf("="); if (eq < 0) throw new UsageError(`exec: -E wants VAR=VALUE, got '${kv}'`); env.set(kv.slice(0, eq), kv.slice(eq + 1)); }
     else if (a === "-U") env.delete(need(a));
-    else if (a === "--mem") { mem = Number(need(a)); if (!Number.isInteger(mem) || mem < 16 || mem > 2048) throw new UsageError("exec: --mem wants MiB between 16 and 2048"); }
+    else if (a === "--mem") memBytes = parseMem(need(a), "exec: --mem");
+    else if (a.startsWith("--mem=")) memBytes = parseMem(a.slice(6), "exec: --mem");
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
     else throw new UsageError(`exec: unknown option '${a}' (try 'rvisor exec --help')`);
   }
@@ -55,7 +56,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, mem };
+  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
@@ -63,7 +64,7 @@ export async function execMain(argv: string[]): Promise<number> {
   const o = parseExecArgs(argv);
   const host = nodeUserHost();
   const k = new Kernel(host, {
-    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.mem << 20,
+    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes,
     log: (line) => process.stderr.write(line + "\n"),
   });
   const prog = o.argv[0];
