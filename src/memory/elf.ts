@@ -81,7 +81,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       if (seg.type === PT_LOAD && seg.filesz > seg.memsz) throw new ElfError(`ELF segment ${i} has filesz > memsz`);
       // p_vaddr + p_memsz must not wrap around the 64-bit address space (Linux: "p_memsz > TASK_SIZE").
       if (seg.type === PT_LOAD && (seg.memsz === Infinity || seg.vaddr + seg.memsz > 2 ** 64)) {
-        throw new ElfError(`ELF segment ${i} has an impossible size (p_memsz ${hex64(seg.memsz)})`);
+        const memsz = `0x${v.getUint32(o + 44, true).toString(16)}${v.getUint32(o + 40, true).toString(16).padStart(8, "0")}`.replace(/^0x0+(?=.)/, "0x");
+        throw new ElfError(`ELF segment ${i} has an impossible size (p_memsz ${seg.memsz === Infinity ? memsz : hex64(seg.memsz)})`);
       }
     }
     segments.push(seg);
