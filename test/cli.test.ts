@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { crossGcc } from "./lib/toolchain.js";
+import { USER_EXIT_42, WFI_LOOP, tinyElf } from "./lib/tiny_elf.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rvisor-cli-"));
 
@@ -94,4 +95,104 @@ test("bad input gets one clear line and a non-zero exit", { skip }, () => {
   const r = rvisor("run", "--bios", "none", "--kernel", join(dir, "e32.elf"));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /not a 64-bit ELF file/);
+});
+
+// ---- issue 7: inputs that cannot be a kernel or firmware, option parsing, limits ----
+// These need no cross toolchain: the ELF files are built in memory (test/lib/tiny_elf.ts).
+
+const file = (name: string, bytes: Uint8Array): string => { const p = join(dir, name); writeFileSync(p, bytes); return p; };
+const oneLine = (r: { stderr: string }, what: string): void => assert.equal(r.stderr.trim().split("\n").length, 1, `one line for ${what}: ${r.stderr}`);
+const DRAM = 0x8000_0000;
+/** `1: addi ra, ra, 1; addi ra, ra, 1; j 1b` */
+const LOOP3 = [0x00108093, 0x00108093, 0xff9ff06f];
+
+test("an empty, compressed or non-RISC-V kernel/firmware is refused with one line (exit 1)", () => {
+  const empty = file("empty.bin", new Uint8Array(0));
+  const gz = file("Image.gz", Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3));
+  const cases: [string[], RegExp][] = [
+    [["run", "--kernel", empty], /kernel image is empty/],
+    [["run", "--bios", "none", "--kernel", empty], /kernel image is empty/],
+    [["run", "--bios", empty, "--kernel", file("k.bin", new Uint8Array(64))], /firmware image is empty/],
+    [["run", "--kernel", gz], /gzip-compressed/],
+    [["run", "--bios", "/bin/sh"], /firmware: not a RISC-V ELF file/],
+  ];
+  for (const [args, message] of cases) {
+    const r = rvisor(...args);
+    assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    oneLine(r, args.join(" "));
+  }
+});
+
+test("a kernel or firmware of zeros or random bytes stops with a clear line instead of spinning", () => {
+  let seed = 7;
+  const random = new Uint8Array(65536).map(() => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 24; });
+  const zeros = file("zeros.bin", new Uint8Array(65536)), noise = file("noise.bin", random);
+  for (const args of [["--kernel", zeros], ["--kernel", noise], ["--bios", "none", "--kernel", zeros], ["--bios", noise, "--kernel", zeros]]) {
+    const t0 = Date.now();
+    const r = rvisor("run", ...args);
+    assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /hart 0 executes nothing but traps \(.* at 0x[0-9a-f]+, trap vector 0x[0-9a-f]+\): is (kernel|firmware) '/);
+    oneLine(r, args.join(" "));
+    assert.ok(Date.now() - t0 < 20_000, "detected in seconds");
+  }
+});
+
+test("--mem takes the same sizes in run and exec (512M, 2G, bare MiB), 2048 included; bad ones get one line", () => {
+  const kernel = file("wfi.elf", tinyElf({ base: DRAM, code: WFI_LOOP }));
+  const prog = file("exit42", tinyElf({ base: 0x10000, code: USER_EXIT_42 }));
+  for (const mem of ["2048", "2G", "512M", "512", "16M"]) {
+    const r = rvisor("run", "--mem", mem, "--bios", "none", "--kernel", kernel, "--dump-dtb", join(dir, "m.dtb"));
+    assert.equal(r.status, 0, `run --mem ${mem}: ${r.stderr}`);
+    const e = rvisor("exec", "--mem", mem, prog);
+    assert.equal(e.status, 42, `exec --mem ${mem}: ${e.stderr}`);
+  }
+  assert.equal(rvisor("exec", "--mem=1G", prog).status, 42);
+  const bad: [string[], RegExp][] = [
+    [["run", "--mem", "-5M", "--kernel", kernel], /bad size '-5M'/],
+    [["run", "-m", "-5M", "--kernel", kernel], /bad size '-5M'/],
+    [["run", "--mem", "4G", "--kernel", kernel], /--mem must be between 16M and 2G \(got 4G\)/],
+    [["run", "--mem", "2049", "--kernel", kernel], /--mem must be between 16M and 2G/],
+    [["exec", "--mem", "-5M", prog], /bad size '-5M'/],
+    [["exec", "--mem", "4G", prog], /exec: --mem must be between 16M and 2G \(got 4G\)/],
+    [["exec", "--mem", "lots", prog], /bad size 'lots'/],
+    [["run", "--kernel"], /argument missing|--kernel/],
+  ];
+  for (const [args, message] of bad) {
+    const r = rvisor(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    oneLine(r, args.join(" "));
+  }
+});
+
+test("--share DIR,tag= (empty tag) is a usage error (exit 2, one line)", () => {
+  const kernel = file("wfi2.elf", tinyElf({ base: DRAM, code: WFI_LOOP }));
+  const r = rvisor("run", "--bios", "none", "--kernel", kernel, "--share", `${dir},tag=`, "--dump-dtb", join(dir, "s.dtb"));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--share '.*,tag=': tag= must be 1 to 65535 bytes/);
+  oneLine(r, "--share tag=");
+});
+
+test("--max-instructions N stops within one block of N", () => {
+  const kernel = file("loop.elf", tinyElf({ base: DRAM, code: LOOP3 }));
+  for (const n of [1000, 123_457, 5_000_001]) {
+    const r = rvisor("run", "--bios", "none", "--kernel", kernel, "--max-instructions", String(n));
+    assert.equal(r.status, 3, r.stderr);
+    const got = Number(/stopped after (\d+) instructions/.exec(r.stderr)?.[1]);
+    assert.ok(got >= n && got < n + 3, `--max-instructions ${n}: stopped after ${got}`);
+  }
+  const r = rvisor("run", "--bios", "none", "--kernel", kernel, "--max-instructions", "1.5");
+  assert.equal(r.status, 2);
+});
+
+test("--strace prints 64-bit values as unsigned hex (si_addr, pointer arguments)", () => {
+  // write(1, -2048, 1) → EFAULT; then ld from -2048 → SIGSEGV.
+  const code = [0x80000293, 0x00100513, 0x00028593, 0x00100613, 0x04000893, 0x00000073, 0x0002b303];
+  const prog = file("segv", tinyElf({ base: 0x10000, code }));
+  const r = rvisor("exec", "--strace", prog);
+  assert.equal(r.status, 128 + 11, r.stderr);
+  assert.match(r.stderr, /write\(1,0xfffffffffffff800,1\) = -1 errno=14/);
+  assert.match(r.stderr, /--- SIGSEGV \{si_addr=0xfffffffffffff800\} ---/);
+  assert.doesNotMatch(r.stderr, /0x-/);
 });

@@ -9,6 +9,7 @@ import { VirtMachine, type Firmware } from "../system/machine.js";
 import { LoadError } from "../system/loader.js";
 import { attachHtif } from "../system/baremetal.js";
 import { isElf, parseElf, ElfError } from "../memory/elf.js";
+import { hex64 } from "../memory/hex.js";
 import { FileBlockBackend } from "../host/node/block_file.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
@@ -68,12 +69,38 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Parses 256M, 2G, 65536K, or plain bytes. */
-export function parseSize(s: string): number {
-  const m = /^(\d+)([KMG]?)i?B?$/i.exec(s.trim());
+/** Parses 256M, 2G, 65536K, 4096B; a bare number is in `bareUnit` bytes (MiB for --mem, as QEMU's -m). */
+export function parseSize(s: string, bareUnit = 1): number {
+  const m = /^(\d+)(?:([KMG])i?B?|(B))?$/i.exec(s.trim());
   if (m === null) throw new UsageError(`bad size '${s}' (use e.g. 256M or 2G)`);
-  const mult = { "": 1, K: 1024, M: 1 << 20, G: 1 << 30 }[m[2].toUpperCase() as "" | "K" | "M" | "G"];
+  const mult = m[2] !== undefined ? { K: 1024, M: 1 << 20, G: 1 << 30 }[m[2].toUpperCase() as "K" | "M" | "G"] : m[3] !== undefined ? 1 : bareUnit;
   return Number(m[1]) * mult;
+}
+
+export const MEM_MIN = 16 << 20, MEM_MAX = 2 * 2 ** 30;
+
+/** `--mem SIZE` for run and exec alike: 16M to 2G in whole pages; a bare number is MiB. */
+export function parseMem(s: string, opt = "--mem"): number {
+  const bytes = parseSize(s, 1 << 20);
+  if (bytes < MEM_MIN || bytes > MEM_MAX || bytes % 4096 !== 0) throw new UsageError(`${opt} must be between 16M and 2G (got ${s})`);
+  return bytes;
+}
+
+/**
+ * getopt's rule for options that take a value: the next argument is the value even when it
+ * starts with '-' (`--mem -5M` is then a bad size, not parseArgs' three-line "ambiguous"
+ * complaint). Rewrites `--name value` to `--name=value` (and `-x value` to `-xvalue`).
+ */
+function joinValues(argv: string[], valued: ReadonlySet<string>, short: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") { out.push(...argv.slice(i)); break; }
+    const long = a.startsWith("--") ? a.slice(2) : short.get(a);
+    if (long !== undefined && valued.has(long) && i + 1 < argv.length) { out.push(`--${long}=${argv[++i]}`); continue; }
+    out.push(a);
+  }
+  return out;
 }
 
 /** key=value,key=value (a leading bare value is returned under `_`). */
@@ -98,25 +125,23 @@ function readInput(path: string, what: string): Uint8Array {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
+  const options = {
+    bios: { type: "string" }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
+    mem: { type: "string", short: "m" }, smp: { type: "string" }, drive: { type: "string", multiple: true },
+    share: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
+    "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
+  } as const;
+  const valued = new Set(Object.entries(options).filter(([, d]) => d.type === "string").map(([k]) => k));
+  const shorts = new Map(Object.entries(options).flatMap(([k, d]) => ("short" in d ? [[`-${d.short}`, k] as [string, string]] : [])));
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        bios: { type: "string" }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
-        mem: { type: "string", short: "m" }, smp: { type: "string" }, drive: { type: "string", multiple: true },
-        share: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
-        "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
-      },
-      strict: true, allowPositionals: false,
-    });
+    parsed = parseArgs({ args: joinValues(argv, valued, shorts), options, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message.split("\n")[0]);
   }
   const o = parsed.values;
   if (o.help === true) { process.stdout.write(USAGE); return 0; }
-  const memBytes = parseSize(o.mem ?? "256M");
-  if (memBytes < 16 << 20 || memBytes > 2 * 2 ** 30 || memBytes % 4096 !== 0) throw new UsageError(`--mem must be between 16M and 2G (got ${o.mem ?? ""})`);
+  const memBytes = parseMem(o.mem ?? "256M");
   const harts = o.smp === undefined ? 1 : Number(o.smp);
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new UsageError(`--smp must be an integer from 1 to 8 (got ${o.smp ?? ""})`);
   let firmware: Firmware = { kind: "builtin" };
@@ -127,7 +152,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (kernel !== undefined && firmware.kind === "none") parseElfOrRaw(kernel);
   const initrd = o.initrd === undefined ? undefined : readInput(o.initrd, "initrd");
   const maxInsns = o["max-instructions"] === undefined ? Infinity : Number(o["max-instructions"]);
-  if (Number.isNaN(maxInsns) || maxInsns <= 0) throw new UsageError("--max-instructions must be a positive number");
+  if ((!Number.isSafeInteger(maxInsns) && maxInsns !== Infinity) || maxInsns <= 0) throw new UsageError("--max-instructions must be a positive integer");
 
   const drives: FileBlockBackend[] = [];
   for (const spec of o.drive ?? []) {
@@ -153,7 +178,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     try { isDir = statSync(dir).isDirectory(); } catch { /* reported below */ }
     if (!isDir) throw new UsageError(`--share '${spec}': ${dir} is not a directory`);
     const ro = kv.get("readonly");
-    shares.push({ fs: new NodeFs9p(resolve(dir), { readonly: ro === "on" || ro === "true" }), tag: kv.get("tag") ?? `host${i}` });
+    const tag = kv.get("tag") ?? `host${i}`;
+    // The virtio-9p config space holds the tag as tag_len (le16) + bytes: 1 to 65535 bytes.
+    const tagBytes = new TextEncoder().encode(tag).length;
+    if (tagBytes === 0 || tagBytes > 0xffff) throw new UsageError(`--share '${spec}': tag= must be 1 to 65535 bytes`);
+    shares.push({ fs: new NodeFs9p(resolve(dir), { readonly: ro === "on" || ro === "true" }), tag });
   }
 
   const out = new StdoutBackend();
@@ -179,7 +208,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     try {
       reason = await loop.run({
         afterSlice: () => out.flush(),
-        shouldStop: () => quit || stdoutClosed || machine.executed >= maxInsns,
+        shouldStop: () => quit || stdoutClosed,
+        maxInstructions: maxInsns,
       });
     } finally {
       detach();
@@ -191,10 +221,24 @@ async function cmdRun(argv: string[]): Promise<number> {
       if (o["no-reboot"] === true) return EXIT_REBOOT;
       continue;
     }
+    if (reason.kind === "stuck") {
+      const what = firmware.kind === "image" ? `firmware '${o.bios ?? ""}'` : `kernel '${o.kernel ?? ""}'`;
+      process.stderr.write(`rvisor: hart ${reason.hart} executes nothing but traps (${causeName(reason.cause)} at ${hex64(reason.epc)}, ` +
+        `trap vector ${hex64(reason.vector)}): is ${what} RISC-V ${firmware.kind === "image" ? "firmware" : "code for this machine"}?\n`);
+      return 1;
+    }
     if (machine.executed >= maxInsns) { process.stderr.write(`rvisor: stopped after ${machine.executed} instructions\n`); return 3; }
     process.stderr.write("rvisor: every hart has stopped\n");
     return 1;
   }
+}
+
+/** mcause exception codes (privileged spec table 3.6) as a user reads them. */
+function causeName(cause: number): string {
+  const names = ["instruction address misaligned", "instruction access fault", "illegal instruction", "breakpoint",
+    "load address misaligned", "load access fault", "store address misaligned", "store access fault",
+    "ecall from U-mode", "ecall from S-mode", "", "ecall from M-mode", "instruction page fault", "load page fault", "", "store page fault"];
+  return names[cause] || `trap cause ${cause}`;
 }
 
 /** With --bios none, an ELF is loaded by its segments (a raw image at 0x80000000); reject non-RISC-V ELF files early. */

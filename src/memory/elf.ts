@@ -2,6 +2,8 @@
 // Shared by the bare-metal loader (system/) and the process VM (user/). Every offset is
 // bounds-checked: a corrupt file gets a clear error, never an exception from a typed array.
 
+import { hex64 } from "./hex.js";
+
 export const PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_PHDR = 6, PT_TLS = 7, PT_GNU_STACK = 0x6474e551;
 export const ET_EXEC = 2, ET_DYN = 3;
 export const EM_RISCV = 243;
@@ -30,6 +32,7 @@ export function isElf(b: Uint8Array): boolean {
   return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 }
 
+/** A 64-bit address field (sign-extended above 2^53: only negative addresses are meaningful there). */
 function u64(v: DataView, off: number): number {
   const lo = v.getUint32(off, true), hi = v.getUint32(off + 4, true);
   if (hi >= 0x200000) {
@@ -37,6 +40,16 @@ function u64(v: DataView, off: number): number {
     return (hi | 0) * 4294967296 + lo;
   }
   return hi * 4294967296 + lo;
+}
+
+/**
+ * A 64-bit offset or size field as an unsigned number; Infinity when it is 2^53 or more (no
+ * file or memory is that large, and a sign-extended reading would turn it negative and let it
+ * pass every `offset + size <= length` check).
+ */
+function size64(v: DataView, off: number): number {
+  const lo = v.getUint32(off, true), hi = v.getUint32(off + 4, true);
+  return hi >= 0x200000 ? Infinity : hi * 4294967296 + lo;
 }
 
 /** Parses an ELF64 RISC-V file; throws ElfError with a one-line reason when it is not one. */
@@ -51,7 +64,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   if (machine !== EM_RISCV) throw new ElfError(`not a RISC-V ELF file (e_machine ${machine})`);
   const type = v.getUint16(16, true);
   if (type !== ET_EXEC && type !== ET_DYN) throw new ElfError(`not an executable ELF file (e_type ${type})`);
-  const entry = u64(v, 24), phoff = u64(v, 32);
+  const entry = u64(v, 24), phoff = size64(v, 32);
   const flags = v.getUint32(48, true);
   const phentsize = v.getUint16(54, true), phnum = v.getUint16(56, true);
   if (phnum === 0) throw new ElfError("ELF file has no program headers");
@@ -60,12 +73,17 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   for (let i = 0; i < phnum; i++) {
     const o = phoff + i * phentsize;
     const seg: ElfSegment = {
-      type: v.getUint32(o, true), flags: v.getUint32(o + 4, true), offset: u64(v, o + 8), vaddr: u64(v, o + 16),
-      paddr: u64(v, o + 24), filesz: u64(v, o + 32), memsz: u64(v, o + 40), align: u64(v, o + 48),
+      type: v.getUint32(o, true), flags: v.getUint32(o + 4, true), offset: size64(v, o + 8), vaddr: u64(v, o + 16),
+      paddr: u64(v, o + 24), filesz: size64(v, o + 32), memsz: size64(v, o + 40), align: size64(v, o + 48),
     };
     if (seg.type === PT_LOAD || seg.type === PT_INTERP) {
       if (seg.offset + seg.filesz > bytes.length) throw new ElfError(`ELF segment ${i} extends past the end of the file`);
-      if (seg.filesz > seg.memsz) throw new ElfError(`ELF segment ${i} has filesz > memsz`);
+      if (seg.type === PT_LOAD && seg.filesz > seg.memsz) throw new ElfError(`ELF segment ${i} has filesz > memsz`);
+      // p_vaddr + p_memsz must not wrap around the 64-bit address space (Linux: "p_memsz > TASK_SIZE").
+      if (seg.type === PT_LOAD && (seg.memsz === Infinity || seg.vaddr + seg.memsz > 2 ** 64)) {
+        const memsz = `0x${v.getUint32(o + 44, true).toString(16)}${v.getUint32(o + 40, true).toString(16).padStart(8, "0")}`.replace(/^0x0+(?=.)/, "0x");
+        throw new ElfError(`ELF segment ${i} has an impossible size (p_memsz ${seg.memsz === Infinity ? memsz : hex64(seg.memsz)})`);
+      }
     }
     segments.push(seg);
   }
@@ -77,16 +95,16 @@ export function elfSymbols(elf: ElfFile, names: readonly string[]): Map<string, 
   const out = new Map<string, number>();
   const b = elf.bytes;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const shoff = u64(v, 40), shentsize = v.getUint16(58, true), shnum = v.getUint16(60, true);
+  const shoff = size64(v, 40), shentsize = v.getUint16(58, true), shnum = v.getUint16(60, true);
   if (shoff === 0 || shentsize < 64 || shoff + shnum * shentsize > b.length) return out;
   const want = new Set(names);
   for (let i = 0; i < shnum; i++) {
     const sh = shoff + i * shentsize;
     if (v.getUint32(sh + 4, true) !== 2) continue; // SHT_SYMTAB
-    const off = u64(v, sh + 24), size = u64(v, sh + 32), link = v.getUint32(sh + 40, true), entsize = u64(v, sh + 56) || 24;
+    const off = size64(v, sh + 24), size = size64(v, sh + 32), link = v.getUint32(sh + 40, true), entsize = Math.max(size64(v, sh + 56), 24);
     if (link >= shnum || off + size > b.length) continue;
     const strsh = shoff + link * shentsize;
-    const stroff = u64(v, strsh + 24), strsize = u64(v, strsh + 32);
+    const stroff = size64(v, strsh + 24), strsize = size64(v, strsh + 32);
     if (stroff + strsize > b.length) continue;
     for (let s = off; s + 24 <= off + size; s += entsize) {
       const nameOff = v.getUint32(s, true);

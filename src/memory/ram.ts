@@ -1,6 +1,7 @@
 // Guest physical RAM: one SharedArrayBuffer seen through typed-array views, so harts in
 // workers (and a JIT later) can share it. Host byte order must be little-endian (it is on
 // every platform Node and browsers run on); RISC-V is little-endian too.
+import { hex64 } from "./hex.js";
 
 export const PAGE_CODE = 1, PAGE_WATCH = 2;
 
@@ -57,14 +58,14 @@ export class Ram {
 
   /** Copies host bytes into guest RAM at a guest physical address. */
   write(addr: number, data: Uint8Array): void {
-    if (!this.contains(addr, data.length)) throw new RangeError(`write of ${data.length} bytes at 0x${addr.toString(16)} is outside RAM`);
+    if (!this.contains(addr, data.length)) throw new RangeError(`write of ${data.length} bytes at ${hex64(addr)} is outside RAM`);
     this.u8.set(data, addr - this.base);
     this.notifyWrite(addr, data.length);
   }
 
   /** A copy of guest RAM bytes (for device DMA reads, tests and snapshots). */
   read(addr: number, len: number): Uint8Array {
-    if (!this.contains(addr, len)) throw new RangeError(`read of ${len} bytes at 0x${addr.toString(16)} is outside RAM`);
+    if (!this.contains(addr, len)) throw new RangeError(`read of ${len} bytes at ${hex64(addr)} is outside RAM`);
     return this.u8.slice(addr - this.base, addr - this.base + len);
   }
 

@@ -4,6 +4,7 @@
 //   device 1, command 1               → console: print the byte in payload[7:0]
 // The host clears `tohost` after each command and answers console writes in `fromhost`.
 import { PAGE_WATCH, type Ram } from "../memory/ram.js";
+import { hex64 } from "../memory/hex.js";
 
 export class Htif {
   exitCode: number | null = null;
@@ -11,7 +12,7 @@ export class Htif {
 
   constructor(private readonly ram: Ram, private readonly tohost: number, private readonly fromhost: number | null,
     private readonly onOutput: (bytes: Uint8Array) => void = () => {}, private readonly onExit: () => void = () => {}) {
-    if (!ram.contains(tohost, 8)) throw new Error(`HTIF tohost at 0x${tohost.toString(16)} is outside RAM`);
+    if (!ram.contains(tohost, 8)) throw new Error(`HTIF tohost at ${hex64(tohost)} is outside RAM`);
     ram.pageFlags[(tohost - ram.base) >>> 12] |= PAGE_WATCH;
     const prev = ram.watcher;
     ram.watcher = (addr, len) => {

@@ -6,11 +6,11 @@ import { Ram } from "../memory/ram.js";
 import type { Device, IrqLine } from "../memory/device.js";
 import { isElf, parseElf, PT_LOAD } from "../memory/elf.js";
 import { CodeCache } from "../cpu/code_cache.js";
-import { Hart } from "../cpu/hart.js";
-import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
+import { Hart, pairToNumber } from "../cpu/hart.js";
+import { CSR, PRV_M, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
 import { FdtBuilder, regCells } from "./fdt.js";
 import { Sbi } from "./sbi.js";
-import { imageSize, loadElfPhysical, LoadError } from "./loader.js";
+import { checkImage, imageSize, loadElfPhysical, LoadError } from "./loader.js";
 import { Clint, clintFdt } from "./devices/clint.js";
 import { Plic, plicFdt } from "./devices/plic.js";
 import { Uart16550, uartFdt } from "./devices/uart16550.js";
@@ -56,7 +56,19 @@ export interface VirtConfig {
   randomBytes?: (dst: Uint8Array) => void;
 }
 
-export type ExitReason = { kind: "poweroff"; code: number } | { kind: "reboot" } | { kind: "halted" };
+/**
+ * Why a run ended. `stuck`: a hart executed STUCK_TRAPS instructions in a row without retiring
+ * one (every instruction traps, and so does the trap vector: what RAM full of zeros or random
+ * bytes does once mtvec/stvec is 0); `cause`, `epc` and `vector` are from its last trap.
+ */
+export type ExitReason = { kind: "poweroff"; code: number } | { kind: "reboot" } | { kind: "halted" }
+  | { kind: "stuck"; hart: number; cause: number; epc: number; vector: number };
+
+/**
+ * Consecutive trapping instructions after which a hart counts as stuck. A guest's trap handler
+ * retires instructions; only a vector that itself traps goes this long without one.
+ */
+export const STUCK_TRAPS = 200_000;
 
 interface Row {
   name: string;
@@ -86,6 +98,8 @@ export class VirtMachine {
   initrdStart = 0;
   initrdEnd = 0;
   private readonly clock: () => number;
+  /** Per hart: instructions executed since it last retired one. */
+  private trapRun: number[] = [];
 
   constructor(readonly config: VirtConfig) {
     const { memBytes, harts: nharts } = config;
@@ -95,6 +109,7 @@ export class VirtMachine {
     this.bus = new Bus(this.ram);
     this.code = new CodeCache(this.ram);
     for (let i = 0; i < nharts; i++) this.harts.push(new Hart(i, this.bus, this.code));
+    this.trapRun = this.harts.map(() => 0);
     const builtin = config.firmware.kind === "builtin";
     const line = (h: Hart, bit: number): IrqLine => ({ set: (l) => h.setIrq(bit, l) });
 
@@ -148,19 +163,23 @@ export class VirtMachine {
     let kernelEntry: number = base + KERNEL_OFFSET;
     if (config.firmware.kind === "image") {
       const fw = config.firmware.bytes;
+      checkImage(fw, "firmware");
       if (fw.length > KERNEL_OFFSET) throw new LoadError(`firmware image is ${fw.length} bytes; it must fit below the kernel at +0x200000`);
       if (isElf(fw)) firmwareEntry = loadElfPhysical(ram, fw); else ram.write(base, fw);
     }
     if (config.kernel !== undefined) {
       const k = config.kernel;
+      checkImage(k, "kernel");
       if (isElf(k)) {
         kernelEntry = loadElfPhysical(ram, k);
         for (const s of parseElf(k).segments) if (s.type === PT_LOAD) kernelEnd = Math.max(kernelEnd, s.paddr + s.memsz);
       } else {
         if (config.firmware.kind === "none") kernelEntry = base;
-        if (kernelEntry - base + k.length > memBytes) throw new LoadError(`kernel (${k.length} bytes) does not fit in ${memBytes >> 20} MiB of RAM`);
+        // A Linux Image's header gives the memory it needs (image_size, with its .bss).
+        const need = imageSize(k);
+        if (kernelEntry - base + need > memBytes) throw new LoadError(`kernel (${need} bytes) does not fit in ${memBytes >> 20} MiB of RAM`);
         ram.write(kernelEntry, k);
-        kernelEnd = kernelEntry + imageSize(k);
+        kernelEnd = kernelEntry + need;
       }
     } else if (config.firmware.kind !== "image") {
       throw new LoadError("no kernel given (--kernel FILE)");
@@ -260,16 +279,32 @@ export class VirtMachine {
       this.clint.tick();
       this.rtc.tick();
       let ran = 0;
-      for (const h of this.harts) {
+      for (let i = 0; i < this.harts.length; i++) {
+        const h = this.harts[i];
+        const left = budget - total - ran;
+        if (left <= 0) break;
         if (h.stopped || h.wfi) continue;
         h.reservation = -1; // another hart may have stored since: an old reservation must fail
-        ran += h.run(SLICE);
+        const retired = h.retired;
+        const n = h.run(Math.min(SLICE, left));
+        ran += n;
+        if (h.retired !== retired) this.trapRun[i] = 0;
+        else if ((this.trapRun[i] += n) >= STUCK_TRAPS) this.stuck(h);
       }
       if (ran === 0) break;
       total += ran;
     }
     this.executed += total;
     return total;
+  }
+
+  /** Ends the run: hart `h` only traps (see STUCK_TRAPS). */
+  private stuck(h: Hart): void {
+    const m = h.priv === PRV_M;
+    const csr = (n: number): number => (h.csrRead(n) ? pairToNumber(h.csrLo, h.csrHi) : 0);
+    const cause = csr(m ? CSR.mcause : CSR.scause), epc = csr(m ? CSR.mepc : CSR.sepc), vector = csr(m ? CSR.mtvec : CSR.stvec);
+    this.exit = { kind: "stuck", hart: h.hartId, cause, epc, vector };
+    for (const o of this.harts) o.stopped = true;
   }
 
   /** Host milliseconds until a timer can wake a waiting hart (Infinity if none). */

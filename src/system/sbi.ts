@@ -5,7 +5,7 @@
 //
 // Timer: the CLINT's timer line for each hart is wired to STIP instead of MTIP, so
 // sbi_set_timer(t) is a write of mtimecmp (which lowers the line until mtime >= t).
-import { Cause, MIP_SSIP, PRV_S } from "../cpu/csr_numbers.js";
+import { CSR, Cause, MIP_SSIP, PRV_S } from "../cpu/csr_numbers.js";
 import { ACCESS_LOAD, type Hart } from "../cpu/hart.js";
 
 export const SBI_SUCCESS = 0, SBI_ERR_FAILED = -1, SBI_ERR_NOT_SUPPORTED = -2, SBI_ERR_INVALID_PARAM = -3;
@@ -201,7 +201,11 @@ function prepareForSupervisor(h: Hart): void {
   h.csrWrite(0x302, (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
     (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15), 0);
   h.csrWrite(0x303, (1 << 1) | (1 << 5) | (1 << 9), 0); // mideleg: SSI, STI, SEI
-  h.csrWrite(0x306, 7, 0); // mcounteren: cycle, time, instret
+  // Counter access as OpenSBI's mstatus_init grants it: mcounteren and scounteren all ones
+  // (cycle, time, instret; no hpmcounters here). Linux 6.1 writes scounteren only from its SBI
+  // PMU driver, so without this U-mode rdtime/rdcycle/rdinstret (vDSO clock_gettime, dd) trap.
+  h.csrWrite(CSR.mcounteren, -1, -1);
+  h.csrWrite(CSR.scounteren, -1, -1);
   h.csrWrite(0x304, 0, 0); // mie: S-mode enables its own via sie
   h.fs = 1; // FPU available (mstatus.FS = Initial)
 }

@@ -2,6 +2,7 @@
 // round-robin scheduler on one JS thread (blocked calls park their thread; host events wake
 // them), system-call dispatch through the table in syscalls.ts, and signal delivery.
 import { Bus } from "../memory/bus.js";
+import { hex64 } from "../memory/hex.js";
 import { Ram } from "../memory/ram.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
@@ -401,7 +402,7 @@ export class Kernel {
     const a = t.proc.sig.actions[info.signo];
     t.hart.pc = pc;
     if ((t.sigmask & sigbit(info.signo)) !== 0n || a.handler === SIG_IGN || a.handler === SIG_DFL) {
-      if (info.signo === SIGSEGV && this.opts.strace) this.opts.log(`--- SIGSEGV {si_addr=0x${info.addr?.toString(16)}} ---`);
+      if (info.signo === SIGSEGV && this.opts.strace) this.opts.log(`--- SIGSEGV {si_addr=${hex64(info.addr ?? 0)}} ---`);
       this.exitProcess(t.proc, info.signo);
       return;
     }

@@ -1,10 +1,11 @@
 // execve's loader: ELF (static, static-PIE, dynamic through PT_INTERP), #! scripts, and the
 // initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
 import { ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, parseElf, type ElfFile } from "../memory/elf.js";
-import { E2BIG, EACCES, EISDIR, ENOENT, ENOEXEC, ENOMEM } from "./errno.js";
+import { hex64 } from "../memory/hex.js";
+import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM } from "./errno.js";
 import { O_RDONLY } from "./file.js";
 import {
-  AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, bytesSource, type FrameAllocator,
+  AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, USER_TOP, bytesSource, type FrameAllocator,
 } from "./memory.js";
 import type { Vfs } from "./vfs.js";
 
@@ -87,11 +88,43 @@ function span(elf: ElfFile): { lo: number; hi: number } {
   return { lo, hi };
 }
 
+/** Linux's load_elf_phdrs: e_phentsize must be sizeof(struct elf_phdr) and the table fit in ELF_MIN_ALIGN (a page). */
+const ELF_PHDR_SIZE = 56;
+
 function parse(bytes: Uint8Array, what: string): ElfFile {
-  try { return parseElf(bytes); } catch (e) {
+  let elf: ElfFile;
+  try { elf = parseElf(bytes); } catch (e) {
     if (e instanceof ElfError) throw new ExecError(-ENOEXEC, `${what}: ${e.message}`);
     throw e;
   }
+  if (elf.phentsize !== ELF_PHDR_SIZE || elf.phnum * ELF_PHDR_SIZE > PAGE) {
+    throw new ExecError(-ENOEXEC, `${what}: bad program header table (e_phentsize ${elf.phentsize}, e_phnum ${elf.phnum})`);
+  }
+  return elf;
+}
+
+/**
+ * What load_elf_binary checks before it maps anything: every PT_LOAD lies inside the user
+ * address space once relocated ("BAD_ADDR(k) || p_memsz > TASK_SIZE || TASK_SIZE - p_memsz < k"
+ * → EINVAL), its file offset and address agree modulo the page size (else mmap fails with
+ * EINVAL), and so does the entry point.
+ */
+function checkLayout(elf: ElfFile, bias: number, what: string): void {
+  let loads = 0;
+  elf.segments.forEach((s, i) => {
+    if (s.type !== PT_LOAD) return;
+    loads++;
+    const va = bias + s.vaddr;
+    if (va < 0 || s.memsz > USER_TOP || va > USER_TOP - s.memsz) {
+      throw new ExecError(-EINVAL, `${what}: segment ${i} at ${hex64(va)} (+${hex64(s.memsz)} bytes) is outside the user address space`);
+    }
+    if (s.filesz > 0 && (((s.offset - va) % PAGE) + PAGE) % PAGE !== 0) {
+      throw new ExecError(-EINVAL, `${what}: segment ${i} p_offset ${hex64(s.offset)} and p_vaddr ${hex64(s.vaddr)} differ modulo the page size`);
+    }
+  });
+  if (loads === 0) throw new ExecError(-ENOEXEC, `${what}: no loadable segment`);
+  const entry = bias + elf.entry;
+  if (entry < 0 || entry >= USER_TOP) throw new ExecError(-EINVAL, `${what}: entry point ${hex64(entry)} is outside the user address space`);
 }
 
 /** Loads a program into a fresh address space. Throws ExecError (with an errno) on failure. */
@@ -117,6 +150,7 @@ export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
   if (as === null) throw new ExecError(-ENOMEM, `${req.path}: out of guest memory`);
   try {
     const bias = elf.type === ET_DYN ? ELF_ET_DYN_BASE - span(elf).lo : 0;
+    checkLayout(elf, bias, req.path);
     const end = loadSegments(as, elf, bias, f.guest);
     as.brkStart = as.brk = end;
     let interpBias = 0, entry = bias + elf.entry;
@@ -129,10 +163,12 @@ export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
         throw new ExecError(-ENOENT, `${req.path}: interpreter ${ip} not found${req.vfs.root === "/" ? " (use --root DIR, e.g. --root /usr/riscv64-linux-gnu)" : ` under ${req.vfs.root}`}`);
       }
       const ie = parse(fi.bytes, ip);
+      checkLayout(ie, 0, ip);
       const sp = span(ie);
       const at = as.findFree(sp.hi - sp.lo);
       if (at < 0) throw new ExecError(-ENOMEM, "no room for the interpreter");
       interpBias = at - sp.lo;
+      checkLayout(ie, interpBias, ip);
       loadSegments(as, ie, interpBias, fi.guest);
       entry = interpBias + ie.entry;
     }

@@ -1,6 +1,7 @@
 // The system-call table (riscv64 uses Linux's generic numbering, asm-generic/unistd.h). Each
 // entry records its status — supported, partial (with why) or unsupported — its strace
 // argument format (d int, u unsigned, x hex, s string, o octal) and its handler.
+import { hex64 } from "../memory/hex.js";
 import type { Kernel } from "./kernel.js";
 import type { Thread, Wait } from "./task.js";
 import * as fs from "./fs.js";
@@ -207,7 +208,7 @@ export function formatCall(_k: Kernel, t: Thread, nr: number, a: number[]): stri
     const v = a[i];
     switch (e.args[i]) {
       case "d": parts.push((v | 0) === AT_FDCWD && i === 0 ? "AT_FDCWD" : String(v | 0)); break;
-      case "u": parts.push(String(v)); break;
+      case "u": parts.push(unsigned(v)); break;
       case "o": parts.push("0" + (v >>> 0).toString(8)); break;
       case "s": {
         if (v === 0) { parts.push("NULL"); break; }
@@ -221,7 +222,9 @@ export function formatCall(_k: Kernel, t: Thread, nr: number, a: number[]): stri
   return `${e.name}(${parts.join(",")})`;
 }
 
-function hex(v: number): string { return v < 0 ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`; }
+/** Register values are signed numbers; strace shows them as the unsigned 64-bit word. */
+const hex = hex64;
+function unsigned(v: number): string { return v < 0 ? (2n ** 64n + BigInt(Math.trunc(v))).toString() : String(v); }
 
 /** Counts by status (for reports and tests). */
 export function coverage(): Record<Status, number> {

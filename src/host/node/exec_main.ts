@@ -2,7 +2,7 @@
 //   rvisor exec [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
 import { resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
-import { UsageError } from "../../cli/main.js";
+import { UsageError, parseMem } from "../../cli/main.js";
 import { Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
 import { nodeUserHost } from "./user_host.js";
@@ -16,7 +16,7 @@ options:
   --strace       print each system call with its arguments and result (stderr)
   -E VAR=VALUE   set an environment variable (repeatable)
   -U VAR         unset an environment variable (repeatable)
-  --mem SIZE     guest memory in MiB (default 1024)
+  --mem SIZE     guest memory, 16M to 2G, e.g. 512M or 2G; a bare number is MiB (default 1G)
   --orphans MODE what becomes of the other processes when the first one exits:
                  wait (default) runs them until they exit, as they would run on under
                  qemu-riscv64; kill ends them at once
@@ -28,12 +28,12 @@ Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 `;
 
 export interface ExecOptions {
-  root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; mem: number;
+  root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; memBytes: number;
   orphans: "wait" | "kill";
 }
 
 export function parseExecArgs(argv: string[]): ExecOptions {
-  let root = "/", ro = false, strace = false, prefix: string | null = null, mem = 1024;
+  let root = "/", ro = false, strace = false, prefix: string | null = null, memBytes = 1 << 30;
   let orphans: "wait" | "kill" = "wait";
   const orphanMode = (v: string): "wait" | "kill" => {
     if (v !== "wait" && v !== "kill") throw new UsageError(`exec: --orphans wants wait or kill, got '${v}'`);
@@ -53,7 +53,8 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a === "--strace" || a === "-strace") strace = true;
     else if (a === "-E") { const kv = need(a); const eq = kv.indexOf("="); if (eq < 0) throw new UsageError(`exec: -E wants VAR=VALUE, got '${kv}'`); env.set(kv.slice(0, eq), kv.slice(eq + 1)); }
     else if (a === "-U") env.delete(need(a));
-    else if (a === "--mem") { mem = Number(need(a)); if (!Number.isInteger(mem) || mem < 16 || mem > 2048) throw new UsageError("exec: --mem wants MiB between 16 and 2048"); }
+    else if (a === "--mem") memBytes = parseMem(need(a), "exec: --mem");
+    else if (a.startsWith("--mem=")) memBytes = parseMem(a.slice(6), "exec: --mem");
     else if (a === "--orphans") orphans = orphanMode(need(a));
     else if (a.startsWith("--orphans=")) orphans = orphanMode(a.slice(10));
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
@@ -73,7 +74,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, mem, orphans };
+  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
@@ -81,7 +82,7 @@ export async function execMain(argv: string[]): Promise<number> {
   const o = parseExecArgs(argv);
   const host = nodeUserHost();
   const k = new Kernel(host, {
-    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.mem << 20, orphans: o.orphans,
+    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans,
     log: (line) => process.stderr.write(line + "\n"),
   });
   const prog = o.argv[0];

@@ -7,6 +7,8 @@ export interface RunLoopOptions {
   afterSlice?: () => void;
   /** Stop when this returns true (e.g. user pressed Ctrl-A X). */
   shouldStop?: () => boolean;
+  /** Stop once the machine has executed this many instructions (it may overshoot by one block). */
+  maxInstructions?: number;
 }
 
 export class RunLoop {
@@ -18,11 +20,12 @@ export class RunLoop {
 
   async run(opts: RunLoopOptions = {}): Promise<ExitReason> {
     const m = this.machine;
+    const max = opts.maxInstructions ?? Infinity;
     for (;;) {
-      const n = m.step(3_000_000);
+      const n = m.step(Math.min(3_000_000, max - m.executed));
       opts.afterSlice?.();
       if (m.exit !== null) return m.exit;
-      if (opts.shouldStop?.() === true) return { kind: "halted" };
+      if (opts.shouldStop?.() === true || m.executed >= max) return { kind: "halted" };
       if (n === 0) {
         if (m.harts.every((h) => h.stopped)) return { kind: "halted" };
         const wait = Math.min(m.idleDeadline(), 50);
