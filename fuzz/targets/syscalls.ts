@@ -321,6 +321,9 @@ async function runOne(k: Kernel, clock: WarpClock, bytes: Uint8Array): Promise<s
   return error;
 }
 
+/** FUZZ_TRACE=1 prints each input before it runs (to find one that hangs the host synchronously). */
+const TRACE = process.env.FUZZ_TRACE !== undefined;
+
 export const target: FuzzTarget = {
   name: "syscalls",
   description: "random/boundary syscalls 0-450, one guest process each, confined kernel; exceptions, hangs, escapes",
@@ -350,8 +353,9 @@ export const target: FuzzTarget = {
       const calls = input(rng, first);
       const errors0 = k.internalErrors;
       log.length = 0;
-      const err = await runOne(k, clock, elf(calls));
       const what = `seed ${rng.seed} input ${n}: ${describe(calls)}`;
+      if (TRACE) process.stderr.write(what + "\n");
+      const err = await runOne(k, clock, elf(calls));
       if (err !== null) report({ target: "syscalls", input: what, error: err });
       if (k.internalErrors !== errors0) report({ target: "syscalls", input: what, error: log.filter((l) => l.includes("internal error")).join("\n") });
       if (escapes.length > 0) { report({ target: "syscalls", input: what, error: `host path outside the root: ${escapes.join(", ")}` }); escapes.length = 0; }

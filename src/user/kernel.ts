@@ -157,6 +157,7 @@ export class Kernel {
 
   /** Starts the first process. Throws ExecError with a one-line message when it cannot be loaded. */
   start(path: string, argv: string[], env: string[], cwd: string, hostBytes?: Uint8Array): Process {
+    this.firstExitDone = false; // a new first process (a kernel may run one after another: the fuzzer does)
     const img = loadProgram({ vfs: this.vfs, frames: this.frames, cwd, path, argv, env, uid: this.uid, gid: this.gid, random: (b) => this.host.random(b), hostBytes });
     const fds = new FdTable();
     const term = this.host.term, tty = this.tty;
@@ -175,7 +176,7 @@ export class Kernel {
     if (tty !== null) {
       // The first process stands for the job the host shell started: its session has the
       // terminal and its group is in the foreground.
-      p.ctty = tty; tty.sid = p.sid; tty.pgrp = p.pgid;
+      p.ctty = tty; tty.sid = p.sid; tty.pgrp = p.pgid; tty.released = false;
       if (term.isatty(0)) {
         // rvisor does the line discipline: the host terminal is raw, and typed keys are read
         // at once (Ctrl-C must work while the guest is not reading).
@@ -209,7 +210,14 @@ export class Kernel {
         if (!this.firstExitDone) this.firstExit();
         if (!this.anyAlive()) break;
       }
-      if (init.stopped && init.alive) this.suspendHost(init);
+      if (init.stopped && init.alive) {
+        this.suspendHost(init);
+        // Give the host's event loop a turn after every stop: a first process that stops itself
+        // over and over (SIGTTIN on each read in the background) must not spin rvisor in place.
+        await this.host.clock.yield();
+        lastYield = this.host.clock.monotonic();
+        if (init.stopped && init.alive) { this.checkWaits(lastYield); await this.idle(); continue; }
+      }
       let ran = 0;
       const list = this.runList;
       const slice = list.length > 1 ? 20_000 : 200_000;
