@@ -10,6 +10,7 @@ import { LoadError } from "../system/loader.js";
 import { attachHtif } from "../system/baremetal.js";
 import { isElf, parseElf, ElfError } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
+import { PRV_M } from "../cpu/csr_numbers.js";
 import { FileBlockBackend } from "../host/node/block_file.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
@@ -34,13 +35,13 @@ rvisor run options:
   --kernel FILE         Linux Image or ELF, loaded at 0x80200000 (0x80000000 with --bios none)
   --initrd FILE         initial ramdisk
   --append STRING       kernel command line
-  --mem SIZE            RAM size, 16M to 2G, e.g. 256M, 512M, 2G (default 256M)
+  --mem SIZE            RAM size, 16M to 2G, e.g. 256M, 512M, 2G; a bare number is MiB (default 256M)
   --smp N               number of harts, 1-8 (default 1)
   --drive SPEC          file=PATH,format=raw[,readonly=on] (repeatable): a virtio-blk disk
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
-  --max-instructions N  stop after about N instructions (exit status 3)
+  --max-instructions N  stop after N instructions, give or take one block (exit status 3)
 
 console: C-a x quits, C-a h lists the keys.
 `;
@@ -222,9 +223,11 @@ async function cmdRun(argv: string[]): Promise<number> {
       continue;
     }
     if (reason.kind === "stuck") {
-      const what = firmware.kind === "image" ? `firmware '${o.bios ?? ""}'` : `kernel '${o.kernel ?? ""}'`;
-      process.stderr.write(`rvisor: hart ${reason.hart} executes nothing but traps (${causeName(reason.cause)} at ${hex64(reason.epc)}, ` +
-        `trap vector ${hex64(reason.vector)}): is ${what} RISC-V ${firmware.kind === "image" ? "firmware" : "code for this machine"}?\n`);
+      // M-mode code is the firmware's (or, with --bios none, the kernel's); S/U-mode code the kernel's.
+      const fw = firmware.kind === "image" && reason.priv === PRV_M;
+      const what = fw ? `firmware '${o.bios ?? ""}'` : `kernel '${o.kernel ?? ""}'`;
+      process.stderr.write(`rvisor: hart ${reason.hart} makes no progress: it keeps trapping (${causeName(reason.cause)} at ` +
+        `${hex64(reason.epc)} in ${"USHM"[reason.priv]}-mode); is ${what} ${fw ? "RISC-V firmware" : "RISC-V code for this machine"}?\n`);
       return 1;
     }
     if (machine.executed >= maxInsns) { process.stderr.write(`rvisor: stopped after ${machine.executed} instructions\n`); return 3; }

@@ -85,6 +85,17 @@ export class Hart {
   readonly pmpaddr = new Int32Array(32);
   /** Retired-instruction counter (monotonic, host side); minstret/mcycle are offsets from it. */
   retired = 0;
+  /**
+   * Consecutive exceptions taken by the very instruction an MRET/SRET had just returned to,
+   * at the same pc with the same cause: a trap handler that "returns" into an instruction that
+   * can never execute (a redirect to stvec = 0, say), while the handler itself retires fine.
+   * Any other exception resets it. The machine uses it to report a hart that makes no progress.
+   */
+  noProgressTraps = 0;
+  /** pc, cause and privilege of the exception counted by noProgressTraps. */
+  noProgressPc = -1;
+  noProgressCause = -1;
+  noProgressPriv = -1;
   private instretBase = 0;
   private cycleBase = 0;
   private instretFrozen = 0;
@@ -811,11 +822,20 @@ export class Hart {
         this.retired += i;
         executed += i + 1;
         this.pc = start;
-        this.takeException(blk === null ? start : start + blk.insns[i].off);
+        const epc = blk === null ? start : start + blk.insns[i].off;
+        // prev is the block that ran just before (null: unknown, e.g. at the start of a slice).
+        if (prev !== null) this.noteTrap(i === 0 && endsWithXret(prev), epc);
+        this.takeException(epc);
         prev = null;
       }
     }
     return executed;
+  }
+
+  private noteTrap(afterXret: boolean, epc: number): void {
+    if (!afterXret) { this.noProgressTraps = 0; return; }
+    if (epc === this.noProgressPc && this.excCause === this.noProgressCause && this.priv === this.noProgressPriv) this.noProgressTraps++;
+    else { this.noProgressPc = epc; this.noProgressCause = this.excCause; this.noProgressPriv = this.priv; this.noProgressTraps = 1; }
   }
 
   // =====================================================================================
@@ -887,6 +907,14 @@ function setTvec(c: Int32Array, i: number, lo: number, hi: number): void {
 }
 
 /** Signed 64-bit value of a lo/hi pair as a double (exact below 2^53 in magnitude). */
+/** MRET and SRET (privileged spec: fixed encodings). */
+const MRET = 0x30200073, SRET = 0x10200073;
+
+function endsWithXret(b: Block): boolean {
+  const last = b.insns[b.insns.length - 1];
+  return last !== undefined && (last.raw === MRET || last.raw === SRET);
+}
+
 export function pairToNumber(lo: number, hi: number): number {
   return hi * TWO32 + (lo >>> 0);
 }

@@ -57,18 +57,25 @@ export interface VirtConfig {
 }
 
 /**
- * Why a run ended. `stuck`: a hart executed STUCK_TRAPS instructions in a row without retiring
- * one (every instruction traps, and so does the trap vector: what RAM full of zeros or random
- * bytes does once mtvec/stvec is 0); `cause`, `epc` and `vector` are from its last trap.
+ * Why a run ended. `stuck`: a hart makes no progress (see STUCK_TRAPS, STUCK_RETURNS); `cause`
+ * and `epc` are the exception it keeps taking, `priv` the mode of the instruction at `epc`.
  */
 export type ExitReason = { kind: "poweroff"; code: number } | { kind: "reboot" } | { kind: "halted" }
-  | { kind: "stuck"; hart: number; cause: number; epc: number; vector: number };
+  | { kind: "stuck"; hart: number; cause: number; epc: number; priv: number };
 
 /**
- * Consecutive trapping instructions after which a hart counts as stuck. A guest's trap handler
- * retires instructions; only a vector that itself traps goes this long without one.
+ * Consecutive trapping instructions after which a hart counts as stuck: every instruction
+ * traps, the trap vector's too (RAM of zeros or random bytes with mtvec/stvec = 0). A real
+ * trap handler retires instructions.
  */
 export const STUCK_TRAPS = 200_000;
+/**
+ * Consecutive times a trap handler returns (MRET/SRET) into an instruction that traps again at
+ * once, same pc and cause, after which a hart counts as stuck: firmware such as OpenSBI that
+ * redirects each fault to an S-mode vector which itself faults retires instructions in M-mode
+ * forever while the kernel never runs one.
+ */
+export const STUCK_RETURNS = 4096;
 
 interface Row {
   name: string;
@@ -290,6 +297,10 @@ export class VirtMachine {
         ran += n;
         if (h.retired !== retired) this.trapRun[i] = 0;
         else if ((this.trapRun[i] += n) >= STUCK_TRAPS) this.stuck(h);
+        if (h.noProgressTraps >= STUCK_RETURNS) {
+          this.exit = { kind: "stuck", hart: h.hartId, cause: h.noProgressCause, epc: h.noProgressPc, priv: h.noProgressPriv };
+          for (const o of this.harts) o.stopped = true;
+        }
       }
       if (ran === 0) break;
       total += ran;
@@ -298,12 +309,11 @@ export class VirtMachine {
     return total;
   }
 
-  /** Ends the run: hart `h` only traps (see STUCK_TRAPS). */
+  /** Ends the run: hart `h` only traps (see STUCK_TRAPS); it is in the mode its trap vector runs in. */
   private stuck(h: Hart): void {
     const m = h.priv === PRV_M;
     const csr = (n: number): number => (h.csrRead(n) ? pairToNumber(h.csrLo, h.csrHi) : 0);
-    const cause = csr(m ? CSR.mcause : CSR.scause), epc = csr(m ? CSR.mepc : CSR.sepc), vector = csr(m ? CSR.mtvec : CSR.stvec);
-    this.exit = { kind: "stuck", hart: h.hartId, cause, epc, vector };
+    this.exit = { kind: "stuck", hart: h.hartId, cause: csr(m ? CSR.mcause : CSR.scause), epc: csr(m ? CSR.mepc : CSR.sepc), priv: h.priv };
     for (const o of this.harts) o.stopped = true;
   }
 
