@@ -6,7 +6,8 @@
 import { PAGE_CODE, type Ram } from "../memory/ram.js";
 import type { Hart } from "./hart.js";
 import { Insn } from "./insn.js";
-import { decode, expandCompressed } from "./decode.js";
+import { Decoder, decoderFor } from "./decode.js";
+import type { Isa } from "./isa.js";
 import type { CompiledBlock } from "./block_compiler.js";
 
 /** Longest block; short enough that interrupts are checked often. */
@@ -40,7 +41,13 @@ export class CodeCache {
   /** Blocks decoded so far (statistics). */
   decodedBlocks = 0;
 
-  constructor(readonly ram: Ram) {
+  /** Decodes the instructions of this machine's ISA (all its harts share it). */
+  readonly decoder: Decoder;
+  readonly isa: Isa;
+
+  constructor(readonly ram: Ram, isa?: Isa) {
+    this.decoder = decoderFor(isa);
+    this.isa = this.decoder.isa;
     ram.codeInvalidator = (page) => this.invalidatePage(page);
   }
 
@@ -88,7 +95,7 @@ export class CodeCache {
     const u8 = this.ram.u8;
     const hiHalf = h.fetch16(pc + 2);
     const raw = (u8[off] | (u8[off + 1] << 8) | (hiHalf << 16)) | 0;
-    const d = decode(raw, raw, 4);
+    const d = this.decoder.decode32(raw);
     return new Block([d], 4, d.setsPc);
   }
 
@@ -103,13 +110,13 @@ export class CodeCache {
       const lowHalf = u8[o] | (u8[o + 1] << 8);
       let d: Insn;
       if ((lowHalf & 3) !== 3) {
-        d = decode(expandCompressed(lowHalf), lowHalf, 2);
+        d = this.decoder.decode16(lowHalf);
       } else if (o + 4 > pageEnd) {
         if (insns.length > 0) break;
         return null;
       } else {
         const raw = lowHalf | ((u8[o + 2] | (u8[o + 3] << 8)) << 16);
-        d = decode(raw, raw, 4);
+        d = this.decoder.decode32(raw);
       }
       // Instructions that read or write CSRs start their own block, so the block loop's
       // instret counting is exact when they read counters.

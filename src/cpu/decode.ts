@@ -1,7 +1,8 @@
-// The decoder: builds a per-opcode lookup from the extension tables once, extracts operands
-// by format, and expands RVC instructions into their 32-bit equivalents (unprivileged spec
-// chapter 16: every RVC instruction expands to a single base instruction).
+// The decoder: builds a per-opcode lookup from the extension tables of one ISA (src/cpu/isa.ts),
+// extracts operands by format, and expands RVC instructions into their 32-bit equivalents
+// (unprivileged spec chapter 16: every RVC instruction expands to a single base instruction).
 import { Fmt, Insn, type InsnDef } from "./insn.js";
+import { Isa, DEFAULT_PROFILE, type ExtName } from "./isa.js";
 import { rv64i } from "./insns/rv64i.js";
 import { rv64m } from "./insns/rv64m.js";
 import { rv64a } from "./insns/rv64a.js";
@@ -9,18 +10,17 @@ import { zicsr } from "./insns/zicsr.js";
 import { rv64f } from "./insns/rv64f.js";
 import { rv64d } from "./insns/rv64d.js";
 
-export const ALL_EXTENSIONS: readonly (readonly InsnDef[])[] = [rv64i, rv64m, rv64a, zicsr, rv64f, rv64d];
+/**
+ * The instructions of each extension. An instruction that belongs to several extensions (Zbb
+ * and Zbkb share andn, rol, rev8...) is listed under each; the decoder keeps one copy. Zca, Zcb
+ * and Zcmop are compressed forms handled by `expandCompressed`; extensions without entries
+ * (Zicntr, Zkt, Sv*) are CSRs or behaviour in the hart.
+ */
+export const INSN_TABLES: Partial<Record<ExtName, readonly InsnDef[]>> = {
+  i: rv64i, m: rv64m, a: rv64a, zicsr, f: rv64f, d: rv64d,
+};
 
-/** Per major opcode (bits 6:0), the definitions with that opcode, most specific mask first. */
-const table: InsnDef[][] = [];
-for (let op = 0; op < 128; op++) table.push([]);
-for (const ext of ALL_EXTENSIONS) {
-  for (const def of ext) {
-    if ((def.mask & 0x7f) !== 0x7f) throw new Error(`${def.name}: mask must cover the opcode`);
-    table[def.match & 0x7f].push(def);
-  }
-}
-for (const list of table) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
+const illegalExec = (h: import("./hart.js").Hart, d: Insn): number => { throw h.illegal(d); };
 
 function popcount(v: number): number {
   let n = 0;
@@ -28,20 +28,59 @@ function popcount(v: number): number {
   return n;
 }
 
-const illegalExec = (h: import("./hart.js").Hart, d: Insn): number => { throw h.illegal(d); };
+export class Decoder {
+  /** Per major opcode (bits 6:0), the definitions with that opcode, most specific mask first. */
+  private readonly table: InsnDef[][] = [];
+  private readonly zcb: boolean;
+  private readonly zcmop: boolean;
 
-/** Finds the definition of a 32-bit instruction, or null. */
-export function lookup(raw: number): InsnDef | null {
-  for (const def of table[raw & 0x7f]) if (((raw & def.mask) >>> 0) === def.match >>> 0) return def;
-  return null;
+  constructor(readonly isa: Isa) {
+    for (let op = 0; op < 128; op++) this.table.push([]);
+    const seen = new Set<InsnDef>();
+    for (const e of isa.extensions) {
+      for (const def of INSN_TABLES[e] ?? []) {
+        if (seen.has(def)) continue;
+        seen.add(def);
+        if ((def.mask & 0x7f) !== 0x7f) throw new Error(`${def.name}: mask must cover the opcode`);
+        (this.table[def.match & 0x7f] as InsnDef[]).push(def);
+      }
+    }
+    for (const list of this.table) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
+    this.zcb = isa.has("zcb");
+    this.zcmop = isa.has("zcmop");
+  }
+
+  /** Finds the definition of a 32-bit instruction, or null. */
+  lookup(raw: number): InsnDef | null {
+    for (const def of this.table[raw & 0x7f] as InsnDef[]) if (((raw & def.mask) >>> 0) === def.match >>> 0) return def;
+    return null;
+  }
+
+  /** Decodes a 32-bit instruction (`raw` = `inst`). */
+  decode32(raw: number): Insn {
+    return decodeDef(raw === 0 ? null : this.lookup(raw), raw, raw, 4);
+  }
+
+  /** Decodes a 16-bit RVC parcel through its 32-bit expansion. */
+  decode16(c: number): Insn {
+    const inst = expandCompressed(c, this.zcb, this.zcmop);
+    return decodeDef(inst === 0 ? null : this.lookup(inst), inst, c, 2);
+  }
+}
+
+let defaultDecoder: Decoder | null = null;
+/** A decoder for the default profile (tests and tools that do not pick an ISA). */
+export function decoderFor(isa?: Isa): Decoder {
+  if (isa !== undefined) return new Decoder(isa);
+  defaultDecoder ??= new Decoder(Isa.profile(DEFAULT_PROFILE));
+  return defaultDecoder;
 }
 
 /**
- * Decodes the 32-bit instruction `inst` (for RVC, its expansion; 0 when illegal). `raw` is
- * what mtval reports on an illegal-instruction trap; `len` is 2 or 4.
+ * Builds the Insn for `def` (null: illegal) decoded from the 32-bit instruction `inst` (for RVC,
+ * its expansion). `raw` is what mtval reports on an illegal-instruction trap; `len` is 2 or 4.
  */
-export function decode(inst: number, raw: number, len: number): Insn {
-  const def = inst === 0 ? null : lookup(inst);
+function decodeDef(def: InsnDef | null, inst: number, raw: number, len: number): Insn {
   const d = new Insn(def === null ? illegalExec : def.exec);
   d.raw = raw >>> 0;
   d.len = len;
@@ -94,8 +133,11 @@ const bit = (c: number, b: number): number => (c >>> b) & 1;
 const bits = (c: number, hi: number, lo: number): number => (c >>> lo) & ((1 << (hi - lo + 1)) - 1);
 const sext = (v: number, width: number): number => (v << (32 - width)) >> (32 - width);
 
-/** Expands a 16-bit RVC instruction to its 32-bit equivalent, or 0 if it is illegal/reserved. */
-export function expandCompressed(c: number): number {
+/**
+ * Expands a 16-bit RVC instruction to its 32-bit equivalent, or 0 if it is illegal/reserved.
+ * `zcb` and `zcmop` enable those extensions' encodings (otherwise reserved).
+ */
+export function expandCompressed(c: number, zcb: boolean, zcmop: boolean): number {
   const op = c & 3, f3 = c >>> 13;
   const rdp = bits(c, 4, 2) + 8, rs1p = bits(c, 9, 7) + 8;
   const rd = bits(c, 11, 7), rs2 = bits(c, 6, 2);

@@ -9,6 +9,7 @@ import { PAGE_CODE, type Ram } from "../memory/ram.js";
 import type { Insn } from "./insn.js";
 import { CodeCache, type Block } from "./code_cache.js";
 import { compileBlock } from "./block_compiler.js";
+import type { Isa } from "./isa.js";
 import {
   CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM,
@@ -26,8 +27,6 @@ const TWO32 = 4294967296;
 /** Executions after which a block is compiled into one function (block_compiler.ts). */
 const HOT_BLOCK = 64;
 
-/** misa: MXL=2 (RV64) and extensions I M A F D C S U. */
-const MISA_EXT = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 
 const FAULT_CAUSE_ACCESS = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
 const FAULT_CAUSE_PAGE = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];
@@ -139,6 +138,11 @@ export class Hart {
   csrLo = 0;
   csrHi = 0;
 
+  /** The ISA this hart implements (its machine's, through the shared code cache). */
+  readonly isa: Isa;
+  /** misa's extension bits. */
+  private readonly misaExt: number;
+
   constructor(readonly hartId: number, readonly bus: Bus, readonly code: CodeCache) {
     this.ram = bus.ram;
     this.i32 = bus.ram.i32; this.i16 = bus.ram.i16; this.i8 = bus.ram.i8; this.u8 = bus.ram.u8;
@@ -147,6 +151,8 @@ export class Hart {
     this.ftlb = this.tlbs[PRV_M * 3 + ACCESS_FETCH];
     this.rtlb = this.tlbs[PRV_M * 3 + ACCESS_LOAD];
     this.wtlb = this.tlbs[PRV_M * 3 + ACCESS_STORE];
+    this.isa = code.isa;
+    this.misaExt = code.isa.misa();
     code.addHart(this);
   }
 
@@ -588,7 +594,7 @@ export class Hart {
         lo = this.mstatus | (this.fs << MSTATUS_FS_SHIFT);
         hi = 0xa | (this.fs === 3 ? -0x80000000 : 0); // UXL=SXL=2, SD
         break;
-      case CSR.misa: lo = MISA_EXT; hi = -0x80000000; break; // MXL=2
+      case CSR.misa: lo = this.misaExt; hi = -0x80000000; break; // MXL=2
       case CSR.medeleg: lo = this.medeleg; break;
       case CSR.mideleg: lo = this.mideleg; break;
       case CSR.mie: lo = this.mie; break;

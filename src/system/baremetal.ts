@@ -4,6 +4,7 @@
 // the run and carries its console (as on Spike and QEMU's spike board).
 import { elfSymbols, isElf, parseElf } from "../memory/elf.js";
 import type { Hart } from "../cpu/hart.js";
+import type { Isa } from "../cpu/isa.js";
 import { VirtMachine } from "./machine.js";
 import { Htif } from "./htif.js";
 import { nullCharBackend } from "./devices/char_backend.js";
@@ -17,6 +18,8 @@ export interface BareMetalOptions {
   onOutput?: (bytes: Uint8Array) => void;
   /** Host milliseconds clock (tests may inject one). */
   clock?: () => number;
+  /** The harts' ISA (default: the default profile). */
+  isa?: Isa;
 }
 
 export interface BareMetalResult {
@@ -46,7 +49,7 @@ export function attachHtif(machine: VirtMachine, elf: Uint8Array, onOutput?: (by
 export function runBareMetal(bytes: Uint8Array, opts: BareMetalOptions = {}): BareMetalResult {
   const machine = new VirtMachine({
     memBytes: opts.memBytes ?? 64 * 1024 * 1024, harts: opts.harts ?? 1, firmware: { kind: "none" }, kernel: bytes,
-    console: nullCharBackend, clock: opts.clock,
+    console: nullCharBackend, clock: opts.clock, isa: opts.isa,
   });
   const htif = attachHtif(machine, bytes, opts.onOutput);
   const max = opts.maxInstructions ?? Infinity;

@@ -6,6 +6,7 @@ import { Ram } from "../memory/ram.js";
 import type { Device, IrqLine } from "../memory/device.js";
 import { isElf, parseElf, PT_LOAD } from "../memory/elf.js";
 import { CodeCache } from "../cpu/code_cache.js";
+import type { Isa } from "../cpu/isa.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
 import { CSR, PRV_M, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
 import { FdtBuilder, regCells } from "./fdt.js";
@@ -35,7 +36,6 @@ export const VIRT_MEMMAP = {
 } as const;
 
 export const KERNEL_OFFSET = 0x20_0000;
-const ISA = "rv64imafdc_zicsr_zifencei_zicntr";
 
 export type Firmware = { kind: "builtin" } | { kind: "none" } | { kind: "image"; bytes: Uint8Array };
 
@@ -54,6 +54,8 @@ export interface VirtConfig {
   /** Host wall-clock milliseconds (Date.now). */
   wallClock?: () => number;
   randomBytes?: (dst: Uint8Array) => void;
+  /** The harts' ISA (`--cpu`); default: the richest profile. */
+  isa?: Isa;
 }
 
 /**
@@ -114,7 +116,7 @@ export class VirtMachine {
     this.clock = config.clock ?? (() => performance.now());
     this.ram = new Ram(VIRT_MEMMAP.dram.base, memBytes);
     this.bus = new Bus(this.ram);
-    this.code = new CodeCache(this.ram);
+    this.code = new CodeCache(this.ram, config.isa);
     for (let i = 0; i < nharts; i++) this.harts.push(new Hart(i, this.bus, this.code));
     this.trapRun = this.harts.map(() => 0);
     const builtin = config.firmware.kind === "builtin";
@@ -255,10 +257,13 @@ export class VirtMachine {
     f.endNode();
     f.beginNode(`memory@${VIRT_MEMMAP.dram.base.toString(16)}`).propString("device_type", "memory")
       .propCells("reg", regCells(VIRT_MEMMAP.dram.base, c.memBytes)).endNode();
+    const isa = this.code.isa;
     f.beginNode("cpus").propU32("#address-cells", 1).propU32("#size-cells", 0).propU32("timebase-frequency", 10_000_000);
     this.harts.forEach((h, i) => {
       f.beginNode(`cpu@${i}`).propString("device_type", "cpu").propU32("reg", i).propString("status", "okay")
-        .propString("compatible", "riscv").propString("riscv,isa", ISA).propString("mmu-type", "riscv,sv48").propU32("phandle", 0x7d00 + i);
+        .propString("compatible", "riscv").propString("riscv,isa", isa.isaString())
+        .propString("riscv,isa-base", isa.isaBase()).propStrings("riscv,isa-extensions", isa.isaExtensions())
+        .propString("mmu-type", "riscv,sv48").propU32("phandle", 0x7d00 + i);
       f.beginNode("interrupt-controller").propU32("#address-cells", 0).propU32("#interrupt-cells", 1).propEmpty("interrupt-controller")
         .propString("compatible", "riscv,cpu-intc").propU32("phandle", intc[i]).endNode();
       f.endNode();

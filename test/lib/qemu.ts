@@ -16,6 +16,8 @@ export interface QemuOptions {
   /** -icount shift=0: exact, deterministic instret/cycle (1 per instruction) and virtual time. */
   icount?: boolean;
   extraArgs?: readonly string[];
+  /** Extra `-cpu rv64,...` properties, e.g. "zba=true,zbb=true" (QEMU 7.2 names). */
+  cpuProps?: string;
 }
 
 export interface QemuResult {
@@ -36,7 +38,7 @@ export interface QemuResult {
 export function qemuSpikeArgs(elfPath: string, opts: QemuOptions = {}): string[] {
   return [
     "-M", "spike",
-    "-cpu", "rv64,h=false",
+    "-cpu", "rv64,h=false" + (opts.cpuProps !== undefined && opts.cpuProps !== "" ? "," + opts.cpuProps : ""),
     "-m", "256M",
     "-bios", "none",
     "-nographic",

@@ -156,6 +156,36 @@ export function conformancePrograms(): string[] {
 }
 
 /**
+ * What a conformance program needs, from `//! key: value` lines at its top:
+ *   //! march: rv64gc_zba_zbb          compiler -march (default rv64gc)
+ *   //! qemu-cpu: zba=true,zbb=true     extra QEMU -cpu properties for the reference run
+ *   //! reference: spec                QEMU 7.2 lacks the extension: the program's own expected
+ *                                      values (worked out from the specification) are the reference
+ *   //! cpu: rv64gc                     rvisor's ISA profile for the run (default: max)
+ */
+export interface ConformanceMeta {
+  march: string;
+  qemuCpu: string;
+  reference: "qemu" | "spec";
+  cpu: string;
+}
+
+export function conformanceMeta(sourcePath: string): ConformanceMeta {
+  const meta: ConformanceMeta = { march: "rv64gc", qemuCpu: "", reference: "qemu", cpu: "max" };
+  for (const line of readFileSync(sourcePath, "utf8").split("\n")) {
+    const m = /^\/\/! *([a-z-]+): *(.*?) *$/.exec(line);
+    if (m === null) continue;
+    const [, key, value] = m as unknown as [string, string, string];
+    if (key === "march") meta.march = value;
+    else if (key === "qemu-cpu") meta.qemuCpu = value;
+    else if (key === "reference" && (value === "qemu" || value === "spec")) meta.reference = value;
+    else if (key === "cpu") meta.cpu = value;
+    else throw new Error(`${sourcePath}: unknown conformance directive //! ${key}: ${value}`);
+  }
+  return meta;
+}
+
+/**
  * Builds test/conformance/<name>.S with common.h. The "qemu" variant defines QEMU_QUIRKS,
  * which relaxes the few checks where QEMU 7.2 knowingly deviates (CHK_QUIRK in common.h).
  */
@@ -165,6 +195,6 @@ export function buildConformance(sourcePath: string, variant: "rvisor" | "qemu" 
     name: `${base}${variant === "qemu" ? ".qemu" : ""}.elf`,
     sources: [{ path: sourcePath }],
     includeDirs: [conformanceDir()],
-    flags: variant === "qemu" ? ["-DQEMU_QUIRKS"] : [],
+    flags: [`-march=${conformanceMeta(sourcePath).march}`, ...(variant === "qemu" ? ["-DQEMU_QUIRKS"] : [])],
   });
 }
