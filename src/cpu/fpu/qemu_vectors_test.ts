@@ -226,8 +226,10 @@ class MiniHart implements FpHart {
   frm = 0;
   fs = 1;
   illegal(): Error { return new Error("illegal instruction"); }
+  load16(): number { throw new Error("no memory"); }
   load32(): number { throw new Error("no memory"); }
   load64(): void { throw new Error("no memory"); }
+  store16(): void { throw new Error("no memory"); }
   store32(): void { throw new Error("no memory"); }
   store64(): void { throw new Error("no memory"); }
 }

@@ -11,7 +11,8 @@
 //    a normal double comfortably inside the exponent range (no overflow, no tininess).
 import { NX, OF, UF, RNE, RTZ, RDN, RUP, RMM, fpst, pow2, f32Bits, nextUp64, nextDown64 } from "./bits.js";
 
-export const enum FFmt { S = 0, D = 1 }
+/** Formats; H (binary16) is rounded by half.ts, never by the paths in this file. */
+export const enum FFmt { S = 0, D = 1, H = 2 }
 
 export const MAX32 = 3.4028234663852886e38;
 export const MAX64 = Number.MAX_VALUE;
