@@ -17,12 +17,13 @@
 //    than binary64's 2^-53, so RN64 never lands on a grid point or midpoint by accident.
 // roundH16 therefore only needs "r = RN64(r + e)" (or |e| below half an ulp of r with the
 // sign of the true error), exactly like roundDD32 in round.ts.
-import { NX, OF, UF, RNE, RTZ, RDN, RUP, fpst, pow2, f64Hi } from "./bits.js";
+import { NX, UF, RNE, RTZ, RDN, RUP, fpst, pow2, f64Hi, fclassOf } from "./bits.js";
+import { FFmt, MAX16, overflowResult } from "./round.js";
+
+export { MAX16 };
 
 export const CANON_NAN16 = 0x7e00;
 export const INF16 = 0x7c00;
-/** Largest finite binary16, 65504. */
-export const MAX16 = 65504;
 const MIN_NORMAL16 = 2 ** -14;
 const SIGN16 = 0x8000;
 const FRAC_BITS = 10;
@@ -64,31 +65,8 @@ export function isSnan16(b: number): boolean {
 
 /** fclass result bit for binary16 bits. */
 export function fclass16(b: number): number {
-  const neg = (b & SIGN16) !== 0;
   const e = (b >>> FRAC_BITS) & 31, m = b & 0x3ff;
-  if (e === 31) {
-    if (m === 0) return neg ? 1 : 128;
-    return (m & 0x200) !== 0 ? 512 : 256;
-  }
-  if (e === 0) {
-    if (m === 0) return neg ? 8 : 16;
-    return neg ? 4 : 32;
-  }
-  return neg ? 2 : 64;
-}
-
-/** Binary16 overflow result for rounding mode rm (sets OF and NX). */
-export function overflowH16(neg: boolean, rm: number): number {
-  fpst.flags |= OF | NX;
-  let toInf: boolean;
-  switch (rm) {
-    case RTZ: toInf = false; break;
-    case RDN: toInf = neg; break;
-    case RUP: toInf = !neg; break;
-    default: toInf = true;
-  }
-  const v = toInf ? Infinity : MAX16;
-  return neg ? -v : v;
+  return fclassOf((b & SIGN16) !== 0, e === 31, e === 0, m === 0, (m & 0x200) !== 0);
 }
 
 /**
@@ -105,6 +83,26 @@ function roundsUp(c: number, loOdd: boolean, rm: number, neg: boolean): boolean 
     case RUP: return !neg;
     default: return c >= 0; // RMM
   }
+}
+
+/**
+ * Rounds the value t + f (+ a tiny error of sign ee) on an integer grid (t integer, 0 <= f < 1;
+ * t + f is inexact): returns t or t + 1, or t - 1 when f = 0 and ee < 0 (just below t).
+ */
+function roundBetween(t: number, f: number, ee: number, rm: number, neg: boolean): number {
+  let lo: number, c: number;
+  if (f !== 0) {
+    lo = t;
+    c = f - 0.5;
+    if (c === 0) c = ee;
+  } else if (ee > 0) {
+    lo = t; // just above t
+    c = -1;
+  } else {
+    lo = t - 1; // just below t
+    c = 1;
+  }
+  return roundsUp(c, (lo & 1) !== 0, rm, neg) ? lo + 1 : lo;
 }
 
 /**
@@ -125,27 +123,16 @@ export function roundH16(r: number, e: number, rm: number): number {
   // the carry of t = 2^11 lands in it; for the subnormal quantum (qexp = -24) it is just t.
   const tb = ((qexp + BIAS + FRAC_BITS) << FRAC_BITS) + t - 0x400;
   if (f === 0 && ee === 0) {
-    if (tb >= INF16) return overflowH16(neg, rm);
+    if (tb >= INF16) return overflowResult(neg, FFmt.H, rm);
     const v = f16FromBits(tb);
     return neg ? -v : v;
   }
   // Inexact: the value lies strictly between the magnitudes with bits lo and lo + 1 (bit
-  // patterns of non-negative binary16 values are ordered like the values).
-  let lo: number, c: number;
-  if (f !== 0) {
-    lo = tb;
-    c = f - 0.5;
-    if (c === 0) c = ee;
-  } else if (ee > 0) {
-    lo = tb; // just above a grid point
-    c = -1;
-  } else {
-    lo = tb - 1; // just below a grid point (the step below a power of two is the finer one)
-    c = 1;
-  }
-  const res = roundsUp(c, (lo & 1) !== 0, rm, neg) ? lo + 1 : lo;
+  // patterns of non-negative binary16 values are ordered like the values; just below a grid
+  // point, lo = tb - 1 is right even below a power of two, where the step is the finer one).
+  const res = roundBetween(tb, f, ee, rm, neg);
   fpst.flags |= NX;
-  if (res >= INF16) return overflowH16(neg, rm);
+  if (res >= INF16) return overflowResult(neg, FFmt.H, rm);
   if (res <= 0x400 && tinyAfterRounding(a, ee, res, rm, neg)) fpst.flags |= UF;
   const v = f16FromBits(res);
   return neg ? -v : v;
@@ -161,21 +148,7 @@ function tinyAfterRounding(a: number, ee: number, res: number, rm: number, neg: 
   const scaled = a * pow2(-QEXP_TINY);
   if (scaled >= 2048 && !(scaled === 2048 && ee < 0)) return false; // a >= 2^-14
   const t = Math.floor(scaled);
-  const f = scaled - t;
-  let lo: number, c: number;
-  if (f !== 0) {
-    lo = t;
-    c = f - 0.5;
-    if (c === 0) c = ee;
-  } else if (ee > 0) {
-    lo = t;
-    c = -1;
-  } else {
-    lo = t - 1;
-    c = 1;
-  }
-  const up = roundsUp(c, (lo & 1) !== 0, rm, neg) ? lo + 1 : lo;
-  return up < 2048;
+  return roundBetween(t, scaled - t, ee, rm, neg) < 2048;
 }
 
 /** Converts a double (any value; binary32 values included) to binary16: fcvt.h.s, fcvt.h.d. */

@@ -10,51 +10,13 @@
 //
 // fmvh.x.d and fmvp.d.x are defined "for RV32 only": on RV64 their encodings stay reserved
 // (illegal instruction), so they are not in these tables.
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
-import type { FpHart, FpExec } from "../fpu/fp_hart.js";
-import { roundingMode, R3, R2RM, R2 } from "../fpu/fp_hart.js";
-import { fpst, NV, CANON_NAN32, CANON_NAN64_HI, f32Bits, f32FromBits, isSnan32, isSnan64, f64Lo, f64Hi, pow2 } from "../fpu/bits.js";
-import { f16Bits, f16FromBits, isSnan16, INF16, MAX16 } from "../fpu/half.js";
-import { fminmaxM, roundToIntegral, cvtModW } from "../fpu/ops.js";
-import { readS } from "./rv64f.js";
-import { readH, writeHBits } from "./zfh.js";
-
-/** How one format's operands are read and its results written (Zfa is format-generic). */
-interface FpFormat {
-  /** The operand in f register pair index i as a double (unboxed S/H -> canonical NaN). */
-  value(h: FpHart, i: number): number;
-  snan(h: FpHart, i: number): boolean;
-  /** Writes an exact value of the format (NaN -> canonical NaN) to f register pair index i. */
-  write(h: FpHart, i: number, v: number): void;
-}
-
-const S: FpFormat = {
-  value: (h, i) => f32FromBits(readS(h, i)),
-  snan: (h, i) => isSnan32(readS(h, i)),
-  write: (h, i, v) => {
-    h.fi[i] = v !== v ? CANON_NAN32 : f32Bits(v);
-    h.fi[i + 1] = -1;
-  },
-};
-
-const D: FpFormat = {
-  value: (h, i) => h.f[i >> 1],
-  snan: (h, i) => isSnan64(h.fi[i], h.fi[i + 1]),
-  write: (h, i, v) => {
-    if (v !== v) {
-      h.fi[i] = 0;
-      h.fi[i + 1] = CANON_NAN64_HI;
-    } else {
-      h.f[i >> 1] = v;
-    }
-  },
-};
-
-const H: FpFormat = {
-  value: (h, i) => f16FromBits(readH(h, i)),
-  snan: (h, i) => isSnan16(readH(h, i)),
-  write: (h, i, v) => writeHBits(h, i, f16Bits(v)),
-};
+import { Fmt, type InsnDef } from "../insn.js";
+import type { FpExec } from "../fpu/fp_hart.js";
+import { R3, R2RM, R2 } from "../fpu/fp_hart.js";
+import { fpst, CANON_NAN32, CANON_NAN64_HI, f32Bits, f64Lo, f64Hi, pow2 } from "../fpu/bits.js";
+import { f16Bits, INF16, MAX16 } from "../fpu/half.js";
+import { cvtModW } from "../fpu/ops.js";
+import { FMT_S as S, FMT_D as D, FMT_H as H, Cmp, writeHBits, minmaxOp, froundOp, cmpOp } from "./fp_generic.js";
 
 // ---------------------------------------------------------------- fli
 
@@ -104,52 +66,6 @@ const fli_h: FpExec = (h, d) => {
   h.fs = 3;
 };
 
-// ---------------------------------------------------------------- generic forms
-
-function finish(h: FpHart, d: Insn, f: FpFormat, r: number): void {
-  f.write(h, d.rd & 63, r);
-  h.fflags |= fpst.flags;
-  h.fs = 3;
-}
-
-/** fminm/fmaxm: like fmin/fmax, but a NaN operand gives the canonical NaN (sNaN: NV). */
-function minmaxM(f: FpFormat, isMax: boolean): FpExec {
-  return (h, d) => {
-    if (h.fs === 0) throw h.illegal(d);
-    fpst.flags = f.snan(h, d.rs1) || f.snan(h, d.rs2) ? NV : 0;
-    finish(h, d, f, fminmaxM(f.value(h, d.rs1), f.value(h, d.rs2), isMax));
-  };
-}
-
-/** fround (nx = false) / froundnx (nx = true). */
-function fround(f: FpFormat, nx: boolean): FpExec {
-  return (h, d) => {
-    if (h.fs === 0) throw h.illegal(d);
-    const rm = roundingMode(h, d);
-    fpst.flags = f.snan(h, d.rs1) ? NV : 0;
-    finish(h, d, f, roundToIntegral(f.value(h, d.rs1), rm, nx));
-  };
-}
-
-/** fleq (le = true) / fltq: like fle/flt, but only signalling NaNs set NV. */
-function cmpQ(f: FpFormat, le: boolean): FpExec {
-  return (h, d) => {
-    if (h.fs === 0) throw h.illegal(d);
-    const a = f.value(h, d.rs1), b = f.value(h, d.rs2);
-    let r = 0;
-    if (a !== a || b !== b) {
-      if (f.snan(h, d.rs1) || f.snan(h, d.rs2)) {
-        h.fflags |= NV;
-        h.fs = 3;
-      }
-    } else {
-      r = (le ? a <= b : a < b) ? 1 : 0;
-    }
-    h.x[d.rd] = r;
-    h.x[d.rd + 1] = 0;
-  };
-}
-
 /** fcvtmod.w.d (encoded with rm = RTZ only; the other rm values are reserved). */
 const fcvtmod_w_d: FpExec = (h, d) => {
   if (h.fs === 0) throw h.illegal(d);
@@ -171,33 +87,33 @@ const FLI_MASK = R2; // opcode + funct7 + rs2 + funct3; rs1 is the table index
 /** Zfa forms for single precision (Zfa needs F). */
 export const zfa: InsnDef[] = [
   { name: "fli_s", match: 0xf0100053, mask: FLI_MASK, fmt: Fmt.R, exec: fli_s },
-  { name: "fminm_s", match: 0x28002053, mask: R3, fmt: Fmt.R, exec: minmaxM(S, false) },
-  { name: "fmaxm_s", match: 0x28003053, mask: R3, fmt: Fmt.R, exec: minmaxM(S, true) },
-  { name: "fround_s", match: 0x40400053, mask: R2RM, fmt: Fmt.R, exec: fround(S, false) },
-  { name: "froundnx_s", match: 0x40500053, mask: R2RM, fmt: Fmt.R, exec: fround(S, true) },
-  { name: "fleq_s", match: 0xa0004053, mask: R3, fmt: Fmt.R, exec: cmpQ(S, true) },
-  { name: "fltq_s", match: 0xa0005053, mask: R3, fmt: Fmt.R, exec: cmpQ(S, false) },
+  { name: "fminm_s", match: 0x28002053, mask: R3, fmt: Fmt.R, exec: minmaxOp(S, false, true) },
+  { name: "fmaxm_s", match: 0x28003053, mask: R3, fmt: Fmt.R, exec: minmaxOp(S, true, true) },
+  { name: "fround_s", match: 0x40400053, mask: R2RM, fmt: Fmt.R, exec: froundOp(S, false) },
+  { name: "froundnx_s", match: 0x40500053, mask: R2RM, fmt: Fmt.R, exec: froundOp(S, true) },
+  { name: "fleq_s", match: 0xa0004053, mask: R3, fmt: Fmt.R, exec: cmpOp(S, Cmp.LEQ) },
+  { name: "fltq_s", match: 0xa0005053, mask: R3, fmt: Fmt.R, exec: cmpOp(S, Cmp.LTQ) },
 ];
 
 /** Zfa forms for double precision (Zfa with D). */
 export const zfaD: InsnDef[] = [
   { name: "fli_d", match: 0xf2100053, mask: FLI_MASK, fmt: Fmt.R, exec: fli_d },
-  { name: "fminm_d", match: 0x2a002053, mask: R3, fmt: Fmt.R, exec: minmaxM(D, false) },
-  { name: "fmaxm_d", match: 0x2a003053, mask: R3, fmt: Fmt.R, exec: minmaxM(D, true) },
-  { name: "fround_d", match: 0x42400053, mask: R2RM, fmt: Fmt.R, exec: fround(D, false) },
-  { name: "froundnx_d", match: 0x42500053, mask: R2RM, fmt: Fmt.R, exec: fround(D, true) },
+  { name: "fminm_d", match: 0x2a002053, mask: R3, fmt: Fmt.R, exec: minmaxOp(D, false, true) },
+  { name: "fmaxm_d", match: 0x2a003053, mask: R3, fmt: Fmt.R, exec: minmaxOp(D, true, true) },
+  { name: "fround_d", match: 0x42400053, mask: R2RM, fmt: Fmt.R, exec: froundOp(D, false) },
+  { name: "froundnx_d", match: 0x42500053, mask: R2RM, fmt: Fmt.R, exec: froundOp(D, true) },
   { name: "fcvtmod_w_d", match: 0xc2801053, mask: R2, fmt: Fmt.R, exec: fcvtmod_w_d },
-  { name: "fleq_d", match: 0xa2004053, mask: R3, fmt: Fmt.R, exec: cmpQ(D, true) },
-  { name: "fltq_d", match: 0xa2005053, mask: R3, fmt: Fmt.R, exec: cmpQ(D, false) },
+  { name: "fleq_d", match: 0xa2004053, mask: R3, fmt: Fmt.R, exec: cmpOp(D, Cmp.LEQ) },
+  { name: "fltq_d", match: 0xa2005053, mask: R3, fmt: Fmt.R, exec: cmpOp(D, Cmp.LTQ) },
 ];
 
 /** Zfa forms for half precision (Zfa with Zfh). */
 export const zfaH: InsnDef[] = [
   { name: "fli_h", match: 0xf4100053, mask: FLI_MASK, fmt: Fmt.R, exec: fli_h },
-  { name: "fminm_h", match: 0x2c002053, mask: R3, fmt: Fmt.R, exec: minmaxM(H, false) },
-  { name: "fmaxm_h", match: 0x2c003053, mask: R3, fmt: Fmt.R, exec: minmaxM(H, true) },
-  { name: "fround_h", match: 0x44400053, mask: R2RM, fmt: Fmt.R, exec: fround(H, false) },
-  { name: "froundnx_h", match: 0x44500053, mask: R2RM, fmt: Fmt.R, exec: fround(H, true) },
-  { name: "fleq_h", match: 0xa4004053, mask: R3, fmt: Fmt.R, exec: cmpQ(H, true) },
-  { name: "fltq_h", match: 0xa4005053, mask: R3, fmt: Fmt.R, exec: cmpQ(H, false) },
+  { name: "fminm_h", match: 0x2c002053, mask: R3, fmt: Fmt.R, exec: minmaxOp(H, false, true) },
+  { name: "fmaxm_h", match: 0x2c003053, mask: R3, fmt: Fmt.R, exec: minmaxOp(H, true, true) },
+  { name: "fround_h", match: 0x44400053, mask: R2RM, fmt: Fmt.R, exec: froundOp(H, false) },
+  { name: "froundnx_h", match: 0x44500053, mask: R2RM, fmt: Fmt.R, exec: froundOp(H, true) },
+  { name: "fleq_h", match: 0xa4004053, mask: R3, fmt: Fmt.R, exec: cmpOp(H, Cmp.LEQ) },
+  { name: "fltq_h", match: 0xa4005053, mask: R3, fmt: Fmt.R, exec: cmpOp(H, Cmp.LTQ) },
 ];
