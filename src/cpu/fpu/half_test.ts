@@ -342,3 +342,39 @@ test("Zfa helpers: roundToIntegral, fcvtmod.w.d, fminm/fmaxm", () => {
   cvtToInt(f16FromBits(0xfbff), IntKind.WU, RNE);
   assert.deepEqual([fpst.lo, fpst.flags], [0, NV]);
 });
+
+test("every half, every mode: fcvt.{w,wu,l,lu}.h and fround.h vs integer rounding of the exact rational", () => {
+  const kinds: [IntKind, bigint, bigint][] = [
+    [IntKind.W, -(2n ** 31n), 2n ** 31n - 1n], [IntKind.WU, 0n, 2n ** 32n - 1n],
+    [IntKind.L, -(2n ** 63n), 2n ** 63n - 1n], [IntKind.LU, 0n, 2n ** 64n - 1n],
+  ];
+  for (let b = 0; b < 0x10000; b++) {
+    const v = f16FromBits(b);
+    if (v !== v || v === Infinity || v === -Infinity) continue; // NaN/inf: see the specials test and zfh.S
+    for (const rm of MODES) {
+      let m = 0n, inexact = false;
+      if (v !== 0) {
+        const { neg, n, d } = rational(v);
+        const r = roundAt(n, d, 0, rm, neg);
+        m = neg ? -r.m : r.m;
+        inexact = r.inexact;
+      }
+      for (const [kind, min, max] of kinds) {
+        fpst.flags = 0;
+        cvtToInt(v, kind, rm);
+        const sat = m < min ? min : m > max ? max : m;
+        // the 64-bit register image (w/wu results sign-extended from bit 31) as int32 lo/hi
+        let x = sat;
+        if ((kind === IntKind.W || kind === IntKind.WU) && x >= 2n ** 31n) x -= 2n ** 32n;
+        if (x < 0n) x += 2n ** 64n;
+        const want = [Number(x & 0xffffffffn) | 0, Number(x >> 32n) | 0, m !== sat ? NV : inexact ? NX : 0];
+        assert.deepEqual([fpst.lo, fpst.hi, fpst.flags], want, `fcvt kind ${kind} of ${hex(b)} rm ${rm}`);
+      }
+      // fround.h / froundnx.h: the same integer, as a half with the operand's sign
+      fpst.flags = 0;
+      const r = roundToIntegral(v, rm, true);
+      const wantBits = m === 0n ? (b & 0x8000) : f16Bits(Number(m));
+      assert.deepEqual([f16Bits(r), fpst.flags], [wantBits, inexact ? NX : 0], `froundnx.h ${hex(b)} rm ${rm}`);
+    }
+  }
+});
