@@ -9,6 +9,8 @@ import { rv64a } from "./insns/rv64a.js";
 import { zicsr } from "./insns/zicsr.js";
 import { rv64f } from "./insns/rv64f.js";
 import { rv64d } from "./insns/rv64d.js";
+import { zfhmin, zfhminD, zfh } from "./insns/zfh.js";
+import { zfa, zfaD, zfaH } from "./insns/zfa.js";
 
 /**
  * The instructions of each extension. An instruction that belongs to several extensions (Zbb
@@ -18,7 +20,19 @@ import { rv64d } from "./insns/rv64d.js";
  */
 export const INSN_TABLES: Partial<Record<ExtName, readonly InsnDef[]>> = {
   i: rv64i, m: rv64m, a: rv64a, zicsr, f: rv64f, d: rv64d,
+  zfhmin, zfh, zfa,
 };
+
+/**
+ * Instructions that exist only when several extensions are all present: the spec's "if the D
+ * extension is implemented, FLI.D..." and "if the Zfh extension is implemented, FMINM.H...".
+ * (Zfh implies Zfhmin, so the Zfhmin+D row also serves Zfh with D.)
+ */
+export const INSN_TABLES_JOINT: readonly { readonly exts: readonly ExtName[]; readonly defs: readonly InsnDef[] }[] = [
+  { exts: ["zfhmin", "d"], defs: zfhminD },
+  { exts: ["zfa", "d"], defs: zfaD },
+  { exts: ["zfa", "zfh"], defs: zfaH },
+];
 
 const illegalExec = (h: import("./hart.js").Hart, d: Insn): number => { throw h.illegal(d); };
 
@@ -37,8 +51,10 @@ export class Decoder {
   constructor(readonly isa: Isa) {
     for (let op = 0; op < 128; op++) this.table.push([]);
     const seen = new Set<InsnDef>();
-    for (const e of isa.extensions) {
-      for (const def of INSN_TABLES[e] ?? []) {
+    const tables: (readonly InsnDef[])[] = isa.extensions.map((e) => INSN_TABLES[e] ?? []);
+    for (const j of INSN_TABLES_JOINT) if (j.exts.every((e) => isa.has(e))) tables.push(j.defs);
+    for (const defs of tables) {
+      for (const def of defs) {
         if (seen.has(def)) continue;
         seen.add(def);
         if ((def.mask & 0x7f) !== 0x7f) throw new Error(`${def.name}: mask must cover the opcode`);

@@ -174,6 +174,8 @@ export interface Item {
   text: string;
   /** For a forward branch: the index of the item after which its label goes. */
   target?: number;
+  /** Uses an extension beyond RV64GC (the item's group says which: march / QEMU -cpu). */
+  ext?: boolean;
 }
 
 /** One random item. `index` names branch labels. */

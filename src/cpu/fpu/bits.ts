@@ -82,32 +82,30 @@ export function pow2(k: number): number {
   return POW2[1100 + k];
 }
 
-/** fclass result bit for a binary32 bit pattern. */
-export function fclass32(b: number): number {
-  const neg = b < 0;
-  const e = (b >>> 23) & 0xff, m = b & 0x7fffff;
-  if (e === 0xff) {
-    if (m === 0) return neg ? 1 : 128;
-    return (m & 0x400000) !== 0 ? 512 : 256;
+/**
+ * fclass result bit (RISC-V unprivileged spec, "Classify"): 0 -inf, 1 -normal, 2 -subnormal,
+ * 3 -0, 4 +0, 5 +subnormal, 6 +normal, 7 +inf, 8 sNaN, 9 qNaN; from a value's fields.
+ */
+export function fclassOf(neg: boolean, expMax: boolean, expZero: boolean, mantZero: boolean, quiet: boolean): number {
+  if (expMax) {
+    if (mantZero) return neg ? 1 : 128;
+    return quiet ? 512 : 256;
   }
-  if (e === 0) {
-    if (m === 0) return neg ? 8 : 16;
+  if (expZero) {
+    if (mantZero) return neg ? 8 : 16;
     return neg ? 4 : 32;
   }
   return neg ? 2 : 64;
 }
 
+/** fclass result bit for a binary32 bit pattern. */
+export function fclass32(b: number): number {
+  const e = (b >>> 23) & 0xff, m = b & 0x7fffff;
+  return fclassOf(b < 0, e === 0xff, e === 0, m === 0, (m & 0x400000) !== 0);
+}
+
 /** fclass result bit for a binary64 bit pattern. */
 export function fclass64(lo: number, hi: number): number {
-  const neg = hi < 0;
-  const e = (hi >>> 20) & 0x7ff, mz = ((hi & 0xfffff) | lo) === 0;
-  if (e === 0x7ff) {
-    if (mz) return neg ? 1 : 128;
-    return (hi & 0x80000) !== 0 ? 512 : 256;
-  }
-  if (e === 0) {
-    if (mz) return neg ? 8 : 16;
-    return neg ? 4 : 32;
-  }
-  return neg ? 2 : 64;
+  const e = (hi >>> 20) & 0x7ff;
+  return fclassOf(hi < 0, e === 0x7ff, e === 0, ((hi & 0xfffff) | lo) === 0, (hi & 0x80000) !== 0);
 }

@@ -1,4 +1,4 @@
-// The part of the hart (src/cpu/hart.ts) that the F and D instruction tables use. Declared
+// The part of the hart (src/cpu/hart.ts) that the F, D, Zfh and Zfa instruction tables use. Declared
 // structurally so the FP code depends only on this contract; the exec functions typed with
 // FpHart are assignable to ExecFn as long as Hart provides these members.
 import type { Insn } from "../insn.js";
@@ -14,8 +14,11 @@ export interface FpHart {
   /** mstatus.FS: 0 off, 1 initial, 2 clean, 3 dirty. */
   fs: number;
   illegal(d: Insn): unknown;
+  /** Sign-extended 16-bit load (flh NaN-boxes it). */
+  load16(rs1: number, imm: number): number;
   load32(rs1: number, imm: number): number;
   load64(rs1: number, imm: number, dst: Int32Array, dstIdx: number): void;
+  store16(rs1: number, imm: number, value: number): void;
   store32(rs1: number, imm: number, value: number): void;
   store64(rs1: number, imm: number, lo: number, hi: number): void;
 }
@@ -29,7 +32,7 @@ export function roundingMode(h: FpHart, d: Insn): number {
   return rm;
 }
 
-// Encoding masks shared by the F and D instruction tables.
+// Encoding masks shared by the F, D, Zfh and Zfa instruction tables.
 export const RM = 0xfe00007f; // opcode + funct7, rm free
 export const R3 = 0xfe00707f; // opcode + funct7 + funct3
 export const R2RM = 0xfff0007f; // opcode + funct7 + rs2, rm free

@@ -8,9 +8,11 @@
 //
 // Fast paths use error-free transformations (TwoSum, Dekker/Veltkamp TwoProduct) to know
 // the exact error of the double result, and fall back to the exact BigInt path in
-// round.ts for overflow/underflow ranges and for fmadd.d.
+// round.ts for overflow/underflow ranges and for fmadd.d. Binary16 (FFmt.H) results are
+// rounded once by half.ts from an exact or error-tracked double (see the argument there).
 import { NV, DZ, NX, RNE, RTZ, RDN, RUP, fpst, pow2, nextUp64, nextDown64 } from "./bits.js";
 import { FFmt, roundBig, roundDD32, roundDD64, decompose, dMant, dExp, bitLength } from "./round.js";
+import { roundH16 } from "./half.js";
 
 export { FFmt };
 
@@ -73,6 +75,7 @@ export function fadd(a: number, b: number, fmt: FFmt, rm: number): number {
   }
   if (isInf(a) || isInf(b)) return r;
   if (r === 0) return zeroSum(a, b, rm);
+  if (fmt === FFmt.H) return roundH16(r, 0, rm); // a sum of two halves is exact in binary64
   if (fmt === FFmt.S) {
     twoSum(a, b);
     return roundDD32(r, twoErr, rm);
@@ -95,6 +98,7 @@ export function fmul(a: number, b: number, fmt: FFmt, rm: number): number {
     return NaN;
   }
   if (isInf(a) || isInf(b) || a === 0 || b === 0) return r;
+  if (fmt === FFmt.H) return roundH16(r, 0, rm); // exact in binary64
   if (fmt === FFmt.S) return roundDD32(r, 0, rm); // binary32 products are exact in binary64
   const ar = r < 0 ? -r : r;
   if (ar >= P2_M969 && ar < P2_1022 && a < P2_995 && a > -P2_995 && b < P2_995 && b > -P2_995) {
@@ -139,10 +143,10 @@ export function fdiv(a: number, b: number, fmt: FFmt, rm: number): number {
     fpst.flags |= DZ;
     return q;
   }
-  if (fmt === FFmt.S) {
+  if (fmt !== FFmt.D) {
     const p = twoProd(q, b);
     const rem = (a - p) - twoErr;
-    return roundDD32(q, rem / b, rm);
+    return fmt === FFmt.S ? roundDD32(q, rem / b, rm) : roundH16(q, rem / b, rm);
   }
   const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, aq = q < 0 ? -q : q;
   if (aa >= P2_M900 && aa <= P2_900 && ab >= P2_M900 && ab <= P2_900 && aq >= P2_M900 && aq <= P2_900) {
@@ -185,10 +189,10 @@ export function fsqrt(a: number, fmt: FFmt, rm: number): number {
   }
   if (a === 0 || a === Infinity) return a;
   const r = Math.sqrt(a);
-  if (fmt === FFmt.S) {
+  if (fmt !== FFmt.D) {
     const p = twoProd(r, r);
     const rem = (a - p) - twoErr;
-    return roundDD32(r, rem / (2 * r), rm);
+    return fmt === FFmt.S ? roundDD32(r, rem / (2 * r), rm) : roundH16(r, rem / (2 * r), rm);
   }
   if (a >= P2_M900 && a <= P2_900) {
     const p = twoProd(r, r);
@@ -220,11 +224,12 @@ export function fmadd(a: number, b: number, c: number, fmt: FFmt, rm: number): n
     return c === 0 ? zeroSum(pz, c, rm) : c;
   }
   if (c === 0) return fmul(a, b, fmt, rm);
-  if (fmt === FFmt.S) {
-    const p = a * b; // exact
+  if (fmt !== FFmt.D) {
+    // binary32/binary16: the product is exact, TwoSum gives p + c = r + twoErr exactly
+    const p = a * b;
     const r = twoSum(p, c);
     if (r === 0 && twoErr === 0) return rm === RDN ? -0 : 0;
-    return roundDD32(r, twoErr, rm);
+    return fmt === FFmt.S ? roundDD32(r, twoErr, rm) : roundH16(r, twoErr, rm);
   }
   const p = a * b;
   const ap = p < 0 ? -p : p, ac = c < 0 ? -c : c;
@@ -291,6 +296,12 @@ export function fminmax(a: number, b: number, isMax: boolean): number {
     return isMax ? (an ? b : a) : (an ? a : b);
   }
   return isMax ? (a > b ? a : b) : (a < b ? a : b);
+}
+
+/** Zfa fminm/fmaxm: IEEE 754-2019 minimum / maximum (any NaN operand gives the canonical NaN). */
+export function fminmaxM(a: number, b: number, isMax: boolean): number {
+  if (a !== a || b !== b) return NaN;
+  return fminmax(a, b, isMax);
 }
 
 // ---------------------------------------------------------------- conversions
@@ -397,6 +408,7 @@ export function cvtFromInt(lo: number, hi: number, kind: IntKind, fmt: FFmt, rm:
     }
   }
   if (r === 0) return 0;
+  if (fmt === FFmt.H) return roundH16(r, e, rm);
   return fmt === FFmt.S ? roundDD32(r, e, rm) : roundDD64(r, e, rm, true);
 }
 
@@ -405,4 +417,37 @@ export function cvtSD(v: number, rm: number): number {
   if (v !== v) return NaN;
   if (v === 0 || isInf(v)) return v;
   return roundDD32(v, 0, rm);
+}
+
+/**
+ * Zfa fround/froundnx: v rounded to an integral value with rm, in v's own format (every
+ * binary16/32/64 value that needs rounding is below 2^(p-1), so the integer is representable).
+ * Zeros, infinities keep their value and sign; NX only for froundnx (`nx`), as the spec says.
+ */
+export function roundToIntegral(v: number, rm: number, nx: boolean): number {
+  if (v !== v) return NaN;
+  if (v === 0 || isInf(v)) return v;
+  const r = roundInt(v, rm);
+  if (nx && cvtInexact) fpst.flags |= NX;
+  if (r === 0) return v < 0 ? -0 : 0; // roundToIntegral keeps the operand's sign
+  return r;
+}
+
+/**
+ * Zfa fcvtmod.w.d: truncate, keep bits 31:0 of the unbounded integer (sign-extended into
+ * fpst.lo/hi); +-inf and NaN give 0. Flags as fcvt.w.d with RTZ: NV out of range (or NaN/inf),
+ * otherwise NX when inexact.
+ */
+export function cvtModW(v: number): void {
+  let lo = 0;
+  if (v !== v || isInf(v)) {
+    fpst.flags |= NV;
+  } else {
+    const t = Math.trunc(v);
+    if (t >= TWO31 || t < -TWO31) fpst.flags |= NV;
+    else if (t !== v) fpst.flags |= NX;
+    lo = t | 0; // ToInt32 is exactly "modulo 2^32" of the (integral) value, for every finite double
+  }
+  fpst.lo = lo;
+  fpst.hi = lo >> 31;
 }

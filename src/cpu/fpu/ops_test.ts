@@ -166,9 +166,11 @@ class MiniHart implements FpHart {
   frm = 0;
   fs = 1;
   illegal(): Error { return new Error("illegal"); }
+  load16(): number { return 0x3c00; }
   load32(): number { return 0x3f800000; }
   load64(_r: number, _i: number, dst: Int32Array, di: number): void { dst[di] = 0; dst[di + 1] = 0x3ff00000; }
   stored: number[] = [];
+  store16(_r: number, _i: number, v: number): void { this.stored = [v]; }
   store32(_r: number, _i: number, v: number): void { this.stored = [v]; }
   store64(_r: number, _i: number, lo: number, hi: number): void { this.stored = [lo, hi]; }
 }

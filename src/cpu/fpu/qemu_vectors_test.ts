@@ -1,4 +1,4 @@
-// Differential test of the F/D instruction tables against qemu-riscv64 (user mode).
+// Differential test of the F/D/Zfh instruction tables against qemu-riscv64 (user mode).
 // A static RISC-V C program (generated below from the op table) reads "op rm a b c" lines,
 // executes the instruction with inline asm under the dynamic rounding mode rm and prints the
 // 64-bit destination register and fflags. The same operations run through rv64f/rv64d exec
@@ -13,16 +13,17 @@ import { join } from "node:path";
 import { Insn, type InsnDef } from "../insn.js";
 import { rv64f } from "../insns/rv64f.js";
 import { rv64d } from "../insns/rv64d.js";
+import { zfh, zfhminD } from "../insns/zfh.js";
 import type { FpHart } from "./fp_hart.js";
 
 /** ff: f,f->f  f: f->f  fff: f,f,f->f  ffx: f,f->x  fx: f->x  xf: x->f */
 type Kind = "ff" | "f" | "fff" | "ffx" | "fx" | "xf";
-type Src = "s" | "d" | "w" | "l";
+type Src = "s" | "d" | "h" | "w" | "l";
 interface Op { name: string; kind: Kind; src: Src; }
 
 function ops(): Op[] {
   const list: Op[] = [];
-  for (const [p, src] of [["s", "s"], ["d", "d"]] as const) {
+  for (const [p, src] of [["s", "s"], ["d", "d"], ["h", "h"]] as const) {
     for (const n of ["fadd", "fsub", "fmul", "fdiv", "fmin", "fmax", "fsgnj", "fsgnjn", "fsgnjx"]) list.push({ name: `${n}_${p}`, kind: "ff", src });
     list.push({ name: `fsqrt_${p}`, kind: "f", src });
     for (const n of ["fmadd", "fmsub", "fnmsub", "fnmadd"]) list.push({ name: `${n}_${p}`, kind: "fff", src });
@@ -38,6 +39,12 @@ function ops(): Op[] {
   list.push({ name: "fmv_w_x", kind: "xf", src: "w" });
   list.push({ name: "fmv_x_d", kind: "fx", src: "d" });
   list.push({ name: "fmv_d_x", kind: "xf", src: "l" });
+  list.push({ name: "fcvt_h_s", kind: "f", src: "s" });
+  list.push({ name: "fcvt_s_h", kind: "f", src: "h" });
+  list.push({ name: "fcvt_h_d", kind: "f", src: "d" });
+  list.push({ name: "fcvt_d_h", kind: "f", src: "h" });
+  list.push({ name: "fmv_x_h", kind: "fx", src: "h" });
+  list.push({ name: "fmv_h_x", kind: "xf", src: "l" });
   return list;
 }
 
@@ -138,6 +145,31 @@ function rndD(): bigint {
   return sign | (BigInt(e) << 52n) | m;
 }
 
+const SPECIAL_H = [0, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfd00, 0x7fff, 1, 0x8001, 0x03ff, 0x0400, 0x8400, 0x7bff,
+  0xfbff, 0x3c00, 0xbc00, 0x3c01, 0x3bff, 0x3800, 0x3e00, 0x4100, 0xc100, 0x6800, 0x6bff, 0x5bff, 0x0200, 0x07ff];
+
+function rndH(): number {
+  const k = rndInt(10);
+  if (k === 0) return SPECIAL_H[rndInt(SPECIAL_H.length)];
+  if (k === 1) return rnd32() & 0xffff;
+  const sign = rndInt(2) << 15;
+  let e: number;
+  if (k <= 5) e = 15 + rndInt(12) - 6;
+  else if (k === 6) e = rndInt(3); // subnormal/near min normal
+  else if (k === 7) e = 30 - rndInt(3); // near overflow
+  else e = rndInt(31);
+  let m = rnd32() & 0x3ff;
+  if (rndInt(3) === 0) m &= ~((1 << rndInt(10)) - 1);
+  return sign | (e << 10) | m;
+}
+function nearH(x: number): number {
+  return ((x + rndInt(5) - 2) ^ (rndInt(2) << 15)) & 0xffff;
+}
+/** NaN-boxed half; sometimes a broken box (reads as the canonical NaN). */
+function boxH(x: number): bigint {
+  return rndInt(50) === 0 ? BigInt(x) | (BigInt(rnd32() & 0xfffeffff) << 16n) : 0xffffffffffff0000n | BigInt(x);
+}
+
 function rndInt64(): bigint {
   const k = rndInt(6);
   if (k === 0) {
@@ -182,6 +214,16 @@ function genVectors(list: Op[], perOp: number): Vec[] {
         }
         if (op.name.startsWith("fmul") && rndInt(3) === 0) y = targetExpS(x, rndInt(2) === 0 ? -126 - rndInt(26) : 127 - rndInt(2));
         a = boxS(x); b = boxS(y); c = boxS(z);
+      } else if (op.src === "h") {
+        const x = rndH();
+        const y = rndInt(4) === 0 ? nearH(x) : rndH();
+        let z = rndH();
+        if (op.kind === "fff" && rndInt(3) === 0) {
+          // c close to -(a*b) (rounded to binary16 by hand: truncate the binary32 product)
+          const p = Math.fround(-(f16(x) * f16(y)));
+          z = nearH(f32ToF16Trunc(p));
+        }
+        a = boxH(x); b = boxH(y); c = boxH(z);
       } else if (op.src === "d") {
         const x = rndD();
         let y = rndInt(4) === 0 ? nearD(x) : rndD();
@@ -202,6 +244,20 @@ function genVectors(list: Op[], perOp: number): Vec[] {
 const cb = new DataView(new ArrayBuffer(8));
 function f32(b: number): number { cb.setUint32(0, b); return cb.getFloat32(0); }
 function f32bits(v: number): number { cb.setFloat32(0, v); return cb.getUint32(0); }
+function f16(b: number): number {
+  const e = (b >>> 10) & 31, m = b & 0x3ff;
+  const v = e === 31 ? (m !== 0 ? NaN : Infinity) : e === 0 ? m * 2 ** -24 : (m + 1024) * 2 ** (e - 25);
+  return (b & 0x8000) !== 0 ? -v : v;
+}
+/** binary32 value -> binary16 bits by truncation (only to aim operands near a value). */
+function f32ToF16Trunc(v: number): number {
+  const b = f32bits(v);
+  const e = ((b >>> 23) & 0xff) - 127 + 15;
+  const sign = (b >>> 16) & 0x8000;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) return sign;
+  return sign | (e << 10) | ((b >>> 13) & 0x3ff);
+}
 function d64(b: bigint): number { cb.setBigUint64(0, b); return cb.getFloat64(0); }
 function d64bits(v: number): bigint { cb.setFloat64(0, v); return cb.getBigUint64(0); }
 /** A random binary32 y such that x*y has binary exponent about t. */
@@ -226,8 +282,10 @@ class MiniHart implements FpHart {
   frm = 0;
   fs = 1;
   illegal(): Error { return new Error("illegal instruction"); }
+  load16(): number { throw new Error("no memory"); }
   load32(): number { throw new Error("no memory"); }
   load64(): void { throw new Error("no memory"); }
+  store16(): void { throw new Error("no memory"); }
   store32(): void { throw new Error("no memory"); }
   store64(): void { throw new Error("no memory"); }
 }
@@ -260,19 +318,19 @@ function runOurs(def: InsnDef, op: Op, v: Vec, staticRm: boolean): [bigint, numb
 
 const tools = spawnSync("sh", ["-c", "command -v riscv64-linux-gnu-gcc && command -v qemu-riscv64"]).status === 0;
 
-test("F/D instructions match qemu-riscv64 bit for bit (results and fflags)", { skip: !tools && "riscv64 gcc/qemu not installed" }, () => {
+test("F/D/Zfh instructions match qemu-riscv64 bit for bit (results and fflags)", { skip: !tools && "riscv64 gcc/qemu not installed" }, () => {
   const list = ops();
   const defs = new Map<string, InsnDef>();
-  for (const def of [...rv64f, ...rv64d]) defs.set(def.name, def);
+  for (const def of [...rv64f, ...rv64d, ...zfh, ...zfhminD]) defs.set(def.name, def);
   for (const op of list) assert.ok(defs.has(op.name), `missing ${op.name}`);
   const perOp = Number(process.env.FPU_VECTORS_PER_OP ?? 2000);
   const vecs = genVectors(list, perOp);
   const dir = mkdtempSync(join(tmpdir(), "rvisor-fpu-"));
   writeFileSync(join(dir, "fp.c"), cSource(list));
-  const cc = spawnSync("riscv64-linux-gnu-gcc", ["-static", "-O1", "-o", join(dir, "fp"), join(dir, "fp.c")], { encoding: "utf8" });
+  const cc = spawnSync("riscv64-linux-gnu-gcc", ["-static", "-O1", "-march=rv64gc_zfh", "-o", join(dir, "fp"), join(dir, "fp.c")], { encoding: "utf8" });
   assert.equal(cc.status, 0, cc.stderr);
   const input = vecs.map((v) => `${v.op} ${v.rm} ${v.a.toString(16)} ${v.b.toString(16)} ${v.c.toString(16)}`).join("\n") + "\n";
-  const run = spawnSync("qemu-riscv64", [join(dir, "fp")], { input, encoding: "utf8", maxBuffer: 1 << 28 });
+  const run = spawnSync("qemu-riscv64", ["-cpu", "rv64,Zfh=true,Zfhmin=true", join(dir, "fp")], { input, encoding: "utf8", maxBuffer: 1 << 28 });
   assert.equal(run.status, 0, run.stderr);
   const lines = run.stdout.trim().split("\n");
   assert.equal(lines.length, vecs.length);

@@ -11,9 +11,12 @@
 //    a normal double comfortably inside the exponent range (no overflow, no tininess).
 import { NX, OF, UF, RNE, RTZ, RDN, RUP, RMM, fpst, pow2, f32Bits, nextUp64, nextDown64 } from "./bits.js";
 
-export const enum FFmt { S = 0, D = 1 }
+/** Formats; H (binary16) is rounded by half.ts (only overflowResult here serves it too). */
+export const enum FFmt { S = 0, D = 1, H = 2 }
 
 export const MAX32 = 3.4028234663852886e38;
+/** Largest finite binary16, 65504. */
+export const MAX16 = 65504;
 export const MAX64 = Number.MAX_VALUE;
 const TWO128 = 3.402823669209385e38; // 2^128
 const MIN_NORMAL32 = 1.1754943508222875e-38; // 2^-126
@@ -22,7 +25,7 @@ const BELOW_MIN_NORMAL32 = MIN_NORMAL32 - 2 ** -150; // largest unbounded-expone
 /** Result of an overflow (|x| rounds above the largest finite) in rounding mode rm. */
 export function overflowResult(neg: boolean, fmt: FFmt, rm: number): number {
   fpst.flags |= OF | NX;
-  const max = fmt === FFmt.S ? MAX32 : MAX64;
+  const max = fmt === FFmt.S ? MAX32 : fmt === FFmt.D ? MAX64 : MAX16;
   let toInf: boolean;
   switch (rm) {
     case RTZ: toInf = false; break;
