@@ -11,16 +11,25 @@ import { rv64f } from "./insns/rv64f.js";
 import { rv64d } from "./insns/rv64d.js";
 import { zfhmin, zfhminD, zfh } from "./insns/zfh.js";
 import { zfa, zfaD, zfaH } from "./insns/zfa.js";
+import { zba } from "./insns/zba.js";
+import { zbb } from "./insns/zbb.js";
+import { zbc, zbkc } from "./insns/zbc.js";
+import { zbs } from "./insns/zbs.js";
+import { zbkb, zbkx } from "./insns/zbk.js";
+import { zicond } from "./insns/zicond.js";
+import { zimop } from "./insns/zimop.js";
 
 /**
  * The instructions of each extension. An instruction that belongs to several extensions (Zbb
  * and Zbkb share andn, rol, rev8...) is listed under each; the decoder keeps one copy. Zca, Zcb
- * and Zcmop are compressed forms handled by `expandCompressed`; extensions without entries
- * (Zicntr, Zkt, Sv*) are CSRs or behaviour in the hart.
+ * and Zcmop are compressed forms handled by `expandCompressed`; Zihintntl's hints are ADDs to
+ * x0 (base encodings); extensions without entries (Zicntr, Zkt, Sv*) are CSRs or behaviour in
+ * the hart.
  */
 export const INSN_TABLES: Partial<Record<ExtName, readonly InsnDef[]>> = {
   i: rv64i, m: rv64m, a: rv64a, zicsr, f: rv64f, d: rv64d,
   zfhmin, zfh, zfa,
+  zba, zbb, zbc, zbs, zbkb, zbkc, zbkx, zicond, zimop,
 };
 
 /**
@@ -33,6 +42,9 @@ export const INSN_TABLES_JOINT: readonly { readonly exts: readonly ExtName[]; re
   { exts: ["zfa", "d"], defs: zfaD },
   { exts: ["zfa", "zfh"], defs: zfaH },
 ];
+
+/** zext.h rd, rs1 (the only 32-bit expansion of an RVC instruction with this pattern is c.zext.h). */
+const ZEXT_H_MATCH = 0x0800403b, ZEXT_H_MASK = 0xfff0707f;
 
 const illegalExec = (h: import("./hart.js").Hart, d: Insn): number => { throw h.illegal(d); };
 
@@ -47,6 +59,7 @@ export class Decoder {
   private readonly table: InsnDef[][] = [];
   private readonly zcb: boolean;
   private readonly zcmop: boolean;
+  private readonly zbb: boolean;
 
   constructor(readonly isa: Isa) {
     for (let op = 0; op < 128; op++) this.table.push([]);
@@ -64,6 +77,7 @@ export class Decoder {
     for (const list of this.table) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
     this.zcb = isa.has("zcb");
     this.zcmop = isa.has("zcmop");
+    this.zbb = isa.has("zbb");
   }
 
   /** Finds the definition of a 32-bit instruction, or null. */
@@ -79,7 +93,9 @@ export class Decoder {
 
   /** Decodes a 16-bit RVC parcel through its 32-bit expansion. */
   decode16(c: number): Insn {
-    const inst = expandCompressed(c, this.zcb, this.zcmop);
+    let inst = expandCompressed(c, this.zcb, this.zcmop);
+    // c.zext.h requires Zbb: without it, its expansion would decode as Zbkb's packw.
+    if (!this.zbb && (inst & ZEXT_H_MASK) === ZEXT_H_MATCH) inst = 0;
     return decodeDef(inst === 0 ? null : this.lookup(inst), inst, c, 2);
   }
 }
@@ -145,6 +161,8 @@ const encJ = (rd: number, imm: number): number =>
 const OP_LOAD = 0x03, OP_LOAD_FP = 0x07, OP_IMM = 0x13, OP_IMM32 = 0x1b, OP_STORE = 0x23, OP_STORE_FP = 0x27;
 const OP = 0x33, OP_32 = 0x3b, OP_LUI = 0x37, OP_JALR = 0x67;
 
+const NOP = 0x00000013; // addi x0, x0, 0
+
 const bit = (c: number, b: number): number => (c >>> b) & 1;
 const bits = (c: number, hi: number, lo: number): number => (c >>> lo) & ((1 << (hi - lo + 1)) - 1);
 const sext = (v: number, width: number): number => (v << (32 - width)) >> (32 - width);
@@ -169,6 +187,7 @@ export function expandCompressed(c: number, zcb: boolean, zcmop: boolean): numbe
       case 5: return encS(OP_STORE_FP, 3, rs1p, rdp, (bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)); // c.fsd
       case 6: return encS(OP_STORE, 2, rs1p, rdp, (bits(c, 12, 10) << 3) | (bit(c, 6) << 2) | (bit(c, 5) << 6)); // c.sw
       case 7: return encS(OP_STORE, 3, rs1p, rdp, (bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)); // c.sd
+      case 4: return zcb ? expandZcbMemory(c, rdp, rs1p) : 0;
       default: return 0;
     }
   }
@@ -183,8 +202,10 @@ export function expandCompressed(c: number, zcb: boolean, zcmop: boolean): numbe
           const imm = sext((bit(c, 12) << 9) | (bit(c, 6) << 4) | (bit(c, 5) << 6) | (bits(c, 4, 3) << 7) | (bit(c, 2) << 5), 10);
           return imm === 0 ? 0 : encI(OP_IMM, 0, 2, 2, imm);
         }
-        // c.lui
-        return imm6 === 0 ? 0 : ((imm6 << 12) & 0xfffff000) | (rd << 7) | OP_LUI;
+        // c.lui; its reserved imm = 0 encodings with rd = x1, x3, ..., x15 are Zcmop's c.mop.n,
+        // which "do not write any register": a no-op.
+        if (imm6 !== 0) return ((imm6 << 12) & 0xfffff000) | (rd << 7) | OP_LUI;
+        return zcmop && (rd & 1) === 1 && rd < 16 ? NOP : 0;
       case 4: {
         const shamt = (bit(c, 12) << 5) | bits(c, 6, 2);
         switch (bits(c, 11, 10)) {
@@ -199,7 +220,9 @@ export function expandCompressed(c: number, zcb: boolean, zcmop: boolean): numbe
             }
             if (f2 === 0) return encR(OP_32, 0, 0x20, rs1p, rs1p, rdp); // c.subw
             if (f2 === 1) return encR(OP_32, 0, 0, rs1p, rs1p, rdp); // c.addw
-            return 0;
+            if (!zcb) return 0;
+            if (f2 === 2) return encR(OP, 0, 1, rs1p, rs1p, rdp); // c.mul (needs M or Zmmul)
+            return expandZcbUnary(bits(c, 4, 2), rs1p);
           }
         }
       }
@@ -236,4 +259,40 @@ export function expandCompressed(c: number, zcb: boolean, zcmop: boolean): numbe
     }
   }
   return 0;
+}
+
+/**
+ * Zcb's loads and stores (quadrant 0, funct3 100): c.lbu, c.lhu, c.lh, c.sb, c.sh with a
+ * 2-bit unsigned offset (uimm[0] is bit 6, uimm[1] bit 5; halfword forms use bit 6 as the
+ * signed/unsigned selector of c.lh/c.lhu and reserve it in c.sh).
+ */
+function expandZcbMemory(c: number, rdp: number, rs1p: number): number {
+  const uimm2 = (bit(c, 5) << 1) | bit(c, 6), uimm1 = bit(c, 5) << 1;
+  switch (bits(c, 12, 10)) {
+    case 0: return encI(OP_LOAD, 4, rdp, rs1p, uimm2); // c.lbu
+    case 1: return encI(OP_LOAD, bit(c, 6) === 0 ? 5 : 1, rdp, rs1p, uimm1); // c.lhu / c.lh
+    case 2: return encS(OP_STORE, 0, rs1p, rdp, uimm2); // c.sb
+    case 3: return bit(c, 6) === 0 ? encS(OP_STORE, 1, rs1p, rdp, uimm1) : 0; // c.sh
+    default: return 0;
+  }
+}
+
+/** Encodings of Zbb's sext.b/sext.h (OP-IMM funct12) and zext.h / Zba's add.uw (OP-32 funct7). */
+const SEXT_B_F12 = 0x604, SEXT_H_F12 = 0x605, ZEXT_H_ADD_UW_F7 = 0x04;
+
+/**
+ * Zcb's unary operations on rd' (quadrant 1, 100111 rd' 11 op 01). Those that expand to a Zbb
+ * or Zba instruction are illegal when that extension is absent (the lookup of the expansion
+ * fails); c.zext.b and c.not expand to base ANDI/XORI.
+ */
+function expandZcbUnary(op: number, r: number): number {
+  switch (op) {
+    case 0: return encI(OP_IMM, 7, r, r, 0xff); // c.zext.b
+    case 1: return encI(OP_IMM, 1, r, r, SEXT_B_F12); // c.sext.b (Zbb)
+    case 2: return encR(OP_32, 4, ZEXT_H_ADD_UW_F7, r, r, 0); // c.zext.h (Zbb)
+    case 3: return encI(OP_IMM, 1, r, r, SEXT_H_F12); // c.sext.h (Zbb)
+    case 4: return encR(OP_32, 0, ZEXT_H_ADD_UW_F7, r, r, 0); // c.zext.w = add.uw rd, rd, x0 (Zba)
+    case 5: return encI(OP_IMM, 4, r, r, -1); // c.not
+    default: return 0;
+  }
 }

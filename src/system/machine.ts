@@ -296,7 +296,9 @@ export class VirtMachine {
         const left = budget - total - ran;
         if (left <= 0) break;
         if (h.stopped || h.wfi) continue;
-        h.reservation = -1; // another hart may have stored since: an old reservation must fail
+        // Another hart may have stored since: an old reservation must fail. With one hart nothing
+        // else ran, and an LR/SC pair split by the slice boundary succeeds as on QEMU.
+        if (this.harts.length > 1) h.reservation = -1;
         const retired = h.retired;
         const n = h.run(Math.min(SLICE, left));
         ran += n;

@@ -1,4 +1,5 @@
-// Random RV64GC program generator for differential testing against QEMU.
+// Random RV64GC program generator for differential testing against QEMU (and, in extensions
+// mode, of the instruction groups in gen_ext.ts mixed with these base items).
 //
 // A program is a list of "chunks". Each chunk initialises every x and f register, fcsr and a
 // 256-byte scratch area from seeded tables, runs a random straight-line sequence (with some
@@ -53,7 +54,7 @@ export function chunkSeed(seed: number, chunk: number): number {
 }
 
 const hex32 = (v: number): string => (v >>> 0).toString(16).padStart(8, "0");
-const hex64 = (hi: number, lo: number): string => "0x" + hex32(hi) + hex32(lo);
+export const hex64 = (hi: number, lo: number): string => "0x" + hex32(hi) + hex32(lo);
 
 // ---------------------------------------------------------------------------------------
 // Operand values
@@ -92,7 +93,7 @@ const F32_SPECIALS: readonly number[] = [
   0xdf000000, 0x5f800000, 0x3eaaaaab, 0x40490fdb, 0x0d800000, 0x33000001, 0x3f800010,
 ];
 
-function randomInt64(r: Rng): string {
+export function randomInt64(r: Rng): string {
   switch (r.int(6)) {
     case 0:
     case 1:
@@ -138,8 +139,8 @@ function randomF64Bits(r: Rng): string {
 
 const XREGS: readonly string[] = Array.from({ length: 32 }, (_, i) => `x${i}`);
 const FREGS: readonly string[] = Array.from({ length: 32 }, (_, i) => `f${i}`);
-const xr = (r: Rng): string => XREGS[r.int(32)] as string; // may be x0
-const xrNZ = (r: Rng): string => XREGS[1 + r.int(31)] as string;
+export const xr = (r: Rng): string => XREGS[r.int(32)] as string; // may be x0
+export const xrNZ = (r: Rng): string => XREGS[1 + r.int(31)] as string;
 const xc = (r: Rng): string => XREGS[8 + r.int(8)] as string; // compressed x8..x15
 const fr = (r: Rng): string => FREGS[r.int(32)] as string;
 const fc = (r: Rng): string => FREGS[8 + r.int(8)] as string;
@@ -174,8 +175,26 @@ export interface Item {
   text: string;
   /** For a forward branch: the index of the item after which its label goes. */
   target?: number;
-  /** Uses an extension beyond RV64GC (the item's group says which: march / QEMU -cpu). */
+  /** The instruction under test belongs to an extension group (counted separately). */
   ext?: boolean;
+}
+
+/**
+ * A group of extension instructions for the "extensions" mode (test/diff/gen_ext.ts):
+ * `march` is appended to -march=rv64gc (e.g. "zba_zbb"), `qemuCpu` to QEMU's -cpu properties
+ * (e.g. "zba=true,zbb=true"), and `item` draws one random instruction of the group.
+ */
+export interface ExtGroup {
+  name: string;
+  march: string;
+  qemuCpu: string;
+  item(r: Rng): Item;
+}
+
+/** Extensions mode: `percent` of the items come from `groups` (picked uniformly), the rest are base items. */
+export interface ExtMode {
+  groups: readonly ExtGroup[];
+  percent: number;
 }
 
 /** One random item. `index` names branch labels. */
@@ -324,15 +343,22 @@ export interface Chunk {
   fcsr: number;
 }
 
-/** Generates one chunk: register/memory initial values and `length` random items. */
-export function generateChunk(seed: number, length: number): Chunk {
+/**
+ * Generates one chunk: register/memory initial values and `length` random items. Without
+ * `ext` (base mode) the PRNG is consumed exactly as before extensions mode existed, so a seed
+ * gives the same program as it always did.
+ */
+export function generateChunk(seed: number, length: number, ext?: ExtMode): Chunk {
   const r = new Rng(seed);
   const xinit = Array.from({ length: 31 }, () => randomInt64(r));
   const finit = Array.from({ length: 32 }, () => randomF64Bits(r));
   const meminit = Array.from({ length: SCRATCH_BYTES / 8 }, () => (r.chance(50) ? randomF64Bits(r) : randomInt64(r)));
   const fcsr = (r.int(5) << 5) | r.int(32);
   const items: Item[] = [];
-  for (let i = 0; i < length; i++) items.push(genItem(r, i, length));
+  for (let i = 0; i < length; i++) {
+    if (ext !== undefined && ext.groups.length > 0 && r.chance(ext.percent)) items.push({ ...r.pick(ext.groups).item(r), ext: true });
+    else items.push(genItem(r, i, length));
+  }
   return { seed, items, xinit, finit, meminit, fcsr };
 }
 

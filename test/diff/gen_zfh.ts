@@ -6,7 +6,7 @@
 //
 // The chunk's initial f registers are random doubles, which are mostly not boxed halves; so
 // operands are drawn mostly from f0..f7, which special-value items keep refilling.
-import { type Rng, type Item, SCRATCH_BYTES } from "./gen.js";
+import { type ExtGroup, type Rng, type Item, SCRATCH_BYTES } from "./gen.js";
 
 const hex16 = (v: number): string => "0x" + (v & 0xffff).toString(16).padStart(4, "0");
 
@@ -102,8 +102,8 @@ function item(r: Rng): Item {
   return { text, ext: true };
 }
 
-/** The Zfh group for the differential fuzzer (wired into the fuzzer by test/diff/harness.ts). */
-export const zfhGroup = {
+/** The Zfh group for the differential fuzzer (listed in EXT_GROUPS, test/diff/gen_ext.ts). */
+export const zfhGroup: ExtGroup = {
   name: "zfh",
   march: "zfh",
   qemuCpu: "Zfh=true,Zfhmin=true",

@@ -50,19 +50,3 @@ test("Zfhmin instructions are the same definitions in the Zfh list", () => {
   for (const t of [zfhminD, zfaD, zfaH]) assert.ok(joint.includes(t));
 });
 
-test("no two instruction definitions overlap (every table, joint ones included)", () => {
-  const all = new Set<InsnDef>();
-  for (const t of Object.values(INSN_TABLES)) for (const d of t ?? []) all.add(d);
-  for (const j of INSN_TABLES_JOINT) for (const d of j.defs) all.add(d);
-  const list = [...all];
-  const overlaps: string[] = [];
-  for (let i = 0; i < list.length; i++) {
-    for (let j = i + 1; j < list.length; j++) {
-      const a = list[i] as InsnDef, b = list[j] as InsnDef;
-      // some word matches both iff the matches agree on every bit both masks fix
-      if ((((a.match ^ b.match) & a.mask & b.mask) >>> 0) === 0) overlaps.push(`${a.name}/${b.name}`);
-    }
-  }
-  assert.deepEqual(overlaps, []);
-  assert.ok(list.length > 200);
-});
