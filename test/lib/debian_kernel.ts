@@ -64,7 +64,7 @@ class AptRoot {
 
   listsAge(): number {
     const lists = join(this.dir, "var/lib/apt/lists");
-    const files = readdirSync(lists).filter((f) => f.endsWith("_Packages"));
+    const files = readdirSync(lists).filter((f) => /_Packages(\.\w+)?$/.test(f)); // kept compressed (.lz4) by apt
     if (files.length === 0) return Infinity;
     return Date.now() - Math.max(...files.map((f) => statSync(join(lists, f)).mtimeMs));
   }
