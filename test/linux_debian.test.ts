@@ -11,15 +11,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { GuestConsole } from "./lib/guest.js";
+import { GuestConsole, guestImage } from "./lib/guest.js";
 import { GLIBC_EXPECTED, GLIBC_PROGRAM, glibcInitramfs } from "./lib/glibc_initramfs.js";
 import { debianKernelUnavailable, fetchDebianKernel, type DebianKernel } from "./lib/debian_kernel.js";
 import { which } from "./lib/toolchain.js";
 import { Isa } from "../src/cpu/isa.js";
 import { IMA_EXT_0_BITS, imaExt0 } from "../src/user/hwprobe.js";
-
-interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
-interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
 
 const BOOT_TIMEOUT = 180_000;
 /** Options the boot depends on: built in (=y), not modules. */
@@ -29,10 +26,8 @@ async function setup(): Promise<{ kernel: DebianKernel; initrd: string } | strin
   const why = debianKernelUnavailable();
   if (why !== null) return why;
   if (which("riscv64-linux-gnu-gcc") === null) return "riscv64-linux-gnu-gcc not found";
-  const lib = (await import(new URL("../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
-  const missing = lib.missingDeps();
-  if (missing.length > 0) return `guest image cannot be built here: missing ${missing.join(", ")}`;
-  const img = await lib.buildImage({ log: (s) => process.stderr.write(`${s}\n`) });
+  const img = await guestImage();
+  if (typeof img === "string") return img;
   // Not a skip: a host with apt that cannot reach the archive fails here with the reason.
   const kernel = fetchDebianKernel((s) => process.stderr.write(`${s}\n`));
   return { kernel, initrd: await glibcInitramfs(img.initrd) };

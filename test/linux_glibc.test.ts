@@ -4,19 +4,13 @@
 // scounteren.TM (the built-in SBI does, as OpenSBI does; issue 12 found it dying with SIGILL).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GuestConsole } from "./lib/guest.js";
+import { GuestConsole, guestImage, type ImagePaths } from "./lib/guest.js";
 import { GLIBC_EXPECTED, GLIBC_PROGRAM, glibcInitramfs } from "./lib/glibc_initramfs.js";
 import { which } from "./lib/toolchain.js";
 
-interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
-interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
-
 async function image(): Promise<ImagePaths | string> {
   if (which("riscv64-linux-gnu-gcc") === null) return "riscv64-linux-gnu-gcc not found";
-  const lib = (await import(new URL("../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
-  const missing = lib.missingDeps();
-  if (missing.length > 0) return `guest image cannot be built here: missing ${missing.join(", ")}`;
-  return lib.buildImage({ log: (s) => process.stderr.write(`${s}\n`) });
+  return guestImage();
 }
 
 const img = await image();
