@@ -11,7 +11,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { GuestConsole, guestImage } from "./lib/guest.js";
+import { spawn } from "node:child_process";
+import { GuestConsole, RVISOR_BIN, guestImage } from "./lib/guest.js";
 import { GLIBC_EXPECTED, GLIBC_PROGRAM, glibcInitramfs } from "./lib/glibc_initramfs.js";
 import { debianKernelUnavailable, fetchDebianKernel, type DebianKernel } from "./lib/debian_kernel.js";
 import { which } from "./lib/toolchain.js";
@@ -97,4 +98,52 @@ test("Debian's 6.12 kernel boots on rvisor --cpu max: shell, cpuinfo isa = the d
   } finally {
     g.kill();
   }
+});
+
+/**
+ * The kernel's log lines about the SBI (from boot until the PMU driver has probed), timestamps
+ * cut off; the implementation ID line and the number of hardware counters (QEMU's hart has 16
+ * hpmcounters, rvisor's read zero) are what may differ between two SBIs and are normalised.
+ */
+function sbiLines(log: string): string[] {
+  const out: string[] = [];
+  for (const m of log.matchAll(/^\[\s*[\d.]+\] (.*\bSBI\b.*|riscv-pmu-sbi: .*)$/gm)) {
+    const l = m[1].replace(/\r$/, "");
+    if (/^SBI implementation ID=/.test(l)) { out.push("SBI implementation ID=* Version=*"); continue; }
+    out.push(l.replace(/(\d+ firmware and )\d+( hardware counters)/, "$1N$2"));
+  }
+  return out;
+}
+
+/** Runs `cmd` until its output shows `done` (or `timeoutMs` passes), then kills it; returns the output. */
+function runUntil(cmd: string, args: string[], done: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const finish = (): void => { clearTimeout(timer); p.kill("SIGKILL"); };
+    const timer = setTimeout(finish, timeoutMs);
+    const take = (d: Buffer): void => { out += d.toString("latin1"); if (done.test(out)) finish(); };
+    p.stdout.on("data", take);
+    p.stderr.on("data", take);
+    p.on("close", () => resolve(out));
+  });
+}
+
+const QEMU = "qemu-system-riscv64";
+test("the built-in SBI answers Debian's 6.12 kernel as trixie's OpenSBI does on QEMU (extensions, spec version, PMU counters)", { skip: skip || (which(QEMU) === null ? `${QEMU} not found` : false), timeout: 300_000 }, async (t) => {
+  if (typeof env === "string") return;
+  const { kernel } = env;
+  // No initrd: both boots are stopped once the PMU driver has reported (long before the root mount).
+  const append = "console=ttyS0 earlycon=sbi";
+  const done = /riscv-pmu-sbi: \d+ firmware and \d+ hardware counters[^\n]*\n[^\n]*\n/;
+  // The SBI's answers do not depend on the ISA profile; rv64gc keeps this check apart from the extensions'.
+  const [qemu, rvisor] = await Promise.all([
+    runUntil(QEMU, ["-M", "virt", "-m", "512M", "-nographic", "-bios", kernel.opensbi, "-kernel", kernel.image, "-append", append], done, 180_000),
+    runUntil(process.execPath, [RVISOR_BIN, "run", "--cpu", "rv64gc", "--kernel", kernel.image, "--append", append, "--mem", "512M"], done, 180_000),
+  ]);
+  assert.match(qemu, new RegExp(`OpenSBI v${kernel.opensbiVersion.replace(/-.*$/, "").replace(/\./g, "\\.")}`), "QEMU ran trixie's OpenSBI");
+  const want = sbiLines(qemu), got = sbiLines(rvisor);
+  t.diagnostic(`OpenSBI ${kernel.opensbiVersion} on QEMU: ${want.join(" | ")}`);
+  assert.ok(want.some((l) => l.startsWith("riscv-pmu-sbi: ")), `QEMU's boot reached the PMU driver:\n${qemu.slice(-2000)}`);
+  assert.deepEqual(got, want);
 });
