@@ -50,7 +50,8 @@ test("Debian's 6.12 kernel boots on rvisor --cpu max: shell, cpuinfo isa = the d
   const image = readFileSync(kernel.image);
   const isa = Isa.profile("max");
 
-  const g = new GuestConsole(["--cpu", isa.profile, "--kernel", kernel.image, "--initrd", initrd, "--append", "console=ttyS0", "--mem", "512M"]);
+  // earlycon=sbi: the kernel's first lines go out through DBCN, so a boot that stops early still shows where.
+  const g = new GuestConsole(["--cpu", isa.profile, "--kernel", kernel.image, "--initrd", initrd, "--append", "console=ttyS0 earlycon=sbi", "--mem", "512M"]);
   try {
     await g.waitFor("rvisor guest ready", BOOT_TIMEOUT);
     const bootS = (performance.now() - g.started) / 1000;
