@@ -3,12 +3,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { crossGcc } from "./lib/toolchain.js";
 import { USER_EXIT_42, WFI_LOOP, tinyElf } from "./lib/tiny_elf.js";
+import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../src/cpu/isa.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rvisor-cli-"));
 
@@ -173,6 +174,40 @@ test("--mem takes the same sizes in run and exec (512M, 2G, bare MiB), 2048 incl
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
     oneLine(r, args.join(" "));
+  }
+});
+
+test("--cpu PROFILE picks the ISA: run's device tree, exec's decoder; an unknown name lists the valid ones", () => {
+  const kernel = file("wfi-cpu.elf", tinyElf({ base: DRAM, code: WFI_LOOP }));
+  const dtbIsa = (extra: string[]): string => {
+    const out = join(dir, "cpu.dtb");
+    const r = rvisor("run", "--bios", "none", "--kernel", kernel, ...extra, "--dump-dtb", out);
+    assert.equal(r.status, 0, r.stderr);
+    const text = readFileSync(out).toString("latin1");
+    const m = /rv64i[a-z0-9_]*/.exec(text);
+    assert.ok(m !== null, "riscv,isa in the device tree");
+    return m[0];
+  };
+  for (const p of Object.keys(PROFILES) as CpuProfile[]) assert.equal(dtbIsa(["--cpu", p]), Isa.profile(p).isaString(), p);
+  assert.equal(dtbIsa([]), Isa.profile(DEFAULT_PROFILE).isaString(), "default profile");
+  assert.notEqual(Isa.profile("rv64gc").isaString(), Isa.profile("max").isaString());
+  // exec: under rv64gc, sh1add (Zba) is an illegal instruction (SIGILL, 128+4).
+  const SH1ADD_A0_A0_A1 = 0x20b52533;
+  const zba = file("zba", tinyElf({ base: 0x10000, code: [SH1ADD_A0_A0_A1, ...USER_EXIT_42] }));
+  assert.equal(rvisor("exec", "--cpu", "rv64gc", zba).status, 128 + 4);
+  const plain = file("exit42-cpu", tinyElf({ base: 0x10000, code: USER_EXIT_42 }));
+  for (const p of Object.keys(PROFILES)) assert.equal(rvisor("exec", `--cpu=${p}`, plain).status, 42, p);
+  for (const args of [["run", "--cpu", "rv32gc", "--kernel", kernel], ["exec", "--cpu", "rv32gc", plain], ["exec", "--cpu=MAX", plain]]) {
+    const r = rvisor(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /--cpu: unknown CPU profile '(rv32gc|MAX)' \(valid: rv64gc, rva22, max\)/);
+    oneLine(r, args.join(" "));
+  }
+  for (const cmd of ["run", "exec"]) {
+    const h = rvisor(cmd, "--help");
+    const text = h.stdout + h.stderr;
+    assert.match(text, /--cpu PROFILE/, `${cmd} --help`);
+    for (const p of Object.keys(PROFILES)) assert.match(text, new RegExp(`^ +${p} `, "m"), `${cmd} --help lists ${p}`);
   }
 });
 

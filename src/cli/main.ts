@@ -1,6 +1,7 @@
 // The rvisor command line.
 //   rvisor run [--bios FILE|none] --kernel FILE [--initrd FILE] [--append STR] [--mem 256M] [--smp N]
 //              [--drive file=PATH,format=raw[,readonly=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
+//              [--cpu rv64gc|rva22|max]
 //   rvisor exec [options] PROGRAM [ARGS...]
 import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync, statSync } from "node:fs";
@@ -11,6 +12,7 @@ import { attachHtif } from "../system/baremetal.js";
 import { isElf, parseElf, ElfError } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
 import { PRV_M } from "../cpu/csr_numbers.js";
+import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../cpu/isa.js";
 import { FileBlockBackend } from "../host/node/block_file.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
@@ -22,6 +24,28 @@ export class UsageError extends Error {}
 
 /** Exit status when the guest reboots under --no-reboot. */
 export const EXIT_REBOOT = 4;
+
+/** What each `--cpu` profile is, for the usage texts of run and exec. */
+const CPU_PROFILE_TEXT: Record<CpuProfile, string> = {
+  rv64gc: "RV64GC only, for guests that predate the newer extensions",
+  rva22: "the RVA22U64/RVA22S64 profile",
+  max: "every extension rvisor implements",
+};
+export const CPU_PROFILES_HELP = Object.keys(PROFILES).join(", ");
+/** The usage lines of `--cpu` (indented by `indent` spaces). */
+export function cpuUsage(indent: number): string {
+  return (Object.keys(CPU_PROFILE_TEXT) as CpuProfile[])
+    .map((p) => `${" ".repeat(indent)}${p.padEnd(8)}${CPU_PROFILE_TEXT[p]}${p === DEFAULT_PROFILE ? " (default)" : ""}\n`).join("");
+}
+
+/**
+ * `--cpu PROFILE` for run and exec alike: rv64gc (the base ISA, for old guests), rva22 (the
+ * RVA22U64/S64 profile) or max (everything rvisor implements).
+ */
+export function parseCpu(name: string, opt = "--cpu"): Isa {
+  if (!Object.hasOwn(PROFILES, name)) throw new UsageError(`${opt}: unknown CPU profile '${name}' (valid: ${CPU_PROFILES_HELP})`);
+  return Isa.profile(name as CpuProfile);
+}
 
 const USAGE = `usage: rvisor <command> [options]
 
@@ -37,7 +61,8 @@ rvisor run options:
   --append STRING       kernel command line
   --mem SIZE            RAM size, 16M to 2G, e.g. 256M, 512M, 2G; a bare number is MiB (default 256M)
   --smp N               number of harts, 1-8 (default 1)
-  --drive SPEC          file=PATH,format=raw[,readonly=on] (repeatable): a virtio-blk disk
+  --cpu PROFILE         the harts' ISA, advertised in the device tree:
+${cpuUsage(24)}  --drive SPEC          file=PATH,format=raw[,readonly=on] (repeatable): a virtio-blk disk
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
@@ -128,7 +153,7 @@ function readInput(path: string, what: string): Uint8Array {
 async function cmdRun(argv: string[]): Promise<number> {
   const options = {
     bios: { type: "string" }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
-    mem: { type: "string", short: "m" }, smp: { type: "string" }, drive: { type: "string", multiple: true },
+    mem: { type: "string", short: "m" }, smp: { type: "string" }, cpu: { type: "string" }, drive: { type: "string", multiple: true },
     share: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
     "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
   } as const;
@@ -143,6 +168,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const o = parsed.values;
   if (o.help === true) { process.stdout.write(USAGE); return 0; }
   const memBytes = parseMem(o.mem ?? "256M");
+  const isa = parseCpu(o.cpu ?? DEFAULT_PROFILE);
   const harts = o.smp === undefined ? 1 : Number(o.smp);
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new UsageError(`--smp must be an integer from 1 to 8 (got ${o.smp ?? ""})`);
   let firmware: Firmware = { kind: "builtin" };
@@ -192,7 +218,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   process.stdout.on("error", () => { stdoutClosed = true; });
   for (;;) {
     const machine = new VirtMachine({
-      memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives as BlockBackend[], shares, console: out,
+      memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives as BlockBackend[], shares, console: out, isa,
     });
     if (o["dump-dtb"] !== undefined) {
       writeFileSync(o["dump-dtb"], machine.dtb);

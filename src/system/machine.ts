@@ -214,6 +214,7 @@ export class VirtMachine {
         harts: this.harts,
         setTimer: (hart, t) => this.setMtimecmp(hart, t),
         consolePutchar: (ch) => config.console.write(Uint8Array.of(ch)),
+        consoleWrite: (bytes) => config.console.write(bytes),
         consoleGetchar: () => this.uart.takeInput(),
         reset: (kind) => this.powerEvent(kind, 0),
       });

@@ -5,6 +5,7 @@ import { Bus } from "../memory/bus.js";
 import { hex64 } from "../memory/hex.js";
 import { Ram } from "../memory/ram.js";
 import { CodeCache } from "../cpu/code_cache.js";
+import type { Isa } from "../cpu/isa.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
 import { EINTR, ERRNO_NAMES, ENOSYS, ERESTARTSYS } from "./errno.js";
 import { disassociateCtty, TtyFile } from "./ctty.js";
@@ -36,6 +37,8 @@ export interface KernelOptions {
    * until they exit, as they would under qemu-riscv64 (adopted by the host); "kill" ends them.
    */
   orphans?: "wait" | "kill";
+  /** The ISA the harts implement (`--cpu`); riscv_hwprobe and /proc/cpuinfo report it. Default: the default profile. */
+  isa?: Isa;
 }
 
 /** si_code of a signal the kernel sends (SI_KERNEL) and of one from kill (SI_USER). */
@@ -74,7 +77,7 @@ export class Kernel {
   constructor(readonly host: UserHost, readonly opts: KernelOptions) {
     this.ram = new Ram(RAM_BASE, opts.memBytes ?? 1 << 30);
     this.bus = new Bus(this.ram);
-    this.code = new CodeCache(this.ram);
+    this.code = new CodeCache(this.ram, opts.isa);
     this.frames = new FrameAllocator(this.ram);
     this.vfs = new Vfs(host.fs, opts.root, opts.readonly, opts.prefix ?? null);
     this.vfs.special = (g) => procLookup(this, g);

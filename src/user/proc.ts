@@ -1,5 +1,6 @@
 // The synthetic /proc: enough of /proc/self (and /proc/PID) for what programs read.
 import type { Kernel } from "./kernel.js";
+import type { Isa } from "../cpu/isa.js";
 import { ENOENT } from "./errno.js";
 import { MemDir, MemFile, OpenFile, type Dirent } from "./file.js";
 import type { Process, Thread } from "./task.js";
@@ -30,6 +31,16 @@ export function procLookup(k: Kernel, g: string): string | null | undefined {
   return null;
 }
 
+/**
+ * /proc/cpuinfo as Linux 6.12 prints it for one hart (arch/riscv/kernel/cpu.c c_show): the ISA
+ * string the harts implement (the `--cpu` profile), the process VM's Sv39 address space, and
+ * the ID registers, which read 0. No uarch line: the board's cpu node is compatible "riscv" only.
+ */
+export function cpuinfo(isa: Isa): string {
+  const s = isa.isaString();
+  return `processor\t: 0\nhart\t\t: 0\nisa\t\t: ${s}\nmmu\t\t: sv39\nmvendorid\t: 0x0\nmarchid\t\t: 0x0\nmimpid\t\t: 0x0\nhart isa\t: ${s}\n\n`;
+}
+
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
@@ -43,8 +54,7 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   }
   const file = (s: string): OpenFile => new MemFile(enc(s), g);
   switch (parts[0]) {
-    case "cpuinfo":
-      return file("processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdc_zicsr_zifencei\nmmu\t\t: sv39\nuarch\t\t: rvisor\n\n");
+    case "cpuinfo": return file(cpuinfo(k.code.isa));
     case "meminfo": {
       const total = k.ram.size >> 10, free = total - ((k.frames.used * 4096) >> 10);
       return file(`MemTotal:       ${total} kB\nMemFree:        ${free} kB\nMemAvailable:   ${free} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n`);

@@ -1,8 +1,9 @@
 // `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
-//   rvisor exec [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+//   rvisor exec [--cpu PROFILE] [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
 import { resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
-import { UsageError, parseMem } from "../../cli/main.js";
+import { UsageError, cpuUsage, parseCpu, parseMem } from "../../cli/main.js";
+import { DEFAULT_PROFILE, type Isa } from "../../cpu/isa.js";
 import { Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
 import { nodeUserHost } from "./user_host.js";
@@ -17,7 +18,8 @@ options:
   -E VAR=VALUE   set an environment variable (repeatable)
   -U VAR         unset an environment variable (repeatable)
   --mem SIZE     guest memory, 16M to 2G, e.g. 512M or 2G; a bare number is MiB (default 1G)
-  --orphans MODE what becomes of the other processes when the first one exits:
+  --cpu PROFILE  the ISA the program may use (riscv_hwprobe and /proc/cpuinfo report it):
+${cpuUsage(17)}  --orphans MODE what becomes of the other processes when the first one exits:
                  wait (default) runs them until they exit, as they would run on under
                  qemu-riscv64; kill ends them at once
 
@@ -29,12 +31,13 @@ Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 
 export interface ExecOptions {
   root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; memBytes: number;
-  orphans: "wait" | "kill";
+  orphans: "wait" | "kill"; isa: Isa;
 }
 
 export function parseExecArgs(argv: string[]): ExecOptions {
   let root = "/", ro = false, strace = false, prefix: string | null = null, memBytes = 1 << 30;
   let orphans: "wait" | "kill" = "wait";
+  let isa = parseCpu(DEFAULT_PROFILE);
   const orphanMode = (v: string): "wait" | "kill" => {
     if (v !== "wait" && v !== "kill") throw new UsageError(`exec: --orphans wants wait or kill, got '${v}'`);
     return v;
@@ -55,6 +58,8 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a === "-U") env.delete(need(a));
     else if (a === "--mem") memBytes = parseMem(need(a), "exec: --mem");
     else if (a.startsWith("--mem=")) memBytes = parseMem(a.slice(6), "exec: --mem");
+    else if (a === "--cpu") isa = parseCpu(need(a), "exec: --cpu");
+    else if (a.startsWith("--cpu=")) isa = parseCpu(a.slice(6), "exec: --cpu");
     else if (a === "--orphans") orphans = orphanMode(need(a));
     else if (a.startsWith("--orphans=")) orphans = orphanMode(a.slice(10));
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
@@ -74,7 +79,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans };
+  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
@@ -82,7 +87,7 @@ export async function execMain(argv: string[]): Promise<number> {
   const o = parseExecArgs(argv);
   const host = nodeUserHost();
   const k = new Kernel(host, {
-    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans,
+    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans, isa: o.isa,
     log: (line) => process.stderr.write(line + "\n"),
   });
   const prog = o.argv[0];

@@ -1,4 +1,5 @@
-// virtio-mmio transport, version 2 (modern only), plus the split-virtqueue helper that every
+// virtio-mmio transport, version 2 (the modern register layout; drivers that do not negotiate
+// VIRTIO_F_VERSION_1 are accepted as QEMU accepts them, see writeStatus), plus the split-virtqueue helper that every
 // virtio device (blk, console, rng, 9p, ...) uses. Written once, TinyEMU/Firecracker style: the
 // transport owns registers, feature negotiation, queues and the interrupt; a device is a small
 // `VirtioDevice` that pops request chains from its queues and pushes them back when done
@@ -294,8 +295,9 @@ export class VirtQueue {
       const next = this.ram.read16(d + 14);
       if (flags & VIRTQ_DESC_F_INDIRECT) {
         if (indirect) throw new VirtioError("nested indirect descriptor");
-        if (!this.owner.indirectDesc) throw new VirtioError("indirect descriptor without VIRTIO_F_INDIRECT_DESC");
-        if (flags & VIRTQ_DESC_F_NEXT) throw new VirtioError("indirect descriptor with NEXT");
+        // As QEMU (virtqueue_split_pop) does, an indirect table is followed whether or not
+        // VIRTIO_F_INDIRECT_DESC was negotiated, and the NEXT flag beside INDIRECT (which the
+        // driver "MUST NOT" set, 2.7.5.3.1) is ignored: the chain is the table's, nothing after.
         if (len === 0 || len % DESC_SIZE !== 0) throw new VirtioError(`indirect table length ${len}`);
         if (!this.ram.contains(addr, len)) throw new VirtioError("indirect table outside RAM");
         if (readable.length + writable.length > 0) throw new VirtioError("indirect descriptor after direct ones");
@@ -534,9 +536,15 @@ export class VirtioMmio implements Device, Stateful, VirtioTransport {
     const added = value & ~this.status;
     let next = value | (this.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET); // only a reset clears NEEDS_RESET
     if (added & VIRTIO_STATUS_FEATURES_OK) {
-      const offered = this.device.features;
-      const ok = (this.driverFeatures & ~offered) === 0n && (this.driverFeatures & featureBit(VIRTIO_F_VERSION_1)) !== 0n;
-      if (!ok) next &= ~VIRTIO_STATUS_FEATURES_OK; // the driver re-reads Status and gives up
+      // Tolerant as QEMU is (hw/virtio/virtio.c virtio_set_features and virtio_set_status), where
+      // the letter of virtio 1.2 (3.1.1, 6.1) would refuse FEATURES_OK:
+      // - without VIRTIO_F_VERSION_1 ("legacy" drivers on the modern transport, e.g. xv6 and
+      //   other teaching kernels): the features are not validated and the device runs as usual.
+      //   Nothing here differs for such a driver: the transport is the version 2 layout either
+      //   way, and a legacy device's "guest-native" byte order on RISC-V is little-endian too.
+      // - with feature bits the device never offered: those bits are dropped (the device acts
+      //   on what both sides have) instead of failing the negotiation.
+      this.driverFeatures &= this.device.features;
     }
     this.status = next;
     if ((added & VIRTIO_STATUS_DRIVER_OK) && this.queuesLive()) {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { AccessWidth } from "../../memory/device.js";
 import {
   DescChain, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG,
-  VIRTIO_MMIO_CONFIG_GENERATION, VIRTIO_MMIO_DEVICE_ID, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_MAGIC_VALUE,
+  VIRTIO_MMIO_CONFIG_GENERATION, VIRTIO_MMIO_DEVICE_ID, VIRTIO_MMIO_DRIVER_FEATURES, VIRTIO_MMIO_DRIVER_FEATURES_SEL, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_MAGIC_VALUE,
   VIRTIO_MMIO_QUEUE_DESC_LOW, VIRTIO_MMIO_QUEUE_DEVICE_LOW, VIRTIO_MMIO_QUEUE_DRIVER_LOW, VIRTIO_MMIO_QUEUE_NUM,
   VIRTIO_MMIO_QUEUE_NUM_MAX, VIRTIO_MMIO_QUEUE_READY, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MMIO_STATUS, VIRTIO_MMIO_VENDOR_ID,
   VIRTIO_MMIO_VERSION, VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_FEATURES_OK, VIRTQ_DESC_F_INDIRECT,
@@ -61,12 +61,36 @@ test("identification registers and config space", () => {
   assert.equal(d.r(VIRTIO_MMIO_CONFIG_GENERATION), 0);
 });
 
-test("FEATURES_OK is refused without VERSION_1 or with unknown features", () => {
+test("FEATURES_OK is accepted as QEMU accepts it: without VERSION_1, and with unoffered bits dropped", () => {
   const d = new TestDriver(new EchoDevice());
-  assert.equal(d.init(0n) & VIRTIO_STATUS_FEATURES_OK, 0);
-  assert.equal(d.init(featureBit(VIRTIO_F_VERSION_1) | featureBit(3)) & VIRTIO_STATUS_FEATURES_OK, 0);
   assert.equal(d.init() & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
   assert.equal(d.mmio.driverFeatures, featureBit(VIRTIO_F_VERSION_1));
+  // A driver that acknowledges nothing (features 0) or only low bits, never VERSION_1.
+  assert.equal(d.init(0n) & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+  assert.equal(d.mmio.driverFeatures, 0n);
+  assert.equal(d.init(featureBit(VIRTIO_F_INDIRECT_DESC)) & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+  assert.equal(d.mmio.indirectDesc, true);
+  // Bits the device did not offer (3, 40) are dropped, the rest negotiated.
+  const st = d.init(featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_EVENT_IDX) | featureBit(3) | featureBit(40));
+  assert.equal(st & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+  assert.equal(d.mmio.driverFeatures, featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_EVENT_IDX));
+  // Features cannot change once FEATURES_OK is set.
+  d.w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+  d.w(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+  assert.equal(d.mmio.driverFeatures & featureBit(VIRTIO_F_EVENT_IDX), featureBit(VIRTIO_F_EVENT_IDX));
+});
+
+test("a driver that never acknowledges VERSION_1 (xv6's virtio_disk) runs requests on the modern transport", () => {
+  const d = new TestDriver(new EchoDevice());
+  // xv6: reads the device features, clears the ones it does not want, writes the low word only.
+  const low = Number(d.deviceFeatures() & 0xffffffffn) & ~(1 << VIRTIO_F_EVENT_IDX) & ~(1 << VIRTIO_F_INDIRECT_DESC);
+  const st = d.init(BigInt(low >>> 0));
+  assert.equal(st & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK, "FEATURES_OK stays set when re-read");
+  assert.equal(d.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+  const r = d.submit(0, [{ data: enc("legacy driver") }, { writeLen: 13 }]);
+  assert.deepEqual(d.takeUsed(0), [{ id: r.head, len: 13 }]);
+  assert.equal(dec(d.ram.read(r.bufs[1].addr, 13)), "LEGACY DRIVER");
+  assert.equal(d.irq.level, true);
 });
 
 test("a direct chain is processed, used ring filled, interrupt held until ACK", () => {
@@ -165,6 +189,22 @@ test("malformed: buffers outside RAM, huge lengths, bad next/head indices", () =
     assert.doesNotThrow(() => d.notify(0), name);
     dev.defer = false;
     expectNeedsReset(d, dev);
+  }
+});
+
+test("an indirect table is followed without VIRTIO_F_INDIRECT_DESC, and NEXT beside INDIRECT is ignored (as QEMU)", () => {
+  for (const features of [featureBit(VIRTIO_F_VERSION_1), 0n]) {
+    const d = new TestDriver(new EchoDevice());
+    d.init(features);
+    assert.equal(d.mmio.indirectDesc, false);
+    const s = d.submit(0, [{ data: enc("indirect") }, { writeLen: 8 }], { indirect: true, notify: false });
+    // Set NEXT (pointing at a garbage descriptor) on the head that points to the table.
+    d.writeDesc(0, s.head, d.ram.read64(d.mmio.queue(0).descAddr + 16 * s.head), 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 7);
+    d.writeDesc(0, 7, 0x10, 0xffff_ffff, 0, 0);
+    d.notify(0);
+    assert.equal(d.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0, d.mmio.lastError ?? "");
+    assert.deepEqual(d.takeUsed(0), [{ id: s.head, len: 8 }]);
+    assert.equal(dec(d.ram.read(s.bufs[1].addr, 8)), "INDIRECT");
   }
 });
 
