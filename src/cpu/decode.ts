@@ -9,6 +9,9 @@ import { rv64a } from "./insns/rv64a.js";
 import { zicsr } from "./insns/zicsr.js";
 import { rv64f } from "./insns/rv64f.js";
 import { rv64d } from "./insns/rv64d.js";
+import { zicbom, zicboz } from "./insns/zicbo.js";
+import { svinval } from "./insns/svinval.js";
+import { zawrs } from "./insns/zawrs.js";
 
 /**
  * The instructions of each extension. An instruction that belongs to several extensions (Zbb
@@ -18,6 +21,7 @@ import { rv64d } from "./insns/rv64d.js";
  */
 export const INSN_TABLES: Partial<Record<ExtName, readonly InsnDef[]>> = {
   i: rv64i, m: rv64m, a: rv64a, zicsr, f: rv64f, d: rv64d,
+  zicbom, zicboz, svinval, zawrs,
 };
 
 const illegalExec = (h: import("./hart.js").Hart, d: Insn): number => { throw h.illegal(d); };

@@ -7,6 +7,7 @@
 // sbi_set_timer(t) is a write of mtimecmp (which lowers the line until mtime >= t).
 import { CSR, Cause, MIP_SSIP, PRV_S } from "../cpu/csr_numbers.js";
 import { ACCESS_LOAD, type Hart } from "../cpu/hart.js";
+import { setSupervisorEnvcfg } from "./sbi_envcfg.js";
 
 export const SBI_SUCCESS = 0, SBI_ERR_FAILED = -1, SBI_ERR_NOT_SUPPORTED = -2, SBI_ERR_INVALID_PARAM = -3;
 export const SBI_ERR_ALREADY_AVAILABLE = -6, SBI_ERR_ALREADY_STARTED = -7, SBI_ERR_ALREADY_STOPPED = -8;
@@ -207,5 +208,6 @@ function prepareForSupervisor(h: Hart): void {
   h.csrWrite(CSR.mcounteren, -1, -1);
   h.csrWrite(CSR.scounteren, -1, -1);
   h.csrWrite(0x304, 0, 0); // mie: S-mode enables its own via sie
+  setSupervisorEnvcfg(h); // menvcfg/mstateen0 for Sstc, Svpbmt, Svadu, Zicbo*, Smstateen
   h.fs = 1; // FPU available (mstatus.FS = Initial)
 }
