@@ -726,7 +726,7 @@ export class Hart {
         break;
       }
       case CSR.sie: lo = this.mie & this.mideleg; break;
-      case CSR.sip: lo = this.mip & this.mideleg; break;
+      case CSR.sip: this.updateTimer(this.timeSource()); lo = this.mip & this.mideleg; break;
       case CSR.stvec: lo = c[10]; hi = c[11]; break;
       case CSR.scounteren: lo = this.scounteren; break;
       case CSR.senvcfg:
@@ -764,7 +764,7 @@ export class Hart {
       case CSR.mepc: lo = c[4]; hi = c[5]; break;
       case CSR.mcause: lo = c[6]; hi = c[7]; break;
       case CSR.mtval: lo = c[8]; hi = c[9]; break;
-      case CSR.mip: lo = this.mip; break;
+      case CSR.mip: this.updateTimer(this.timeSource()); lo = this.mip; break; // Sstc: STIP as of now
       case CSR.mcycle: case CSR.minstret: {
         const v = n === CSR.mcycle ? this.mcycle() : this.minstret();
         lo = v | 0; hi = Math.floor(v / TWO32) | 0;
