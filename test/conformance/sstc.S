@@ -57,12 +57,12 @@ m2:
   andi a0, a0, MIP_STIP
   CHK(a0, 0)
   csrr t0, time
-  li t1, 10000
+  li t1, 1000000
   add s2, t0, t1
   csrw stimecmp, s2
   csrr a0, mip
   andi a0, a0, MIP_STIP
-  CHK(a0, 0)                          // 1 ms ahead: not yet
+  CHK(a0, 0)                          // 100 ms ahead: not yet
 1:
   csrr t1, time
   bltu t1, s2, 1b

@@ -6,12 +6,13 @@ import { Fmt, type InsnDef, type Insn } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 /**
- * "When executing in modes less privileged than M, if mstatus.TW=1, WRS.NTO raises an illegal
- * instruction exception if it does not complete within an implementation-specific bounded time
- * limit": the limit here is zero, so with TW=1 below M-mode it always raises (as QEMU does).
+ * The hart "may be stalled while the reservation set is valid and no pending interrupt is
+ * observed", and with mstatus.TW = 1 below M-mode WRS.NTO raises an illegal instruction "if it
+ * does not complete within an implementation-specific bounded time limit": that limit is zero
+ * here, so it raises exactly when it would stall. (QEMU raises whenever TW = 1.)
  */
 const wrs_nto = (h: Hart, d: Insn): void => {
-  if (h.tw) throw h.illegal(d);
+  if (h.tw && h.reservation !== -1 && (h.mip & h.mie) === 0) throw h.illegal(d);
 };
 /** WRS.STO waits at most a short, bounded time and is not subject to TW. */
 const wrs_sto = (_h: Hart, _d: Insn): void => {};
