@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GuestConsole } from "./lib/guest.js";
+import { GuestConsole, guestImage as image } from "./lib/guest.js";
 
 const BOOT_TIMEOUT = 180_000;
 /** net/9p/client.c: what a read/write reply header may take of msize. */
@@ -17,16 +17,6 @@ const P9_IOHDRSZ = 24;
 /** fs/9p/v9fs.h DEFAULT_MSIZE: /proc/mounts shows msize only when it differs. */
 const DEFAULT_MSIZE = 128 * 1024;
 const MiB = 1 << 20;
-
-interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
-interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
-
-async function image(): Promise<ImagePaths | string> {
-  const lib = (await import(new URL("../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
-  const missing = lib.missingDeps();
-  if (missing.length > 0) return `guest image cannot be built here: missing ${missing.join(", ")}`;
-  return lib.buildImage({ log: (s) => process.stderr.write(`${s}\n`) });
-}
 
 const img = await image();
 const skip = typeof img === "string" ? img : false;

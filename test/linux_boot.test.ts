@@ -6,20 +6,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GuestConsole } from "./lib/guest.js";
+import { GuestConsole, guestImage as image } from "./lib/guest.js";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const BOOT_TIMEOUT = 180_000;
-
-interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
-interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
-
-async function image(): Promise<ImagePaths | string> {
-  const lib = (await import(new URL("../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
-  const missing = lib.missingDeps();
-  if (missing.length > 0) return `guest image cannot be built here: missing ${missing.join(", ")}`;
-  return lib.buildImage({ log: (s) => process.stderr.write(`${s}\n`) });
-}
 
 const img = await image();
 const skip = typeof img === "string" ? img : false;

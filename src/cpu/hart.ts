@@ -44,7 +44,7 @@ const PTE_N_EXT = 4;
 const NAPOT_64K_MASK = 0xf, NAPOT_64K = 0x8;
 /** The cache-block size of every CMO instruction (bytes; the device tree's riscv,cbo*-block-size). */
 export const CBO_BLOCK_BYTES = 64;
-/** The time reset value of stimecmp (all ones, like mtimecmp: no interrupt). */
+/** The reset value of stimecmp (all ones, like mtimecmp: no interrupt). */
 const TIMECMP_RESET = -1;
 const TWO64 = 18446744073709551616;
 /** Sdtrig with no triggers: tinfo.version = 1 (Sdtrig 1.0), info = 1 ("no trigger here"). */
@@ -312,7 +312,7 @@ export class Hart {
    * built-in SBI's mtimecmp routing) still ORs in.
    */
   private updateMip(): void {
-    this.mip = this.menvcfgHi < 0 && this.hasSstc
+    this.mip = this.stce
       ? this.mipHw | (this.mipSw & ~MIP_STIP) | this.mipSstc
       : this.mipHw | this.mipSw;
   }
