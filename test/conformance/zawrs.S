@@ -28,8 +28,8 @@ s1_:
   wrs.nto                             /* no reservation: no stall, no exception */
   TRAP_COUNT(a0)
   CHKR(a0, s6)
-  lr.d a0, (s1)
   EXPECT_TRAP
+  lr.d a0, (s1)                       /* adjacent: the reservation is still valid at wrs.nto */
   wrs.nto
   CHK_TRAP_CAUSE(CAUSE_ILLEGAL)
   BACK_TO_M(m1)
@@ -54,8 +54,8 @@ m2:
   csrw mideleg, zero
   GOTO_U(u2)
 u2:
-  lr.d a0, (s1)
   EXPECT_TRAP
+  lr.d a0, (s1)                       /* adjacent: the reservation is still valid at wrs.nto */
   wrs.nto
   CHK_TRAP_CAUSE(CAUSE_ILLEGAL)
   BACK_TO_M(m3)
