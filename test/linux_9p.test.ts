@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GuestConsole, guestImage } from "./lib/guest.js";
+import { GuestConsole, guestImage as image } from "./lib/guest.js";
 
 const BOOT_TIMEOUT = 180_000;
 /** net/9p/client.c: what a read/write reply header may take of msize. */
@@ -17,8 +17,6 @@ const P9_IOHDRSZ = 24;
 /** fs/9p/v9fs.h DEFAULT_MSIZE: /proc/mounts shows msize only when it differs. */
 const DEFAULT_MSIZE = 128 * 1024;
 const MiB = 1 << 20;
-
-const image = guestImage;
 
 const img = await image();
 const skip = typeof img === "string" ? img : false;

@@ -6,12 +6,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GuestConsole, guestImage } from "./lib/guest.js";
+import { GuestConsole, guestImage as image } from "./lib/guest.js";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const BOOT_TIMEOUT = 180_000;
-
-const image = guestImage;
 
 const img = await image();
 const skip = typeof img === "string" ? img : false;

@@ -18,6 +18,9 @@ import { zbs } from "./insns/zbs.js";
 import { zbkb, zbkx } from "./insns/zbk.js";
 import { zicond } from "./insns/zicond.js";
 import { zimop } from "./insns/zimop.js";
+import { zicbom, zicboz } from "./insns/zicbo.js";
+import { svinval } from "./insns/svinval.js";
+import { zawrs } from "./insns/zawrs.js";
 
 /**
  * The instructions of each extension. An instruction that belongs to several extensions (Zbb
@@ -30,6 +33,7 @@ export const INSN_TABLES: Partial<Record<ExtName, readonly InsnDef[]>> = {
   i: rv64i, m: rv64m, a: rv64a, zicsr, f: rv64f, d: rv64d,
   zfhmin, zfh, zfa,
   zba, zbb, zbc, zbs, zbkb, zbkc, zbkx, zicond, zimop,
+  zicbom, zicboz, svinval, zawrs,
 };
 
 /**

@@ -14,7 +14,8 @@ import {
   CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM,
   MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, MSTATUS_WMASK, PRV_M, PRV_S, PRV_U, SSTATUS_MASK, S_INTERRUPTS,
-  MSTATUS_FS_SHIFT,
+  MSTATUS_FS_SHIFT, ENVCFG_FIOM, ENVCFG_CBIE, ENVCFG_CBIE_SHIFT, CBIE_RESERVED, ENVCFG_CBCFE, ENVCFG_CBZE,
+  MENVCFG_STCE_HI, MENVCFG_PBMTE_HI, MENVCFG_ADUE_HI, MSTATEEN_SE_HI, MSTATEEN0_ENVCFG_HI,
 } from "./csr_numbers.js";
 
 /** The one object thrown to unwind an instruction that traps (no allocation, no stack trace). */
@@ -31,6 +32,26 @@ const HOT_BLOCK = 64;
 const FAULT_CAUSE_ACCESS = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
 const FAULT_CAUSE_PAGE = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];
 
+// PTE fields (priv spec 4.4.1 / Svpbmt / Svnapot / Svade), as bits of the PTE's low or high word.
+const PTE_A = 0x40, PTE_D = 0x80;
+/** Bits 60:54, reserved for future standard use in every PTE. */
+const PTE_RESERVED_HI = 0x1fc00000;
+/** Bits 63:61 (N, PBMT) as a 3-bit field of the high word. */
+const PTE_EXT_SHIFT = 29;
+const PTE_PBMT_MASK = 3, PBMT_RESERVED = 3;
+const PTE_N_EXT = 4;
+/** Svnapot: the only defined encoding, ppn[3:0] = 1000 (a 64 KiB page). */
+const NAPOT_64K_MASK = 0xf, NAPOT_64K = 0x8;
+/** The cache-block size of every CMO instruction (bytes; the device tree's riscv,cbo*-block-size). */
+export const CBO_BLOCK_BYTES = 64;
+/** The reset value of stimecmp (all ones, like mtimecmp: no interrupt). */
+const TIMECMP_RESET = -1;
+const TWO64 = 18446744073709551616;
+/** Sdtrig with no triggers: tinfo.version = 1 (Sdtrig 1.0), info = 1 ("no trigger here"). */
+const TINFO_NO_TRIGGER = (1 << 24) | 1;
+/** mcounteren.TM: gates `time` and, with Sstc, stimecmp for S-mode. */
+const COUNTEREN_TM = 1 << 1;
+
 /**
  * Called before an exception or interrupt is delivered architecturally. Returning true means
  * the host handled it (the hook has set `h.pc`). Used by the built-in SBI firmware (ecalls
@@ -38,8 +59,13 @@ const FAULT_CAUSE_PAGE = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StoreP
  */
 export type TrapHook = (h: Hart, cause: number, pc: number, interrupt: boolean) => boolean;
 
+/**
+ * Version 2 added the CSRs of Sstc, Smstateen and the high word of menvcfg (csr.menvcfgHi,
+ * stimecmpLo/Hi, mstateen_0..7). A version 1 state (saved before they existed, on an rv64gc
+ * hart) loads with those at their reset values.
+ */
 export interface HartState {
-  version: 1;
+  version: 1 | 2;
   x: number[]; f: number[]; pc: number; priv: number;
   csr: Record<string, number>;
   pmpcfg: number[]; pmpaddr: number[];
@@ -72,7 +98,17 @@ export class Hart {
   scounteren = 0;
   mcountinhibit = 0;
   menvcfgLo = 0;
+  /** menvcfg bits 63:32 (STCE, PBMTE, ADUE). */
+  menvcfgHi = 0;
   senvcfgLo = 0;
+  /** Sstc stimecmp as a lo/hi pair, and its value as a double for comparisons with time. */
+  stimecmpLo = TIMECMP_RESET;
+  stimecmpHi = TIMECMP_RESET;
+  private stimecmpValue = TWO64;
+  /** STIP as Sstc drives it (time >= stimecmp) while menvcfg.STCE = 1. */
+  private mipSstc = 0;
+  /** mstateen0-3 as lo/hi pairs (Smstateen). */
+  readonly mstateen = new Int32Array(8);
   // 64-bit CSRs held as pairs: [mtvec, mscratch, mepc, mcause, mtval, stvec, sscratch, sepc, scause, stval]
   readonly c64 = new Int32Array(20);
   satpMode = 0;
@@ -142,6 +178,21 @@ export class Hart {
   readonly isa: Isa;
   /** misa's extension bits. */
   private readonly misaExt: number;
+  // The extensions that add CSRs or change translation, looked up once.
+  private readonly hasSstc: boolean;
+  private readonly hasSvpbmt: boolean;
+  private readonly hasSvnapot: boolean;
+  private readonly hasSvadu: boolean;
+  private readonly hasZihpm: boolean;
+  private readonly hasSmstateen: boolean;
+  private readonly hasSstateen: boolean;
+  private readonly hasSdtrig: boolean;
+  /** Writable bits of menvcfg (low and high word) and senvcfg for this ISA. */
+  private readonly menvcfgMaskLo: number;
+  private readonly menvcfgMaskHi: number;
+  private readonly senvcfgMask: number;
+  /** Writable bits of mcounteren/scounteren: cycle, time, instret, and hpmcounter3-31 with Zihpm. */
+  private readonly counterenMask: number;
 
   constructor(readonly hartId: number, readonly bus: Bus, readonly code: CodeCache) {
     this.ram = bus.ram;
@@ -151,8 +202,22 @@ export class Hart {
     this.ftlb = this.tlbs[PRV_M * 3 + ACCESS_FETCH];
     this.rtlb = this.tlbs[PRV_M * 3 + ACCESS_LOAD];
     this.wtlb = this.tlbs[PRV_M * 3 + ACCESS_STORE];
-    this.isa = code.isa;
-    this.misaExt = code.isa.misa();
+    const isa = code.isa;
+    this.isa = isa;
+    this.misaExt = isa.misa();
+    this.hasSstc = isa.has("sstc");
+    this.hasSvpbmt = isa.has("svpbmt");
+    this.hasSvnapot = isa.has("svnapot");
+    this.hasSvadu = isa.has("svadu");
+    this.hasZihpm = isa.has("zihpm");
+    this.hasSmstateen = isa.has("smstateen");
+    this.hasSstateen = this.hasSmstateen || isa.has("ssstateen");
+    this.hasSdtrig = isa.has("sdtrig");
+    const cbo = (isa.has("zicbom") ? ENVCFG_CBIE | ENVCFG_CBCFE : 0) | (isa.has("zicboz") ? ENVCFG_CBZE : 0);
+    this.menvcfgMaskLo = ENVCFG_FIOM | cbo;
+    this.senvcfgMask = ENVCFG_FIOM | cbo;
+    this.menvcfgMaskHi = (this.hasSstc ? MENVCFG_STCE_HI : 0) | (this.hasSvpbmt ? MENVCFG_PBMTE_HI : 0) | (this.hasSvadu ? MENVCFG_ADUE_HI : 0);
+    this.counterenMask = this.hasZihpm ? -1 : 7;
     code.addHart(this);
   }
 
@@ -237,8 +302,41 @@ export class Hart {
   /** Raises or lowers a device-driven interrupt-pending bit (MSIP, MTIP, MEIP, SEIP, STIP). */
   setIrq(bit: number, level: boolean): void {
     if (level) this.mipHw |= bit; else this.mipHw &= ~bit;
-    this.mip = this.mipHw | this.mipSw;
+    this.updateMip();
     if (level && (this.mip & this.mie) !== 0) this.wfi = false;
+  }
+
+  /**
+   * mip from its sources. With menvcfg.STCE = 1 (Sstc), STIP is `time >= stimecmp` and the
+   * software-written STIP is ignored ("STIP is read-only in mip"); the device line (the
+   * built-in SBI's mtimecmp routing) still ORs in.
+   */
+  private updateMip(): void {
+    this.mip = this.stce
+      ? this.mipHw | (this.mipSw & ~MIP_STIP) | this.mipSstc
+      : this.mipHw | this.mipSw;
+  }
+
+  /** Whether Sstc's stimecmp is operational (menvcfg.STCE). */
+  get stce(): boolean { return this.hasSstc && this.menvcfgHi < 0; }
+
+  /**
+   * Re-evaluates the Sstc timer against `now` (mtime ticks): the machine calls this between
+   * slices, as it ticks the CLINT, and the hart after writes to stimecmp or menvcfg.
+   */
+  updateTimer(now: number): void {
+    if (!this.stce) return;
+    const level = now >= this.stimecmpValue ? MIP_STIP : 0;
+    if (level === this.mipSstc) return;
+    this.mipSstc = level;
+    this.updateMip();
+    if ((this.mip & this.mie) !== 0) this.wfi = false;
+  }
+
+  /** mtime ticks until the Sstc timer fires (Infinity when off or already pending). */
+  timerDeadline(now: number): number {
+    if (!this.stce || this.mipSstc !== 0 || this.stimecmpValue >= Number.MAX_SAFE_INTEGER) return Infinity;
+    return Math.max(0, this.stimecmpValue - now);
   }
 
   /** mip as CSRRS/CSRRC modify it: with the software SEIP bit instead of the external line. */
@@ -253,7 +351,7 @@ export class Hart {
 
   private setMipSw(v: number): void {
     this.mipSw = v & (MIP_SSIP | MIP_STIP | MIP_SEIP);
-    this.mip = this.mipHw | this.mipSw;
+    this.updateMip();
     if ((this.mip & this.mie) !== 0) this.wfi = false;
   }
 
@@ -317,12 +415,28 @@ export class Hart {
       const wi = (pteAddr - this.ramBase) >>> 2;
       let pte = this.i32[wi];
       const pteHi = this.i32[wi + 1];
-      // V=0, W without R, or reserved bits 63:54 (no Svnapot/Svpbmt) → page fault.
-      if ((pte & 1) === 0 || (pte & 6) === 4 || (pteHi >>> 22) !== 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
-      const ppn = (pte >>> 10) + (pteHi & 0x3fffff) * 4194304;
+      // V=0, W without R, or reserved bits 60:54 → page fault.
+      if ((pte & 1) === 0 || (pte & 6) === 4 || (pteHi & PTE_RESERVED_HI) !== 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+      let ppn = (pte >>> 10) + (pteHi & 0x3fffff) * 4194304;
+      // Bits 63:61: N (Svnapot) and PBMT (Svpbmt); reserved without them and in non-leaf PTEs.
+      const ext = pteHi >>> PTE_EXT_SHIFT;
       if ((pte & 0xa) === 0) { // R=0 and X=0: pointer to the next level
+        if (ext !== 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
         a = ppn * 4096;
         continue;
+      }
+      if (ext !== 0) {
+        const pbmt = ext & PTE_PBMT_MASK;
+        // "When PBMTE=0, the implementation behaves as though Svpbmt were not implemented."
+        // PMA (0) / NC (1) / IO (2) all behave as the PMA here; 3 is reserved.
+        if (pbmt !== 0 && (!this.hasSvpbmt || (this.menvcfgHi & MENVCFG_PBMTE_HI) === 0 || pbmt === PBMT_RESERVED)) {
+          throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+        }
+        if ((ext & PTE_N_EXT) !== 0) {
+          // Svnapot: only 4 KiB leaves with ppn[3:0] = 1000 (64 KiB); other encodings are reserved.
+          if (!this.hasSvnapot || i !== 0 || (ppn & NAPOT_64K_MASK) !== NAPOT_64K) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
+          ppn = ppn - NAPOT_64K + ((lo >>> 12) & NAPOT_64K_MASK); // the 4 KiB page of the 64 KiB region
+        }
       }
       // Leaf: permission checks.
       const s = this.mstatus;
@@ -337,9 +451,11 @@ export class Hart {
       }
       // Misaligned superpage.
       if (i > 0 && (ppn % (1 << (9 * i))) !== 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
-      // A and D bits (Svadu behaviour).
-      const want = 0x40 | (access === ACCESS_STORE ? 0x80 : 0);
+      // A and D bits: updated in hardware (as before Svadu, and with menvcfg.ADUE = 1), or with
+      // ADUE = 0 (Svade) "a page-fault exception is raised" when one would need to be set.
+      const want = PTE_A | (access === ACCESS_STORE ? PTE_D : 0);
       if ((pte & want) !== want) {
+        if (this.hasSvadu && (this.menvcfgHi & MENVCFG_ADUE_HI) === 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
         pte |= want;
         ram.i32[wi] = pte;
       }
@@ -530,6 +646,40 @@ export class Hart {
   }
 
   // =====================================================================================
+  // Cache-block operations (Zicbom / Zicboz): 64-byte blocks, faults as stores with tval = rs1
+  // =====================================================================================
+
+  /**
+   * CBO.CLEAN/FLUSH/INVAL: "permitted to access the specified cache block whenever a load
+   * instruction or store instruction is permitted"; otherwise a store page fault (or store
+   * access fault). Translation checks (and may set) the A bit, not D.
+   */
+  cacheBlockProbe(lo: number, hi: number): void {
+    try {
+      this.translate(lo, hi, ACCESS_LOAD, this.dataPriv());
+    } catch (e) {
+      if (e === TRAP) this.excCause = this.excCause === Cause.LoadPageFault ? Cause.StorePageFault : Cause.StoreAccessFault;
+      throw e;
+    }
+  }
+
+  /** CBO.ZERO: stores zeros to the 64-byte block holding (lo, hi), through RAM or the bus. */
+  cacheBlockZero(lo: number, hi: number): void {
+    const vaddr = (lo >>> 0) + hi * TWO32;
+    // The block lies in one page: its physical base is the translation minus the offset.
+    const pa = this.translate(lo, hi, ACCESS_STORE, this.dataPriv()) - (lo & (CBO_BLOCK_BYTES - 1));
+    if (pa >= this.ramBase && pa + CBO_BLOCK_BYTES <= this.ramEnd) {
+      const o = pa - this.ramBase;
+      this.u8.fill(0, o, o + CBO_BLOCK_BYTES);
+      if (this.ram.pageFlags[o >>> 12] !== 0) this.ram.notifyWrite(pa, CBO_BLOCK_BYTES);
+      return;
+    }
+    for (let k = 0; k < CBO_BLOCK_BYTES; k += 4) {
+      if (!this.bus.write(pa + k, 4, 0)) throw this.raiseAddr(Cause.StoreAccessFault, vaddr);
+    }
+  }
+
+  // =====================================================================================
   // Instruction fetch
   // =====================================================================================
 
@@ -576,10 +726,18 @@ export class Hart {
         break;
       }
       case CSR.sie: lo = this.mie & this.mideleg; break;
-      case CSR.sip: lo = this.mip & this.mideleg; break;
+      case CSR.sip: this.updateTimer(this.timeSource()); lo = this.mip & this.mideleg; break;
       case CSR.stvec: lo = c[10]; hi = c[11]; break;
       case CSR.scounteren: lo = this.scounteren; break;
-      case CSR.senvcfg: lo = this.senvcfgLo; break;
+      case CSR.senvcfg:
+        if (!this.stateenAllows(0, MSTATEEN0_ENVCFG_HI)) return false;
+        lo = this.senvcfgLo;
+        break;
+      case CSR.stimecmp:
+        // Sstc: below M-mode, only with menvcfg.STCE = 1 and mcounteren.TM = 1.
+        if (!this.hasSstc || (this.priv !== PRV_M && (!this.stce || (this.mcounteren & COUNTEREN_TM) === 0))) return false;
+        lo = this.stimecmpLo; hi = this.stimecmpHi;
+        break;
       case CSR.sscratch: lo = c[12]; hi = c[13]; break;
       case CSR.sepc: lo = c[14]; hi = c[15]; break;
       case CSR.scause: lo = c[16]; hi = c[17]; break;
@@ -600,13 +758,13 @@ export class Hart {
       case CSR.mie: lo = this.mie; break;
       case CSR.mtvec: lo = c[0]; hi = c[1]; break;
       case CSR.mcounteren: lo = this.mcounteren; break;
-      case CSR.menvcfg: lo = this.menvcfgLo; break;
+      case CSR.menvcfg: lo = this.menvcfgLo; hi = this.menvcfgHi; break;
       case CSR.mcountinhibit: lo = this.mcountinhibit; break;
       case CSR.mscratch: lo = c[2]; hi = c[3]; break;
       case CSR.mepc: lo = c[4]; hi = c[5]; break;
       case CSR.mcause: lo = c[6]; hi = c[7]; break;
       case CSR.mtval: lo = c[8]; hi = c[9]; break;
-      case CSR.mip: lo = this.mip; break;
+      case CSR.mip: this.updateTimer(this.timeSource()); lo = this.mip; break; // Sstc: STIP as of now
       case CSR.mcycle: case CSR.minstret: {
         const v = n === CSR.mcycle ? this.mcycle() : this.minstret();
         lo = v | 0; hi = Math.floor(v / TWO32) | 0;
@@ -627,10 +785,30 @@ export class Hart {
           // Hardwired to zero (no extra performance counters).
         } else if (n >= CSR.hpmcounter3 && n <= CSR.hpmcounter31) {
           if (!this.counterAllowed(n - CSR.cycle)) return false;
+        } else if (n >= CSR.mstateen0 && n <= CSR.mstateen3) {
+          if (!this.hasSmstateen) return false;
+          const k = n - CSR.mstateen0;
+          lo = this.mstateen[2 * k]; hi = this.mstateen[2 * k + 1];
+        } else if (n >= CSR.sstateen0 && n <= CSR.sstateen3) {
+          // No state here is controlled by an sstateen bit: they read as zero, when accessible.
+          if (!this.hasSstateen || !this.stateenAllows(n - CSR.sstateen0, MSTATEEN_SE_HI)) return false;
+        } else if (n >= CSR.tselect && n <= CSR.tinfo) {
+          // Sdtrig with no triggers: tselect is 0, tdata1 reads type 0 ("there is no trigger
+          // at this tselect"), tdata2/3 read 0 and tinfo says only type 0 exists.
+          if (!this.hasSdtrig) return false;
+          if (n === CSR.tinfo) lo = TINFO_NO_TRIGGER;
         } else return false;
     }
     this.csrLo = lo; this.csrHi = hi;
     return true;
+  }
+
+  /**
+   * Smstateen: whether the current mode may reach state gated by bit `hiBit` (high word) of
+   * mstateen`k`. M-mode always may; without Smstateen nothing is gated.
+   */
+  private stateenAllows(k: number, hiBit: number): boolean {
+    return this.priv === PRV_M || !this.hasSmstateen || (this.mstateen[2 * k + 1] & hiBit) !== 0;
   }
 
   private counterAllowed(bit: number): boolean {
@@ -663,8 +841,9 @@ export class Hart {
         break;
       }
       case CSR.stvec: setTvec(c, 10, lo, hi); break;
-      case CSR.scounteren: this.scounteren = lo & 7; break;
-      case CSR.senvcfg: this.senvcfgLo = lo & 1; break; // FIOM
+      case CSR.scounteren: this.scounteren = lo & this.counterenMask; break;
+      case CSR.senvcfg: this.senvcfgLo = envcfgWarl(this.senvcfgLo, lo, this.senvcfgMask); break;
+      case CSR.stimecmp: this.setStimecmp(lo, hi); break;
       case CSR.sscratch: c[12] = lo; c[13] = hi; break;
       case CSR.sepc: c[14] = lo & ~1; c[15] = hi; break;
       case CSR.scause: c[16] = lo; c[17] = hi & -0x80000000; break;
@@ -684,8 +863,19 @@ export class Hart {
       case CSR.mideleg: this.mideleg = lo & S_INTERRUPTS; break;
       case CSR.mie: this.mie = lo & (S_INTERRUPTS | MIP_MSIP | MIP_MTIP | MIP_MEIP); if ((this.mip & this.mie) !== 0) this.wfi = false; break;
       case CSR.mtvec: setTvec(c, 0, lo, hi); break;
-      case CSR.mcounteren: this.mcounteren = lo & 7; break;
-      case CSR.menvcfg: this.menvcfgLo = lo & 1; break; // FIOM; no Svpbmt/Sstc/Zicbo*
+      case CSR.mcounteren: this.mcounteren = lo & this.counterenMask; break;
+      case CSR.menvcfg: {
+        const oldHi = this.menvcfgHi;
+        this.menvcfgLo = envcfgWarl(this.menvcfgLo, lo, this.menvcfgMaskLo);
+        this.menvcfgHi = hi & this.menvcfgMaskHi;
+        if (((oldHi ^ this.menvcfgHi) & (MENVCFG_PBMTE_HI | MENVCFG_ADUE_HI)) !== 0) this.flushTlb();
+        if (((oldHi ^ this.menvcfgHi) & MENVCFG_STCE_HI) !== 0) {
+          this.mipSstc = 0;
+          this.updateMip();
+          this.updateTimer(this.timeSource());
+        }
+        break;
+      }
       case CSR.mcountinhibit: {
         const v = lo & 5;
         const ir = this.minstret(), cy = this.mcycle();
@@ -697,7 +887,12 @@ export class Hart {
       case CSR.mepc: c[4] = lo & ~1; c[5] = hi; break;
       case CSR.mcause: c[6] = lo; c[7] = hi & -0x80000000; break;
       case CSR.mtval: c[8] = lo; c[9] = hi; break;
-      case CSR.mip: this.setMipSw((this.mipSw & ~(MIP_SSIP | MIP_STIP | MIP_SEIP)) | (lo & (MIP_SSIP | MIP_STIP | MIP_SEIP))); break;
+      case CSR.mip: {
+        // With Sstc on (STCE = 1), STIP is read-only: the write keeps the stored bit.
+        const m = this.stce ? MIP_SSIP | MIP_SEIP : MIP_SSIP | MIP_STIP | MIP_SEIP;
+        this.setMipSw((this.mipSw & ~m) | (lo & m));
+        break;
+      }
       // "Any CSR write takes effect after the writing instruction has otherwise completed":
       // the block loop counts this instruction afterwards, so store value - 1.
       case CSR.mcycle: this.setMcycle((lo >>> 0) + hi * TWO32, 1); break;
@@ -715,9 +910,22 @@ export class Hart {
         } else if (n >= CSR.pmpaddr0 && n <= CSR.pmpaddr63) {
           const k = n - CSR.pmpaddr0;
           if (k < 16 && (this.pmpcfg[k] & 0x80) === 0) { this.pmpaddr[2 * k] = lo; this.pmpaddr[2 * k + 1] = hi & 0x3fffff; }
+        } else if (n >= CSR.mstateen0 && n <= CSR.mstateen3) {
+          // WARL: bit 63 (SE: access to sstateenN) and, in mstateen0, ENVCFG (senvcfg) are
+          // implemented; the other bits control state this hart does not have (read-only 0).
+          const k = n - CSR.mstateen0;
+          this.mstateen[2 * k] = 0;
+          this.mstateen[2 * k + 1] = hi & (k === 0 ? MSTATEEN_SE_HI | MSTATEEN0_ENVCFG_HI : MSTATEEN_SE_HI);
         }
-        // mhpmcounter*/mhpmevent*: hardwired to zero.
+        // mhpmcounter*/mhpmevent*, sstateen*, trigger CSRs: hardwired (writes ignored).
     }
+  }
+
+  private setStimecmp(lo: number, hi: number): void {
+    this.stimecmpLo = lo; this.stimecmpHi = hi;
+    this.stimecmpValue = (hi >>> 0) * TWO32 + (lo >>> 0);
+    // A new compare value lowers STIP at once when it lies in the future.
+    if (this.stce) { this.mipSstc = 0; this.updateMip(); this.updateTimer(this.timeSource()); }
   }
 
   private setMinstret(v: number, adjust: number): void {
@@ -856,16 +1064,18 @@ export class Hart {
       satpAsid: this.satpAsid, satpPpn: this.satpPpn, retired: this.retired, instretBase: this.instretBase,
       cycleBase: this.cycleBase, instretFrozen: this.instretFrozen, cycleFrozen: this.cycleFrozen,
       reservation: this.reservation, wfi: this.wfi ? 1 : 0, stopped: this.stopped ? 1 : 0,
+      menvcfgHi: this.menvcfgHi, stimecmpLo: this.stimecmpLo, stimecmpHi: this.stimecmpHi,
     };
     for (let k = 0; k < 20; k++) csr[`c64_${k}`] = this.c64[k];
+    for (let k = 0; k < 8; k++) csr[`mstateen_${k}`] = this.mstateen[k];
     return {
-      version: 1, x: Array.from(this.x.subarray(0, 64)), f: Array.from(this.fi), pc: this.pc, priv: this.priv, csr,
+      version: 2, x: Array.from(this.x.subarray(0, 64)), f: Array.from(this.fi), pc: this.pc, priv: this.priv, csr,
       pmpcfg: Array.from(this.pmpcfg), pmpaddr: Array.from(this.pmpaddr),
     };
   }
 
   loadState(s: HartState): void {
-    if (s.version !== 1) throw new Error(`unsupported hart state version ${String(s.version)}`);
+    if (s.version !== 1 && s.version !== 2) throw new Error(`unsupported hart state version ${String(s.version)}`);
     this.x.set(s.x); this.x[64] = 0; this.x[65] = 0;
     this.fi.set(s.f);
     this.pc = s.pc;
@@ -878,6 +1088,15 @@ export class Hart {
     this.instretFrozen = c.instretFrozen; this.cycleFrozen = c.cycleFrozen; this.reservation = c.reservation;
     this.wfi = c.wfi === 1; this.stopped = c.stopped === 1;
     for (let k = 0; k < 20; k++) this.c64[k] = c[`c64_${k}`];
+    // Version 1 predates these CSRs: their reset values.
+    const v2 = s.version === 2;
+    this.menvcfgHi = v2 ? c.menvcfgHi : 0;
+    for (let k = 0; k < 8; k++) this.mstateen[k] = v2 ? c[`mstateen_${k}`] : 0;
+    this.stimecmpLo = v2 ? c.stimecmpLo : TIMECMP_RESET;
+    this.stimecmpHi = v2 ? c.stimecmpHi : TIMECMP_RESET;
+    this.stimecmpValue = (this.stimecmpHi >>> 0) * TWO32 + (this.stimecmpLo >>> 0);
+    this.mipSstc = 0;
+    this.updateMip();
     this.pmpcfg.set(s.pmpcfg); this.pmpaddr.set(s.pmpaddr);
     this.flushTlb();
     this.setPriv(s.priv);
@@ -888,6 +1107,16 @@ export class Hart {
   setX(r: number, v: number): void { if (r !== 0) setPair(this.x, 2 * r, v); }
   /** x register r as an unsigned 64-bit BigInt (tests and debugging only). */
   getXBig(r: number): bigint { return (BigInt(this.x[2 * r + 1] >>> 0) << 32n) | BigInt(this.x[2 * r] >>> 0); }
+}
+
+/**
+ * A write of `v` to a menvcfg/senvcfg low word under `mask`. CBIE is WARL: the reserved
+ * encoding 10 keeps the field's previous value.
+ */
+function envcfgWarl(old: number, v: number, mask: number): number {
+  let r = v & mask;
+  if ((mask & ENVCFG_CBIE) !== 0 && ((r & ENVCFG_CBIE) >>> ENVCFG_CBIE_SHIFT) === CBIE_RESERVED) r = (r & ~ENVCFG_CBIE) | (old & ENVCFG_CBIE);
+  return r;
 }
 
 /** Picks the highest-priority interrupt in `bits`: MEI, MSI, MTI, SEI, SSI, STI. */

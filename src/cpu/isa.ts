@@ -22,7 +22,7 @@ export const EXTENSIONS = {
   zba: [], zbb: [], zbc: [], zbkb: [], zbkc: [], zbkx: [], zbs: [],
   zkt: [],
   // Privileged S extensions.
-  smstateen: [], ssstateen: [], sstc: [], svadu: [], svinval: [], svnapot: [], svpbmt: [],
+  sdtrig: [], smstateen: [], ssstateen: [], sstc: [], svadu: [], svinval: [], svnapot: [], svpbmt: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ExtName = keyof typeof EXTENSIONS;
@@ -47,7 +47,7 @@ const RVA22: readonly ExtName[] = [
 /** Everything rvisor implements: RVA22 plus the optional and cheap extensions. */
 const MAX: readonly ExtName[] = [
   ...RVA22, "zicond", "zihintntl", "zimop", "zcmop", "zcb", "zawrs", "zfa", "zfh", "zbc", "zbkb", "zbkc", "zbkx",
-  "sstc", "svnapot", "svadu", "smstateen", "ssstateen",
+  "sstc", "svnapot", "svadu", "smstateen", "ssstateen", "sdtrig",
 ];
 
 export const PROFILES = { rv64gc: RV64GC, rva22: RVA22, max: MAX } as const;

@@ -7,12 +7,12 @@ import type { Device, IrqLine } from "../memory/device.js";
 import { isElf, parseElf, PT_LOAD } from "../memory/elf.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import type { Isa } from "../cpu/isa.js";
-import { Hart, pairToNumber } from "../cpu/hart.js";
+import { CBO_BLOCK_BYTES, Hart, pairToNumber } from "../cpu/hart.js";
 import { CSR, PRV_M, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
 import { FdtBuilder, regCells } from "./fdt.js";
 import { Sbi } from "./sbi.js";
 import { checkImage, imageSize, loadElfPhysical, LoadError } from "./loader.js";
-import { Clint, clintFdt } from "./devices/clint.js";
+import { Clint, clintFdt, CLINT_TIMEBASE_FREQ } from "./devices/clint.js";
 import { Plic, plicFdt } from "./devices/plic.js";
 import { Uart16550, uartFdt } from "./devices/uart16550.js";
 import { GoldfishRtc, rtcFdt } from "./devices/goldfish_rtc.js";
@@ -36,6 +36,7 @@ export const VIRT_MEMMAP = {
 } as const;
 
 export const KERNEL_OFFSET = 0x20_0000;
+const TICKS_PER_MS = CLINT_TIMEBASE_FREQ / 1000;
 
 export type Firmware = { kind: "builtin" } | { kind: "none" } | { kind: "image"; bytes: Uint8Array };
 
@@ -265,6 +266,10 @@ export class VirtMachine {
         .propString("compatible", "riscv").propString("riscv,isa", isa.isaString())
         .propString("riscv,isa-base", isa.isaBase()).propStrings("riscv,isa-extensions", isa.isaExtensions())
         .propString("mmu-type", "riscv,sv48").propU32("phandle", 0x7d00 + i);
+      // Cache-block sizes of the CMO extensions (devicetree bindings, riscv/cpus.yaml).
+      if (isa.has("zicbom")) f.propU32("riscv,cbom-block-size", CBO_BLOCK_BYTES);
+      if (isa.has("zicboz")) f.propU32("riscv,cboz-block-size", CBO_BLOCK_BYTES);
+      if (isa.has("zicbop")) f.propU32("riscv,cbop-block-size", CBO_BLOCK_BYTES);
       f.beginNode("interrupt-controller").propU32("#address-cells", 0).propU32("#interrupt-cells", 1).propEmpty("interrupt-controller")
         .propString("compatible", "riscv,cpu-intc").propU32("phandle", intc[i]).endNode();
       f.endNode();
@@ -291,6 +296,9 @@ export class VirtMachine {
     while (total < budget && this.exit === null) {
       this.clint.tick();
       this.rtc.tick();
+      // Sstc timers compare with the same mtime, once a slice like mtimecmp (waking WFI harts).
+      const now = this.clint.mtime();
+      for (const h of this.harts) h.updateTimer(now);
       let ran = 0;
       for (let i = 0; i < this.harts.length; i++) {
         const h = this.harts[i];
@@ -327,7 +335,10 @@ export class VirtMachine {
 
   /** Host milliseconds until a timer can wake a waiting hart (Infinity if none). */
   idleDeadline(): number {
-    return Math.min(this.clint.nextDeadline(), this.rtc.nextDeadline());
+    let best = Math.min(this.clint.nextDeadline(), this.rtc.nextDeadline());
+    const now = this.clint.mtime();
+    for (const h of this.harts) best = Math.min(best, h.timerDeadline(now) / TICKS_PER_MS);
+    return best;
   }
 
   /** Instructions retired by all harts. */

@@ -17,6 +17,7 @@ import {
   EXT_PMU, PMU_FW_FENCE_I_RECEIVED, PMU_FW_FENCE_I_SENT, PMU_FW_IPI_RECEIVED, PMU_FW_IPI_SENT, PMU_FW_SET_TIMER,
   PMU_FW_SFENCE_VMA_ASID_RECEIVED, PMU_FW_SFENCE_VMA_ASID_SENT, PMU_FW_SFENCE_VMA_RECEIVED, PMU_FW_SFENCE_VMA_SENT, SbiPmu,
 } from "./sbi_pmu.js";
+import { setSupervisorEnvcfg } from "./sbi_envcfg.js";
 
 export const SBI_SUCCESS = 0, SBI_ERR_FAILED = -1, SBI_ERR_NOT_SUPPORTED = -2, SBI_ERR_INVALID_PARAM = -3;
 export const SBI_ERR_ALREADY_AVAILABLE = -6, SBI_ERR_ALREADY_STARTED = -7, SBI_ERR_ALREADY_STOPPED = -8;
@@ -273,5 +274,6 @@ function prepareForSupervisor(h: Hart): void {
   h.csrWrite(CSR.mcounteren, -1, -1);
   h.csrWrite(CSR.scounteren, -1, -1);
   h.csrWrite(0x304, 0, 0); // mie: S-mode enables its own via sie
+  setSupervisorEnvcfg(h); // menvcfg/mstateen0 for Sstc, Svpbmt, Svadu, Zicbo*, Smstateen
   h.fs = 1; // FPU available (mstatus.FS = Initial)
 }

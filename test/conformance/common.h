@@ -45,6 +45,17 @@
 #define MSTATUS_TW    (1 << 21)
 #define MSTATUS_TSR   (1 << 22)
 
+/* menvcfg / senvcfg fields (Sstc, Svpbmt, Svadu, Zicbom, Zicboz) */
+#define MENVCFG_STCE  (1 << 63)
+#define MENVCFG_PBMTE (1 << 62)
+#define MENVCFG_ADUE  (1 << 61)
+#define ENVCFG_FIOM   (1 << 0)
+#define ENVCFG_CBIE_FLUSH (1 << 4)
+#define ENVCFG_CBIE_INVAL (3 << 4)
+#define ENVCFG_CBCFE  (1 << 6)
+#define ENVCFG_CBZE   (1 << 7)
+#define COUNTEREN_TM  (1 << 1)
+
 /* interrupt bits (mip/mie) */
 #define MIP_SSIP (1 << 1)
 #define MIP_MSIP (1 << 3)

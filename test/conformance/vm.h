@@ -7,6 +7,11 @@
 #define PTE_G (1 << 5)
 #define PTE_A (1 << 6)
 #define PTE_D (1 << 7)
+#define PTE_N (1 << 63)
+#define PTE_PBMT_NC (1 << 61)
+#define PTE_PBMT_IO (2 << 61)
+#define PTE_PBMT_RSV (3 << 61)
+
 /* table[idx] = PTE for physical address in `pa_reg` with `flags` (clobbers t0, t1) */
 #define SET_PTE(table, idx, pa_reg, flags) la t0, table; srli t1, pa_reg, 12; slli t1, t1, 10; ori t1, t1, flags; sd t1, (idx * 8)(t0)
 /* table[idx] = pointer to next-level table */

@@ -12,6 +12,9 @@
   SET_PTE(l0, 3, s2, PTE_V | PTE_X | PTE_A)
   li s3, 0x80000000
   SET_PTE(l0, 5, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D)  /* U code page */
+  /* hardware A/D updates: menvcfg.ADUE = 1 where Svadu makes it writable (Svade otherwise) */
+  li t0, MENVCFG_ADUE
+  csrs menvcfg, t0
   csrw satp, s0
   sfence.vma
   GOTO_S(vm_s)

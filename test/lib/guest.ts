@@ -3,6 +3,17 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+export interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
+interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
+
+/** The default guest image (built, or taken from the cache, by scripts/lib/image.mjs), or why not. */
+export async function guestImage(): Promise<ImagePaths | string> {
+  const lib = (await import(new URL("../../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
+  const missing = lib.missingDeps();
+  if (missing.length > 0) return `guest image cannot be built here: missing ${missing.join(", ")}`;
+  return lib.buildImage({ log: (s) => process.stderr.write(`${s}\n`) });
+}
+
 export const RVISOR_BIN = fileURLToPath(new URL("../../../bin/rvisor.js", import.meta.url));
 
 export class GuestConsole {
@@ -58,16 +69,4 @@ export class GuestConsole {
   }
 
   kill(): void { if (this.exitCode === null) this.child.kill("SIGKILL"); }
-}
-
-/** The default guest image (Linux 6.1 + busybox, built by `npm run image` into the cache). */
-export interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
-interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
-
-/** Builds (or finds in the cache) the default guest image; a string says why this host cannot. */
-export async function guestImage(): Promise<ImagePaths | string> {
-  const lib = (await import(new URL("../../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
-  const missing = lib.missingDeps();
-  if (missing.length > 0) return `guest image cannot be built here: missing ${missing.join(", ")}`;
-  return lib.buildImage({ log: (s) => process.stderr.write(`${s}\n`) });
 }
