@@ -5,7 +5,7 @@ import { Bus } from "../memory/bus.js";
 import { Ram } from "../memory/ram.js";
 import { CodeCache } from "./code_cache.js";
 import { Hart } from "./hart.js";
-import { PRV_M, PRV_S } from "./csr_numbers.js";
+import { CSR, MENVCFG_ADUE_HI, PRV_M, PRV_S } from "./csr_numbers.js";
 
 const BASE = 0x8000_0000;
 
@@ -78,6 +78,8 @@ test("Sv39: a 4 KiB mapping translates, sets A/D, and an unmapped page faults wi
   ram.write64(root + 8 * 1, pte(l1, 1));
   ram.write64(l1 + 0, pte(l0, 1));
   ram.write64(l0 + 0, pte(page, 0x7));
+  // Hardware A/D updating (Svadu): the max profile resets menvcfg.ADUE to 0 (Svade).
+  hart.csrWrite(CSR.menvcfg, 0, MENVCFG_ADUE_HI);
   ram.write32(page + 16, 0xdeadbeef);
   hart.setPriv(PRV_S);
   hart.csrWrite(0x180, (root / 4096) >>> 0, 8 << 28);

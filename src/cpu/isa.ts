@@ -52,8 +52,7 @@ const MAX: readonly ExtName[] = [
 
 export const PROFILES = { rv64gc: RV64GC, rva22: RVA22, max: MAX } as const;
 export type CpuProfile = keyof typeof PROFILES;
-// rv64gc until every extension of "max" is implemented (issue 12 work in progress).
-export const DEFAULT_PROFILE: CpuProfile = "rv64gc";
+export const DEFAULT_PROFILE: CpuProfile = "max";
 
 /** Canonical order of the groups (ISA manual naming chapter): the letter after Z or S. */
 const LETTER_ORDER = "imafdqlcbkjtpvnh";
