@@ -20,10 +20,13 @@ export function programSource(name: string): string {
   return join(repoRoot(), "test", "user", "programs", `${name}.c`);
 }
 
-/** Compiles test/user/programs/NAME.c (static or dynamic); returns the cached binary's path. */
-export function buildProgram(name: string, linking: "static" | "dynamic"): string {
+/**
+ * Compiles test/user/programs/NAME.c (static or dynamic); returns the cached binary's path.
+ * `extraFlags` come last (e.g. `-O2 -march=rv64gc_zba_zbb`).
+ */
+export function buildProgram(name: string, linking: "static" | "dynamic", extraFlags: readonly string[] = []): string {
   const src = readFileSync(programSource(name));
-  const flags = ["-O1", "-pthread", ...(linking === "static" ? ["-static"] : [])];
+  const flags = ["-O1", "-pthread", ...(linking === "static" ? ["-static"] : []), ...extraFlags];
   const hash = createHash("sha256").update(src).update(flags.join(" ")).digest("hex").slice(0, 16);
   const dir = join(tmpdir(), "rvisor-test-cache", hash);
   const out = join(dir, `${name}-${linking}`);
