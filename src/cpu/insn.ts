@@ -22,6 +22,18 @@ export type ExecFn = (h: Hart, d: Insn, unused: number) => unknown;
 /** Immediate/operand layout of an encoding (RISC-V unprivileged spec, chapter 2.3). */
 export const enum Fmt { R, I, S, B, U, J, R4, CSR, CSRI, NONE }
 
+// Encoding masks by format: the bits an instruction of that shape fixes (opcode, funct3, funct7...).
+/** R-type: opcode + funct3 + funct7. */
+export const MASK_R = 0xfe00707f;
+/** I-type and S/B-type: opcode + funct3. */
+export const MASK_I = 0x0000707f;
+/** RV64 shift-immediate: opcode + funct3 + funct6 (shamt is 6 bits). */
+export const MASK_SH64 = 0xfc00707f;
+/** Unary R-type with a fixed rs2 field: opcode + funct3 + funct7 + rs2. */
+export const MASK_UNARY = 0xfff0707f;
+/** U/J-type: the opcode only. */
+export const MASK_U = 0x7f;
+
 export interface InsnDef {
   name: string;
   match: number;

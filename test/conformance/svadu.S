@@ -26,10 +26,7 @@ TEST_BEGIN
   SET_PTE(l0, 2, s2, PTE_V | PTE_X)
   SET_PTE(l0, 3, s1, PTE_V | PTE_R | PTE_W)
   SET_PTE(l0, 4, s1, PTE_V | PTE_R | PTE_W | PTE_A)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
   li t0, ENV_CBO
   csrw menvcfg, t0
   csrw satp, s0
@@ -107,14 +104,9 @@ vs3:
   CHK(a0, 9)
   BACK_TO_M(vm_m3)
 vm_m3:
-  csrw satp, zero
-  sfence.vma
+  SATP_OFF
 TEST_END
-  .data
-  .balign 4096
-root: .fill 512, 8, 0
-l1: .fill 512, 8, 0
-l0: .fill 512, 8, 0
+  SV39_TABLES
 data_page: .fill 512, 8, 0
   .text
   .balign 4096

@@ -22,10 +22,7 @@ TEST_BEGIN
   SET_PTE(root, 2, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
   SET_PTR(l1, 0, l0)
   SET_PTE(l0, 0, s1, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
   li t0, MENVCFG_ADUE
   csrs menvcfg, t0
   csrw satp, s0
@@ -79,10 +76,6 @@ vu:
   BACK_TO_M(m3)
 m3:
 TEST_END
-  .data
-  .balign 4096
-root: .fill 512, 8, 0
-l1: .fill 512, 8, 0
-l0: .fill 512, 8, 0
+  SV39_TABLES
 page_a: .fill 512, 8, 0
 page_b: .fill 512, 8, 0

@@ -17,3 +17,9 @@
 /* table[idx] = pointer to next-level table */
 #define SET_PTR(table, idx, next) la t2, next; SET_PTE(table, idx, t2, PTE_V)
 #define LOAD_PTE(reg, table, idx) la reg, table; ld reg, (idx * 8)(reg)
+/* reg = satp value for Sv39 (MODE 8) with the root page table at `table` (clobbers t0) */
+#define SATP_SV39(reg, table) la reg, table; srli reg, reg, 12; li t0, 8 << 60; or reg, reg, t0
+/* translation off again, with the TLB flushed */
+#define SATP_OFF csrw satp, zero; sfence.vma
+/* the page-aligned root, level-1 and level-0 tables the Sv39 programs use */
+#define SV39_TABLES .data; .balign 4096; root: .fill 512, 8, 0; l1: .fill 512, 8, 0; l0: .fill 512, 8, 0

@@ -25,10 +25,7 @@ TEST_BEGIN
   or t0, t0, t1
   la t1, l1
   sd t0, 8(t1)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
   li t0, MENVCFG_PBMTE
   csrs menvcfg, t0                    /* read-only zero without Svpbmt */
   csrr a0, menvcfg
@@ -59,12 +56,7 @@ vs:
   CHK_TRAP_R(CAUSE_LOAD_PAGE_FAULT, s5)
   BACK_TO_M(vm_m)
 vm_m:
-  csrw satp, zero
-  sfence.vma
+  SATP_OFF
 TEST_END
-  .data
-  .balign 4096
-root: .fill 512, 8, 0
-l1: .fill 512, 8, 0
-l0: .fill 512, 8, 0
+  SV39_TABLES
 data_page: .fill 512, 8, 0

@@ -18,17 +18,10 @@ TEST_BEGIN
   SET_PTE(l1, 1, s3, PTE_V | PTE_R | PTE_A)
   li s4, 0x80001000
   SET_PTE(l1, 2, s4, PTE_V | PTE_R | PTE_A)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
 #include "vm_body.h"
 TEST_END
-  .data
-  .balign 4096
-root: .fill 512, 8, 0
-l1: .fill 512, 8, 0
-l0: .fill 512, 8, 0
+  SV39_TABLES
 data_page: .fill 512, 8, 0
   .text
   .balign 4096

@@ -61,10 +61,7 @@ TEST_BEGIN
   li t2, PTE_N | PTE_V
   or t0, t0, t2
   sd t0, 4 * 8(t1)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
   li t0, MENVCFG_ADUE
   csrs menvcfg, t0
   csrw satp, s0
@@ -119,13 +116,8 @@ vs:
   CHK_TRAP_R(CAUSE_LOAD_PAGE_FAULT, s5)
   BACK_TO_M(vm_m)
 vm_m:
-  csrw satp, zero
-  sfence.vma
+  SATP_OFF
 TEST_END
-  .data
-  .balign 4096
-root: .fill 512, 8, 0
-l1: .fill 512, 8, 0
-l0: .fill 512, 8, 0
+  SV39_TABLES
   .balign 65536
 region: .fill 16 * 512, 8, 0

@@ -31,10 +31,7 @@ TEST_BEGIN
   or t0, t0, t1
   la t1, l1
   sd t0, 8(t1)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
   li t0, MENVCFG_PBMTE | MENVCFG_ADUE
   csrs menvcfg, t0
   csrw satp, s0
@@ -84,12 +81,7 @@ vs2:
 #endif
   BACK_TO_M(vm_m)
 vm_m:
-  csrw satp, zero
-  sfence.vma
+  SATP_OFF
 TEST_END
-  .data
-  .balign 4096
-root: .fill 512, 8, 0
-l1: .fill 512, 8, 0
-l0: .fill 512, 8, 0
+  SV39_TABLES
 data_page: .fill 512, 8, 0

@@ -174,10 +174,7 @@ m5:
   SET_PTR(l1, 0, l0)
   SET_PTE(l0, 0, s3, PTE_V | PTE_R | PTE_A)
   SET_PTE(l0, 1, s3, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
-  la s0, root
-  srli s0, s0, 12
-  li t0, 8 << 60
-  or s0, s0, t0
+  SATP_SV39(s0, root)
   li t0, MENVCFG_ADUE
   csrs menvcfg, t0
   csrw satp, s0
@@ -209,8 +206,7 @@ s_vm:
   CHK(a0, 0)
   BACK_TO_M(m6)
 m6:
-  csrw satp, zero
-  sfence.vma
+  SATP_OFF
 TEST_END
   .data
   .balign 64

@@ -1,6 +1,6 @@
 // RV64I base integer instructions (unprivileged spec chapters 2 and 5), plus FENCE,
 // ECALL and EBREAK. Registers are lo/hi int32 pairs; see src/cpu/insn.ts.
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R, MASK_I as I, MASK_SH64 as SH64, MASK_U as U } from "../insn.js";
 import type { Hart } from "../hart.js";
 import { Cause } from "../csr_numbers.js";
 
@@ -171,7 +171,6 @@ const ebreak = (h: Hart, d: Insn): void => {
   throw h.raise(Cause.Breakpoint, pc | 0, Math.floor(pc / TWO32) | 0);
 };
 
-const R = 0xfe00707f, I = 0x0000707f, SH64 = 0xfc00707f, U = 0x7f;
 
 export const rv64i: InsnDef[] = [
   { name: "lui", match: 0x37, mask: U, fmt: Fmt.U, exec: lui },

@@ -1,7 +1,7 @@
 // RV64M: multiplication and division (unprivileged spec chapter 7). 64-bit products are
 // built from 16/32-bit partial products; division uses exact doubles when both operands fit
 // in 32 bits (the common case) and BigInt otherwise.
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 /** High 32 bits of the unsigned product of two uint32 values. */
@@ -133,7 +133,6 @@ const remuw = (h: Hart, d: Insn): void => {
   setW(h.x, d.rd, b === 0 ? a | 0 : (a % b) | 0);
 };
 
-const R = 0xfe00707f;
 export const rv64m: InsnDef[] = [
   { name: "mul", match: 0x02000033, mask: R, fmt: Fmt.R, exec: mul },
   { name: "mulh", match: 0x02001033, mask: R, fmt: Fmt.R, exec: mulh },

@@ -1,7 +1,7 @@
 // Zba: address generation (unprivileged spec, "B" chapter). rd = rs2 + (rs1 << n), where the
 // .uw forms first zero-extend rs1 from 32 bits ("unsigned word"). Registers are lo/hi int32
 // pairs (src/cpu/insn.ts); operands are read before rd (which may alias them) is written.
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R, MASK_SH64 as SH64 } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 /** rd = (alo, ahi) << n + rs2, for n in 0..3. */
@@ -29,7 +29,6 @@ const slli_uw = (h: Hart, d: Insn): void => {
   else { x[d.rd] = 0; x[d.rd + 1] = v << (s - 32); }
 };
 
-const R = 0xfe00707f, SH64 = 0xfc00707f;
 
 export const zba: readonly InsnDef[] = [
   { name: "add_uw", match: 0x0800003b, mask: R, fmt: Fmt.R, exec: add_uw },

@@ -2,7 +2,7 @@
 // int32 pairs (src/cpu/insn.ts); every function reads all its operands before writing rd,
 // which may alias rs1/rs2. Instructions Zbkb shares (andn, orn, xnor, rol, ror, rori, rolw, rorw,
 // roriw, rev8) are exported as `zbbZbkbShared`: the same InsnDef objects go in both tables.
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R, MASK_UNARY as UNARY, MASK_SH64 as SH64 } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 /** Signed 64-bit a < b on lo/hi pairs. */
@@ -121,7 +121,6 @@ const rev8 = (h: Hart, d: Insn): void => {
 };
 
 /** R-type (funct7, rs2, funct3, opcode), unary (rs2 field fixed) and shift-immediate masks. */
-const R = 0xfe00707f, UNARY = 0xfff0707f, SH64 = 0xfc00707f;
 
 export const zbbZbkbShared: readonly InsnDef[] = [
   { name: "andn", match: 0x40007033, mask: R, fmt: Fmt.R, exec: andn },

@@ -2,7 +2,7 @@
 // product of two 64-bit values is built from four 32x32 products on int32 halves; clmul
 // returns its bits 63:0, clmulh its bits 127:64 and clmulr its bits 126:63. Zbkc shares
 // clmul and clmulh (the same InsnDef objects, exported as `zbkc`).
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 // Result of clmul32 (kept in module variables: no allocation per instruction).
@@ -49,7 +49,6 @@ const clmulr = (h: Hart, d: Insn): void => {
   x[d.rd] = (w1 >>> 31) | (w2 << 1); x[d.rd + 1] = (w2 >>> 31) | (w3 << 1);
 };
 
-const R = 0xfe00707f;
 const CLMUL: InsnDef = { name: "clmul", match: 0x0a001033, mask: R, fmt: Fmt.R, exec: clmul };
 const CLMULH: InsnDef = { name: "clmulh", match: 0x0a003033, mask: R, fmt: Fmt.R, exec: clmulh };
 

@@ -2,7 +2,7 @@
 // shares andn/orn/xnor/rol/ror/rori/rolw/rorw/roriw/rev8 with Zbb (the same InsnDef objects)
 // and adds pack, packh, packw and brev8; zip/unzip exist only on RV32. Zbkx is the crossbar
 // permutations xperm4/xperm8. (Zbkc is clmul/clmulh, in zbc.ts.)
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R, MASK_UNARY as UNARY } from "../insn.js";
 import type { Hart } from "../hart.js";
 import { zbbZbkbShared } from "./zbb.js";
 
@@ -59,7 +59,6 @@ const xperm8 = (h: Hart, d: Insn): void => {
   x[d.rd] = lo; x[d.rd + 1] = hi;
 };
 
-const R = 0xfe00707f, UNARY = 0xfff0707f;
 
 export const zbkb: readonly InsnDef[] = [
   ...zbbZbkbShared,

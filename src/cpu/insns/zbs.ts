@@ -1,6 +1,6 @@
 // Zbs: single-bit instructions (unprivileged spec, "B" chapter). The bit index is rs2[5:0] or
 // the 6-bit immediate. Registers are lo/hi int32 pairs (src/cpu/insn.ts).
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R, MASK_SH64 as SH64 } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 const enum BitOp { Clr, Inv, Set }
@@ -28,7 +28,6 @@ const binvi = (h: Hart, d: Insn): void => { bitOp(h.x, d.rd, d.rs1, d.imm & 63, 
 const bseti = (h: Hart, d: Insn): void => { bitOp(h.x, d.rd, d.rs1, d.imm & 63, BitOp.Set); };
 const bexti = (h: Hart, d: Insn): void => { bitExt(h.x, d.rd, d.rs1, d.imm & 63); };
 
-const R = 0xfe00707f, SH64 = 0xfc00707f;
 
 export const zbs: readonly InsnDef[] = [
   { name: "bclr", match: 0x48001033, mask: R, fmt: Fmt.R, exec: bclr },

@@ -1,6 +1,6 @@
 // Zicond: integer conditional operations (unprivileged spec, "Zicond" chapter).
 // czero.eqz: rd = rs2 == 0 ? 0 : rs1; czero.nez: rd = rs2 != 0 ? 0 : rs1.
-import { Fmt, type InsnDef, type Insn } from "../insn.js";
+import { Fmt, type InsnDef, type Insn, MASK_R as R } from "../insn.js";
 import type { Hart } from "../hart.js";
 
 function czero(x: Int32Array, rd: number, rs1: number, zero: boolean): void {
@@ -16,7 +16,6 @@ const czero_nez = (h: Hart, d: Insn): void => {
   czero(x, d.rd, d.rs1, (x[d.rs2] | x[d.rs2 + 1]) !== 0);
 };
 
-const R = 0xfe00707f;
 
 export const zicond: readonly InsnDef[] = [
   { name: "czero_eqz", match: 0x0e005033, mask: R, fmt: Fmt.R, exec: czero_eqz },
