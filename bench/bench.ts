@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { buildElf, crossGcc, missingCompilerMessage, repoRoot } from "../test/lib/toolchain.js";
 import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
 import { bootSection } from "./boot.js";
+import { jitSection } from "./jit.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 
 export interface BenchRow {
@@ -213,6 +214,7 @@ export const sections: BenchSection[] = [
   },
   bootSection,
   ...userSections,
+  jitSection,
 ];
 
 const fmt = (v: number | null, digits: number): string => (v === null ? "-" : v.toFixed(digits));
