@@ -134,6 +134,17 @@ test("data qemu-io and qemu-img convert write into qcow2 (plain, zero, compresse
   want.fill(0xcd, 4096, 4196);
   sh("qemu-img", ["convert", "-O", "raw", comp, raw]);
   assert.ok(readFileSync(raw).equals(want));
+  // An image with an internal snapshot (shared clusters, refcount 2) reads its active layer;
+  // writing it is refused rather than risking the snapshot's clusters.
+  sh("qemu-img", ["snapshot", "-c", "s1", comp]);
+  sh("qemu-io", ["-c", "write -P 0x99 0 64k", comp]);
+  want.fill(0x99, 0, 65536);
+  const s = await openDisk(comp, { readonly: true, lock: false });
+  const got = Buffer.alloc(s.backend.size);
+  await s.backend.read(0, got);
+  await s.close();
+  assert.ok(got.equals(want), "the active layer of an image with a snapshot");
+  await assert.rejects(openDisk(comp, { lock: false }), /internal snapshot/);
 });
 
 test("rvisor run --drive: clear errors for a missing backing file, a corrupt header, a truncated image; the raw-probe warning", { skip, timeout: 60_000 }, () => {
