@@ -1,8 +1,9 @@
 // The rvisor command line.
 //   rvisor run [--bios FILE|none] --kernel FILE [--initrd FILE] [--append STR] [--mem 256M] [--smp N]
-//              [--drive file=PATH,format=raw[,readonly=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
+//              [--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
 //              [--cpu rv64gc|rva22|max]
 //   rvisor exec [options] PROGRAM [ARGS...]
+//   rvisor img create|info ...            (src/cli/img.ts)
 import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -13,12 +14,11 @@ import { isElf, parseElf, ElfError } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
 import { PRV_M } from "../cpu/csr_numbers.js";
 import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../cpu/isa.js";
-import { FileBlockBackend } from "../host/node/block_file.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
+import { DiskOpenError, openDisk, type DiskFormat, type OpenDisk } from "../host/node/disk_image.js";
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
 import { RunLoop } from "../host/node/run_loop.js";
-import type { BlockBackend } from "../system/devices/virtio_blk.js";
 
 export class UsageError extends Error {}
 
@@ -52,6 +52,7 @@ const USAGE = `usage: rvisor <command> [options]
 commands:
   run     boot a RISC-V virt machine (firmware, Linux kernel, or a bare-metal ELF)
   exec    run a riscv64 Linux program directly (process VM)
+  img     create and inspect disk images (raw, qcow2), like qemu-img ('rvisor img --help')
 
 rvisor run options:
   --bios FILE|none      M-mode firmware (e.g. OpenSBI fw_jump.bin); default: built-in SBI;
@@ -62,7 +63,9 @@ rvisor run options:
   --mem SIZE            RAM size, 16M to 2G, e.g. 256M, 512M, 2G; a bare number is MiB (default 256M)
   --smp N               number of harts, 1-8 (default 1)
   --cpu PROFILE         the harts' ISA, advertised in the device tree:
-${cpuUsage(24)}  --drive SPEC          file=PATH,format=raw[,readonly=on] (repeatable): a virtio-blk disk
+${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on] (repeatable): a
+                        virtio-blk disk; the format is probed when not given; snapshot=on sends
+                        writes to a temporary overlay discarded at exit (QEMU's -snapshot)
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
@@ -75,7 +78,12 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
-      case "run": return await cmdRun(rest);
+      case "run":
+        try { return await cmdRun(rest); } finally { await closeDrives(); }
+      case "img": {
+        const mod = await import("./img.js");
+        return await mod.imgMain(rest);
+      }
       case "exec": {
         const mod = await import("../host/node/exec_main.js");
         return await mod.execMain(rest);
@@ -87,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError) {
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError) {
       process.stderr.write(`rvisor: ${e.message}\n`);
       return e instanceof UsageError ? 2 : 1;
     }
@@ -150,6 +158,13 @@ function readInput(path: string, what: string): Uint8Array {
   }
 }
 
+/** The disks `rvisor run` opened: flushed (qcow2 metadata written back) and unlocked when it ends, however it ends. */
+const openDrives: OpenDisk[] = [];
+async function closeDrives(): Promise<void> {
+  const all = openDrives.splice(0);
+  await Promise.all(all.map((d) => d.close().catch((e: unknown) => { process.stderr.write(`rvisor: closing a disk: ${String(e)}\n`); })));
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
   const options = {
     bios: { type: "string" }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
@@ -181,19 +196,29 @@ async function cmdRun(argv: string[]): Promise<number> {
   const maxInsns = o["max-instructions"] === undefined ? Infinity : Number(o["max-instructions"]);
   if ((!Number.isSafeInteger(maxInsns) && maxInsns !== Infinity) || maxInsns <= 0) throw new UsageError("--max-instructions must be a positive integer");
 
-  const drives: FileBlockBackend[] = [];
+  const drives = openDrives;
   for (const spec of o.drive ?? []) {
     const kv = parseSpec(spec);
     const file = kv.get("file") ?? kv.get("_");
     if (file === undefined) throw new UsageError(`--drive '${spec}': file=PATH is required`);
-    const format = kv.get("format") ?? "raw";
-    if (format !== "raw") throw new UsageError(`--drive '${spec}': only format=raw is supported`);
-    const ro = kv.get("readonly");
+    const format = kv.get("format");
+    if (format !== undefined && format !== "raw" && format !== "qcow2") throw new UsageError(`--drive '${spec}': format must be raw or qcow2`);
+    const onOff = (key: string): boolean => {
+      const v = kv.get(key);
+      if (v === undefined || v === "off" || v === "false") return false;
+      if (v === "on" || v === "true") return true;
+      throw new UsageError(`--drive '${spec}': ${key}= must be on or off`);
+    };
     try {
-      drives.push(await FileBlockBackend.open(file, { readonly: ro === "on" || ro === "true" }));
+      const d = await openDisk(file, { format: format as DiskFormat | undefined, readonly: onOff("readonly"), snapshot: onOff("snapshot") });
+      drives.push(d);
+      if (d.probedRaw) {
+        process.stderr.write(`rvisor: warning: image format was not specified for '${file}' and probing guessed raw; add format=raw to --drive to say so\n`);
+      }
     } catch (e) {
       if (e instanceof DiskLockError) throw new DiskLockError(`--drive '${spec}': ${e.message}`);
-      throw new UsageError(`--drive '${spec}': cannot open ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      if (e instanceof DiskOpenError) throw new DiskOpenError(`--drive '${spec}': ${e.message}`);
+      throw e;
     }
   }
   const shares: { fs: NodeFs9p; tag: string }[] = [];
@@ -218,7 +243,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   process.stdout.on("error", () => { stdoutClosed = true; });
   for (;;) {
     const machine = new VirtMachine({
-      memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives as BlockBackend[], shares, console: out, isa,
+      memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives.map((d) => d.backend), shares, console: out, isa,
     });
     if (o["dump-dtb"] !== undefined) {
       writeFileSync(o["dump-dtb"], machine.dtb);
@@ -243,7 +268,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       out.flush();
     }
     if (quit || stdoutClosed) return 0;
-    if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.flush())); return reason.code; }
+    if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.backend.flush())); return reason.code; }
     if (reason.kind === "reboot") {
       if (o["no-reboot"] === true) return EXIT_REBOOT;
       continue;
