@@ -33,11 +33,11 @@ function dirty(h: Hart): void {
 
 const NEW_CSRS = [CSR.menvcfg, CSR.senvcfg, CSR.stimecmp, CSR.mstateen0, (CSR.mstateen0 + 1), (CSR.mstateen0 + 2), CSR.mstateen3, CSR.mcounteren];
 
-test("the new CSRs round-trip through saveState/loadState (version 2)", () => {
+test("the new CSRs round-trip through saveState/loadState (version 3)", () => {
   const a = hart(Isa.profile("max"));
   dirty(a);
   const snap = JSON.parse(JSON.stringify(a.saveState())) as HartState;
-  assert.equal(snap.version, 2);
+  assert.equal(snap.version, 3);
   const b = hart(Isa.profile("max"));
   b.loadState(snap);
   for (const n of NEW_CSRS) assert.equal(read(b, n), read(a, n), `CSR 0x${n.toString(16)}`);
@@ -60,7 +60,7 @@ test("a version 1 state (before these CSRs) loads with their reset values", () =
   assert.equal(read(b, CSR.menvcfg), 0n);
   assert.equal(read(b, CSR.stimecmp), 0xffff_ffff_ffff_ffffn);
   for (const n of [CSR.mstateen0, (CSR.mstateen0 + 1), (CSR.mstateen0 + 2), CSR.mstateen3]) assert.equal(read(b, n), 0n);
-  assert.throws(() => { b.loadState({ ...v1, version: 3 } as unknown as HartState); }, /unsupported hart state version 3/);
+  assert.throws(() => { b.loadState({ ...v1, version: 4 } as unknown as HartState); }, /unsupported hart state version 4/);
 });
 
 test("Sstc: STIP follows time >= stimecmp only while menvcfg.STCE = 1, wakes WFI, and gives a deadline", () => {

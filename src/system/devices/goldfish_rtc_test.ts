@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { IrqLine } from "../../memory/device.js";
 import { GoldfishRtc, rtcFdt } from "./goldfish_rtc.js";
 import { FdtBuilder, parseFdt, fdtFind, fdtCells, fdtStrings } from "../fdt.js";
+import { viaJson } from "../../memory/device.js";
 
 class Line implements IrqLine {
   level = false;
@@ -90,7 +91,7 @@ test("saveState/loadState keeps the offset and alarm", () => {
   a.rtc.write(TIME_HIGH, 4, 0);
   a.rtc.write(IRQ_ENABLED, 4, 1);
   const b = setup();
-  b.rtc.loadState(JSON.parse(JSON.stringify(a.rtc.saveState())) as unknown);
+  b.rtc.loadState(viaJson(a.rtc.saveState()));
   assert.equal(readTime(b.rtc), readTime(a.rtc));
   assert.equal(b.rtc.read(IRQ_ENABLED, 4), 1);
 });
