@@ -7,6 +7,7 @@ import { Ram } from "../memory/ram.js";
 import { CodeCache } from "./code_cache.js";
 import { Hart, type HartState } from "./hart.js";
 import { Isa } from "./isa.js";
+import { viaJson } from "../memory/device.js";
 import { CSR, MIP_STIP, MENVCFG_STCE_HI, MENVCFG_PBMTE_HI, MENVCFG_ADUE_HI, MSTATEEN_SE_HI, PRV_M, PRV_S } from "./csr_numbers.js";
 
 const BASE = 0x8000_0000;
@@ -108,4 +109,18 @@ test("rv64gc: no stimecmp, stateen, trigger or envcfg extension bits; counteren 
   max.csrWrite(CSR.mstateen0, -1, MSTATEEN_SE_HI);
   assert.equal(read(max, CSR.mstateen0), 0x80000000_00000000n);
   assert.equal(read(max, CSR.tinfo), 0x0100_0001n);
+});
+
+test("version 3 keeps Sstc's STIP level and the no-progress counters", () => {
+  const a = hart(Isa.profile("max"));
+  a.timeSource = () => 5000;
+  a.csrWrite(CSR.menvcfg, 0, MENVCFG_STCE_HI);
+  a.csrWrite(CSR.stimecmp, 100, 0); // due: STIP is raised by Sstc
+  a.noProgressTraps = 7; a.noProgressPc = BASE + 8; a.noProgressCause = 2; a.noProgressPriv = 1;
+  assert.notEqual(a.mip & MIP_STIP, 0);
+  const b = hart(Isa.profile("max"));
+  b.loadState(viaJson(a.saveState()));
+  assert.notEqual(b.mip & MIP_STIP, 0, "STIP is pending right after the restore, before any timer update");
+  assert.deepEqual([b.noProgressTraps, b.noProgressPc, b.noProgressCause, b.noProgressPriv], [7, BASE + 8, 2, 1]);
+  assert.deepEqual(viaJson(b.saveState()), viaJson(a.saveState()));
 });

@@ -108,3 +108,18 @@ test("rtcFdt writes QEMU's node", () => {
   assert.deepEqual(fdtCells(node, "interrupts"), [11]);
   assert.deepEqual(fdtCells(node, "interrupt-parent"), [3]);
 });
+
+test("a restored RTC continues from the snapshot's time, not from the host's present", () => {
+  const a = setup();
+  a.rtc.write(TIME_HIGH, 4, 0x10); // the guest set its clock
+  const saved = viaJson(a.rtc.saveState());
+  const at = readTime(a.rtc);
+  const b = setup(1_800_000_000_000); // restored on a host whose clock is far ahead
+  b.rtc.loadState(saved);
+  assert.equal(readTime(b.rtc), at);
+  b.clock.ms += 1.5;
+  assert.equal(readTime(b.rtc), at + 1_500_000n, "then it runs with host time");
+  // (readTime latched TIME_HIGH, which is register state too.)
+  assert.deepEqual(viaJson(b.rtc.saveState()), { ...saved, timeNs: (at + 1_500_000n).toString(), timeHigh: Number((at + 1_500_000n) >> 32n) });
+  assert.throws(() => b.rtc.loadState({ ...saved, version: 3 as 2 }), /incompatible state/);
+});
