@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { buildElf, crossGcc, missingCompilerMessage, repoRoot } from "../test/lib/toolchain.js";
 import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
 import { bootSection } from "./boot.js";
+import { snapshotSection } from "./snapshot.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 
 export interface BenchRow {
@@ -212,6 +213,7 @@ export const sections: BenchSection[] = [
     },
   },
   bootSection,
+  snapshotSection,
   ...userSections,
 ];
 
