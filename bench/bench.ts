@@ -13,6 +13,7 @@ import { buildElf, crossGcc, missingCompilerMessage, repoRoot } from "../test/li
 import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
 import { bootSection } from "./boot.js";
 import { jitSection } from "./jit.js";
+import { snapshotSection } from "./snapshot.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 
 export interface BenchRow {
@@ -213,6 +214,7 @@ export const sections: BenchSection[] = [
     },
   },
   bootSection,
+  snapshotSection,
   ...userSections,
   jitSection,
 ];

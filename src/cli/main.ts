@@ -1,7 +1,8 @@
 // The rvisor command line.
 //   rvisor run [--bios FILE|none] --kernel FILE [--initrd FILE] [--append STR] [--mem 256M] [--smp N]
 //              [--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
-//              [--cpu rv64gc|rva22|max]
+//              [--cpu rv64gc|rva22|max] [--snapshot-file FILE]
+//   rvisor run --restore FILE [--drive ...]... [--share ...]... [--snapshot-file FILE]
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
 import { parseArgs } from "node:util";
@@ -19,6 +20,8 @@ import { DiskOpenError, openDisk, type DiskFormat, type OpenDisk } from "../host
 import { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
 import { RunLoop } from "../host/node/run_loop.js";
+import { SnapshotError } from "../system/snapshot.js";
+import { SnapshotTrigger, restoreMachine } from "./run_snapshot.js";
 
 export class UsageError extends Error {}
 
@@ -70,6 +73,10 @@ ${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
   --max-instructions N  stop after N instructions, give or take one block (exit status 3)
+  --snapshot-file FILE  where C-a s (or SIGUSR1) writes a snapshot of the running machine
+                        (FILE.gz: gzip-compressed)
+  --restore FILE        continue the machine of a snapshot instead of booting; give the same
+                        --drive and --share options, with the disks as they were at the snapshot
 
 console: C-a x quits, C-a h lists the keys.
 `;
@@ -95,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError) {
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError || e instanceof SnapshotError) {
       process.stderr.write(`rvisor: ${e.message}\n`);
       return e instanceof UsageError ? 2 : 1;
     }
@@ -171,6 +178,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     mem: { type: "string", short: "m" }, smp: { type: "string" }, cpu: { type: "string" }, drive: { type: "string", multiple: true },
     share: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
     "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
+    "snapshot-file": { type: "string" }, restore: { type: "string" },
   } as const;
   const valued = new Set(Object.entries(options).filter(([, d]) => d.type === "string").map(([k]) => k));
   const shorts = new Map(Object.entries(options).flatMap(([k, d]) => ("short" in d ? [[`-${d.short}`, k] as [string, string]] : [])));
@@ -189,8 +197,13 @@ async function cmdRun(argv: string[]): Promise<number> {
   let firmware: Firmware = { kind: "builtin" };
   if (o.bios === "none") firmware = { kind: "none" };
   else if (o.bios !== undefined && o.bios !== "default") firmware = { kind: "image", bytes: readInput(o.bios, "firmware") };
+  if (o.restore !== undefined) {
+    // The snapshot is the machine: options that would describe another one are refused.
+    const clash = (["bios", "kernel", "initrd", "append", "mem", "smp", "cpu", "dump-dtb"] as const).filter((k) => o[k] !== undefined);
+    if (clash.length > 0) throw new UsageError(`--restore: the snapshot defines the machine; drop --${clash.join(", --")}`);
+  }
   const kernel = o.kernel === undefined ? undefined : readInput(o.kernel, "kernel");
-  if (kernel === undefined && firmware.kind !== "image") throw new UsageError("--kernel FILE is required (see 'rvisor run --help')");
+  if (kernel === undefined && firmware.kind !== "image" && o.restore === undefined) throw new UsageError("--kernel FILE is required (see 'rvisor run --help')");
   if (kernel !== undefined && firmware.kind === "none") parseElfOrRaw(kernel);
   const initrd = o.initrd === undefined ? undefined : readInput(o.initrd, "initrd");
   const maxInsns = o["max-instructions"] === undefined ? Infinity : Number(o["max-instructions"]);
@@ -242,9 +255,11 @@ async function cmdRun(argv: string[]): Promise<number> {
   let stdoutClosed = false;
   process.stdout.on("error", () => { stdoutClosed = true; });
   for (;;) {
-    const machine = new VirtMachine({
-      memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives.map((d) => d.backend), shares, console: out, isa,
-    });
+    const machine = o.restore !== undefined
+      ? await restoreMachine(o.restore, { drives: drives.map((d) => d.backend), shares, console: out })
+      : new VirtMachine({
+        memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives.map((d) => d.backend), shares, console: out, isa,
+      });
     if (o["dump-dtb"] !== undefined) {
       writeFileSync(o["dump-dtb"], machine.dtb);
       return 0;
@@ -252,9 +267,12 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (firmware.kind === "none" && kernel !== undefined) attachHtif(machine, kernel, (b) => out.write(b));
     const loop = new RunLoop(machine);
     let quit = false;
+    const snapshots = o["snapshot-file"] === undefined ? null
+      : new SnapshotTrigger(o["snapshot-file"], (line) => { out.flush(); process.stderr.write(`\r\n${line}\r\n`); }, () => loop.kick());
     const detach = attachStdin({
       input: (b) => { machine.consoleInput(b); loop.kick(); },
       quit: () => { quit = true; loop.kick(); for (const h of machine.harts) h.stopped = true; },
+      snapshot: () => snapshots?.request(),
     });
     let reason;
     try {
@@ -262,15 +280,18 @@ async function cmdRun(argv: string[]): Promise<number> {
         afterSlice: () => out.flush(),
         shouldStop: () => quit || stdoutClosed,
         maxInstructions: maxInsns,
+        between: () => snapshots?.take(machine),
       });
     } finally {
+      snapshots?.dispose();
       detach();
       out.flush();
     }
     if (quit || stdoutClosed) return 0;
     if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.backend.flush())); return reason.code; }
     if (reason.kind === "reboot") {
-      if (o["no-reboot"] === true) return EXIT_REBOOT;
+      // A restored machine has no kernel to boot again: it ends as with --no-reboot.
+      if (o["no-reboot"] === true || o.restore !== undefined) return EXIT_REBOOT;
       continue;
     }
     if (reason.kind === "stuck") {

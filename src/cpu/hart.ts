@@ -62,10 +62,12 @@ export type TrapHook = (h: Hart, cause: number, pc: number, interrupt: boolean) 
 /**
  * Version 2 added the CSRs of Sstc, Smstateen and the high word of menvcfg (csr.menvcfgHi,
  * stimecmpLo/Hi, mstateen_0..7). A version 1 state (saved before they existed, on an rv64gc
- * hart) loads with those at their reset values.
+ * hart) loads with those at their reset values. Version 3 added Sstc's STIP level (mipSstc) and
+ * the no-progress counters the machine's stuck detection reads (noProgressTraps/Pc/Cause/Priv);
+ * older states load with STIP re-evaluated at the next timer update and the counters reset.
  */
 export interface HartState {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   x: number[]; f: number[]; pc: number; priv: number;
   csr: Record<string, number>;
   pmpcfg: number[]; pmpaddr: number[];
@@ -1065,17 +1067,19 @@ export class Hart {
       cycleBase: this.cycleBase, instretFrozen: this.instretFrozen, cycleFrozen: this.cycleFrozen,
       reservation: this.reservation, wfi: this.wfi ? 1 : 0, stopped: this.stopped ? 1 : 0,
       menvcfgHi: this.menvcfgHi, stimecmpLo: this.stimecmpLo, stimecmpHi: this.stimecmpHi,
+      mipSstc: this.mipSstc, noProgressTraps: this.noProgressTraps, noProgressPc: this.noProgressPc,
+      noProgressCause: this.noProgressCause, noProgressPriv: this.noProgressPriv,
     };
     for (let k = 0; k < 20; k++) csr[`c64_${k}`] = this.c64[k];
     for (let k = 0; k < 8; k++) csr[`mstateen_${k}`] = this.mstateen[k];
     return {
-      version: 2, x: Array.from(this.x.subarray(0, 64)), f: Array.from(this.fi), pc: this.pc, priv: this.priv, csr,
+      version: 3, x: Array.from(this.x.subarray(0, 64)), f: Array.from(this.fi), pc: this.pc, priv: this.priv, csr,
       pmpcfg: Array.from(this.pmpcfg), pmpaddr: Array.from(this.pmpaddr),
     };
   }
 
   loadState(s: HartState): void {
-    if (s.version !== 1 && s.version !== 2) throw new Error(`unsupported hart state version ${String(s.version)}`);
+    if (s.version !== 1 && s.version !== 2 && s.version !== 3) throw new Error(`unsupported hart state version ${String(s.version)}`);
     this.x.set(s.x); this.x[64] = 0; this.x[65] = 0;
     this.fi.set(s.f);
     this.pc = s.pc;
@@ -1089,13 +1093,17 @@ export class Hart {
     this.wfi = c.wfi === 1; this.stopped = c.stopped === 1;
     for (let k = 0; k < 20; k++) this.c64[k] = c[`c64_${k}`];
     // Version 1 predates these CSRs: their reset values.
-    const v2 = s.version === 2;
+    const v2 = s.version >= 2, v3 = s.version >= 3;
     this.menvcfgHi = v2 ? c.menvcfgHi : 0;
     for (let k = 0; k < 8; k++) this.mstateen[k] = v2 ? c[`mstateen_${k}`] : 0;
     this.stimecmpLo = v2 ? c.stimecmpLo : TIMECMP_RESET;
     this.stimecmpHi = v2 ? c.stimecmpHi : TIMECMP_RESET;
     this.stimecmpValue = (this.stimecmpHi >>> 0) * TWO32 + (this.stimecmpLo >>> 0);
-    this.mipSstc = 0;
+    this.mipSstc = v3 ? c.mipSstc & MIP_STIP : 0;
+    this.noProgressTraps = v3 ? c.noProgressTraps : 0;
+    this.noProgressPc = v3 ? c.noProgressPc : -1;
+    this.noProgressCause = v3 ? c.noProgressCause : -1;
+    this.noProgressPriv = v3 ? c.noProgressPriv : -1;
     this.updateMip();
     this.pmpcfg.set(s.pmpcfg); this.pmpaddr.set(s.pmpaddr);
     this.flushTlb();

@@ -7,6 +7,7 @@ import { Ram } from "../memory/ram.js";
 import { CodeCache } from "./code_cache.js";
 import { Hart, type HartState } from "./hart.js";
 import { Isa } from "./isa.js";
+import { viaJson } from "../memory/device.js";
 import { CSR, MIP_STIP, MENVCFG_STCE_HI, MENVCFG_PBMTE_HI, MENVCFG_ADUE_HI, MSTATEEN_SE_HI, PRV_M, PRV_S } from "./csr_numbers.js";
 
 const BASE = 0x8000_0000;
@@ -33,11 +34,11 @@ function dirty(h: Hart): void {
 
 const NEW_CSRS = [CSR.menvcfg, CSR.senvcfg, CSR.stimecmp, CSR.mstateen0, (CSR.mstateen0 + 1), (CSR.mstateen0 + 2), CSR.mstateen3, CSR.mcounteren];
 
-test("the new CSRs round-trip through saveState/loadState (version 2)", () => {
+test("the new CSRs round-trip through saveState/loadState (version 3)", () => {
   const a = hart(Isa.profile("max"));
   dirty(a);
   const snap = JSON.parse(JSON.stringify(a.saveState())) as HartState;
-  assert.equal(snap.version, 2);
+  assert.equal(snap.version, 3);
   const b = hart(Isa.profile("max"));
   b.loadState(snap);
   for (const n of NEW_CSRS) assert.equal(read(b, n), read(a, n), `CSR 0x${n.toString(16)}`);
@@ -60,7 +61,7 @@ test("a version 1 state (before these CSRs) loads with their reset values", () =
   assert.equal(read(b, CSR.menvcfg), 0n);
   assert.equal(read(b, CSR.stimecmp), 0xffff_ffff_ffff_ffffn);
   for (const n of [CSR.mstateen0, (CSR.mstateen0 + 1), (CSR.mstateen0 + 2), CSR.mstateen3]) assert.equal(read(b, n), 0n);
-  assert.throws(() => { b.loadState({ ...v1, version: 3 } as unknown as HartState); }, /unsupported hart state version 3/);
+  assert.throws(() => { b.loadState({ ...v1, version: 4 } as unknown as HartState); }, /unsupported hart state version 4/);
 });
 
 test("Sstc: STIP follows time >= stimecmp only while menvcfg.STCE = 1, wakes WFI, and gives a deadline", () => {
@@ -108,4 +109,18 @@ test("rv64gc: no stimecmp, stateen, trigger or envcfg extension bits; counteren 
   max.csrWrite(CSR.mstateen0, -1, MSTATEEN_SE_HI);
   assert.equal(read(max, CSR.mstateen0), 0x80000000_00000000n);
   assert.equal(read(max, CSR.tinfo), 0x0100_0001n);
+});
+
+test("version 3 keeps Sstc's STIP level and the no-progress counters", () => {
+  const a = hart(Isa.profile("max"));
+  a.timeSource = () => 5000;
+  a.csrWrite(CSR.menvcfg, 0, MENVCFG_STCE_HI);
+  a.csrWrite(CSR.stimecmp, 100, 0); // due: STIP is raised by Sstc
+  a.noProgressTraps = 7; a.noProgressPc = BASE + 8; a.noProgressCause = 2; a.noProgressPriv = 1;
+  assert.notEqual(a.mip & MIP_STIP, 0);
+  const b = hart(Isa.profile("max"));
+  b.loadState(viaJson(a.saveState()));
+  assert.notEqual(b.mip & MIP_STIP, 0, "STIP is pending right after the restore, before any timer update");
+  assert.deepEqual([b.noProgressTraps, b.noProgressPc, b.noProgressCause, b.noProgressPriv], [7, BASE + 8, 2, 1]);
+  assert.deepEqual(viaJson(b.saveState()), viaJson(a.saveState()));
 });

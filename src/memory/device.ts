@@ -16,8 +16,17 @@ export interface IrqLine {
   set(level: boolean): void;
 }
 
-/** Every stateful object that can be snapshotted implements this (v86 get_state/set_state). */
-export interface Stateful {
-  saveState(): unknown;
-  loadState(state: unknown): void;
+/**
+ * Every stateful object that can be snapshotted implements this (v86 get_state/set_state,
+ * Firecracker's `Persist`): a typed, versioned state `S` that survives JSON. `loadState`
+ * throws on a state it cannot take (wrong version or shape) and then changes nothing.
+ */
+export interface Stateful<S> {
+  saveState(): S;
+  loadState(state: S): void;
+}
+
+/** A state as it comes back from a snapshot file: through JSON (tests check states survive it). */
+export function viaJson<S>(state: S): S {
+  return JSON.parse(JSON.stringify(state)) as S;
 }

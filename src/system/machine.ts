@@ -7,17 +7,17 @@ import type { Device, IrqLine } from "../memory/device.js";
 import { isElf, parseElf, PT_LOAD } from "../memory/elf.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import type { Isa } from "../cpu/isa.js";
-import { CBO_BLOCK_BYTES, Hart, pairToNumber } from "../cpu/hart.js";
+import { CBO_BLOCK_BYTES, Hart, pairToNumber, type HartState } from "../cpu/hart.js";
 import { CSR, PRV_M, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../cpu/csr_numbers.js";
 import { FdtBuilder, regCells } from "./fdt.js";
-import { Sbi } from "./sbi.js";
+import { Sbi, type SbiState } from "./sbi.js";
 import { checkImage, imageSize, loadElfPhysical, LoadError } from "./loader.js";
-import { Clint, clintFdt, CLINT_TIMEBASE_FREQ } from "./devices/clint.js";
-import { Plic, plicFdt } from "./devices/plic.js";
-import { Uart16550, uartFdt } from "./devices/uart16550.js";
-import { GoldfishRtc, rtcFdt } from "./devices/goldfish_rtc.js";
+import { Clint, clintFdt, CLINT_TIMEBASE_FREQ, type ClintState } from "./devices/clint.js";
+import { Plic, plicFdt, type PlicState } from "./devices/plic.js";
+import { Uart16550, uartFdt, type UartState } from "./devices/uart16550.js";
+import { GoldfishRtc, rtcFdt, type RtcState } from "./devices/goldfish_rtc.js";
 import { SifiveTest, testFdt, testPowerFdt, type PowerEvent } from "./devices/sifive_test.js";
-import { VirtioMmio, virtioMmioFdt, type VirtioDevice } from "./devices/virtio_mmio.js";
+import { VirtioMmio, virtioMmioFdt, type VirtioDevice, type VirtioMmioState } from "./devices/virtio_mmio.js";
 import { VirtioBlk, type BlockBackend } from "./devices/virtio_blk.js";
 import { VirtioConsole } from "./devices/virtio_console.js";
 import { VirtioRng, defaultRandomBytes } from "./devices/virtio_rng.js";
@@ -57,6 +57,42 @@ export interface VirtConfig {
   randomBytes?: (dst: Uint8Array) => void;
   /** The harts' ISA (`--cpu`); default: the richest profile. */
   isa?: Isa;
+  /**
+   * false: build the board but load nothing into RAM and start no hart (a snapshot restore
+   * fills both; see snapshot.ts). Firmware, kernel and initrd are then not needed. Default true.
+   */
+  boot?: boolean;
+}
+
+/** What a snapshot must match to be restored on this board (compared field by field). */
+export interface BoardConfig {
+  memBytes: number;
+  ramBase: number;
+  harts: number;
+  firmware: Firmware["kind"];
+  /** riscv,isa and riscv,isa-extensions as in the device tree. */
+  isa: string;
+  extensions: string[];
+  /** The virtio slots in order: device id, and the geometry a restore must find again. */
+  virtio: { deviceId: number; disk?: { capacitySectors: number; readonly: boolean }; tag?: string }[];
+}
+
+/** Everything of the machine except RAM: harts, devices, firmware, the machine's own counters. */
+export interface VirtMachineState {
+  version: 1;
+  harts: HartState[];
+  clint: ClintState;
+  plic: PlicState;
+  uart: UartState;
+  rtc: RtcState;
+  virtio: VirtioMmioState[];
+  sbi: SbiState | null;
+  exit: ExitReason | null;
+  executed: number;
+  trapRun: number[];
+  dtbAddr: number;
+  initrdStart: number;
+  initrdEnd: number;
 }
 
 /**
@@ -110,6 +146,8 @@ export class VirtMachine {
   private readonly clock: () => number;
   /** Per hart: instructions executed since it last retired one. */
   private trapRun: number[] = [];
+  /** False while RAM is still all zeros (a board built with boot: false, before it ran). */
+  ramTouched = true;
 
   constructor(readonly config: VirtConfig) {
     const { memBytes, harts: nharts } = config;
@@ -154,7 +192,84 @@ export class VirtMachine {
       this.rows.push({ name: `virtio${n}`, base, size: M.virtio.size, device: t, fdt: (f) => virtioMmioFdt(f, base, M.virtio.size, irq, plicPhandle) });
     });
     for (const r of this.rows) this.bus.map(r.name, r.base, r.size, r.device);
-    this.load(plicPhandle, testPhandle, intc);
+    if (config.boot === false) {
+      this.ramTouched = false;
+      if (builtin) this.sbi = this.builtinSbi();
+      for (const h of this.harts) h.stopped = true; // until a restore says otherwise
+    } else {
+      this.load(plicPhandle, testPhandle, intc);
+    }
+  }
+
+  private builtinSbi(): Sbi {
+    const config = this.config;
+    return new Sbi({
+      harts: this.harts,
+      setTimer: (hart, t) => this.setMtimecmp(hart, t),
+      consolePutchar: (ch) => config.console.write(Uint8Array.of(ch)),
+      consoleWrite: (bytes) => config.console.write(bytes),
+      consoleGetchar: () => this.uart.takeInput(),
+      reset: (kind) => this.powerEvent(kind, 0),
+    });
+  }
+
+  /** The configuration a snapshot of this machine records and a restore must match. */
+  board(): BoardConfig {
+    const isa = this.code.isa;
+    return {
+      memBytes: this.config.memBytes, ramBase: this.ram.base, harts: this.harts.length, firmware: this.config.firmware.kind,
+      isa: isa.isaString(), extensions: [...isa.isaExtensions()],
+      virtio: this.virtio.map((t) => {
+        const d = t.device.saveState();
+        return { deviceId: t.device.deviceId, ...(d.kind === "blk" ? { disk: { capacitySectors: d.capacitySectors, readonly: d.readonly } } : {}),
+          ...(d.kind === "9p" ? { tag: d.tag } : {}) };
+      }),
+    };
+  }
+
+  /**
+   * Resolves once no virtio request is in host I/O (disk reads and writes, 9P calls). Call it
+   * while the machine does not run, before saveState, so the snapshot has no half-done request
+   * (as QEMU drains block I/O before savevm); requests still in flight are replayed on restore.
+   */
+  async settle(): Promise<void> {
+    for (const t of this.virtio) await t.device.idle?.();
+  }
+
+  /** Harts, devices, firmware and counters (not RAM: snapshot.ts stores its pages). */
+  saveState(): VirtMachineState {
+    return {
+      version: 1, harts: this.harts.map((h) => h.saveState()), clint: this.clint.saveState(), plic: this.plic.saveState(),
+      uart: this.uart.saveState(), rtc: this.rtc.saveState(), virtio: this.virtio.map((t) => t.saveState()),
+      sbi: this.sbi === null ? null : this.sbi.saveState(), exit: this.exit === null ? null : { ...this.exit },
+      executed: this.executed, trapRun: [...this.trapRun], dtbAddr: this.dtbAddr, initrdStart: this.initrdStart, initrdEnd: this.initrdEnd,
+    };
+  }
+
+  /**
+   * Loads a state saved by saveState on a board with the same BoardConfig (snapshot.ts checks
+   * it first), with guest RAM already restored. Host-side caches go: decoded code, TLBs
+   * (hart loadState), chained successors. In-flight virtio requests are replayed.
+   */
+  loadState(s: VirtMachineState): void {
+    if (s.version !== 1 || s.harts.length !== this.harts.length || s.virtio.length !== this.virtio.length || (s.sbi === null) !== (this.sbi === null)) {
+      throw new Error("machine: the state is for another board");
+    }
+    this.code.invalidateAll();
+    s.harts.forEach((hs, i) => { const h = this.harts[i]; h.loadState(hs); h.chainEpoch++; });
+    // Interrupt controllers before the devices that drive their lines.
+    this.plic.loadState(s.plic);
+    this.clint.loadState(s.clint);
+    this.uart.loadState(s.uart);
+    this.rtc.loadState(s.rtc);
+    s.virtio.forEach((vs, i) => this.virtio[i].loadState(vs));
+    if (this.sbi !== null && s.sbi !== null) this.sbi.loadState(s.sbi);
+    this.exit = s.exit === null ? null : { ...s.exit };
+    this.executed = s.executed;
+    this.trapRun = [...s.trapRun];
+    this.dtbAddr = s.dtbAddr; this.initrdStart = s.initrdStart; this.initrdEnd = s.initrdEnd;
+    this.ramTouched = true;
+    for (const t of this.virtio) t.kick();
   }
 
   /** Input from the host console. */
@@ -211,14 +326,7 @@ export class VirtMachine {
     ram.write(this.dtbAddr, this.dtb);
 
     if (config.firmware.kind === "builtin") {
-      this.sbi = new Sbi({
-        harts: this.harts,
-        setTimer: (hart, t) => this.setMtimecmp(hart, t),
-        consolePutchar: (ch) => config.console.write(Uint8Array.of(ch)),
-        consoleWrite: (bytes) => config.console.write(bytes),
-        consoleGetchar: () => this.uart.takeInput(),
-        reset: (kind) => this.powerEvent(kind, 0),
-      });
+      this.sbi = this.builtinSbi();
       this.sbi.boot(kernelEntry, this.dtbAddr);
     } else {
       // Like QEMU's reset vector: every hart enters the firmware (or bare kernel) in M-mode
@@ -293,6 +401,7 @@ export class VirtMachine {
   step(budget: number): number {
     const SLICE = 10_000;
     let total = 0;
+    this.ramTouched = true;
     while (total < budget && this.exit === null) {
       this.clint.tick();
       this.rtc.tick();

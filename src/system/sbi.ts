@@ -16,6 +16,7 @@ import { ACCESS_LOAD, type Hart } from "../cpu/hart.js";
 import {
   EXT_PMU, PMU_FW_FENCE_I_RECEIVED, PMU_FW_FENCE_I_SENT, PMU_FW_IPI_RECEIVED, PMU_FW_IPI_SENT, PMU_FW_SET_TIMER,
   PMU_FW_SFENCE_VMA_ASID_RECEIVED, PMU_FW_SFENCE_VMA_ASID_SENT, PMU_FW_SFENCE_VMA_RECEIVED, PMU_FW_SFENCE_VMA_SENT, SbiPmu,
+  type SbiPmuState,
 } from "./sbi_pmu.js";
 import { setSupervisorEnvcfg } from "./sbi_envcfg.js";
 
@@ -52,8 +53,21 @@ export interface SbiPlatform {
   reset(kind: "poweroff" | "reboot", reason: number): void;
 }
 
+/**
+ * The firmware's own state. HSM states are the harts' (`stopped`, `wfi` for a retentive
+ * suspend), the timers are the CLINT's mtimecmp: both are saved with those.
+ */
+export interface SbiState { version: 1; pmu: SbiPmuState }
+
 export class Sbi {
   readonly pmu = new SbiPmu();
+
+  saveState(): SbiState { return { version: 1, pmu: this.pmu.saveState(this.p.harts) }; }
+
+  loadState(s: SbiState): void {
+    if (s.version !== 1) throw new Error("sbi: incompatible state");
+    this.pmu.loadState(s.pmu, this.p.harts);
+  }
 
   constructor(private readonly p: SbiPlatform) {
     for (const h of p.harts) h.trapHook = (hart, cause, pc, interrupt) => this.onTrap(hart, cause, pc, interrupt);

@@ -57,6 +57,12 @@ interface HartCounters {
 
 export interface SbiResult { error: number; value?: number }
 
+/**
+ * Per hart (by index), the counters the firmware keeps: null for a hart that never made a PMU
+ * call. Hardware counters' values and run state are the hart's (mcycle, minstret, mcountinhibit).
+ */
+export interface SbiPmuState { version: 1; harts: (HartCounters | null)[] }
+
 export class SbiPmu {
   private readonly harts = new Map<Hart, HartCounters>();
 
@@ -67,6 +73,26 @@ export class SbiPmu {
       this.harts.set(h, s);
     }
     return s;
+  }
+
+  saveState(harts: readonly Hart[]): SbiPmuState {
+    return {
+      version: 1,
+      harts: harts.map((h) => {
+        const s = this.harts.get(h);
+        return s === undefined ? null : { event: [...s.event], fwStarted: [...s.fwStarted], fwValue: [...s.fwValue] };
+      }),
+    };
+  }
+
+  loadState(state: SbiPmuState, harts: readonly Hart[]): void {
+    const ok = (c: HartCounters | null): boolean => c === null ||
+      (c.event.length === PMU_COUNTERS && c.fwStarted.length === PMU_COUNTERS && c.fwValue.length === PMU_COUNTERS);
+    if (state.version !== 1 || state.harts.length !== harts.length || !state.harts.every(ok)) throw new Error("sbi pmu: incompatible state");
+    this.harts.clear();
+    state.harts.forEach((c, i) => {
+      if (c !== null) this.harts.set(harts[i], { event: [...c.event], fwStarted: [...c.fwStarted], fwValue: [...c.fwValue] });
+    });
   }
 
   /** A firmware event happened on hart `h`: every started firmware counter configured for it counts. */

@@ -5,7 +5,7 @@ import type { CharBackend } from "../../system/devices/char_backend.js";
 
 const CTRL_A = 0x01;
 
-export const CONSOLE_HELP = "\r\nC-a h    print this help\r\nC-a x    exit rvisor\r\nC-a C-a  send C-a to the guest\r\n";
+export const CONSOLE_HELP = "\r\nC-a h    print this help\r\nC-a x    exit rvisor\r\nC-a s    write a snapshot (rvisor run --snapshot-file FILE)\r\nC-a C-a  send C-a to the guest\r\n";
 
 /** Guest output, buffered and written to stdout in batches (per run slice). */
 export class StdoutBackend implements CharBackend {
@@ -27,6 +27,8 @@ export class StdoutBackend implements CharBackend {
 export interface ConsoleHandlers {
   input(bytes: Uint8Array): void;
   quit(): void;
+  /** C-a s: write a snapshot (absent: the key does nothing). */
+  snapshot?(): void;
 }
 
 /** Attaches stdin; returns a function that restores the terminal. */
@@ -43,6 +45,7 @@ export function attachStdin(h: ConsoleHandlers): () => void {
         escape = false;
         if (b === 0x78 || b === 0x58) { h.quit(); return; }           // x
         if (b === 0x68 || b === 0x48) { process.stdout.write(CONSOLE_HELP); continue; } // h
+        if (b === 0x73 || b === 0x53) { h.snapshot?.(); continue; }                    // s
         if (b === CTRL_A) { out.push(CTRL_A); continue; }
         continue;
       }

@@ -11,6 +11,7 @@ import {
 } from "../../system/devices/virtio_9p.js";
 import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "../../system/devices/virtio_mmio.js";
 import { TestDriver, type TestBuf } from "../../system/devices/virtio_testing.js";
+import { viaJson } from "../../memory/device.js";
 
 /** A 9P client that sends real messages through the virtqueue of a virtio-9p device in test RAM. */
 class Client {
@@ -247,7 +248,7 @@ test("9P server snapshot: fids survive and open files reopen lazily", withDir(as
   const c = await mount(root);
   await c.ok(P9.Twalk, (w) => w.u32(0).u32(1).u16(1).str("f"));
   await c.ok(P9.Tlopen, (w) => w.u32(1).u32(L_O_RDONLY));
-  const snap = JSON.parse(JSON.stringify(c.dev.saveState())) as unknown;
+  const snap = viaJson(c.dev.saveState());
   const fs2 = new NodeFs9p(root);
   const dev2 = new Virtio9p(fs2, "hostshare");
   dev2.loadState(snap);

@@ -9,6 +9,11 @@ export interface RunLoopOptions {
   shouldStop?: () => boolean;
   /** Stop once the machine has executed this many instructions (it may overshoot by one block). */
   maxInstructions?: number;
+  /**
+   * Work to do between slices while the machine is paused (a snapshot): return a promise and
+   * the loop waits for it before the next slice; undefined when there is nothing to do.
+   */
+  between?: () => Promise<void> | undefined;
 }
 
 export class RunLoop {
@@ -24,6 +29,8 @@ export class RunLoop {
     for (;;) {
       const n = m.step(Math.min(3_000_000, max - m.executed));
       opts.afterSlice?.();
+      const work = opts.between?.();
+      if (work !== undefined) await work;
       if (m.exit !== null) return m.exit;
       if (opts.shouldStop?.() === true || m.executed >= max) return { kind: "halted" };
       if (n === 0) {

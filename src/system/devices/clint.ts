@@ -20,9 +20,17 @@ const TWO32 = 0x1_0000_0000;
 
 export interface ClintHart { msip: IrqLine; mtip: IrqLine }
 
-interface ClintState { version: 1; mtime: number; msip: number[]; mtimecmpLo: number[]; mtimecmpHi: number[] }
+/**
+ * mtime is saved as its value at the snapshot; a restore continues from it (the guest's clock
+ * does not jump by the time the snapshot spent on disk). Version 2 adds the latched high word
+ * of a 64-bit mtime read done as two 32-bit loads (a snapshot may fall between them).
+ */
+export interface ClintState {
+  version: 1 | 2; mtime: number; msip: number[]; mtimecmpLo: number[]; mtimecmpHi: number[];
+  latchedHi?: number; latchValid?: boolean;
+}
 
-export class Clint implements Device, Stateful {
+export class Clint implements Device, Stateful<ClintState> {
   private readonly msip: Uint8Array;
   private readonly cmpLo: Uint32Array;
   private readonly cmpHi: Uint32Array;
@@ -140,13 +148,17 @@ export class Clint implements Device, Stateful {
   }
 
   saveState(): ClintState {
-    return { version: 1, mtime: this.mtime(), msip: [...this.msip], mtimecmpLo: [...this.cmpLo], mtimecmpHi: [...this.cmpHi] };
+    return {
+      version: 2, mtime: this.mtime(), msip: [...this.msip], mtimecmpLo: [...this.cmpLo], mtimecmpHi: [...this.cmpHi],
+      latchedHi: this.latchedHi, latchValid: this.latchValid,
+    };
   }
 
-  loadState(state: unknown): void {
-    const s = state as ClintState;
-    if (s.version !== 1 || s.msip.length !== this.harts.length) throw new Error("clint: incompatible state");
+  loadState(s: ClintState): void {
+    if ((s.version !== 1 && s.version !== 2) || s.msip.length !== this.harts.length) throw new Error("clint: incompatible state");
     this.setMtime(s.mtime);
+    this.latchedHi = s.latchedHi ?? 0;
+    this.latchValid = s.latchValid ?? false;
     for (let h = 0; h < this.harts.length; h++) {
       this.cmpLo[h] = s.mtimecmpLo[h];
       this.cmpHi[h] = s.mtimecmpHi[h];

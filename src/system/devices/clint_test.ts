@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { IrqLine } from "../../memory/device.js";
 import { Clint, clintFdt } from "./clint.js";
 import { FdtBuilder, parseFdt, fdtFind, fdtCells, fdtStrings } from "../fdt.js";
+import { viaJson } from "../../memory/device.js";
 
 class Line implements IrqLine {
   level = false;
@@ -105,7 +106,7 @@ test("saveState/loadState round-trip", () => {
   a.time.ms += 5;
   write64(a.clint, 0x4000, 123456);
   a.clint.write(4, 4, 1);
-  const state = JSON.parse(JSON.stringify(a.clint.saveState())) as unknown;
+  const state = viaJson(a.clint.saveState());
   const b = setup();
   b.time.ms += 777;
   b.clint.loadState(state);

@@ -14,12 +14,18 @@ const CLEAR_ALARM = 0x14, ALARM_STATUS = 0x18, CLEAR_INTERRUPT = 0x1c;
 const LOW = 0xffff_ffffn;
 const HIGH = LOW << 32n;
 
-interface RtcState {
-  version: 1; offsetNs: string; timeHigh: number; alarmNext: string; alarmRunning: boolean;
+/**
+ * Version 2 saves the guest's time itself (`timeNs`, as QEMU's goldfish_rtc pre_save does with
+ * its tick offset): a restore continues the RTC from the snapshot's instant, in step with mtime,
+ * instead of jumping to the host's present. Version 1 saved the offset from host time (`offsetNs`).
+ * 64-bit nanosecond values are decimal strings (they exceed 2^53).
+ */
+export interface RtcState {
+  version: 1 | 2; offsetNs?: string; timeNs?: string; timeHigh: number; alarmNext: string; alarmRunning: boolean;
   irqPending: boolean; irqEnabled: boolean;
 }
 
-export class GoldfishRtc implements Device, Stateful {
+export class GoldfishRtc implements Device, Stateful<RtcState> {
   private offsetNs = 0n; // guest time = host wall-clock ns + offsetNs
   private timeHigh = 0; // latched by reading TIME_LOW
   private alarmNext = 0n;
@@ -101,15 +107,16 @@ export class GoldfishRtc implements Device, Stateful {
 
   saveState(): RtcState {
     return {
-      version: 1, offsetNs: this.offsetNs.toString(), timeHigh: this.timeHigh, alarmNext: this.alarmNext.toString(),
+      version: 2, timeNs: this.nowNs().toString(), timeHigh: this.timeHigh, alarmNext: this.alarmNext.toString(),
       alarmRunning: this.alarmRunning, irqPending: this.irqPending, irqEnabled: this.irqEnabled,
     };
   }
 
-  loadState(state: unknown): void {
-    const s = state as RtcState;
-    if (s.version !== 1) throw new Error("goldfish_rtc: incompatible state");
-    this.offsetNs = BigInt(s.offsetNs);
+  loadState(s: RtcState): void {
+    const time = s.version === 2 ? s.timeNs : s.version === 1 ? s.offsetNs : undefined;
+    if (time === undefined || !/^-?\d+$/.test(time)) throw new Error("goldfish_rtc: incompatible state");
+    // Version 2: guest time continues from the snapshot's; version 1: the saved offset from host time.
+    this.offsetNs = s.version === 2 ? BigInt(time) - (this.nowNs() - this.offsetNs) : BigInt(time);
     this.timeHigh = s.timeHigh;
     this.alarmNext = BigInt(s.alarmNext);
     this.alarmRunning = s.alarmRunning;

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { IrqLine } from "../../memory/device.js";
 import { GoldfishRtc, rtcFdt } from "./goldfish_rtc.js";
 import { FdtBuilder, parseFdt, fdtFind, fdtCells, fdtStrings } from "../fdt.js";
+import { viaJson } from "../../memory/device.js";
 
 class Line implements IrqLine {
   level = false;
@@ -90,7 +91,7 @@ test("saveState/loadState keeps the offset and alarm", () => {
   a.rtc.write(TIME_HIGH, 4, 0);
   a.rtc.write(IRQ_ENABLED, 4, 1);
   const b = setup();
-  b.rtc.loadState(JSON.parse(JSON.stringify(a.rtc.saveState())) as unknown);
+  b.rtc.loadState(viaJson(a.rtc.saveState()));
   assert.equal(readTime(b.rtc), readTime(a.rtc));
   assert.equal(b.rtc.read(IRQ_ENABLED, 4), 1);
 });
@@ -106,4 +107,19 @@ test("rtcFdt writes QEMU's node", () => {
   assert.deepEqual(fdtCells(node, "reg"), [0, 0x101000, 0, 0x1000]);
   assert.deepEqual(fdtCells(node, "interrupts"), [11]);
   assert.deepEqual(fdtCells(node, "interrupt-parent"), [3]);
+});
+
+test("a restored RTC continues from the snapshot's time, not from the host's present", () => {
+  const a = setup();
+  a.rtc.write(TIME_HIGH, 4, 0x10); // the guest set its clock
+  const saved = viaJson(a.rtc.saveState());
+  const at = readTime(a.rtc);
+  const b = setup(1_800_000_000_000); // restored on a host whose clock is far ahead
+  b.rtc.loadState(saved);
+  assert.equal(readTime(b.rtc), at);
+  b.clock.ms += 1.5;
+  assert.equal(readTime(b.rtc), at + 1_500_000n, "then it runs with host time");
+  // (readTime latched TIME_HIGH, which is register state too.)
+  assert.deepEqual(viaJson(b.rtc.saveState()), { ...saved, timeNs: (at + 1_500_000n).toString(), timeHigh: Number((at + 1_500_000n) >> 32n) });
+  assert.throws(() => b.rtc.loadState({ ...saved, version: 3 as 2 }), /incompatible state/);
 });

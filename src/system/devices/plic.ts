@@ -23,12 +23,12 @@ const CONTEXT_STRIDE = 0x1000;
 
 export interface PlicHart { meip: IrqLine; seip: IrqLine }
 
-interface PlicState {
+export interface PlicState {
   version: 1; priority: number[]; level: number[]; pending: number[]; claimed: number[];
   enable: number[]; threshold: number[];
 }
 
-export class Plic implements Device, Stateful {
+export class Plic implements Device, Stateful<PlicState> {
   private readonly words: number;
   private readonly priority: Uint32Array;
   private readonly level: Uint32Array; // input line levels
@@ -205,8 +205,7 @@ export class Plic implements Device, Stateful {
     };
   }
 
-  loadState(state: unknown): void {
-    const s = state as PlicState;
+  loadState(s: PlicState): void {
     if (s.version !== 1 || s.priority.length !== this.numSources || s.enable.length !== this.enable.length) {
       throw new Error("plic: incompatible state");
     }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { IrqLine } from "../../memory/device.js";
 import { Plic, plicFdt } from "./plic.js";
 import { FdtBuilder, parseFdt, fdtFind, fdtCells, fdtStrings } from "../fdt.js";
+import { viaJson } from "../../memory/device.js";
 
 class Line implements IrqLine {
   level = false;
@@ -110,7 +111,7 @@ test("saveState/loadState round-trip restores outputs", () => {
   a.plic.write(ENABLE(1), 4, 1 << 10);
   a.plic.irq(10).set(true);
   const b = setup();
-  b.plic.loadState(JSON.parse(JSON.stringify(a.plic.saveState())) as unknown);
+  b.plic.loadState(viaJson(a.plic.saveState()));
   assert.equal(b.harts[0].seip.level, true);
   assert.equal(b.plic.read(CLAIM(1), 4), 10);
   b.plic.write(CLAIM(1), 4, 10);

@@ -25,12 +25,13 @@ const LSR_DR = 0x01, LSR_ERRORS = 0x1e, LSR_THRE = 0x20, LSR_TEMT = 0x40;
 const MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_RI = 0x40, MSR_DCD = 0x80, MSR_TERI = 0x04;
 const RX_TRIGGER = [1, 4, 8, 14];
 
-interface UartState {
+/** Registers and the whole RX queue: the 16-byte FIFO the guest sees and the host input waiting behind it. */
+export interface UartState {
   version: 1; ier: number; fcr: number; lcr: number; mcr: number; lsrErrors: number; msr: number;
   scr: number; dll: number; dlm: number; thrIpending: boolean; rx: number[];
 }
 
-export class Uart16550 implements Device, Stateful, CharFrontend {
+export class Uart16550 implements Device, Stateful<UartState>, CharFrontend {
   private ier = 0;
   private fcr = 0;
   private lcr = 0;
@@ -211,9 +212,8 @@ export class Uart16550 implements Device, Stateful, CharFrontend {
     };
   }
 
-  loadState(state: unknown): void {
-    const s = state as UartState;
-    if (s.version !== 1) throw new Error("uart16550: incompatible state");
+  loadState(s: UartState): void {
+    if (s.version !== 1 || !Array.isArray(s.rx)) throw new Error("uart16550: incompatible state");
     ({ ier: this.ier, fcr: this.fcr, lcr: this.lcr, mcr: this.mcr, lsrErrors: this.lsrErrors, msr: this.msr,
       scr: this.scr, dll: this.dll, dlm: this.dlm, thrIpending: this.thrIpending } = s);
     this.rxHead = 0;

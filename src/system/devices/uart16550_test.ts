@@ -4,6 +4,7 @@ import type { IrqLine } from "../../memory/device.js";
 import { Uart16550, uartFdt } from "./uart16550.js";
 import { CaptureCharBackend } from "./char_backend.js";
 import { FdtBuilder, parseFdt, fdtFind, fdtCells, fdtStrings } from "../fdt.js";
+import { viaJson } from "../../memory/device.js";
 
 class Line implements IrqLine {
   level = false;
@@ -149,7 +150,7 @@ test("saveState/loadState keeps registers and queued input", () => {
   a.uart.write(SCR, 1, 7);
   a.uart.receive(new Uint8Array([9, 8]));
   const b = setup();
-  b.uart.loadState(JSON.parse(JSON.stringify(a.uart.saveState())) as unknown);
+  b.uart.loadState(viaJson(a.uart.saveState()));
   assert.equal(b.irq.level, true);
   assert.equal(b.uart.read(SCR, 1), 7);
   assert.equal(b.uart.read(RBR, 1), 9);

@@ -210,6 +210,18 @@ function checkName(name: string): void {
 
 export interface P9ServerOptions { maxMsize?: number }
 
+/**
+ * The fids the client holds: path, qid (qid.path as a decimal string, 64 bits) and the open flags
+ * (-1: not open). Host file handles are not state: they are reopened on the next read or write.
+ */
+export interface P9ServerState {
+  msize: number;
+  fids: { n: number; path: string; qt: number; qv: number; qp: string; open: number }[];
+}
+
+/** The mount tag is checked on restore: a snapshot's share must come back under the same tag. */
+export interface Virtio9pState { kind: "9p"; version: 1; tag: string; server: P9ServerState }
+
 /** The 9P2000.L protocol engine: one request message in, one reply message out. */
 export class P9Server {
   readonly maxMsize: number;
@@ -530,7 +542,7 @@ export class P9Server {
     return out;
   }
 
-  saveState(): unknown {
+  saveState(): P9ServerState {
     return {
       msize: this.msize,
       fids: [...this.fids].map(([n, f]) => ({ n, path: f.path, qt: f.qid.type, qv: f.qid.version, qp: f.qid.path.toString(), open: f.openFlags })),
@@ -538,8 +550,8 @@ export class P9Server {
   }
 
   /** Restores fids; open files are reopened lazily on their next read/write. */
-  loadState(state: unknown): void {
-    const s = state as { msize: number; fids: { n: number; path: string; qt: number; qv: number; qp: string; open: number }[] };
+  loadState(s: P9ServerState): void {
+    if (!Number.isInteger(s.msize) || !Array.isArray(s.fids)) throw new Error("virtio-9p: incompatible server state");
     this.msize = s.msize;
     this.fids.clear();
     for (const f of s.fids) {
@@ -598,10 +610,10 @@ export class Virtio9p implements VirtioDevice {
   /** Resolves when every queued request has been answered. */
   idle(): Promise<void> { return this.tail; }
 
-  saveState(): unknown { return { version: 1, server: this.server.saveState() }; }
-  loadState(state: unknown): void {
-    const s = state as { version: number; server: unknown };
-    if (s?.version !== 1) throw new Error("virtio-9p: unsupported snapshot");
+  saveState(): Virtio9pState { return { kind: "9p", version: 1, tag: this.tag, server: this.server.saveState() }; }
+  loadState(s: Virtio9pState): void {
+    if (s?.kind !== "9p" || s.version !== 1) throw new Error("virtio-9p: unsupported snapshot");
+    if (s.tag !== this.tag) throw new Error(`virtio-9p: the snapshot's share has tag '${s.tag}', this one '${this.tag}'`);
     this.server.loadState(s.server);
   }
 }

@@ -58,6 +58,13 @@ const SIZE_MAX = 1 << 20;
 
 export interface VirtioBlkOptions { queueSize?: number }
 
+/**
+ * The disk's contents are not part of the state (they are the backend's: a file, a qcow2 overlay
+ * point); its geometry is, so a restore onto a different disk is refused. In-flight requests are
+ * the transport's queue state, replayed after a restore.
+ */
+export interface VirtioBlkState { kind: "blk"; version: 1; capacitySectors: number; readonly: boolean }
+
 export class VirtioBlk implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_BLOCK;
   readonly numQueues = 1;
@@ -186,6 +193,15 @@ export class VirtioBlk implements VirtioDevice {
     return Number.isSafeInteger(sector) && len >= 0 && len % SECTOR === 0 && sector * SECTOR + len <= this.capacitySectors * SECTOR;
   }
 
-  saveState(): unknown { return { version: 1 }; }
-  loadState(): void { /* the backend is not part of the snapshot; queues replay in-flight requests */ }
+  saveState(): VirtioBlkState {
+    return { kind: "blk", version: 1, capacitySectors: this.capacitySectors, readonly: this.backend.readonly };
+  }
+
+  loadState(s: VirtioBlkState): void {
+    if (s.kind !== "blk" || s.version !== 1) throw new Error("virtio-blk: incompatible state");
+    if (s.capacitySectors !== this.capacitySectors || s.readonly !== this.backend.readonly) {
+      throw new Error(`virtio-blk: the snapshot's disk has ${s.capacitySectors} sectors${s.readonly ? " (read-only)" : ""}, ` +
+        `this one ${this.capacitySectors}${this.backend.readonly ? " (read-only)" : ""}`);
+    }
+  }
 }

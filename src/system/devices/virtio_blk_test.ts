@@ -8,6 +8,8 @@ import {
   VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VirtioBlk,
 } from "./virtio_blk.js";
 import { TestDriver, settle } from "./virtio_testing.js";
+import { VirtioRng } from "./virtio_rng.js";
+import { viaJson } from "../../memory/device.js";
 
 function header(type: number, sector: number): Uint8Array {
   const h = new Uint8Array(16);
@@ -145,4 +147,23 @@ test("a queue size that is not a power of 2 is refused (the disk does not go liv
   await settle();
   assert.deepEqual(d.takeUsed(0), [{ id: w.head, len: 1 }]);
   assert.equal(be.data[0], 1);
+});
+
+test("state round trip: save → load into a fresh device → save gives the same state; another disk is refused", () => {
+  const a = setup(new MemBlockBackend(64 * 512));
+  const saved = viaJson(a.d.mmio.saveState());
+  assert.deepEqual(saved.device, { kind: "blk", version: 1, capacitySectors: 64, readonly: false });
+  const b = new TestDriver(new VirtioBlk(new MemBlockBackend(64 * 512)));
+  b.mmio.loadState(saved);
+  assert.deepEqual(viaJson(b.mmio.saveState()), saved);
+  for (const other of [new MemBlockBackend(128 * 512), new MemBlockBackend(64 * 512, true)]) {
+    const c = new TestDriver(new VirtioBlk(other));
+    const before = viaJson(c.mmio.saveState());
+    assert.throws(() => c.mmio.loadState(saved), /virtio-blk: the snapshot's disk has 64 sectors, this one (128|64 \(read-only\))/);
+    assert.deepEqual(viaJson(c.mmio.saveState()), before, "a refused state changes nothing");
+  }
+  // A virtio-rng state does not load into a disk's slot.
+  const rng = new TestDriver(new VirtioRng());
+  assert.throws(() => a.d.mmio.loadState(viaJson(rng.mmio.saveState())), /snapshot holds device id 4, this slot has 2/);
+  assert.deepEqual(viaJson(rng.mmio.saveState()).device, { kind: "rng", version: 1 });
 });

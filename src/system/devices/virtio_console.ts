@@ -23,6 +23,9 @@ const TX_CHUNK = 64 * 1024;
  */
 const MAX_TX_PER_CHAIN = 1 << 20;
 
+/** Host input the guest has not taken yet (bytes). */
+export interface VirtioConsoleState { kind: "console"; version: 1; pending: number[] }
+
 export class VirtioConsole implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_CONSOLE;
   readonly features = featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX)
@@ -95,16 +98,15 @@ export class VirtioConsole implements VirtioDevice {
 
   reset(): void { /* pending host input is kept for the next driver */ }
 
-  saveState(): unknown {
+  saveState(): VirtioConsoleState {
     const all = new Uint8Array(this.pendingBytes);
     let o = 0;
     for (const p of this.pending) { all.set(p, o); o += p.length; }
-    return { version: 1, pending: Array.from(all) };
+    return { kind: "console", version: 1, pending: Array.from(all) };
   }
 
-  loadState(state: unknown): void {
-    const s = state as { version: number; pending: number[] };
-    if (s?.version !== 1) throw new Error("virtio-console: unsupported snapshot");
+  loadState(s: VirtioConsoleState): void {
+    if (s?.kind !== "console" || s.version !== 1 || !Array.isArray(s.pending)) throw new Error("virtio-console: unsupported snapshot");
     this.pending = s.pending.length > 0 ? [Uint8Array.from(s.pending)] : [];
     this.pendingBytes = s.pending.length;
   }

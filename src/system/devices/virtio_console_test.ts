@@ -4,6 +4,7 @@ import { VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, VIRTQ_DESC_F_NEXT, featureBit }
 import { VirtioConsole } from "./virtio_console.js";
 import { VirtioRng } from "./virtio_rng.js";
 import { TestDriver } from "./virtio_testing.js";
+import { viaJson } from "../../memory/device.js";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -56,7 +57,7 @@ test("console: input is buffered until rx buffers arrive, and split across them"
   // Snapshot round trip keeps buffered input.
   con.receive(enc("zz"));
   const con2 = new VirtioConsole({ write: () => undefined });
-  con2.loadState(JSON.parse(JSON.stringify(con.saveState())) as unknown);
+  con2.loadState(viaJson(con.saveState()));
   assert.equal(con2.pendingInput, 2);
 });
 

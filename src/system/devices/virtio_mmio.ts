@@ -11,6 +11,10 @@
 // interrupt, as the virtio 1.2 spec (2.1.2) describes; the guest driver then resets the device.
 import type { AccessWidth, Device, IrqLine, Stateful } from "../../memory/device.js";
 import type { Ram } from "../../memory/ram.js";
+import type { VirtioBlkState } from "./virtio_blk.js";
+import type { VirtioConsoleState } from "./virtio_console.js";
+import type { VirtioRngState } from "./virtio_rng.js";
+import type { Virtio9pState } from "./virtio_9p.js";
 
 // ---- Register offsets (virtio 1.2, 4.2.2) ----
 export const VIRTIO_MMIO_MAGIC_VALUE = 0x000;
@@ -149,8 +153,11 @@ export interface VirtioTransport {
   needsReset(reason: string): void;
 }
 
+/** The saved state of any virtio device, told apart by `kind` (a new device adds its member). */
+export type VirtioDeviceState = VirtioBlkState | VirtioConsoleState | VirtioRngState | Virtio9pState;
+
 /** One virtio device behind a transport (blk, console, rng, 9p, ...). */
-export interface VirtioDevice extends Stateful {
+export interface VirtioDevice extends Stateful<VirtioDeviceState> {
   readonly deviceId: number;
   /** Offered feature bits; must include VIRTIO_F_VERSION_1 (bit 32). */
   readonly features: bigint;
@@ -167,6 +174,8 @@ export interface VirtioDevice extends Stateful {
   onNotify(queue: number): void;
   /** Device reset (status 0): drop all request state. In-flight chains become stale. */
   reset(): void;
+  /** Resolves once every request handed to host I/O has completed (snapshots wait for it). */
+  idle?(): Promise<void>;
 }
 
 /** Reads a little-endian value of `width` bytes from a config byte array (0 past its end). */
@@ -362,15 +371,17 @@ export class VirtQueue {
   }
 }
 
-interface VirtioMmioState {
+/** driverFeatures is a hex string (64 bits). `inflight` heads of each queue are replayed after a restore. */
+export interface VirtioMmioState {
   version: 1;
+  deviceId: number;
   status: number; deviceFeaturesSel: number; driverFeaturesSel: number; driverFeatures: string;
   queueSel: number; interruptStatus: number; configGeneration: number;
-  queues: VirtQueueState[]; device: unknown;
+  queues: VirtQueueState[]; device: VirtioDeviceState;
 }
 
 /** The virtio-mmio register window (a bus `Device`) in front of one `VirtioDevice`. */
-export class VirtioMmio implements Device, Stateful, VirtioTransport {
+export class VirtioMmio implements Device, Stateful<VirtioMmioState>, VirtioTransport {
   status = 0;
   interruptStatus = 0;
   configGeneration = 0;
@@ -561,21 +572,24 @@ export class VirtioMmio implements Device, Stateful, VirtioTransport {
 
   saveState(): VirtioMmioState {
     return {
-      version: 1, status: this.status, deviceFeaturesSel: this.deviceFeaturesSel, driverFeaturesSel: this.driverFeaturesSel,
+      version: 1, deviceId: this.device.deviceId, status: this.status, deviceFeaturesSel: this.deviceFeaturesSel, driverFeaturesSel: this.driverFeaturesSel,
       driverFeatures: this.driverFeatures.toString(16), queueSel: this.queueSel, interruptStatus: this.interruptStatus,
       configGeneration: this.configGeneration, queues: this.queues.map((q) => q.saveState()), device: this.device.saveState(),
     };
   }
 
   /** Restores registers and queues. Restore guest RAM first, then call `kick()` to replay in-flight requests. */
-  loadState(state: unknown): void {
-    const s = state as VirtioMmioState;
+  loadState(s: VirtioMmioState): void {
     if (s === null || typeof s !== "object" || s.version !== 1) throw new Error("virtio-mmio: unsupported snapshot");
+    if (s.deviceId !== this.device.deviceId) throw new Error(`virtio-mmio: snapshot holds device id ${s.deviceId}, this slot has ${this.device.deviceId}`);
+    if (!Array.isArray(s.queues) || s.queues.length !== this.queues.length || !/^[0-9a-f]+$/.test(s.driverFeatures)) {
+      throw new Error("virtio-mmio: incompatible snapshot");
+    }
+    this.device.loadState(s.device); // first: it checks that the backend matches
     this.status = s.status; this.deviceFeaturesSel = s.deviceFeaturesSel; this.driverFeaturesSel = s.driverFeaturesSel;
     this.driverFeatures = BigInt("0x" + s.driverFeatures); this.queueSel = s.queueSel;
     this.interruptStatus = s.interruptStatus; this.configGeneration = s.configGeneration;
-    s.queues.forEach((qs, i) => this.queues[i]?.loadState(qs));
-    this.device.loadState(s.device);
+    s.queues.forEach((qs, i) => this.queues[i].loadState(qs));
     this.irq.set(this.interruptStatus !== 0);
   }
 }

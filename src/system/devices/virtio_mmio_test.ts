@@ -10,8 +10,10 @@ import {
   VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VirtioDevice, VirtioMmio, VirtioTransport, featureBit, readConfigBytes,
   virtioMmioFdt,
 } from "./virtio_mmio.js";
+import type { VirtioDeviceState } from "./virtio_mmio.js";
 import { TEST_RAM_BASE, TestDriver } from "./virtio_testing.js";
 import { FdtBuilder, fdtCells, fdtFind, fdtStrings, parseFdt } from "../fdt.js";
+import { viaJson } from "../../memory/device.js";
 
 /** Echo device: copies the readable bytes, uppercased, into the writable ones. Can defer completions. */
 class EchoDevice implements VirtioDevice {
@@ -38,7 +40,7 @@ class EchoDevice implements VirtioDevice {
     this.t!.queue(0).push(c, c.write(0, data));
   }
   reset(): void { this.resets++; this.deferred = []; }
-  saveState(): unknown { return {}; }
+  saveState(): VirtioDeviceState { return { kind: "rng", version: 1 }; } // stateless, as virtio-rng
   loadState(): void { /* stateless */ }
 }
 
@@ -293,7 +295,7 @@ test("snapshot round trip replays requests that were in flight", () => {
   const d = new TestDriver(dev);
   d.init();
   const s = d.submit(0, [{ data: enc("zz") }, { writeLen: 2 }]);
-  const snap = JSON.parse(JSON.stringify(d.mmio.saveState())) as unknown;
+  const snap = viaJson(d.mmio.saveState());
   // A fresh transport over the same RAM (as after restoring RAM from the snapshot).
   const dev2 = new EchoDevice();
   const m2 = new VirtioMmio(d.ram, d.irq, dev2);

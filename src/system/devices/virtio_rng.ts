@@ -14,6 +14,9 @@ export function defaultRandomBytes(dst: Uint8Array): void {
   for (let o = 0; o < dst.length; o += CRYPTO_CHUNK) globalThis.crypto.getRandomValues(dst.subarray(o, o + CRYPTO_CHUNK));
 }
 
+/** The device has no state beyond its queue (the transport's). */
+export interface VirtioRngState { kind: "rng"; version: 1 }
+
 export class VirtioRng implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_RNG;
   readonly features = featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX);
@@ -39,6 +42,8 @@ export class VirtioRng implements VirtioDevice {
     }
   }
 
-  saveState(): unknown { return { version: 1 }; }
-  loadState(): void { /* stateless */ }
+  saveState(): VirtioRngState { return { kind: "rng", version: 1 }; }
+  loadState(s: VirtioRngState): void {
+    if (s.kind !== "rng" || s.version !== 1) throw new Error("virtio-rng: incompatible state");
+  }
 }
