@@ -52,6 +52,8 @@ const USAGE = `usage: rvisor <command> [options]
 commands:
   run     boot a RISC-V virt machine (firmware, Linux kernel, or a bare-metal ELF)
   exec    run a riscv64 Linux program directly (process VM)
+  create, start, console, stop, kill, pause, resume, list, info, logs, rm
+          manage persistent VMs, each running in its own process (below)
 
 rvisor run options:
   --bios FILE|none      M-mode firmware (e.g. OpenSBI fw_jump.bin); default: built-in SBI;
@@ -80,8 +82,11 @@ export async function main(argv: string[]): Promise<number> {
         const mod = await import("../host/node/exec_main.js");
         return await mod.execMain(rest);
       }
+      case "create": case "start": case "console": case "stop": case "kill": case "pause": case "resume":
+      case "list": case "info": case "logs": case "rm": case "__vm":
+        return await (await import("./vm_commands.js")).vmMain(cmd, rest);
       case undefined: case "-h": case "--help": case "help":
-        process.stdout.write(USAGE);
+        process.stdout.write(USAGE + (await import("./vm_commands.js")).VM_USAGE);
         return cmd === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
