@@ -218,7 +218,8 @@ async function attach(s: VmStore, name: string): Promise<number> {
       done = true;
       stdin.off("data", onKey);
       if (tty) stdin.setRawMode(false);
-      stdin.pause();
+      // A paused pipe still holds the event loop open; the console is done with stdin.
+      stdin.destroy();
       sock.destroy();
       process.stderr.write(msg);
       resolveExit(code);
