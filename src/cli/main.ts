@@ -4,8 +4,7 @@
 //              [--cpu rv64gc|rva22|max]
 //   rvisor exec [options] PROGRAM [ARGS...]
 import { parseArgs } from "node:util";
-import { readFileSync, writeFileSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
 import { VirtMachine, type Firmware } from "../system/machine.js";
 import { LoadError } from "../system/loader.js";
 import { attachHtif } from "../system/baremetal.js";
@@ -15,9 +14,10 @@ import { PRV_M } from "../cpu/csr_numbers.js";
 import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../cpu/isa.js";
 import { FileBlockBackend } from "../host/node/block_file.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
-import { NodeFs9p } from "../host/node/fs_9p_node.js";
+import type { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
 import { RunLoop } from "../host/node/run_loop.js";
+import { openShare, readHostFile, VmBuildError } from "../host/node/virt_build.js";
 import type { BlockBackend } from "../system/devices/virtio_blk.js";
 
 export class UsageError extends Error {}
@@ -146,13 +146,7 @@ export function parseSpec(spec: string): Map<string, string> {
 }
 
 function readInput(path: string, what: string): Uint8Array {
-  try {
-    if (statSync(path).isDirectory()) throw new UsageError(`${what} '${path}' is a directory`);
-    return readFileSync(path);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  try { return readHostFile(path, what); } catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -206,15 +200,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     const kv = parseSpec(spec);
     const dir = kv.get("_") ?? kv.get("path");
     if (dir === undefined) throw new UsageError(`--share '${spec}': a host directory is required`);
-    let isDir = false;
-    try { isDir = statSync(dir).isDirectory(); } catch { /* reported below */ }
-    if (!isDir) throw new UsageError(`--share '${spec}': ${dir} is not a directory`);
     const ro = kv.get("readonly");
     const tag = kv.get("tag") ?? `host${i}`;
     // The virtio-9p config space holds the tag as tag_len (le16) + bytes: 1 to 65535 bytes.
     const tagBytes = new TextEncoder().encode(tag).length;
     if (tagBytes === 0 || tagBytes > 0xffff) throw new UsageError(`--share '${spec}': tag= must be 1 to 65535 bytes`);
-    shares.push({ fs: new NodeFs9p(resolve(dir), { readonly: ro === "on" || ro === "true" }), tag });
+    try { shares.push(openShare(dir, tag, ro === "on" || ro === "true", `--share '${spec}'`)); }
+    catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
   }
 
   const out = new StdoutBackend();

@@ -25,6 +25,14 @@ export function readHostFile(path: string, what: string): Uint8Array {
   }
 }
 
+/** A host directory as a virtio-9p share; `what` names it in errors. */
+export function openShare(dir: string, tag: string, readonly: boolean, what: string): { fs: NodeFs9p; tag: string } {
+  let isDir = false;
+  try { isDir = statSync(dir).isDirectory(); } catch { /* reported below */ }
+  if (!isDir) throw new VmBuildError(`${what}: ${dir} is not a directory`);
+  return { fs: new NodeFs9p(resolve(dir), { readonly }), tag };
+}
+
 interface ImageLib { imagePaths(): { kernel: string | null; initrd: string | null; ready: boolean } }
 
 /** rvisor's own guest image (Linux 6.1 + busybox initramfs), as `npm run image` caches it. */
@@ -70,12 +78,7 @@ export async function openVmResources(cfg: VmConfig): Promise<VmResources> {
     await Promise.all(drives.map((d) => d.close()));
     throw e;
   }
-  const shares = cfg.shares.map((s, i) => {
-    let isDir = false;
-    try { isDir = statSync(s.path).isDirectory(); } catch { /* reported below */ }
-    if (!isDir) throw new VmBuildError(`shares[${i}]: ${s.path} is not a directory`);
-    return { fs: new NodeFs9p(resolve(s.path), { readonly: s.readonly }), tag: s.tag };
-  });
+  const shares = cfg.shares.map((s, i) => openShare(s.path, s.tag, s.readonly, `shares[${i}]`));
   return { firmware, kernel, initrd, drives, shares };
 }
 
