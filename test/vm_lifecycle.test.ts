@@ -205,6 +205,35 @@ test("VM isolation: SIGKILL one VM's process, the other keeps answering; list sa
   }
 });
 
+/** Linux reports utime/stime in /proc/PID/stat in USER_HZ ticks, 100 per second on every mainstream arch. */
+const USER_HZ = 100;
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ; // utime (14), stime (15)
+}
+
+test("VM CPU quota: a booting VM with --cpu-quota 25 uses at most about a quarter of a core", { skip, timeout: 120_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), "rvisor-vms-"));
+  const env = { ...process.env, RVISOR_HOME: home };
+  try {
+    await ok(env, "create", "q", "--cpu-quota", "25");
+    assert.match(await ok(env, "info", "q"), /CPUs:\s+1 \(max, quota 25%\)/);
+    await ok(env, "start", "q");
+    const pid = (await list(env)).get("q")?.pid ?? 0;
+    await new Promise((r) => setTimeout(r, 2000)); // past process start-up
+    const c0 = cpuSeconds(pid), t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 5000)); // the kernel boots: CPU-bound throughout
+    const share = (cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000);
+    process.stderr.write(`quota 25%: the VM process used ${(share * 100).toFixed(0)}% of a core while booting\n`);
+    assert.ok(share < 0.35, `CPU share ${share}`);
+    assert.ok(share > 0.05, `CPU share ${share}: the VM hardly ran`);
+  } finally {
+    await rvisor(env, "kill", "q");
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
 test("VM commands: usage errors exit 2, unknown VMs exit 1 with virsh-style messages", async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vms-"));
   const env = { ...process.env, RVISOR_HOME: home };
