@@ -185,7 +185,7 @@ async function spawnVmProcess(s: VmStore, name: string): Promise<number> {
     const rt = s.runtime(name);
     if (rt !== null && rt.pid === pid) return pid;
     if (exited !== null || !pidAlive(pid)) {
-      const why = readFileSync(s.errPath(name), "utf8").trim().split("\n").filter((l) => l !== "").slice(-3).join("\n");
+      const why = readFileSync(s.errPath(name), "utf8").trim().split("\n").filter((l) => l !== "").slice(-3).join("\n").replace(/^rvisor: /, "");
       throw new VmCommandError(`VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
     }
     if (Date.now() > deadline) throw new VmCommandError(`VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
