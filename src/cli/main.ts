@@ -6,8 +6,7 @@
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
 import { parseArgs } from "node:util";
-import { readFileSync, writeFileSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
 import { VirtMachine, type Firmware } from "../system/machine.js";
 import { LoadError } from "../system/loader.js";
 import { attachHtif } from "../system/baremetal.js";
@@ -17,9 +16,10 @@ import { PRV_M } from "../cpu/csr_numbers.js";
 import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../cpu/isa.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
 import { DiskOpenError, openDisk, type DiskFormat, type OpenDisk } from "../host/node/disk_image.js";
-import { NodeFs9p } from "../host/node/fs_9p_node.js";
+import type { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
 import { RunLoop } from "../host/node/run_loop.js";
+import { openShare, readHostFile, VmBuildError } from "../host/node/virt_build.js";
 import { SnapshotError } from "../system/snapshot.js";
 import { SnapshotTrigger, restoreMachine } from "./run_snapshot.js";
 
@@ -56,6 +56,8 @@ commands:
   run     boot a RISC-V virt machine (firmware, Linux kernel, or a bare-metal ELF)
   exec    run a riscv64 Linux program directly (process VM)
   img     create and inspect disk images (raw, qcow2), like qemu-img ('rvisor img --help')
+  create, start, console, stop, kill, pause, resume, list, info, logs, rm
+          manage persistent VMs, each running in its own process (below)
 
 rvisor run options:
   --bios FILE|none      M-mode firmware (e.g. OpenSBI fw_jump.bin); default: built-in SBI;
@@ -95,8 +97,11 @@ export async function main(argv: string[]): Promise<number> {
         const mod = await import("../host/node/exec_main.js");
         return await mod.execMain(rest);
       }
+      case "create": case "start": case "console": case "stop": case "kill": case "pause": case "resume":
+      case "list": case "info": case "logs": case "rm": case "__vm":
+        return await (await import("./vm_commands.js")).vmMain(cmd, rest);
       case undefined: case "-h": case "--help": case "help":
-        process.stdout.write(USAGE);
+        process.stdout.write(USAGE + (await import("./vm_commands.js")).VM_USAGE);
         return cmd === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
@@ -156,13 +161,7 @@ export function parseSpec(spec: string): Map<string, string> {
 }
 
 function readInput(path: string, what: string): Uint8Array {
-  try {
-    if (statSync(path).isDirectory()) throw new UsageError(`${what} '${path}' is a directory`);
-    return readFileSync(path);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  try { return readHostFile(path, what); } catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
 }
 
 /** The disks `rvisor run` opened: flushed (qcow2 metadata written back) and unlocked when it ends, however it ends. */
@@ -239,15 +238,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     const kv = parseSpec(spec);
     const dir = kv.get("_") ?? kv.get("path");
     if (dir === undefined) throw new UsageError(`--share '${spec}': a host directory is required`);
-    let isDir = false;
-    try { isDir = statSync(dir).isDirectory(); } catch { /* reported below */ }
-    if (!isDir) throw new UsageError(`--share '${spec}': ${dir} is not a directory`);
     const ro = kv.get("readonly");
     const tag = kv.get("tag") ?? `host${i}`;
     // The virtio-9p config space holds the tag as tag_len (le16) + bytes: 1 to 65535 bytes.
     const tagBytes = new TextEncoder().encode(tag).length;
     if (tagBytes === 0 || tagBytes > 0xffff) throw new UsageError(`--share '${spec}': tag= must be 1 to 65535 bytes`);
-    shares.push({ fs: new NodeFs9p(resolve(dir), { readonly: ro === "on" || ro === "true" }), tag });
+    try { shares.push(openShare(dir, tag, ro === "on" || ro === "true", `--share '${spec}'`)); }
+    catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
   }
 
   const out = new StdoutBackend();

@@ -24,8 +24,9 @@ export class GuestConsole {
   readonly exited: Promise<number | null>;
   readonly started = performance.now();
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [RVISOR_BIN, "run", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  /** Spawns `rvisor run ARGS` (or `rvisor COMMAND ARGS`, e.g. command "console" for a running VM). */
+  constructor(args: string[], command = "run", env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, [RVISOR_BIN, command, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
     this.child.stdout.setEncoding("utf8");
     this.child.stderr.setEncoding("utf8");
     this.child.stdout.on("data", (s: string) => { this.buf += s; });

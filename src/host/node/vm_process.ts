@@ -1,0 +1,253 @@
+// The process of one running VM (`rvisor __vm NAME`, spawned detached by `rvisor start`): as
+// each KVM guest is a QEMU process and each Firecracker microVM its own process, a guest that
+// crashes, hangs or exhausts its memory takes only this process down.
+//
+// It builds the machine from vms/NAME/config.json, serves the control socket (JSON lines, see
+// src/hypervisor/control.ts), writes the console output to console.log (rotated), records itself
+// in vm.json, and on a clean end writes exit.json and removes vm.json and the socket. A VM whose
+// vm.json names a dead process therefore died without a clean exit: `list` reports it crashed.
+//
+// Pause stops stepping the harts and freezes the guest's clock (the CLINT's mtime is read from
+// a GuestClock that does not advance while paused), so on resume no timer has jumped, as with
+// QEMU's `stop`/`cont`. The goldfish RTC keeps host wall time, as QEMU's default rtc clock=host.
+//
+// Stop: the guest cannot be asked to power off. rvisor's guest kernel (Linux 6.1, guest/linux.config)
+// has no ACPI, no input/GPIO-keys power button, no VT keyboard (Ctrl-Alt-Del) and no SysRq, and
+// busybox init runs no power daemon; nothing the virt board can signal reaches it. So `stop`
+// ends the run from the host side: the harts stop between instructions, the disks are flushed
+// (fsync) and closed, the log is closed, and the process exits 0 (state "shut off"). A guest that
+// powers itself off (`poweroff` inside) ends the same way. The CLI waits --timeout seconds for
+// that and then kills the process.
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import type { VmConfig } from "../../hypervisor/config.js";
+import { parseControlRequest, type ControlReply, type RunState } from "../../hypervisor/control.js";
+import type { CharBackend } from "../../system/devices/char_backend.js";
+import type { ExitReason, VirtMachine } from "../../system/machine.js";
+import { RunLoop } from "./run_loop.js";
+import { buildVmMachine, openVmResources, type VmResources } from "./virt_build.js";
+import { LOG_MAX_BYTES, VmStore, writeFileAtomic, type VmExit } from "./vm_store.js";
+
+/** Host milliseconds that stand still while the VM is paused: the guest's monotonic time base. */
+export class GuestClock {
+  private pausedAt: number | null = null;
+  private pausedTotal = 0;
+  constructor(private readonly host: () => number = () => performance.now()) {}
+  now(): number { return (this.pausedAt ?? this.host()) - this.pausedTotal; }
+  pause(): void { if (this.pausedAt === null) this.pausedAt = this.host(); }
+  resume(): void {
+    if (this.pausedAt === null) return;
+    this.pausedTotal += this.host() - this.pausedAt;
+    this.pausedAt = null;
+  }
+  get paused(): boolean { return this.pausedAt !== null; }
+}
+
+/** console.log, rotated to console.log.1 once it passes `max` bytes (so at most 2 × max on disk). */
+export class RotatingLog {
+  private fd: number;
+  private size: number;
+  constructor(private readonly path: string, private readonly max = LOG_MAX_BYTES) {
+    this.fd = openSync(path, "a", 0o644);
+    this.size = statSync(path).size;
+  }
+  write(b: Uint8Array): void {
+    if (this.size + b.length > this.max && this.size > 0) this.rotate();
+    writeSync(this.fd, b);
+    this.size += b.length;
+  }
+  private rotate(): void {
+    closeSync(this.fd);
+    renameSync(this.path, `${this.path}.1`);
+    this.fd = openSync(this.path, "a", 0o644);
+    this.size = 0;
+  }
+  close(): void { closeSync(this.fd); }
+}
+
+/** Guest console output: batched per run slice, then to the log and every attached client. */
+class ConsoleFanout implements CharBackend {
+  private chunks: Uint8Array[] = [];
+  readonly clients = new Set<Socket>();
+  constructor(private readonly log: RotatingLog) {}
+  write(bytes: Uint8Array): void { this.chunks.push(bytes.slice()); }
+  flush(): void {
+    if (this.chunks.length === 0) return;
+    const out = Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.log.write(out);
+    for (const c of this.clients) c.write(out);
+  }
+}
+
+/** The share of one host core the run loop may use is enforced over windows this long. */
+const QUOTA_WINDOW_MS = 1000;
+
+export async function vmProcessMain(name: string): Promise<number> {
+  const store = new VmStore();
+  const cfg = store.read(name);
+  const vm = new VmProcess(store, cfg, await openVmResources(cfg));
+  return vm.run();
+}
+
+class VmProcess {
+  private readonly clock = new GuestClock();
+  private readonly log: RotatingLog;
+  private readonly console: ConsoleFanout;
+  private machine: VirtMachine;
+  private loop: RunLoop;
+  private state: RunState = "running";
+  private stopRequested = false;
+  private wakeResume: (() => void) | null = null;
+  private server: Server | null = null;
+  private readonly socket: string;
+  // CPU quota accounting (process CPU time against wall time in the current window).
+  private windowWall = performance.now();
+  private windowCpu = process.cpuUsage();
+
+  constructor(private readonly store: VmStore, private readonly cfg: VmConfig, private readonly res: VmResources) {
+    this.log = new RotatingLog(store.logPath(cfg.name));
+    this.console = new ConsoleFanout(this.log);
+    this.machine = this.build();
+    this.loop = new RunLoop(this.machine);
+    this.socket = store.socketPath(cfg.name);
+  }
+
+  private build(): VirtMachine { return buildVmMachine(this.cfg, this.res, this.console, () => this.clock.now()); }
+
+  async run(): Promise<number> {
+    await this.listen();
+    rmSync(this.store.exitPath(this.cfg.name), { force: true });
+    writeFileAtomic(this.store.runtimePath(this.cfg.name),
+      `${JSON.stringify({ pid: process.pid, socket: this.socket, startedAt: new Date().toISOString() })}\n`);
+    process.on("SIGTERM", () => this.requestStop());
+    process.on("SIGINT", () => this.requestStop());
+    let exit: VmExit;
+    try {
+      exit = await this.runGuest();
+    } catch (e) {
+      exit = { reason: "error", code: 1, at: new Date().toISOString(), message: (e as Error).stack ?? String(e) };
+    }
+    await this.shutdown(exit);
+    return exit.reason === "error" ? 1 : 0;
+  }
+
+  private async runGuest(): Promise<VmExit> {
+    const at = (): string => new Date().toISOString();
+    for (;;) {
+      if (this.stopRequested) return { reason: "stop", code: 0, at: at() };
+      if (this.state === "paused") { await new Promise<void>((r) => { this.wakeResume = r; }); continue; }
+      const throttle = this.quotaSleepMs();
+      if (throttle > 0) { await new Promise((r) => setTimeout(r, throttle)); continue; }
+      const reason: ExitReason = await this.loop.run({
+        afterSlice: () => this.console.flush(),
+        shouldStop: () => this.stopRequested || this.state === "paused" || this.quotaSleepMs() > 0,
+      });
+      if (reason.kind === "poweroff") return { reason: "poweroff", code: reason.code, at: at() };
+      if (reason.kind === "reboot") { this.machine = this.build(); this.loop = new RunLoop(this.machine); continue; }
+      if (reason.kind === "stuck") {
+        return { reason: "error", code: 1, at: at(), message: `hart ${reason.hart} makes no progress (trap cause ${reason.cause} at pc 0x${reason.epc.toString(16)})` };
+      }
+      if (this.machine.harts.every((h) => h.stopped)) return { reason: "halted", code: 0, at: at() };
+    }
+  }
+
+  /** How long to sleep to keep the process within its CPU quota (0 when under it or unlimited). */
+  private quotaSleepMs(): number {
+    const q = this.cfg.cpu.quotaPercent;
+    if (q >= 100) return 0;
+    const now = performance.now();
+    const wall = now - this.windowWall;
+    const u = process.cpuUsage(this.windowCpu);
+    const cpuMs = (u.user + u.system) / 1000;
+    const allowedWall = cpuMs * 100 / q;
+    if (wall >= QUOTA_WINDOW_MS && allowedWall <= wall) { this.windowWall = now; this.windowCpu = process.cpuUsage(); return 0; }
+    return Math.max(0, allowedWall - wall);
+  }
+
+  private requestStop(): void {
+    this.stopRequested = true;
+    this.loop.kick();
+    this.wakeResume?.();
+  }
+
+  private setState(s: RunState): void {
+    if (s === this.state) return;
+    this.state = s;
+    if (s === "paused") { this.clock.pause(); this.loop.kick(); }
+    else { this.clock.resume(); const w = this.wakeResume; this.wakeResume = null; w?.(); }
+  }
+
+  private status(): ControlReply {
+    return {
+      ok: true, state: this.state, pid: process.pid, cpus: this.cfg.cpus, memoryMib: this.cfg.memoryMib,
+      executed: this.machine.executed, guestMs: Math.round(this.clock.now()),
+    };
+  }
+
+  private listen(): Promise<void> {
+    rmSync(this.socket, { force: true });
+    const server = createServer((sock) => this.serve(sock));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.socket, () => { server.off("error", reject); resolve(); });
+    });
+  }
+
+  private serve(sock: Socket): void {
+    let buf = "";
+    let consoleMode = false;
+    sock.on("error", () => { this.console.clients.delete(sock); });
+    sock.on("close", () => { this.console.clients.delete(sock); });
+    const reply = (r: ControlReply): void => { sock.write(`${JSON.stringify(r)}\n`); };
+    sock.on("data", (data: Buffer) => {
+      if (consoleMode) { this.machine.consoleInput(data); this.loop.kick(); return; }
+      buf += data.toString("latin1");
+      for (let nl = buf.indexOf("\n"); nl >= 0 && !consoleMode; nl = buf.indexOf("\n")) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const req = parseControlRequest(line);
+        if ("error" in req) { reply({ ok: false, error: req.error }); continue; }
+        switch (req.cmd) {
+          case "status": reply(this.status()); break;
+          case "pause":
+            if (this.state === "paused") reply({ ok: false, error: `VM '${this.cfg.name}' is already paused` });
+            else { this.setState("paused"); reply(this.status()); }
+            break;
+          case "resume":
+            if (this.state === "running") reply({ ok: false, error: `VM '${this.cfg.name}' is not paused` });
+            else { this.setState("running"); reply(this.status()); }
+            break;
+          case "stop":
+            reply({ ok: true, message: "stopping: harts stopped between instructions, disks flushed" });
+            this.requestStop();
+            break;
+          case "console": {
+            reply({ ok: true });
+            consoleMode = true;
+            this.console.clients.add(sock);
+            // Bytes after the request line in the same packet are already console input.
+            if (buf.length > 0) { this.machine.consoleInput(Buffer.from(buf, "latin1")); this.loop.kick(); buf = ""; }
+            break;
+          }
+        }
+      }
+    });
+  }
+
+  private async shutdown(exit: VmExit): Promise<void> {
+    this.console.flush();
+    const errors: string[] = [];
+    for (const d of this.res.drives) {
+      try { await d.backend.flush(); await d.close(); } catch (e) { errors.push((e as Error).message); }
+    }
+    if (errors.length > 0 && exit.reason !== "error") exit = { ...exit, reason: "error", code: 1, message: `disk flush failed: ${errors.join("; ")}` };
+    for (const c of this.console.clients) c.end();
+    this.log.close();
+    writeFileAtomic(this.store.exitPath(this.cfg.name), `${JSON.stringify(exit)}\n`);
+    this.server?.close();
+    rmSync(this.socket, { force: true });
+    rmSync(this.store.runtimePath(this.cfg.name), { force: true });
+  }
+}

@@ -1,0 +1,124 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DEFAULT_CMDLINE, formatMib, parseMemoryMib, parseVmConfig, VM_CONFIG_VERSION, VmConfigError } from "./config.js";
+import { createRefusal, parseLimits, startRefusal } from "./limits.js";
+import { parseControlRequest } from "./control.js";
+
+/** Asserts that parsing `input` fails on `field` with a message matching `msg`. */
+function rejects(input: unknown, field: string, msg: RegExp): void {
+  assert.throws(() => parseVmConfig(input), (e: unknown) => {
+    assert.ok(e instanceof VmConfigError, `expected VmConfigError, got ${String(e)}`);
+    assert.equal(e.field, field);
+    assert.match(e.message, msg);
+    assert.ok(e.message.startsWith(`${field}: `), e.message);
+    return true;
+  });
+}
+
+test("VmConfig: defaults for a bare name; the result round-trips through JSON", () => {
+  const c = parseVmConfig({ name: "web-1" });
+  assert.deepEqual(c, {
+    version: VM_CONFIG_VERSION, name: "web-1", cpus: 1, memoryMib: 256, cpu: { profile: "max", quotaPercent: 100 },
+    boot: { firmware: "builtin", kernel: null, initrd: null, cmdline: DEFAULT_CMDLINE }, disks: [], shares: [], network: [],
+  });
+  assert.deepEqual(parseVmConfig(JSON.parse(JSON.stringify(c))), c);
+});
+
+test("VmConfig: every field in its input shapes", () => {
+  const c = parseVmConfig({
+    name: "a.b_c", cpus: "4", memory: "2G", cpu: { profile: "rva22", quotaPercent: "50%" },
+    boot: { firmware: "/fw.bin", kernel: "/k", initrd: "/i", cmdline: "console=ttyS0 quiet" },
+    disks: ["/d0.img", { path: "/d1.qcow2", format: "qcow2", readonly: true }],
+    shares: ["/src", { path: "/data", tag: "data", readonly: true }],
+  });
+  assert.equal(c.cpus, 4);
+  assert.equal(c.memoryMib, 2048);
+  assert.deepEqual(c.cpu, { profile: "rva22", quotaPercent: 50 });
+  assert.deepEqual(c.disks, [{ path: "/d0.img", format: "raw", readonly: false }, { path: "/d1.qcow2", format: "qcow2", readonly: true }]);
+  assert.deepEqual(c.shares, [{ path: "/src", tag: "host0", readonly: false }, { path: "/data", tag: "data", readonly: true }]);
+  assert.equal(parseVmConfig({ name: "x", memoryMib: 64 }).memoryMib, 64);
+});
+
+test("VmConfig: memory sizes and units", () => {
+  assert.equal(parseMemoryMib("512M"), 512);
+  assert.equal(parseMemoryMib("512MiB"), 512);
+  assert.equal(parseMemoryMib("1g"), 1024);
+  assert.equal(parseMemoryMib("65536K"), 64);
+  assert.equal(parseMemoryMib("300"), 300);
+  assert.equal(parseMemoryMib(16), 16);
+  assert.equal(formatMib(2048), "2G");
+  assert.equal(formatMib(384), "384M");
+});
+
+test("VmConfig: each field's error names the field", () => {
+  rejects(null, "config", /must be an object/);
+  rejects([], "config", /must be an object/);
+  rejects({ name: "x", color: "red" }, "color", /unknown field/);
+  rejects({ name: "x", version: 2 }, "version", /unsupported config version 2/);
+  rejects({}, "name", /must be a string/);
+  rejects({ name: "" }, "name", /invalid VM name/);
+  rejects({ name: "-x" }, "name", /invalid VM name/);
+  rejects({ name: "a/b" }, "name", /invalid VM name/);
+  rejects({ name: "x".repeat(64) }, "name", /invalid VM name/);
+  rejects({ name: "x", cpus: 0 }, "cpus", /from 1 to 8 \(got 0\)/);
+  rejects({ name: "x", cpus: 9 }, "cpus", /from 1 to 8/);
+  rejects({ name: "x", cpus: 1.5 }, "cpus", /integer/);
+  rejects({ name: "x", cpus: "two" }, "cpus", /integer/);
+  rejects({ name: "x", memory: "15M" }, "memory", /between 16M and 2G/);
+  rejects({ name: "x", memory: "3G" }, "memory", /between 16M and 2G/);
+  rejects({ name: "x", memory: "lots" }, "memory", /bad size 'lots'/);
+  rejects({ name: "x", memory: "1000K" }, "memory", /whole number of MiB/);
+  rejects({ name: "x", memory: true }, "memory", /must be a size/);
+  rejects({ name: "x", memoryMib: 4096 }, "memoryMib", /between/);
+  rejects({ name: "x", memory: "1G", memoryMib: 1024 }, "memory", /not both/);
+  rejects({ name: "x", cpu: "max" }, "cpu", /must be an object/);
+  rejects({ name: "x", cpu: { profile: "rv32i" } }, "cpu.profile", /unknown CPU profile 'rv32i' \(valid: rv64gc, rva22, max\)/);
+  rejects({ name: "x", cpu: { quotaPercent: 0 } }, "cpu.quotaPercent", /from 1 to 100/);
+  rejects({ name: "x", cpu: { quotaPercent: "150%" } }, "cpu.quotaPercent", /from 1 to 100/);
+  rejects({ name: "x", cpu: { smt: true } }, "cpu.smt", /unknown field/);
+  rejects({ name: "x", boot: "linux" }, "boot", /must be an object/);
+  rejects({ name: "x", boot: { kernel: "" } }, "boot.kernel", /must not be empty/);
+  rejects({ name: "x", boot: { kernel: 5 } }, "boot.kernel", /must be a string/);
+  rejects({ name: "x", boot: { kernel: "/k", initrd: "a\0b" } }, "boot.initrd", /NUL/);
+  rejects({ name: "x", boot: { initrd: "/i" } }, "boot.initrd", /needs a kernel/);
+  rejects({ name: "x", boot: { firmware: "none" } }, "boot.kernel", /bare metal/);
+  rejects({ name: "x", boot: { firmware: "" } }, "boot.firmware", /must not be empty/);
+  rejects({ name: "x", boot: { cmdline: 1 } }, "boot.cmdline", /must be a string/);
+  rejects({ name: "x", disks: "/d" }, "disks", /must be an array/);
+  rejects({ name: "x", disks: [42] }, "disks[0]", /must be an object/);
+  rejects({ name: "x", disks: [{}] }, "disks[0].path", /must be a string/);
+  rejects({ name: "x", disks: [{ path: "/d", format: "vmdk" }] }, "disks[0].format", /unknown disk format 'vmdk' \(valid: raw, qcow2\)/);
+  rejects({ name: "x", disks: [{ path: "/d", readonly: "yes" }] }, "disks[0].readonly", /true or false/);
+  rejects({ name: "x", disks: [{ path: "/d", cache: "none" }] }, "disks[0].cache", /unknown field/);
+  rejects({ name: "x", disks: ["/d", "/e", "/d"] }, "disks[2].path", /already disk 0/);
+  rejects({ name: "x", shares: [{ path: "/s", tag: "" }] }, "shares[0].tag", /1 to 65535 bytes/);
+  rejects({ name: "x", shares: ["/a", { path: "/b", tag: "host0" }] }, "shares[1].tag", /used twice/);
+  rejects({ name: "x", shares: [{ tag: "t" }] }, "shares[0].path", /must be a string/);
+  rejects({ name: "x", network: [{}] }, "network[0]", /not supported yet/);
+});
+
+test("limits: from the host config and the environment (which wins); refusals name the limit and its value", () => {
+  const l = parseLimits({ "limits.instances": 2, "limits.cpu": 4, "limits.memory": "1G" }, { RVISOR_LIMITS_CPU: "3" });
+  assert.deepEqual(l, { instances: 2, cpu: 3, memoryMib: 1024 });
+  assert.deepEqual(parseLimits(null, {}), { instances: null, cpu: null, memoryMib: null });
+  assert.throws(() => parseLimits({ "limits.cpu": -1 }, {}), /limits.cpu: must be a whole number/);
+  assert.throws(() => parseLimits({}, { RVISOR_LIMITS_MEMORY: "lots" }), /RVISOR_LIMITS_MEMORY: bad size/);
+  const vm = parseVmConfig({ name: "v", cpus: 2, memory: "512M" });
+  assert.equal(createRefusal(l, 1, vm), null);
+  assert.equal(createRefusal(l, 2, vm), "creating VM 'v' would exceed limits.instances=2 (2 VMs defined)");
+  assert.match(createRefusal({ ...l, cpu: 1 }, 0, vm) ?? "", /2 vCPUs, more than limits.cpu=1/);
+  assert.match(createRefusal({ ...l, memoryMib: 256 }, 0, vm) ?? "", /512M of memory, more than limits.memory=256M/);
+  assert.equal(startRefusal(l, [parseVmConfig({ name: "a" })], vm), null);
+  assert.equal(startRefusal(l, [parseVmConfig({ name: "a", cpus: 2 })], vm),
+    "starting VM 'v' would exceed limits.cpu=3 (2 vCPUs in use, 2 requested)");
+  assert.equal(startRefusal(l, [parseVmConfig({ name: "a", memory: "768M" })], vm),
+    "starting VM 'v' would exceed limits.memory=1G (768M in use, 512M requested)");
+});
+
+test("control requests: commands parse, everything else is a named error", () => {
+  assert.deepEqual(parseControlRequest('{"cmd":"pause"}'), { cmd: "pause" });
+  assert.deepEqual(parseControlRequest("{"), { error: "malformed JSON" });
+  assert.deepEqual(parseControlRequest("[1]"), { error: "a request is a JSON object" });
+  assert.match((parseControlRequest('{"cmd":"reboot"}') as { error: string }).error, /unknown command "reboot"/);
+  assert.match((parseControlRequest("{}") as { error: string }).error, /unknown command \(none\)/);
+});
