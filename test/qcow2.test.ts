@@ -173,6 +173,22 @@ test("rvisor run --drive: clear errors for a missing backing file, a corrupt hea
   assert.match(run("file=plain.raw,format=vmdk").stderr, /format must be raw or qcow2/);
 });
 
+test("a probed raw image refuses a guest write that would turn it into qcow2 (as QEMU restricts block 0)", { skip }, async () => {
+  const p = join(work, "probe.raw");
+  writeFileSync(p, Buffer.alloc(1 << 16));
+  const magic = Buffer.alloc(512);
+  magic.writeUInt32BE(0x514649fb, 0);
+  const probed = await openDisk(p, { lock: false });
+  assert.equal(probed.probedRaw, true);
+  await assert.rejects(async () => probed.backend.write(0, magic), /probed raw image/);
+  await probed.backend.write(512, magic); // elsewhere is fine
+  await probed.close();
+  const explicit = await openDisk(p, { format: "raw", lock: false });
+  await explicit.backend.write(0, magic);
+  await explicit.close();
+  assert.equal(readFileSync(p).readUInt32BE(0), 0x514649fb);
+});
+
 const img = haveQemuImg ? await guestImage() : "qemu-img missing";
 const skipGuest = typeof img === "string" ? img : false;
 

@@ -73,13 +73,17 @@ export class NodeImageFile implements ImageFile {
   async close(): Promise<void> { await this.fh.close(); }
 }
 
-/** A raw image as a BlockBackend. */
+/**
+ * A raw image as a BlockBackend. A probed one (no format=) refuses guest writes that would make
+ * it probe as qcow2 next time, as QEMU restricts writes to block 0 of a probed raw image.
+ */
 class RawImage implements BlockBackend {
-  constructor(private readonly file: NodeImageFile, readonly readonly: boolean, readonly id?: string) {}
+  constructor(private readonly file: NodeImageFile, readonly readonly: boolean, readonly id: string | undefined, private readonly probed: boolean) {}
   get size(): number { return this.file.size(); }
   read(offset: number, dst: Uint8Array): Promise<void> { return this.file.read(offset, dst); }
-  write(offset: number, src: Uint8Array): Promise<void> {
+  async write(offset: number, src: Uint8Array): Promise<void> {
     if (this.readonly) throw new Error("read-only disk");
+    if (this.probed && offset === 0 && isQcow2(src)) throw new Error("write of a qcow2 header to block 0 of a probed raw image refused (give format=raw)");
     return this.file.write(offset, src);
   }
   flush(): Promise<void> { return this.file.flush(); }
@@ -153,7 +157,7 @@ export async function openDisk(path: string, opts: OpenDiskOptions = {}): Promis
       const fmt = format ?? (await probeFormat(file));
       if (format === undefined && fmt === "raw" && depth === 0) probedRaw = true;
       chain.push({ path: p, format: fmt });
-      if (fmt === "raw") return { be: new RawImage(file, ro, depth === 0 ? opts.id : undefined), format: fmt };
+      if (fmt === "raw") return { be: new RawImage(file, ro, depth === 0 ? opts.id : undefined, format === undefined), format: fmt };
       const h = await Qcow2.readHeader(file).catch((e: unknown) => { throw wrap(p, e); });
       let backing: BlockBackend | null = null;
       if (h.backingFile !== null) {

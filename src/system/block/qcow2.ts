@@ -156,7 +156,6 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2Header
     h.backingFile = new TextDecoder().decode(buf.subarray(h.backingFileOffset, h.backingFileOffset + h.backingFileSize));
   }
   // Structural checks (QEMU's qcow2_do_open makes the same ones).
-  if (h.size % SECTOR !== 0 && version === 2) { /* v2 images may have any size; the last partial sector is not exposed */ }
   const l2Entries = cs / 8;
   const needL1 = Math.ceil(h.size / (cs * l2Entries));
   if (h.l1Size * 8 > QCOW_MAX_L1_SIZE) throw new Qcow2Error(`corrupt header: L1 table too large (${h.l1Size} entries)`);
@@ -681,7 +680,7 @@ export class Qcow2 implements BlockBackend {
     for (const [off, c] of this.l2Cache) if (!c.dirty) this.l2Cache.delete(off);
   }
 
-  /** Flushes and closes the backing chain's views (the files themselves are the host's to close). */
+  /** Writes all metadata back (the files of the image and its chain are the host's to close). */
   async close(): Promise<void> { await this.flush(); }
 }
 
