@@ -20,7 +20,7 @@ import { VirtioConsole } from "../../src/system/devices/virtio_console.js";
 import { VirtioRng } from "../../src/system/devices/virtio_rng.js";
 import { P9, P9Writer, Virtio9p } from "../../src/system/devices/virtio_9p.js";
 import { CaptureCharBackend } from "../../src/system/devices/char_backend.js";
-import { FileBlockBackend } from "../../src/host/node/block_file.js";
+import { openDisk, type OpenDisk } from "../../src/host/node/disk_image.js";
 import { NodeFs9p } from "../../src/host/node/fs_9p_node.js";
 
 const INPUTS_PER_BATCH = 150;
@@ -65,8 +65,13 @@ function p9Message(rng: Rng): Uint8Array {
   }
 }
 
+/** The disk images a batch opened (closed with the batch). */
+const openDisks: OpenDisk[] = [];
+
 async function subjects(): Promise<Subject[]> {
-  const fileDisk = await FileBlockBackend.open(diskFile, { lock: false });
+  const opened = await openDisk(diskFile, { format: "raw", lock: false });
+  openDisks.push(opened);
+  const fileDisk = opened.backend;
   const out: Subject[] = [];
   const blk = (name: string, be: ConstructorParameters<typeof VirtioBlk>[0]): Subject => {
     const dev = new VirtioBlk(be);
@@ -226,8 +231,8 @@ export const target: FuzzTarget = {
 
 /** Closes what a batch opened on the host (the disk file, 9p file handles). */
 async function fileDiskClose(subs: Subject[]): Promise<void> {
+  for (const d of openDisks.splice(0)) await d.close();
   for (const s of subs) {
-    if (s.dev instanceof VirtioBlk && s.dev.backend instanceof FileBlockBackend) await s.dev.backend.close();
     if (s.dev instanceof Virtio9p && s.dev.server.fs instanceof NodeFs9p) await s.dev.server.fs.closeAll();
   }
 }

@@ -5,7 +5,7 @@ import { linkSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskLockError, imageIdOf, lockDisk } from "./disk_lock.js";
-import { FileBlockBackend } from "./block_file.js";
+import { openDisk } from "./disk_image.js";
 
 function withDir(fn: (dir: string) => void | Promise<void>): () => Promise<void> {
   return async () => {
@@ -104,17 +104,18 @@ test("QEMU's OFD locks in /proc/locks are honoured", withDir((dir) => {
   }
 }));
 
-test("FileBlockBackend locks while open and unlocks on close", withDir(async (dir) => {
+test("an open disk image is locked while open and unlocked on close", withDir(async (dir) => {
   const { img, locks } = setup(dir);
   const lock = { dir: locks, procLocks: false as const };
-  const a = await FileBlockBackend.open(img, { lock });
-  await assert.rejects(FileBlockBackend.open(img, { lock, readonly: true }), DiskLockError);
+  const raw = { format: "raw" as const, lock };
+  const a = await openDisk(img, raw);
+  await assert.rejects(openDisk(img, { ...raw, readonly: true }), (e: unknown) => e instanceof DiskLockError && /Failed to get shared "write" lock/.test(e.message));
   await a.close();
-  const r1 = await FileBlockBackend.open(img, { lock, readonly: true });
-  const r2 = await FileBlockBackend.open(img, { lock, readonly: true });
-  await assert.rejects(FileBlockBackend.open(img, { lock }), /Failed to get "write" lock/);
+  const r1 = await openDisk(img, { ...raw, readonly: true });
+  const r2 = await openDisk(img, { ...raw, readonly: true });
+  await assert.rejects(openDisk(img, raw), /Failed to get "write" lock/);
   await r1.close(); await r2.close();
-  const b = await FileBlockBackend.open(img, { lock });
+  const b = await openDisk(img, raw);
   await b.close();
   assert.deepEqual(readdirSync(locks), []);
 }));

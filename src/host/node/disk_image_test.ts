@@ -3,17 +3,18 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileBlockBackend } from "./block_file.js";
+import { openDisk } from "./disk_image.js";
 import { VirtioBlk, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_S_OK } from "../../system/devices/virtio_blk.js";
 import { TestDriver } from "../../system/devices/virtio_testing.js";
 
-test("file backend: read, write, fsync through virtio-blk", async () => {
+test("a raw disk image: read, write, fsync through virtio-blk; readonly refuses writes", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rvisor-blk-"));
   try {
     const img = join(dir, "disk.img");
     const init = new Uint8Array(16 * 512).map((_, i) => i & 0xff);
     writeFileSync(img, init);
-    const be = await FileBlockBackend.open(img);
+    const disk = await openDisk(img, { format: "raw", lock: false });
+    const be = disk.backend;
     assert.equal(be.size, 16 * 512);
     const blk = new VirtioBlk(be);
     const d = new TestDriver(blk);
@@ -27,14 +28,14 @@ test("file backend: read, write, fsync through virtio-blk", async () => {
     assert.deepEqual(d.ram.read(r.bufs[1].addr, 512), init.subarray(512, 1024));
     assert.equal(d.ram.read8(w.bufs[2].addr), VIRTIO_BLK_S_OK);
     assert.equal(d.ram.read8(f.bufs[1].addr), VIRTIO_BLK_S_OK);
-    await be.close();
+    await disk.close();
     const after = readFileSync(img);
     assert.ok(after.subarray(1024, 1536).every((b) => b === 0xab));
     assert.equal(after[512], 0);
 
-    const ro = await FileBlockBackend.open(img, { readonly: true });
-    assert.equal(ro.readonly, true);
-    await assert.rejects(async () => ro.write(0, new Uint8Array(1)));
+    const ro = await openDisk(img, { format: "raw", readonly: true, lock: false });
+    assert.equal(ro.backend.readonly, true);
+    await assert.rejects(async () => ro.backend.write(0, new Uint8Array(1)));
     await ro.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
