@@ -1,7 +1,7 @@
 // The rvisor command line.
 //   rvisor run [--bios FILE|none] --kernel FILE [--initrd FILE] [--append STR] [--mem 256M] [--smp N]
 //              [--drive file=PATH,format=raw[,readonly=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
-//              [--cpu rv64gc|rva22|max]
+//              [--cpu rv64gc|rva22|max] [--net user[,mac=..]|none]...
 //   rvisor exec [options] PROGRAM [ARGS...]
 import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync, statSync } from "node:fs";
@@ -19,6 +19,9 @@ import { NodeFs9p } from "../host/node/fs_9p_node.js";
 import { StdoutBackend, attachStdin } from "../host/node/console.js";
 import { RunLoop } from "../host/node/run_loop.js";
 import type { BlockBackend } from "../system/devices/virtio_blk.js";
+import { NodeNetHost } from "../host/node/net_host.js";
+import { UserNet } from "../net/user_net.js";
+import { NetOptionError, parseNetOption, type UserNetOption } from "./net_option.js";
 
 export class UsageError extends Error {}
 
@@ -64,6 +67,9 @@ rvisor run options:
   --cpu PROFILE         the harts' ISA, advertised in the device tree:
 ${cpuUsage(24)}  --drive SPEC          file=PATH,format=raw[,readonly=on] (repeatable): a virtio-blk disk
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
+  --net SPEC            user[,mac=52:54:00:12:34:56][,net=10.0.2.0/24][,host=..][,dns=..][,dhcpstart=..] (repeatable):
+                        a virtio-net card on user-mode networking (DHCP, DNS, UDP; 10.0.2.2 is the host's
+                        loopback); none: no card (the default)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
   --max-instructions N  stop after N instructions, give or take one block (exit status 3)
@@ -154,7 +160,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const options = {
     bios: { type: "string" }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
     mem: { type: "string", short: "m" }, smp: { type: "string" }, cpu: { type: "string" }, drive: { type: "string", multiple: true },
-    share: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
+    share: { type: "string", multiple: true }, net: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
     "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
   } as const;
   const valued = new Set(Object.entries(options).filter(([, d]) => d.type === "string").map(([k]) => k));
@@ -212,13 +218,23 @@ async function cmdRun(argv: string[]): Promise<number> {
     shares.push({ fs: new NodeFs9p(resolve(dir), { readonly: ro === "on" || ro === "true" }), tag });
   }
 
+  let nets: UserNetOption[];
+  try { nets = (o.net ?? []).map(parseNetOption).flatMap((n) => (n.kind === "user" ? [n] : [])); } catch (e) {
+    if (e instanceof NetOptionError) throw new UsageError(e.message);
+    throw e;
+  }
+  const netHost = new NodeNetHost();
+
   const out = new StdoutBackend();
   // A closed stdout (e.g. `rvisor run ... | head`) ends the run quietly instead of crashing.
   let stdoutClosed = false;
   process.stdout.on("error", () => { stdoutClosed = true; });
   for (;;) {
+    let wake = (): void => undefined;
+    const userNets = nets.map((n) => new UserNet(netHost, { config: n.config, onAsyncFrame: () => wake() }));
     const machine = new VirtMachine({
       memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives as BlockBackend[], shares, console: out, isa,
+      nics: nets.map((n, i) => ({ backend: userNets[i], mac: n.mac })),
     });
     if (o["dump-dtb"] !== undefined) {
       writeFileSync(o["dump-dtb"], machine.dtb);
@@ -226,6 +242,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     if (firmware.kind === "none" && kernel !== undefined) attachHtif(machine, kernel, (b) => out.write(b));
     const loop = new RunLoop(machine);
+    wake = () => loop.kick();
     let quit = false;
     const detach = attachStdin({
       input: (b) => { machine.consoleInput(b); loop.kick(); },
@@ -241,6 +258,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     } finally {
       detach();
       out.flush();
+      for (const n of userNets) n.close();
     }
     if (quit || stdoutClosed) return 0;
     if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.flush())); return reason.code; }
