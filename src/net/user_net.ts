@@ -107,6 +107,9 @@ export class UserNet implements NetBackend {
     this.udp.clear();
   }
 
+  /** Frames waiting for guest receive buffers. */
+  get queuedFrames(): number { return this.queue.length; }
+
   /** Host UDP sockets open for the guest. */
   get udpSessions(): number { return this.udp.size; }
 

@@ -147,3 +147,25 @@ test("virtio-net over the user-mode stack: an ARP request out, the reply in thro
   assert.equal(parseArp(reply.payload)?.op, ARP_OP_REPLY);
   assert.equal(user.stats.toGuest, 1);
 });
+
+test("virt board: --net adds a virtio-net row (device id 1, its MAC) with a virtio,mmio node in the device tree", async () => {
+  const { VirtMachine } = await import("../machine.js");
+  const { nullCharBackend } = await import("./char_backend.js");
+  const { UserNet } = await import("../../net/user_net.js");
+  const { FakeNetHost } = await import("../../net/testing.js");
+  const kernel = Uint8Array.of(0x73, 0x00, 0x50, 0x10); // wfi
+  const base = new VirtMachine({ memBytes: 16 << 20, harts: 1, firmware: { kind: "none" }, kernel, console: nullCharBackend });
+  const m = new VirtMachine({
+    memBytes: 16 << 20, harts: 1, firmware: { kind: "none" }, kernel, console: nullCharBackend,
+    nics: [{ backend: new UserNet(new FakeNetHost()) }, { backend: new UserNet(new FakeNetHost()), mac: parseMac("52:54:00:00:00:09")! }],
+  });
+  const nets = m.virtio.filter((t) => t.read(VIRTIO_MMIO_DEVICE_ID, 4) === VIRTIO_ID_NET);
+  assert.equal(nets.length, 2);
+  assert.deepEqual(nets.map((t) => formatMac((t.device as VirtioNet).mac)), ["52:54:00:12:34:56", "52:54:00:00:00:09"]);
+  assert.equal(m.virtio.length, base.virtio.length + 2);
+  const count = (dtb: Uint8Array): number => new TextDecoder("latin1").decode(dtb).split("virtio_mmio@").length - 1;
+  assert.equal(count(m.dtb), count(base.dtb) + 2);
+  // The machine's virtio snapshot carries the card's state.
+  const st = nets[1].saveState() as { device: unknown };
+  assert.deepEqual(st.device, { version: 1, mac: "52:54:00:00:00:09", linkUp: true });
+});
