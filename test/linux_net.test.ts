@@ -46,6 +46,7 @@ test("--net user: DHCP, ping to the gateway, DNS through the host resolver, UDP 
     const ns = await g.run("nslookup localhost 10.0.2.3 2>&1", 60_000);
     assert.match(ns, /Server:\s+10\.0\.2\.3/, ns);
     assert.match(ns, /Address:\s+127\.0\.0\.1/, ns);
+    assert.doesNotMatch(ns, /NXDOMAIN/, "no AAAA record is an empty answer, not a missing name");
     // The guest's resolver (udhcpc wrote /etc/resolv.conf) goes through the forwarder too.
     assert.match(await g.run("cat /etc/resolv.conf"), /nameserver 10\.0\.2\.3/);
     // UDP out to the host's loopback as 10.0.2.2, and the echo back to the guest's socket.
@@ -53,9 +54,10 @@ test("--net user: DHCP, ping to the gateway, DNS through the host resolver, UDP 
     assert.deepEqual(seen, ["hello-udp\n"]);
     assert.match(udp, /HELLO-UDP/, udp);
     // TCP is not bridged yet: a connection is refused at once (RST), it does not hang.
-    const tcp = await g.run(`time nc -w 10 10.0.2.2 ${port} </dev/null 2>&1; echo rc=$?`, 60_000);
+    const t0 = performance.now();
+    const tcp = await g.run(`nc -w 10 10.0.2.2 ${port} </dev/null 2>&1; echo rc=$?`, 60_000);
     assert.match(tcp, /rc=1/, tcp);
-    assert.match(tcp, /real\s+0m [0-4]\.\d+s/, tcp);
+    assert.ok(performance.now() - t0 < 8_000, "refused at once, not after nc's 10 s timeout");
     g.send("poweroff\n");
     assert.equal(await g.exited, 0);
   } finally {

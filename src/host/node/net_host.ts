@@ -28,7 +28,11 @@ export class NodeNetHost implements NetHost {
       return { kind: "ok", addresses: r.map((a) => a.address) };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOTFOUND") return { kind: "nxdomain" };
+      if (code === "ENOTFOUND") {
+        // getaddrinfo says ENOTFOUND for a name without records of this family too (localhost
+        // with only 127.0.0.1 in /etc/hosts, asked for AAAA): the name exists, the answer is empty.
+        try { await lookup(name, { family: family === 4 ? 6 : 4 }); return { kind: "nodata" }; } catch { return { kind: "nxdomain" }; }
+      }
       if (code === "ENODATA") return { kind: "nodata" };
       return { kind: "servfail" };
     }
