@@ -45,6 +45,11 @@ export const MAX_UDP_SESSIONS = 256;
 export const UDP_IDLE_MS = 60_000;
 /** DNS queries being resolved at once; more are dropped (the guest resolver retries). */
 export const MAX_PENDING_DNS = 64;
+/**
+ * Address records in one answer at most: with the longest name (255) the reply stays within
+ * RFC 1035's 512-byte UDP message, so no truncation (TC) handling is needed.
+ */
+export const DNS_MAX_ANSWERS = 8;
 /** Largest UDP payload sent to the guest without fragmenting at MTU 1500. */
 const UDP_MAX_PAYLOAD = ETH_FRAME_MAX - ETH_HEADER_LEN - IPV4_HEADER_MIN - UDP_HEADER_LEN;
 const TCP_HEADER_MIN = 20;
@@ -262,7 +267,7 @@ export class UserNet implements NetBackend {
     const want = family === 4 ? 4 : 16;
     this.host.lookup(q.name, family).then((r) => {
       if (r.kind === "ok") {
-        const addrs = r.addresses.map(addressBytes).filter((b): b is Uint8Array => b !== null && b.length === want);
+        const addrs = r.addresses.map(addressBytes).filter((b): b is Uint8Array => b !== null && b.length === want).slice(0, DNS_MAX_ANSWERS);
         answer(DNS_RCODE_NOERROR, addrs);
       } else answer(r.kind === "nxdomain" ? DNS_RCODE_NXDOMAIN : r.kind === "nodata" ? DNS_RCODE_NOERROR : DNS_RCODE_SERVFAIL);
     }, () => answer(DNS_RCODE_SERVFAIL)).finally(() => { this.pendingDns--; this.onAsyncFrame(); });

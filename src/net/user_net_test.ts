@@ -11,7 +11,7 @@ import {
   OPT_SERVER_ID, OPT_SUBNET_MASK, parseDhcp,
 } from "./dhcp.js";
 import { DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN, DNS_TYPE_A, DNS_TYPE_AAAA, addressBytes } from "./dns.js";
-import { GATEWAY_MAC, MAX_QUEUED_FRAMES, UDP_IDLE_MS, UserNet } from "./user_net.js";
+import { DNS_MAX_ANSWERS, GATEWAY_MAC, MAX_QUEUED_FRAMES, UDP_IDLE_MS, UserNet } from "./user_net.js";
 import { FakeFrontend, FakeNetHost, GUEST_MAC, guestUdp } from "./testing.js";
 
 const GW = ip4("10.0.2.2"), DNS = ip4("10.0.2.3"), GUEST = ip4("10.0.2.15");
@@ -216,6 +216,7 @@ test("DNS: 10.0.2.3:53 answers A and AAAA from the host resolver, NXDOMAIN for u
   const { net, host, fe } = setup();
   host.names.set("localhost", { v4: ["127.0.0.1"], v6: ["::1"] });
   host.names.set("v4only.test", { v4: ["192.0.2.7", "192.0.2.8"], v6: [] });
+  host.names.set("many.test", { v4: Array.from({ length: 40 }, (_, i) => `192.0.2.${i}`), v6: [] });
   const ask = async (name: string, qtype: number): Promise<{ rcode: number; answers: Uint8Array[]; id: number }> => {
     net.transmit(guestUdp(GUEST, 40000, DNS, 53, dnsQuery(0xbeef, name, qtype)));
     await new Promise((r) => setImmediate(r));
@@ -242,11 +243,12 @@ test("DNS: 10.0.2.3:53 answers A and AAAA from the host resolver, NXDOMAIN for u
   assert.deepEqual([a.id, a.rcode, a.answers], [0xbeef, 0, [Uint8Array.of(127, 0, 0, 1)]]);
   assert.deepEqual((await ask("localhost", DNS_TYPE_AAAA)).answers, [addressBytes("::1")]);
   assert.equal((await ask("v4only.test", DNS_TYPE_A)).answers.length, 2);
+  assert.equal((await ask("many.test", DNS_TYPE_A)).answers.length, DNS_MAX_ANSWERS, "answers fit a 512-byte message");
   const noAAAA = await ask("v4only.test", DNS_TYPE_AAAA);
   assert.deepEqual([noAAAA.rcode, noAAAA.answers.length], [0, 0]);
   assert.equal((await ask("nowhere.invalid", DNS_TYPE_A)).rcode, DNS_RCODE_NXDOMAIN);
   assert.equal((await ask("localhost", 15 /* MX */)).rcode, DNS_RCODE_NOTIMP);
-  assert.deepEqual(host.lookups, ["localhost/4", "localhost/6", "v4only.test/4", "v4only.test/6", "nowhere.invalid/4"]);
+  assert.deepEqual(host.lookups, ["localhost/4", "localhost/6", "v4only.test/4", "many.test/4", "v4only.test/6", "nowhere.invalid/4"]);
   // A truncated query gets no answer.
   net.transmit(guestUdp(GUEST, 40000, DNS, 53, dnsQuery(1, "localhost", DNS_TYPE_A).subarray(0, 15)));
   await new Promise((r) => setImmediate(r));
