@@ -63,8 +63,7 @@ export interface VirtioNetStats {
 
 export class VirtioNet implements VirtioDevice, NetFrontend {
   readonly deviceId = VIRTIO_ID_NET;
-  readonly features = featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX)
-    | featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MRG_RXBUF);
+  readonly features: bigint;
   readonly numQueues = 2;
   readonly queueMax: number;
   readonly stats: VirtioNetStats = { txFrames: 0, rxFrames: 0, txDropped: 0, rxDropped: 0 };
@@ -77,7 +76,10 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
    */
   private held: DescChain[] = [];
 
-  constructor(readonly backend: NetBackend, opts: { mac?: Uint8Array; queueSize?: number } = {}) {
+  /** `mrgRxbuf: false` withholds VIRTIO_NET_F_MRG_RXBUF (QEMU's `-device virtio-net,mrg_rxbuf=off`). */
+  constructor(readonly backend: NetBackend, opts: { mac?: Uint8Array; queueSize?: number; mrgRxbuf?: boolean } = {}) {
+    this.features = featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX)
+      | featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | (opts.mrgRxbuf === false ? 0n : featureBit(VIRTIO_NET_F_MRG_RXBUF));
     this.queueMax = opts.queueSize ?? 256;
     this.config.set((opts.mac ?? defaultMac()).subarray(0, MAC_LEN), 0);
     this.config[6] = VIRTIO_NET_S_LINK_UP;

@@ -55,6 +55,7 @@ test("virtio-net: device id, offered features, MAC and link status in config spa
   assert.equal(d.mmio.read(VIRTIO_MMIO_CONFIG + 6, 2), 0);
   assert.equal(d.ackInterrupt() & VIRTIO_MMIO_INT_CONFIG, VIRTIO_MMIO_INT_CONFIG);
   assert.equal(formatMac(defaultMac(1)), "52:54:00:12:34:57");
+  assert.equal(new VirtioNet(new LoopBackend(), { mrgRxbuf: false }).features & MRG, 0n);
   assert.equal(parseMac("01:00:5e:00:00:01"), null, "multicast");
   assert.equal(parseMac("52:54:00:12:34"), null);
 });
