@@ -36,7 +36,7 @@ test("--net user: DHCP, ping to the gateway, DNS through the host resolver, UDP 
     await g.waitFor(/# $/m, 30_000);
     assert.equal((await g.run("cat /sys/class/net/eth0/address")).trim(), "52:54:00:ab:cd:ef");
     await g.run(`printf '%s\\n' '${DHCP_SCRIPT.replace(/'/g, "'\\''").split("\n").join("' '")}' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh`);
-    const dhcp = await g.run("udhcpc -i eth0 -n -q -t 5 -T 2 -s /tmp/dhcp.sh 2>&1", 60_000);
+    const dhcp = await g.run("ip link set eth0 up && udhcpc -i eth0 -n -q -t 5 -T 2 -s /tmp/dhcp.sh 2>&1", 60_000);
     assert.match(dhcp, /lease 86400 router 10\.0\.2\.2 dns 10\.0\.2\.3/, dhcp);
     const addr = await g.run("ip -4 addr show eth0; ip route");
     assert.match(addr, /inet 10\.0\.2\.15\/24/, addr);
