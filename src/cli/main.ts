@@ -1,8 +1,8 @@
 // The rvisor command line.
 //   rvisor run [--bios FILE|none] --kernel FILE [--initrd FILE] [--append STR] [--mem 256M] [--smp N]
 //              [--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
-//              [--cpu rv64gc|rva22|max] [--snapshot-file FILE]
-//   rvisor run --restore FILE [--drive ...]... [--share ...]... [--snapshot-file FILE]
+//              [--cpu rv64gc|rva22|max] [--net user[,mac=..]|none]... [--snapshot-file FILE]
+//   rvisor run --restore FILE [--drive ...]... [--share ...]... [--net ...]... [--snapshot-file FILE]
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
 import { parseArgs } from "node:util";
@@ -22,6 +22,9 @@ import { RunLoop } from "../host/node/run_loop.js";
 import { openShare, readHostFile, VmBuildError } from "../host/node/virt_build.js";
 import { SnapshotError } from "../system/snapshot.js";
 import { SnapshotTrigger, restoreMachine } from "./run_snapshot.js";
+import { NodeNetHost } from "../host/node/net_host.js";
+import { UserNet } from "../net/user_net.js";
+import { NetOptionError, parseNetOption, type UserNetOption } from "./net_option.js";
 
 export class UsageError extends Error {}
 
@@ -72,6 +75,9 @@ ${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on
                         virtio-blk disk; the format is probed when not given; snapshot=on sends
                         writes to a temporary overlay discarded at exit (QEMU's -snapshot)
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
+  --net SPEC            user[,mac=52:54:00:12:34:56][,net=10.0.2.0/24][,host=..][,dns=..][,dhcpstart=..] (repeatable):
+                        a virtio-net card on user-mode networking (DHCP, DNS, UDP; 10.0.2.2 is the host's
+                        loopback); none: no card (the default)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
   --max-instructions N  stop after N instructions, give or take one block (exit status 3)
@@ -175,7 +181,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const options = {
     bios: { type: "string" }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
     mem: { type: "string", short: "m" }, smp: { type: "string" }, cpu: { type: "string" }, drive: { type: "string", multiple: true },
-    share: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
+    share: { type: "string", multiple: true }, net: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
     "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
     "snapshot-file": { type: "string" }, restore: { type: "string" },
   } as const;
@@ -247,15 +253,26 @@ async function cmdRun(argv: string[]): Promise<number> {
     catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
   }
 
+  let nets: UserNetOption[];
+  try { nets = (o.net ?? []).map(parseNetOption).flatMap((n) => (n.kind === "user" ? [n] : [])); } catch (e) {
+    if (e instanceof NetOptionError) throw new UsageError(e.message);
+    throw e;
+  }
+  const netHost = new NodeNetHost();
+
   const out = new StdoutBackend();
   // A closed stdout (e.g. `rvisor run ... | head`) ends the run quietly instead of crashing.
   let stdoutClosed = false;
   process.stdout.on("error", () => { stdoutClosed = true; });
   for (;;) {
+    let wake = (): void => undefined;
+    const userNets = nets.map((n) => new UserNet(netHost, { config: n.config, onAsyncFrame: () => wake() }));
+    const nics = nets.map((n, i) => ({ backend: userNets[i], mac: n.mac }));
     const machine = o.restore !== undefined
-      ? await restoreMachine(o.restore, { drives: drives.map((d) => d.backend), shares, console: out })
+      ? await restoreMachine(o.restore, { drives: drives.map((d) => d.backend), shares, nics, console: out })
       : new VirtMachine({
         memBytes, harts, firmware, kernel, initrd, append: o.append ?? "console=ttyS0", drives: drives.map((d) => d.backend), shares, console: out, isa,
+        nics,
       });
     if (o["dump-dtb"] !== undefined) {
       writeFileSync(o["dump-dtb"], machine.dtb);
@@ -263,6 +280,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     if (firmware.kind === "none" && kernel !== undefined) attachHtif(machine, kernel, (b) => out.write(b));
     const loop = new RunLoop(machine);
+    wake = () => loop.kick();
     let quit = false;
     const snapshots = o["snapshot-file"] === undefined ? null
       : new SnapshotTrigger(o["snapshot-file"], (line) => { out.flush(); process.stderr.write(`\r\n${line}\r\n`); }, () => loop.kick());
@@ -283,6 +301,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       snapshots?.dispose();
       detach();
       out.flush();
+      for (const n of userNets) n.close();
     }
     if (quit || stdoutClosed) return 0;
     if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.backend.flush())); return reason.code; }

@@ -201,7 +201,7 @@ export function restoreSnapshot(m: VirtMachine, snap: Snapshot): void {
 }
 
 /** The host side a restored machine gets: what VirtConfig holds besides the board itself. */
-export type SnapshotBackends = Pick<VirtConfig, "drives" | "shares" | "console" | "clock" | "wallClock" | "randomBytes">;
+export type SnapshotBackends = Pick<VirtConfig, "drives" | "shares" | "nics" | "console" | "clock" | "wallClock" | "randomBytes">;
 
 /** The Isa a snapshot's harts had (refused if it names an extension this rvisor lacks). */
 export function snapshotIsa(board: BoardConfig): Isa {

@@ -15,6 +15,7 @@ import type { VirtioBlkState } from "./virtio_blk.js";
 import type { VirtioConsoleState } from "./virtio_console.js";
 import type { VirtioRngState } from "./virtio_rng.js";
 import type { Virtio9pState } from "./virtio_9p.js";
+import type { VirtioNetState } from "./virtio_net.js";
 
 // ---- Register offsets (virtio 1.2, 4.2.2) ----
 export const VIRTIO_MMIO_MAGIC_VALUE = 0x000;
@@ -154,7 +155,7 @@ export interface VirtioTransport {
 }
 
 /** The saved state of any virtio device, told apart by `kind` (a new device adds its member). */
-export type VirtioDeviceState = VirtioBlkState | VirtioConsoleState | VirtioRngState | Virtio9pState;
+export type VirtioDeviceState = VirtioBlkState | VirtioConsoleState | VirtioRngState | Virtio9pState | VirtioNetState;
 
 /** One virtio device behind a transport (blk, console, rng, 9p, ...). */
 export interface VirtioDevice extends Stateful<VirtioDeviceState> {

@@ -1,0 +1,59 @@
+// `rvisor run --net user[,options] | none`: the network card and its backend, with QEMU's
+// -netdev user option names (net=, host=, dns=, dhcpstart=) and its NIC's mac=.
+import { USER_NET_DEFAULTS, type UserNetConfig } from "../net/user_net.js";
+import { ip4, ip4String, type Ip4 } from "../net/packet.js";
+import { parseMac } from "../system/devices/virtio_net.js";
+
+export interface UserNetOption { kind: "user"; mac?: Uint8Array; config: UserNetConfig }
+export type NetOption = { kind: "none" } | UserNetOption;
+
+/** Thrown for a malformed --net; the CLI reports it as a usage error. */
+export class NetOptionError extends Error {}
+
+function addr(spec: string, key: string, v: string): Ip4 {
+  try { return ip4(v); } catch { throw new NetOptionError(`--net '${spec}': ${key}= must be an IPv4 address (got '${v}')`); }
+}
+
+/** Parses one --net value. */
+export function parseNetOption(spec: string): NetOption {
+  const parts = spec.split(",");
+  const kind = parts[0];
+  if (kind === "none") {
+    if (parts.length > 1) throw new NetOptionError(`--net '${spec}': none takes no options`);
+    return { kind: "none" };
+  }
+  if (kind !== "user") throw new NetOptionError(`--net '${spec}': the network must be 'user' or 'none'`);
+  const c: UserNetConfig = { ...USER_NET_DEFAULTS };
+  let mac: Uint8Array | undefined;
+  for (const part of parts.slice(1)) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq), v = eq < 0 ? "" : part.slice(eq + 1);
+    switch (key) {
+      case "mac": {
+        const m = parseMac(v);
+        if (m === null) throw new NetOptionError(`--net '${spec}': mac= must be a unicast address like 52:54:00:12:34:56 (got '${v}')`);
+        mac = m;
+        break;
+      }
+      case "net": {
+        const [a, p] = v.split("/");
+        const prefix = p === undefined ? 24 : Number(p);
+        if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new NetOptionError(`--net '${spec}': net= prefix must be 8 to 30 (got '${p ?? ""}')`);
+        const mask = (0xffffffff << (32 - prefix)) >>> 0;
+        const base = (addr(spec, key, a) & mask) >>> 0;
+        // QEMU: host, dns and dhcpstart default to .2, .3 and .15 of the network.
+        Object.assign(c, { net: base, prefix, host: (base | 2) >>> 0, dns: (base | 3) >>> 0, dhcpStart: (base | 15) >>> 0 });
+        break;
+      }
+      case "host": c.host = addr(spec, key, v); break;
+      case "dns": c.dns = addr(spec, key, v); break;
+      case "dhcpstart": c.dhcpStart = addr(spec, key, v); break;
+      default: throw new NetOptionError(`--net '${spec}': unknown option '${key}' (known: mac, net, host, dns, dhcpstart)`);
+    }
+  }
+  const mask = (0xffffffff << (32 - c.prefix)) >>> 0;
+  for (const [k, a] of [["host", c.host], ["dns", c.dns], ["dhcpstart", c.dhcpStart]] as const) {
+    if (((a & mask) >>> 0) !== c.net) throw new NetOptionError(`--net '${spec}': ${k}=${ip4String(a)} is not in ${ip4String(c.net)}/${c.prefix}`);
+  }
+  return { kind: "user", mac, config: c };
+}

@@ -1,0 +1,297 @@
+// User-mode networking in the style of QEMU's slirp: the guest's NIC talks to this NetBackend,
+// which plays the gateway of a private network and carries the guest's traffic over ordinary
+// host sockets, so no root, TAP device or host configuration is needed. QEMU's defaults:
+//
+//   network 10.0.2.0/24   gateway/host 10.0.2.2 (the host's 127.0.0.1)   DNS 10.0.2.3
+//   DHCP from 10.0.2.15
+//
+// What it does with the guest's frames:
+//  - Ethernet: frames for the gateway's MAC or broadcast are taken; the guest's MAC is learned
+//    from what it sends. IPv6 and other EtherTypes are dropped (counted).
+//  - ARP: requests for the gateway and DNS addresses are answered (slirp answers for those two).
+//  - IPv4: header checksum, version, lengths checked; bad datagrams dropped and counted.
+//    Fragments are dropped (counted): the NIC's MTU is 1500 and the stack offers no offloads,
+//    so a guest fragments only UDP datagrams above 1472 bytes, which QEMU's slirp reassembles
+//    and we do not yet (a later step; see stats.dropped.fragment).
+//  - ICMP echo to the gateway or DNS address is answered here; other ICMP is dropped.
+//  - UDP: DHCP (port 67) is served by DhcpServer; DNS to 10.0.2.3:53 is answered through the
+//    host's resolver; anything else leaves through a host datagram socket, one per guest
+//    (address, port), to the destination — 10.0.2.2 meaning the host's 127.0.0.1.
+//  - TCP: not bridged yet; a segment is answered with RST (RFC 793 "reset generation" for a
+//    CLOSED connection), so guest connections fail at once with ECONNREFUSED instead of hanging.
+import type { NetBackend, NetFrontend } from "./backend.js";
+import { ETH_FRAME_MAX, ETH_HEADER_LEN } from "./backend.js";
+import {
+  ARP_OP_REPLY, ARP_OP_REQUEST, BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST,
+  ICMP_HEADER_LEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_MIN, UDP_HEADER_LEN, type Ip4, buildArp, buildEth,
+  buildIpv4, buildUdp, checksum, finishChecksum, ip4, ip4String, onesSum, parseArp, parseEth, parseIpv4, parseUdp,
+  pseudoSum, readU16, readU32, writeU16, writeU32,
+} from "./packet.js";
+import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DhcpServer, parseDhcp } from "./dhcp.js";
+import {
+  DNS_CLASS_IN, DNS_PORT, DNS_RCODE_NOERROR, DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN, DNS_RCODE_SERVFAIL, DNS_TYPE_A,
+  DNS_TYPE_AAAA, addressBytes, buildDnsResponse, isPlausibleName, parseDnsQuery,
+} from "./dns.js";
+import type { HostUdpSocket, NetHost } from "./host.js";
+
+/** slirp's special_ethaddr: the MAC every virtual host of the network answers with. */
+export const GATEWAY_MAC = Uint8Array.of(0x52, 0x55, 0x0a, 0x00, 0x02, 0x02);
+export const HOST_LOOPBACK = "127.0.0.1";
+/** Frames waiting for guest receive buffers; beyond this new frames are dropped (counted). */
+export const MAX_QUEUED_FRAMES = 1024;
+/** Host UDP sockets at most (the oldest idle one is closed to make room). */
+export const MAX_UDP_SESSIONS = 256;
+/** A UDP session with no traffic for this long is closed (slirp: SO_EXPIRE, 4 minutes; DNS 10 s). */
+export const UDP_IDLE_MS = 60_000;
+/** DNS queries being resolved at once; more are dropped (the guest resolver retries). */
+export const MAX_PENDING_DNS = 64;
+/**
+ * Address records in one answer at most: with the longest name (255) the reply stays within
+ * RFC 1035's 512-byte UDP message, so no truncation (TC) handling is needed.
+ */
+export const DNS_MAX_ANSWERS = 8;
+/** Largest UDP payload sent to the guest without fragmenting at MTU 1500. */
+const UDP_MAX_PAYLOAD = ETH_FRAME_MAX - ETH_HEADER_LEN - IPV4_HEADER_MIN - UDP_HEADER_LEN;
+const TCP_HEADER_MIN = 20;
+const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10;
+
+export interface UserNetConfig {
+  /** Network address and prefix length: 10.0.2.0/24. */
+  net: Ip4; prefix: number;
+  host: Ip4; dns: Ip4; dhcpStart: Ip4;
+}
+
+export const USER_NET_DEFAULTS: UserNetConfig = {
+  net: ip4("10.0.2.0"), prefix: 24, host: ip4("10.0.2.2"), dns: ip4("10.0.2.3"), dhcpStart: ip4("10.0.2.15"),
+};
+
+/** Why frames were dropped, by reason. */
+export type DropReason =
+  | "eth-short" | "not-for-us" | "ethertype" | "arp-malformed" | "ip-short" | "ip-version" | "ip-header-length"
+  | "ip-total-length" | "ip-checksum" | "fragment" | "ip-source" | "ip-destination" | "icmp-malformed" | "icmp-checksum"
+  | "icmp-unsupported" | "udp-short" | "udp-length" | "udp-checksum" | "udp-destination" | "udp-too-big" | "dhcp-malformed"
+  | "dns-malformed" | "dns-busy" | "tcp-malformed" | "rx-queue-full" | "no-guest-mac";
+
+export interface UserNetStats { fromGuest: number; toGuest: number; dropped: Partial<Record<DropReason, number>> }
+
+interface UdpSession { sock: HostUdpSocket; guestIp: Ip4; guestPort: number; lastUsed: number }
+
+export class UserNet implements NetBackend {
+  readonly config: UserNetConfig;
+  readonly dhcp: DhcpServer;
+  readonly stats: UserNetStats = { fromGuest: 0, toGuest: 0, dropped: {} };
+  private frontend: NetFrontend | null = null;
+  private guestMac: Uint8Array | null = null;
+  private readonly queue: Uint8Array[] = [];
+  private ipId = 0;
+  private readonly udp = new Map<string, UdpSession>();
+  private pendingDns = 0;
+  private closed = false;
+  private readonly netmask: Ip4;
+
+  /**
+   * `onAsyncFrame` is called when a frame for the guest was queued from a host event (socket
+   * data, a resolver answer): the run loop wakes up so the guest sees it without delay.
+   */
+  constructor(private readonly host: NetHost, opts: { config?: Partial<UserNetConfig>; onAsyncFrame?: () => void } = {}) {
+    this.config = { ...USER_NET_DEFAULTS, ...opts.config };
+    this.netmask = this.config.prefix === 0 ? 0 : (0xffffffff << (32 - this.config.prefix)) >>> 0;
+    this.dhcp = new DhcpServer({ server: this.config.host, router: this.config.host, dns: this.config.dns, netmask: this.netmask, start: this.config.dhcpStart });
+    this.onAsyncFrame = opts.onAsyncFrame ?? ((): void => undefined);
+  }
+  private readonly onAsyncFrame: () => void;
+
+  attach(frontend: NetFrontend): void { this.frontend = frontend; }
+
+  rxReady(): void { this.flush(); }
+
+  /** Closes every host socket; later guest traffic is dropped. */
+  close(): void {
+    this.closed = true;
+    for (const s of this.udp.values()) s.sock.close();
+    this.udp.clear();
+  }
+
+  /** Frames waiting for guest receive buffers. */
+  get queuedFrames(): number { return this.queue.length; }
+
+  /** Host UDP sockets open for the guest. */
+  get udpSessions(): number { return this.udp.size; }
+
+  private drop(r: DropReason): void { this.stats.dropped[r] = (this.stats.dropped[r] ?? 0) + 1; }
+
+  private inNet(a: Ip4): boolean { return ((a & this.netmask) >>> 0) === this.config.net; }
+  private isBroadcast(a: Ip4): boolean { return a === 0xffffffff || a === ((this.config.net | ~this.netmask) >>> 0); }
+
+  // ---- toward the guest ----
+
+  private flush(): void {
+    const fe = this.frontend;
+    if (fe === null) return;
+    while (this.queue.length > 0 && fe.canReceive(this.queue[0].length)) {
+      fe.deliver(this.queue.shift()!);
+      this.stats.toGuest++;
+    }
+  }
+
+  private enqueue(frame: Uint8Array): void {
+    if (this.queue.length >= MAX_QUEUED_FRAMES) { this.drop("rx-queue-full"); return; }
+    this.queue.push(frame);
+    this.flush();
+  }
+
+  private sendIp(src: Ip4, dst: Ip4, proto: number, payload: Uint8Array, dstMac: Uint8Array | null = this.guestMac): void {
+    if (dstMac === null) { this.drop("no-guest-mac"); return; }
+    this.ipId = (this.ipId + 1) & 0xffff;
+    this.enqueue(buildEth(dstMac, GATEWAY_MAC, ETHERTYPE_IPV4, buildIpv4(src, dst, proto, this.ipId, payload)));
+  }
+
+  private sendUdp(src: Ip4, srcPort: number, dst: Ip4, dstPort: number, data: Uint8Array, dstMac?: Uint8Array): void {
+    if (data.length > UDP_MAX_PAYLOAD) { this.drop("udp-too-big"); return; }
+    this.sendIp(src, dst, IPPROTO_UDP, buildUdp(src, dst, srcPort, dstPort, data), dstMac);
+  }
+
+  // ---- from the guest ----
+
+  transmit(frame: Uint8Array): void {
+    this.stats.fromGuest++;
+    if (this.closed) return;
+    const eth = parseEth(frame);
+    if (eth === null) { this.drop("eth-short"); return; }
+    const broadcast = eth.dst.every((b) => b === 0xff);
+    if (!broadcast && !eth.dst.every((b, i) => b === GATEWAY_MAC[i])) { this.drop("not-for-us"); return; }
+    if ((eth.src[0] & 1) === 0) this.guestMac = eth.src.slice();
+    if (eth.type === ETHERTYPE_ARP) this.arpInput(eth.payload);
+    else if (eth.type === ETHERTYPE_IPV4) this.ipInput(eth.payload);
+    else this.drop("ethertype");
+  }
+
+  private arpInput(p: Uint8Array): void {
+    const a = parseArp(p);
+    if (a === null) { this.drop("arp-malformed"); return; }
+    if (a.op !== ARP_OP_REQUEST) return; // replies and gratuitous ARP: nothing to learn beyond the MAC
+    if (a.tpa !== this.config.host && a.tpa !== this.config.dns) return; // not ours (an address probe, another guest)
+    const reply = buildArp({ op: ARP_OP_REPLY, sha: GATEWAY_MAC, spa: a.tpa, tha: a.sha, tpa: a.spa });
+    this.enqueue(buildEth(a.sha, GATEWAY_MAC, ETHERTYPE_ARP, reply));
+  }
+
+  private ipInput(p: Uint8Array): void {
+    const ip = parseIpv4(p);
+    if (typeof ip === "string") {
+      this.drop(ip === "fragment" ? "fragment" : `ip-${ip}` as DropReason);
+      return;
+    }
+    // The guest speaks from its address in the network, or from 0.0.0.0 while it asks DHCP.
+    if (ip.src !== 0 && !this.inNet(ip.src)) { this.drop("ip-source"); return; }
+    if (ip.proto === IPPROTO_UDP) this.udpInput(ip.src, ip.dst, ip.payload);
+    else if (ip.src === 0) this.drop("ip-source");
+    else if (ip.proto === IPPROTO_ICMP) this.icmpInput(ip.src, ip.dst, ip.payload);
+    else if (ip.proto === IPPROTO_TCP) this.tcpInput(ip.src, ip.dst, ip.payload);
+    else this.drop("ip-destination");
+  }
+
+  private icmpInput(src: Ip4, dst: Ip4, p: Uint8Array): void {
+    if (p.length < ICMP_HEADER_LEN) { this.drop("icmp-malformed"); return; }
+    if (checksum(p, 0, p.length) !== 0) { this.drop("icmp-checksum"); return; }
+    if (p[0] !== ICMP_ECHO_REQUEST || (dst !== this.config.host && dst !== this.config.dns)) { this.drop("icmp-unsupported"); return; }
+    // RFC 792: the echo reply carries the request's identifier, sequence number and data.
+    const r = p.slice();
+    r[0] = ICMP_ECHO_REPLY; r[1] = 0;
+    writeU16(r, 2, 0);
+    writeU16(r, 2, checksum(r, 0, r.length));
+    this.sendIp(dst, src, IPPROTO_ICMP, r);
+  }
+
+  private udpInput(src: Ip4, dst: Ip4, p: Uint8Array): void {
+    const u = parseUdp(p, src, dst);
+    if (typeof u === "string") { this.drop(`udp-${u}`); return; }
+    if (u.dstPort === DHCP_SERVER_PORT && (this.isBroadcast(dst) || dst === this.config.host)) { this.dhcpInput(u.data); return; }
+    if (src === 0) { this.drop("ip-source"); return; }
+    if (dst === this.config.dns && u.dstPort === DNS_PORT) { this.dnsInput(src, u.srcPort, u.data); return; }
+    let to: string;
+    if (dst === this.config.host) to = HOST_LOOPBACK;
+    else if (this.inNet(dst) || this.isBroadcast(dst) || dst >>> 28 === 0xe || dst === 0) { this.drop("udp-destination"); return; }
+    else to = ip4String(dst);
+    this.udpSession(src, u.srcPort).sock.send(u.data, to, u.dstPort);
+  }
+
+  private udpSession(guestIp: Ip4, guestPort: number): UdpSession {
+    const key = `${guestIp}:${guestPort}`;
+    const now = this.host.now();
+    let s = this.udp.get(key);
+    if (s !== undefined) { s.lastUsed = now; return s; }
+    for (const [k, o] of this.udp) if (now - o.lastUsed > UDP_IDLE_MS) { o.sock.close(); this.udp.delete(k); }
+    if (this.udp.size >= MAX_UDP_SESSIONS) {
+      // Maps iterate in insertion order; take the least recently used.
+      let oldest: [string, UdpSession] | null = null;
+      for (const e of this.udp) if (oldest === null || e[1].lastUsed < oldest[1].lastUsed) oldest = e;
+      if (oldest !== null) { oldest[1].sock.close(); this.udp.delete(oldest[0]); }
+    }
+    const session: UdpSession = {
+      guestIp, guestPort, lastUsed: now,
+      sock: this.host.udpOpen((data, address, port) => {
+        if (this.closed) return;
+        session.lastUsed = this.host.now();
+        // Replies from the host's loopback come from the gateway, as in QEMU.
+        let from: Ip4;
+        try { from = address === HOST_LOOPBACK ? this.config.host : ip4(address); } catch { return; }
+        this.sendUdp(from, port, session.guestIp, session.guestPort, data);
+        this.onAsyncFrame();
+      }),
+    };
+    this.udp.set(key, session);
+    return session;
+  }
+
+  private dhcpInput(data: Uint8Array): void {
+    const m = parseDhcp(data);
+    if (m === null) { this.drop("dhcp-malformed"); return; }
+    const r = this.dhcp.handle(m);
+    if (r === null) return;
+    // RFC 2131 4.1: the client has no address yet; broadcasting the reply reaches it whatever its flags.
+    this.sendUdp(this.config.host, DHCP_SERVER_PORT, 0xffffffff, DHCP_CLIENT_PORT, r.payload, BROADCAST_MAC);
+  }
+
+  private dnsInput(src: Ip4, srcPort: number, data: Uint8Array): void {
+    const q = parseDnsQuery(data);
+    if (q === null) { this.drop("dns-malformed"); return; }
+    const answer = (rcode: number, addrs: Uint8Array[] = []): void => {
+      if (this.closed) return;
+      this.sendUdp(this.config.dns, DNS_PORT, src, srcPort, buildDnsResponse(q, rcode, addrs));
+    };
+    if (q.qclass !== DNS_CLASS_IN || (q.qtype !== DNS_TYPE_A && q.qtype !== DNS_TYPE_AAAA)) { answer(DNS_RCODE_NOTIMP); return; }
+    if (!isPlausibleName(q.name)) { answer(DNS_RCODE_NXDOMAIN); return; }
+    if (this.pendingDns >= MAX_PENDING_DNS) { this.drop("dns-busy"); return; }
+    this.pendingDns++;
+    const family = q.qtype === DNS_TYPE_A ? 4 : 6;
+    const want = family === 4 ? 4 : 16;
+    this.host.lookup(q.name, family).then((r) => {
+      if (r.kind === "ok") {
+        const addrs = r.addresses.map(addressBytes).filter((b): b is Uint8Array => b !== null && b.length === want).slice(0, DNS_MAX_ANSWERS);
+        answer(DNS_RCODE_NOERROR, addrs);
+      } else answer(r.kind === "nxdomain" ? DNS_RCODE_NXDOMAIN : r.kind === "nodata" ? DNS_RCODE_NOERROR : DNS_RCODE_SERVFAIL);
+    }, () => answer(DNS_RCODE_SERVFAIL)).finally(() => { this.pendingDns--; this.onAsyncFrame(); });
+  }
+
+  private tcpInput(src: Ip4, dst: Ip4, p: Uint8Array): void {
+    if (p.length < TCP_HEADER_MIN || (p[12] >>> 4) * 4 < TCP_HEADER_MIN || (p[12] >>> 4) * 4 > p.length) { this.drop("tcp-malformed"); return; }
+    if (finishChecksum(onesSum(p, 0, p.length, pseudoSum(src, dst, IPPROTO_TCP, p.length))) !== 0) { this.drop("tcp-malformed"); return; }
+    const flags = p[13];
+    if (flags & TCP_RST) return; // RFC 793: an incoming RST is never answered
+    const seq = readU32(p, 4), ack = readU32(p, 8);
+    const dataLen = p.length - (p[12] >>> 4) * 4;
+    // RFC 793 3.4, CLOSED state: "If the incoming segment has an ACK field, the reset takes its
+    // sequence number from the ACK field of the segment, otherwise the reset has sequence number
+    // zero and the ACK field is set to the sum of the sequence number and segment length".
+    const r = new Uint8Array(TCP_HEADER_MIN);
+    writeU16(r, 0, readU16(p, 2)); writeU16(r, 2, readU16(p, 0));
+    if (flags & TCP_ACK) { writeU32(r, 4, ack); r[13] = TCP_RST; }
+    else {
+      const segLen = dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+      writeU32(r, 8, (seq + segLen) >>> 0); r[13] = TCP_RST | TCP_ACK;
+    }
+    r[12] = (TCP_HEADER_MIN / 4) << 4;
+    writeU16(r, 16, finishChecksum(onesSum(r, 0, r.length, pseudoSum(dst, src, IPPROTO_TCP, r.length))));
+    this.sendIp(dst, src, IPPROTO_TCP, r);
+  }
+}
