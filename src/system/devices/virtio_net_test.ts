@@ -169,5 +169,5 @@ test("virt board: --net adds a virtio-net row (device id 1, its MAC) with a virt
   assert.equal(count(m.dtb), count(base.dtb) + 2);
   // The machine's virtio snapshot carries the card's state.
   const st = nets[1].saveState() as { device: unknown };
-  assert.deepEqual(st.device, { version: 1, mac: "52:54:00:00:00:09", linkUp: true });
+  assert.deepEqual(st.device, { kind: "net", version: 1, mac: "52:54:00:00:00:09", linkUp: true });
 });
