@@ -19,8 +19,10 @@ const work = mkdtempSync(join(tmpdir(), "rvisor-qcow2-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const lockDir = join(work, "locks");
 
+/** The tools' PATH: debugfs (e2fsprogs) is in /usr/sbin, which Debian leaves out of a non-root user's PATH. */
+const TOOL_PATH = [process.env["PATH"] ?? "", "/usr/local/sbin", "/usr/sbin", "/sbin"].filter((d) => d !== "").join(":");
 function sh(cmd: string, args: string[], okStatus = [0]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", cwd: work });
+  const r = spawnSync(cmd, args, { encoding: "utf8", cwd: work, env: { ...process.env, PATH: TOOL_PATH } });
   if (!okStatus.includes(r.status ?? -1)) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stdout}${r.stderr}`);
   return r.stdout;
 }

@@ -77,8 +77,15 @@ function run(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }).trim();
 }
 
+/**
+ * PATH for finding and running the build's tools: the user's PATH plus the sbin directories,
+ * which Debian leaves out of a non-root user's PATH although mke2fs (e2fsprogs) lives there.
+ */
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+const TOOL_PATH = [...new Set([...(process.env.PATH || '').split(path.delimiter).filter(Boolean), ...SBIN_DIRS])].join(path.delimiter);
+
 function hasCommand(cmd) {
-  for (const d of (process.env.PATH || '').split(path.delimiter)) {
+  for (const d of TOOL_PATH.split(path.delimiter)) {
     if (!d) continue;
     try { fs.accessSync(path.join(d, cmd), fs.constants.X_OK); return true; } catch { /* next */ }
   }
@@ -317,7 +324,7 @@ function sh(ctx, cmd, args, opts = {}) {
     const fd = fs.openSync(ctx.logFile, 'a');
     const child = spawn(cmd, args, {
       cwd: opts.cwd || ctx.work,
-      env: { ...process.env, LC_ALL: 'C', ...opts.env },
+      env: { ...process.env, PATH: TOOL_PATH, LC_ALL: 'C', ...opts.env },
       stdio: [opts.input != null ? 'pipe' : 'ignore', ctx.verbose ? 'inherit' : fd, ctx.verbose ? 'inherit' : fd],
     });
     if (opts.input != null) { child.stdin.on('error', () => {}); child.stdin.end(opts.input); } // EPIPE if it exits early
