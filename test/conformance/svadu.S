@@ -15,10 +15,7 @@ TEST_BEGIN
   la s1, data_page
   li t0, 0x600d
   sd t0, 0(s1)
-  SET_PTR(root, 1, l1)
-  li s3, 0x80000000
-  SET_PTE(root, 2, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
-  SET_PTR(l1, 0, l0)
+  SV39_MAP_PROGRAM
   /* l0[0]: A=0 | l0[1]: A=1, D=0 | l0[2]: X page with A=0 | l0[3]: A=0 (CMO) | l0[4]: A=1 D=0 (CMO) */
   SET_PTE(l0, 0, s1, PTE_V | PTE_R | PTE_W)
   SET_PTE(l0, 1, s1, PTE_V | PTE_R | PTE_W | PTE_A)

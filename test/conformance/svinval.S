@@ -17,10 +17,7 @@ TEST_BEGIN
   la s2, page_b
   li t0, 0xbbbb
   sd t0, 0(s2)
-  SET_PTR(root, 1, l1)
-  li s3, 0x80000000
-  SET_PTE(root, 2, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
-  SET_PTR(l1, 0, l0)
+  SV39_MAP_PROGRAM
   SET_PTE(l0, 0, s1, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
   SATP_SV39(s0, root)
   li t0, MENVCFG_ADUE

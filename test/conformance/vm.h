@@ -23,3 +23,7 @@
 #define SATP_OFF csrw satp, zero; sfence.vma
 /* the page-aligned root, level-1 and level-0 tables the Sv39 programs use */
 #define SV39_TABLES .data; .balign 4096; root: .fill 512, 8, 0; l1: .fill 512, 8, 0; l0: .fill 512, 8, 0
+/* root[2]: the 1 GiB page at 0x80000000 (this program, RWX), and root[1] -> l1, l1[0] -> l0 for the test's 4 KiB pages (clobbers t0-t2, s3) */
+#define SV39_MAP_PROGRAM SET_PTR(root, 1, l1); li s3, 0x80000000; SET_PTE(root, 2, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D); SET_PTR(l1, 0, l0)
+/* l0[idx] = RW leaf for the page in s1 with extra high bits `ext` (N, PBMT, reserved) or'ed in */
+#define SET_PTE_EXT(idx, ext) SET_PTE(l0, idx, s1, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D); li t1, ext; la t0, l0; ld t0, (idx * 8)(t0); or t1, t1, t0; la t0, l0; sd t1, (idx * 8)(t0)

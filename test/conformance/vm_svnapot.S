@@ -27,10 +27,7 @@ TEST_BEGIN
   addi t2, t2, 1
   li t0, 16
   bltu t2, t0, 1b
-  SET_PTR(root, 1, l1)
-  li s3, 0x80000000
-  SET_PTE(root, 2, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
-  SET_PTR(l1, 0, l0)
+  SV39_MAP_PROGRAM
   /* l0[16..31] = the NAPOT PTE (ppn[3:0] = 1000) */
   NAPOT_PTE(s4, s1, 8)
   la t0, l0

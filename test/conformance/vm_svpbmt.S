@@ -9,15 +9,11 @@
 #define VA_BASE 0x40000000
 #define PTR_VA  0x40200000                /* l1[1]: non-leaf with PBMT = NC */
 /* l0[idx] = RW leaf for data_page with extra high bits `ext` (clobbers t0, t1) */
-#define SET_PTE_EXT(idx, ext) SET_PTE(l0, idx, s1, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D); li t1, ext; la t0, l0; ld t0, (idx * 8)(t0); or t1, t1, t0; la t0, l0; sd t1, (idx * 8)(t0)
 TEST_BEGIN
   la s1, data_page
   li t0, 0x5a5a5a5a12345678
   sd t0, 0(s1)
-  SET_PTR(root, 1, l1)
-  li s3, 0x80000000
-  SET_PTE(root, 2, s3, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
-  SET_PTR(l1, 0, l0)
+  SV39_MAP_PROGRAM
   SET_PTE_EXT(0, 0)
   SET_PTE_EXT(1, PTE_PBMT_NC)
   SET_PTE_EXT(2, PTE_PBMT_IO)
