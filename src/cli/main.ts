@@ -5,6 +5,7 @@
 //   rvisor run --restore FILE [--drive ...]... [--share ...]... [--net ...]... [--snapshot-file FILE]
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
+//   rvisor image pull|import|ls|inspect|rm (src/cli/image.ts)
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { VirtMachine, type Firmware } from "../system/machine.js";
@@ -59,6 +60,7 @@ commands:
   run     boot a RISC-V virt machine (firmware, Linux kernel, or a bare-metal ELF)
   exec    run a riscv64 Linux program directly (process VM)
   img     create and inspect disk images (raw, qcow2), like qemu-img ('rvisor img --help')
+  image   pull, import, list, inspect and remove OCI container images ('rvisor image --help')
   create, start, console, stop, kill, pause, resume, list, info, logs, rm
           manage persistent VMs, each running in its own process (below)
 
@@ -98,6 +100,10 @@ export async function main(argv: string[]): Promise<number> {
       case "img": {
         const mod = await import("./img.js");
         return await mod.imgMain(rest);
+      }
+      case "image": {
+        const mod = await import("./image.js");
+        return await mod.imageMain(rest);
       }
       case "exec": {
         const mod = await import("../host/node/exec_main.js");
