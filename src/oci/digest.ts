@@ -15,7 +15,7 @@ export function isDigest(s: string): s is Digest { return SHA256_RE.test(s); }
 export function parseDigest(s: unknown, what = "digest"): Digest {
   if (typeof s !== "string") throw new OciError(`${what}: not a string`);
   if (isDigest(s)) return s;
-  if (ANY_DIGEST_RE.test(s)) throw new OciError(`${what} ${s}: only sha256 digests are supported`);
+  if (ANY_DIGEST_RE.test(s) && !s.startsWith("sha256:")) throw new OciError(`${what} ${s}: only sha256 digests are supported`);
   throw new OciError(`${what}: malformed digest '${s}'`);
 }
 

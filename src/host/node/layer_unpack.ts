@@ -79,7 +79,8 @@ export function describeArchiveError(e: unknown, what: string): OciError {
   const m = (e as Error).message ?? String(e);
   if (e instanceof OciError) return new OciError(`${what}: ${m}`);
   if (/unexpected end|Unexpected end of data/i.test(m)) return new OciError(`${what}: truncated archive (${m})`);
-  if (/incorrect header check|invalid|corrupt/i.test(m)) return new OciError(`${what}: corrupt archive (${m})`);
+  const zlib = typeof (e as NodeJS.ErrnoException).code === "string" && ((e as NodeJS.ErrnoException).code as string).startsWith("Z_");
+  if (zlib || /incorrect header check|invalid|corrupt/i.test(m)) return new OciError(`${what}: corrupt archive (${m})`);
   return new OciError(`${what}: ${m}`);
 }
 
