@@ -1,0 +1,283 @@
+// rvisor image against real tools: a busybox image built from the project's busybox with umoci
+// (two layers, the second with a whiteout), imported as an OCI layout and as skopeo's oci-archive
+// and docker-archive; pulled from Debian's docker-registry on 127.0.0.1 (filled with skopeo),
+// through a multi-platform index, behind a bearer-token challenge, and with a corrupted blob.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { findBusybox } from "./user/busybox.js";
+import { RVISOR_BIN } from "./lib/guest.js";
+import { which } from "./lib/toolchain.js";
+import { ImageStore } from "../src/host/node/image_store.js";
+import { MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST } from "../src/oci/manifest.js";
+
+const TOOLS = ["umoci", "skopeo", "docker-registry"];
+const missing = TOOLS.filter((t) => which(t) === null);
+const found = await findBusybox(() => {}, false);
+const skip = missing.length > 0 ? `missing ${missing.join(", ")} (sudo bash scripts/install-deps.sh)` : "skip" in found ? found.skip : false;
+
+const work = mkdtempSync(join(tmpdir(), "rvisor-image-"));
+const RECIPE = "busybox-umoci-v2";
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** The busybox OCI layout (cached by busybox binary and recipe): tags riscv64 and amd64. */
+function busyboxLayout(busybox: string): string {
+  const key = createHash("sha256").update(RECIPE).update(readFileSync(busybox)).digest("hex").slice(0, 16);
+  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "rvisor", `oci-busybox-${key}`);
+  if (existsSync(join(cache, "index.json"))) return cache;
+  const tmp = mkdtempSync(join(tmpdir(), "rvisor-umoci-"));
+  const L = join(tmp, "layout"), B = join(tmp, "bundle");
+  run("umoci", ["init", "--layout", L]);
+  run("umoci", ["new", "--image", `${L}:riscv64`]);
+  run("umoci", ["unpack", "--rootless", "--image", `${L}:riscv64`, B]);
+  const R = join(B, "rootfs");
+  for (const d of ["bin", "etc", "var/cache"]) mkdirSync(join(R, d), { recursive: true });
+  copyFileSync(busybox, join(R, "bin", "busybox"));
+  chmodSync(join(R, "bin", "busybox"), 0o755);
+  symlinkSync("busybox", join(R, "bin", "sh"));
+  writeFileSync(join(R, "etc", "motd"), "lower motd\n");
+  writeFileSync(join(R, "var", "cache", "old"), "old\n");
+  run("umoci", ["repack", "--image", `${L}:riscv64`, B]);
+  // The second layer (from a fresh unpack): etc/motd deleted (a whiteout), etc/hello added.
+  const B2 = join(tmp, "bundle2"), R2 = join(B2, "rootfs");
+  run("umoci", ["unpack", "--rootless", "--image", `${L}:riscv64`, B2]);
+  rmSync(join(R2, "etc", "motd"));
+  writeFileSync(join(R2, "etc", "hello"), "hello from layer 2\n");
+  run("umoci", ["repack", "--image", `${L}:riscv64`, B2]);
+  run("umoci", ["config", "--image", `${L}:riscv64`, "--architecture", "riscv64", "--os", "linux", "--config.cmd", "/bin/sh", "--config.env", "PATH=/bin", "--config.workingdir", "/etc"]);
+  run("umoci", ["config", "--image", `${L}:riscv64`, "--tag", "amd64", "--architecture", "amd64", "--os", "linux"]);
+  mkdirSync(join(cache, ".."), { recursive: true });
+  rmSync(cache, { recursive: true, force: true });
+  renameSync(L, cache);
+  rmSync(tmp, { recursive: true, force: true });
+  return cache;
+}
+
+function rvisor(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [RVISOR_BIN, ...args], { env: { ...process.env, RVISOR_HOME: home } });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d: Buffer) => { stdout += d; });
+    p.stderr.on("data", (d: Buffer) => { stderr += d; });
+    p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+function listen(s: Server): Promise<number> {
+  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
+}
+async function freePort(): Promise<number> {
+  const s = createServer();
+  const p = await listen(s);
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+let layout = "";
+let registry: ReturnType<typeof spawn> | null = null;
+let regPort = 0;
+const servers: Server[] = [];
+
+function httpReq(method: string, port: number, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const r = request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    r.on("error", reject);
+    r.end(body);
+  });
+}
+
+before(async () => {
+  if (skip !== false || !("path" in found)) return;
+  layout = busyboxLayout(found.path);
+  regPort = await freePort();
+  const cfg = join(work, "registry.yml");
+  writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, "registry")}\nhttp:\n  addr: 127.0.0.1:${regPort}\n`);
+  registry = spawn("docker-registry", ["serve", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  registry.stderr?.on("data", (d: Buffer) => { err += d; });
+  for (let i = 0; ; i++) {
+    try { if ((await httpReq("GET", regPort, "/v2/")).status === 200) break; } catch { /* not up yet */ }
+    if (i > 200) throw new Error(`docker-registry did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const tag of ["riscv64", "amd64"]) {
+    run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://127.0.0.1:${regPort}/busybox:${tag}`]);
+  }
+});
+
+after(() => {
+  registry?.kill();
+  for (const s of servers) s.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function home(name: string): string { return join(work, `home-${name}`); }
+
+async function inspect(h: string, ref: string): Promise<{ Id: string; RepoTags: string[]; Config: { Cmd: string[]; Env: string[]; WorkingDir: string }; RootFS: { Layers: string[] } }> {
+  const r = await rvisor(h, ["image", "inspect", ref]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { Id: string; RepoTags: string[]; Config: { Cmd: string[]; Env: string[]; WorkingDir: string }; RootFS: { Layers: string[] } }[])[0];
+}
+
+/** Checks the busybox image's two layers: the binary, and the whiteout of /etc/motd in the second. */
+function checkBusyboxLayers(h: string, diffIds: string[]): void {
+  assert.equal(diffIds.length, 2);
+  const store = new ImageStore(h);
+  const [l1, l2] = diffIds.map((d) => store.readLayerIndex(d as `sha256:${string}`));
+  const bb = l1.entries.find((e) => e.path === "/bin/busybox");
+  assert.equal(bb?.type, "file");
+  assert.equal((bb?.mode ?? 0) & 0o111, 0o111);
+  assert.deepEqual(readFileSync(join(store.layerRoot(diffIds[0] as `sha256:${string}`), "bin", "busybox")), readFileSync((found as { path: string }).path));
+  assert.deepEqual(l1.entries.find((e) => e.path === "/bin/sh"), { ...l1.entries.find((e) => e.path === "/bin/sh"), type: "symlink", link: "busybox" });
+  assert.deepEqual(l2.whiteouts, ["/etc/motd"]);
+  assert.ok(l2.entries.some((e) => e.path === "/etc/hello"));
+}
+
+test("image: import an umoci-built OCI layout; ls, inspect, rm", { skip, timeout: 120_000 }, async () => {
+  const h = home("layout");
+  const r = await rvisor(h, ["image", "import", layout, "bb:riscv64"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Loaded image: bb:riscv64 \(oci-layout\)/);
+  const i = await inspect(h, "bb:riscv64");
+  assert.deepEqual(i.Config.Cmd, ["/bin/sh"]);
+  assert.equal(i.Config.WorkingDir, "/etc");
+  assert.ok(i.Config.Env.includes("PATH=/bin"));
+  checkBusyboxLayers(h, i.RootFS.Layers);
+  const ls = await rvisor(h, ["image", "ls"]);
+  assert.match(ls.stdout, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
+  assert.match(ls.stdout, new RegExp(`\\nbb\\s+riscv64\\s+${i.Id.slice(7, 19)}\\s`));
+  const js = JSON.parse((await rvisor(h, ["image", "ls", "--json"])).stdout) as { Repository: string; ID: string }[];
+  assert.deepEqual(js.map((x) => [x.Repository, x.ID]), [["bb", i.Id]]);
+  const rm = await rvisor(h, ["image", "rm", "bb:riscv64"]);
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.equal(rm.stdout, `Untagged: bb:riscv64\nDeleted: ${i.Id}\n`);
+  assert.equal((await rvisor(h, ["image", "inspect", "bb:riscv64"])).code, 1);
+});
+
+test("image: import skopeo's oci-archive and docker-archive; a truncated archive is refused", { skip, timeout: 180_000 }, async () => {
+  const h = home("archives");
+  const oa = join(work, "bb-oci.tar"), da = join(work, "bb-docker.tar");
+  run("skopeo", ["copy", "--quiet", `oci:${layout}:riscv64`, `oci-archive:${oa}:riscv64`]);
+  run("skopeo", ["copy", "--quiet", `oci:${layout}:riscv64`, `docker-archive:${da}:example.com/tools/bb:v2`]);
+  const a = await rvisor(h, ["image", "import", oa, "bb:oci"]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stdout, /\(oci-archive\)/);
+  const d = await rvisor(h, ["image", "import", da]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /Loaded image: example\.com\/tools\/bb:v2 \(docker-archive\)/);
+  const io = await inspect(h, "bb:oci"), id = await inspect(h, "example.com/tools/bb:v2");
+  checkBusyboxLayers(h, io.RootFS.Layers);
+  assert.deepEqual(id.RootFS.Layers, io.RootFS.Layers, "the same layers, unpacked once");
+  assert.deepEqual(id.Config.Cmd, ["/bin/sh"]);
+  const full = readFileSync(da);
+  const cut = join(work, "cut.tar");
+  writeFileSync(cut, full.subarray(0, Math.floor(full.length / 2)));
+  const before = (await rvisor(h, ["image", "ls", "--json"])).stdout;
+  const t = await rvisor(h, ["image", "import", cut, "cut:1"]);
+  assert.equal(t.code, 1);
+  assert.match(t.stderr, /truncated archive/);
+  assert.equal((await rvisor(h, ["image", "ls", "--json"])).stdout, before);
+});
+
+async function manifestDigest(port: number, tag: string): Promise<{ digest: string; size: number }> {
+  const r = await httpReq("GET", port, `/v2/busybox/manifests/${tag}`, { Accept: MEDIA_OCI_MANIFEST });
+  assert.equal(r.status, 200);
+  return { digest: `sha256:${createHash("sha256").update(r.body).digest("hex")}`, size: r.body.length };
+}
+
+async function putIndex(tag: string, archs: string[]): Promise<void> {
+  const manifests = [];
+  for (const a of archs) manifests.push({ mediaType: MEDIA_OCI_MANIFEST, ...(await manifestDigest(regPort, a)), platform: { architecture: a, os: "linux" } });
+  const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests }));
+  const r = await httpReq("PUT", regPort, `/v2/busybox/manifests/${tag}`, { "Content-Type": MEDIA_OCI_INDEX }, body);
+  assert.equal(r.status, 201, r.body.toString());
+}
+
+test("image: pull from docker-registry on loopback, by tag, through a multi-platform index, and an index without riscv64", { skip, timeout: 180_000 }, async () => {
+  const h = home("pull");
+  const ref = `127.0.0.1:${regPort}/busybox:riscv64`;
+  const p = await rvisor(h, ["image", "pull", ref]);
+  assert.equal(p.code, 0, p.stderr);
+  const want = await manifestDigest(regPort, "riscv64");
+  assert.equal(p.stdout, `Digest: ${want.digest}\nStatus: Downloaded newer image for ${ref}\n`);
+  checkBusyboxLayers(h, (await inspect(h, ref)).RootFS.Layers);
+  const again = await rvisor(h, ["image", "pull", ref]);
+  assert.match(again.stdout, /Status: Image is up to date for/);
+  await putIndex("multi", ["amd64", "riscv64"]);
+  const m = await rvisor(h, ["image", "pull", `127.0.0.1:${regPort}/busybox:multi`]);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, new RegExp(`Digest: ${want.digest}`));
+  await putIndex("x86only", ["amd64"]);
+  const x = await rvisor(h, ["image", "pull", `127.0.0.1:${regPort}/busybox:x86only`]);
+  assert.equal(x.code, 1);
+  assert.match(x.stderr, /busybox:x86only has no linux\/riscv64 image \(it has: linux\/amd64\)/);
+  const none = await rvisor(h, ["image", "pull", `127.0.0.1:${regPort}/busybox:nosuchtag`]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /answered 404 \(MANIFEST_UNKNOWN/);
+});
+
+/** A proxy in front of the registry that wants a bearer token (and can corrupt blobs). */
+async function tokenProxy(opts: { corruptBlobs: boolean }): Promise<{ port: number; tokenRequests: string[] }> {
+  const tokenRequests: string[] = [];
+  const TOKEN = "t0ken";
+  let port = 0;
+  const s = createServer((req, res) => {
+    if (req.url?.startsWith("/token")) {
+      tokenRequests.push(req.url);
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify({ token: TOKEN }));
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      res.statusCode = 401;
+      res.setHeader("WWW-Authenticate", `Bearer realm="http://127.0.0.1:${port}/token",service="rvisor-test",scope="repository:busybox:pull"`);
+      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      return;
+    }
+    const up = request({ host: "127.0.0.1", port: regPort, path: req.url, method: req.method, headers: { ...req.headers, host: `127.0.0.1:${regPort}` } }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      const blob = opts.corruptBlobs && /\/blobs\//.test(req.url ?? "");
+      let first = true;
+      ur.on("data", (c: Buffer) => { if (blob && first && c.length > 100) { c[100] ^= 0xff; first = false; } res.write(c); });
+      ur.on("end", () => res.end());
+    });
+    req.pipe(up);
+  });
+  servers.push(s);
+  port = await listen(s);
+  return { port, tokenRequests };
+}
+
+test("image: pull behind a bearer-token challenge; a corrupted blob is refused and the store is unchanged", { skip, timeout: 180_000 }, async () => {
+  const h = home("auth");
+  const auth = await tokenProxy({ corruptBlobs: false });
+  const p = await rvisor(h, ["image", "pull", `127.0.0.1:${auth.port}/busybox:riscv64`]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.ok(auth.tokenRequests.length >= 1);
+  assert.match(auth.tokenRequests[0], /service=rvisor-test/);
+  assert.match(auth.tokenRequests[0], /scope=repository%3Abusybox%3Apull/);
+  const bad = await tokenProxy({ corruptBlobs: true });
+  const h2 = home("corrupt");
+  const c = await rvisor(h2, ["image", "pull", `127.0.0.1:${bad.port}/busybox:riscv64`]);
+  assert.equal(c.code, 1);
+  assert.match(c.stderr, /digest mismatch/);
+  const ls = await rvisor(h2, ["image", "ls", "--json"]);
+  assert.equal(ls.stdout.trim(), "[]");
+  const store = new ImageStore(h2);
+  assert.equal(existsSync(join(store.dir, "blobs")), false, "no blob was kept");
+});
