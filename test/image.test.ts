@@ -184,6 +184,14 @@ test("image: import skopeo's oci-archive and docker-archive; a truncated archive
   checkBusyboxLayers(h, io.RootFS.Layers);
   assert.deepEqual(id.RootFS.Layers, io.RootFS.Layers, "the same layers, unpacked once");
   assert.deepEqual(id.Config.Cmd, ["/bin/sh"]);
+  // Layers recompressed with zstd (skopeo --dest-compress-format zstd): the same diff_ids.
+  const zl = join(work, "bb-zstd");
+  run("skopeo", ["copy", "--quiet", "--dest-compress-format", "zstd", `oci:${layout}:riscv64`, `oci:${zl}:riscv64`]);
+  const z = await rvisor(h, ["image", "import", zl, "bb:zstd"]);
+  assert.equal(z.code, 0, z.stderr);
+  const iz = await inspect(h, "bb:zstd");
+  assert.deepEqual(iz.RootFS.Layers, io.RootFS.Layers);
+  assert.deepEqual(new ImageStore(h).find("bb:zstd")?.record.layers.map((l) => l.mediaType), ["application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.v1.tar+zstd"]);
   const full = readFileSync(da);
   const cut = join(work, "cut.tar");
   writeFileSync(cut, full.subarray(0, Math.floor(full.length / 2)));
@@ -218,6 +226,9 @@ test("image: pull from docker-registry on loopback, by tag, through a multi-plat
   checkBusyboxLayers(h, (await inspect(h, ref)).RootFS.Layers);
   const again = await rvisor(h, ["image", "pull", ref]);
   assert.match(again.stdout, /Status: Image is up to date for/);
+  const byDigest = await rvisor(home("digest"), ["image", "pull", `127.0.0.1:${regPort}/busybox@${want.digest}`]);
+  assert.equal(byDigest.code, 0, byDigest.stderr);
+  assert.match(byDigest.stdout, new RegExp(`Digest: ${want.digest}`));
   await putIndex("multi", ["amd64", "riscv64"]);
   const m = await rvisor(h, ["image", "pull", `127.0.0.1:${regPort}/busybox:multi`]);
   assert.equal(m.code, 0, m.stderr);

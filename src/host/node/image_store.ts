@@ -101,6 +101,14 @@ export class ImageStore {
       .sort((a, b) => (a.record.added < b.record.added ? 1 : -1));
   }
 
+  /**
+   * The layers of an image, bottom first, as a container's overlay mounts them: each layer's
+   * file tree (root/) and its side index (whiteouts to apply against the layers below it).
+   */
+  layers(r: ImageRecord): { diffId: Digest; root: string; index: LayerIndex }[] {
+    return r.layers.map((l) => ({ diffId: l.diffId, root: this.layerRoot(l.diffId), index: this.readLayerIndex(l.diffId) }));
+  }
+
   manifest(r: ImageRecord): ImageManifest {
     const m = parseManifestDocument(parseJsonDocument(this.readBlob(r.manifest), "manifest"), null);
     if (m.kind !== "manifest") throw new OciError(`stored manifest ${r.manifest} is an index`);
@@ -225,7 +233,11 @@ export class StoreTxn {
     const tmp = join(this.dir, `incoming-${Math.random().toString(36).slice(2, 10)}`);
     const h = createHash("sha256");
     let size = 0;
-    src.on("data", (c: Buffer) => { h.update(c); size += c.length; onBytes?.(c.length); });
+    src.on("data", (c: Buffer) => {
+      h.update(c); size += c.length; onBytes?.(c.length);
+      // A source sending more than the descriptor says is cut off rather than stored.
+      if (want?.size !== undefined && size > want.size) src.destroy(new OciError(`more than the ${want.size} bytes its descriptor gives`));
+    });
     try { await pipeline(src, createWriteStream(tmp, { flags: "wx" })); } catch (e) {
       rmSync(tmp, { force: true });
       throw new OciError(`${what}${want !== undefined ? ` ${want.digest}` : ""}: ${(e as Error).message}`);

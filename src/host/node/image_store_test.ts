@@ -77,7 +77,10 @@ test("image store: a layer's files are unpacked once; owners, modes, links, devi
     assert.ok(rec !== null);
     const diffId = rec.record.layers[0].diffId;
     assert.equal(diffId, sha(bytes));
-    const idx = store.readLayerIndex(diffId);
+    const mounted = store.layers(rec.record);
+    assert.deepEqual(mounted.map((l) => l.diffId), [diffId]);
+    const idx = mounted[0].index;
+    assert.equal(mounted[0].root, store.layerRoot(diffId));
     const by = new Map(idx.entries.map((e) => [e.path, e]));
     const pick = (p: string): Partial<LayerEntry> => { const e = by.get(p); assert.ok(e !== undefined, p); const { mtime: _m, ...rest } = e; return rest; };
     assert.deepEqual(pick("/bin/busybox"), { path: "/bin/busybox", type: "file", mode: 0o4755, uid: 0, gid: 0, size: 9 });
