@@ -27,6 +27,8 @@ export interface LayerEntry {
   devminor?: number;
   /** Extended attributes from PAX `SCHILY.xattr.NAME` records (values as UTF-8 text). */
   xattrs?: Record<string, string>;
+  /** A directory the tar implies (a parent of an entry) without listing it: metadata is the default. */
+  implied?: true;
 }
 
 export interface LayerIndex {

@@ -91,7 +91,8 @@ test("image store: a layer's files are unpacked once; owners, modes, links, devi
     assert.deepEqual(pick("/run/fifo"), { path: "/run/fifo", type: "fifo", mode: 0o600, uid: 0, gid: 0 });
     assert.deepEqual(pick("/home/user/notes"), { path: "/home/user/notes", type: "file", mode: 0o600, uid: 100000, gid: 100000, size: 4, xattrs: { "user.note": "hello" } });
     assert.equal(pick("/tmp").mode, 0o1777);
-    assert.deepEqual(pick("/dev"), { path: "/dev", type: "dir", mode: 0o755, uid: 0, gid: 0 }, "implied directory");
+    assert.deepEqual(pick("/dev"), { path: "/dev", type: "dir", mode: 0o755, uid: 0, gid: 0, implied: true }, "implied directory");
+    assert.equal(pick("/bin").implied, undefined);
     assert.deepEqual(idx.whiteouts, ["/etc/motd"]);
     assert.deepEqual(idx.opaques, ["/var/cache"]);
     assert.equal(by.has("/etc/.wh.motd"), false);

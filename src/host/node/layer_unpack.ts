@@ -107,7 +107,7 @@ class LayerBuilder {
     for (const a of [...ancestors(path)]) {
       const e = this.entries.get(a);
       if (e === undefined) {
-        this.entries.set(a, { path: a, type: "dir", mode: IMPLIED_DIR_MODE, uid: 0, gid: 0, mtime });
+        this.entries.set(a, { path: a, type: "dir", mode: IMPLIED_DIR_MODE, uid: 0, gid: 0, mtime, implied: true });
         mkdirSync(this.host(a), { recursive: true, mode: HOST_DIR_MODE });
       } else if (e.type === "symlink") {
         throw new OciError(`tar entry ${path}: its parent ${a} is a symlink (refused: a tar must not write through a link)`);
@@ -189,7 +189,7 @@ class LayerBuilder {
   }
 
   index(diffId: Digest): LayerIndex {
-    if (!this.entries.has("/")) this.entries.set("/", { path: "/", type: "dir", mode: IMPLIED_DIR_MODE, uid: 0, gid: 0, mtime: 0 });
+    if (!this.entries.has("/")) this.entries.set("/", { path: "/", type: "dir", mode: IMPLIED_DIR_MODE, uid: 0, gid: 0, mtime: 0, implied: true });
     const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
     return {
       version: LAYER_INDEX_VERSION, diffId,
