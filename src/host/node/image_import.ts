@@ -26,6 +26,8 @@ const LAYER_MEDIA: Record<Compression, string> = { none: MEDIA_OCI_LAYER, gzip: 
 export type ImportKind = "oci-layout" | "oci-archive" | "docker-archive" | "rootfs";
 export interface ImportResult { kind: ImportKind; images: { manifest: Digest; config: Digest; tags: string[] }[] }
 type Staged = { record: Omit<ImageRecord, "added">; tags: string[] };
+/** What messages call the source (the PATH given), and what the record says ("import /abs/path"). */
+interface Origin { what: string; source: string }
 
 /** Top-level names in a tar (a first pass that reads no file contents into memory). */
 async function tarNames(file: string): Promise<Set<string>> {
@@ -115,8 +117,7 @@ async function stageLayoutBlob(txn: StoreTxn, blobs: string, d: Descriptor, what
 }
 
 /** An OCI image layout at `dir` (inTxn: it is a scratch copy inside the transaction, whose blobs may be moved). */
-async function importLayout(txn: StoreTxn, dir: string, given: ImageReference | null, source: string, progress: Progress, inTxn: boolean): Promise<Staged[]> {
-  const what = source;
+async function importLayout(txn: StoreTxn, dir: string, given: ImageReference | null, { what, source }: Origin, progress: Progress, inTxn: boolean): Promise<Staged[]> {
   const layoutFile = join(dir, "oci-layout");
   if (!existsSync(layoutFile)) throw new OciError(`${what}: no oci-layout file (not an OCI image layout)`);
   const layout = parseJsonDocument(readFileSync(layoutFile), `${what}: oci-layout`) as { imageLayoutVersion?: unknown };
@@ -150,7 +151,8 @@ async function importLayout(txn: StoreTxn, dir: string, given: ImageReference | 
 }
 
 /** A docker-save archive's legacy manifest.json, unpacked at `dir`. */
-async function importDockerSave(txn: StoreTxn, dir: string, given: ImageReference | null, source: string, progress: Progress): Promise<Staged[]> {
+async function importDockerSave(txn: StoreTxn, dir: string, given: ImageReference | null, origin: Origin, progress: Progress): Promise<Staged[]> {
+  const source = origin.what;
   const list = parseJsonDocument(readFileSync(join(dir, "manifest.json")), `${source}: manifest.json`);
   if (!Array.isArray(list) || list.length === 0) throw new OciError(`${source}: manifest.json lists no images`);
   if (given !== null && list.length > 1) throw new OciError(`${source} holds ${list.length} images; import it without NAME:TAG`);
@@ -179,13 +181,13 @@ async function importDockerSave(txn: StoreTxn, dir: string, given: ImageReferenc
     const manifest = txn.putBytes(manifestBytes, "manifest");
     const m = parseManifestDocument(parseJsonDocument(manifestBytes, "manifest"), null) as ImageManifest;
     const tags = Array.isArray(it.RepoTags) ? (it.RepoTags as unknown[]).filter((t): t is string => typeof t === "string") : [];
-    out.push({ record: await assembleImage(txn, manifest, m, source, what, progress), tags: tagsFor(given, tags, 1) });
+    out.push({ record: await assembleImage(txn, manifest, m, origin.source, what, progress), tags: tagsFor(given, tags, 1) });
   }
   return out;
 }
 
 /** A plain rootfs tarball becomes a one-layer image with an empty config (as `docker import`). */
-async function importRootfs(txn: StoreTxn, file: string, given: ImageReference | null, source: string, progress: Progress): Promise<Staged[]> {
+async function importRootfs(txn: StoreTxn, file: string, given: ImageReference | null, { what: source, source: recorded }: Origin, progress: Progress): Promise<Staged[]> {
   const size = statSync(file).size, compression = sniffCompression(file);
   progress.phase(`${source}: copying`, size);
   const blob = await txn.putStream(createReadStream(file), "rootfs tarball", undefined, (n) => progress.add(n));
@@ -199,21 +201,21 @@ async function importRootfs(txn: StoreTxn, file: string, given: ImageReference |
   const manifestBytes = makeManifest({ mediaType: MEDIA_OCI_CONFIG, digest: config, size: configBytes.length }, [{ mediaType: LAYER_MEDIA[compression], digest: blob, size }]);
   const manifest = txn.putBytes(manifestBytes, "manifest");
   const m = parseManifestDocument(parseJsonDocument(manifestBytes, "manifest"), null) as ImageManifest;
-  return [{ record: await assembleImage(txn, manifest, m, source, source, progress), tags: tagsFor(given, [], 1) }];
+  return [{ record: await assembleImage(txn, manifest, m, recorded, source, progress), tags: tagsFor(given, [], 1) }];
 }
 
 export async function importImage(store: ImageStore, path: string, name: string | null, progress: Progress = new Progress()): Promise<ImportResult> {
   const given = name === null ? null : parseReference(name);
   if (given !== null && given.tag === null) throw new OciError(`${name}: give NAME:TAG, not a digest`);
   if (!existsSync(path)) throw new OciError(`${path}: no such file or directory`);
-  const source = `import ${resolvePath(path)}`;
+  const origin: Origin = { what: path, source: `import ${resolvePath(path)}` };
   const txn = store.begin();
   try {
     let kind: ImportKind;
     let staged: Staged[];
     if (statSync(path).isDirectory()) {
       kind = "oci-layout";
-      staged = await importLayout(txn, path, given, path, progress, false);
+      staged = await importLayout(txn, path, given, origin, progress, false);
     } else {
       const names = await tarNames(path);
       if (names.has("/oci-layout") && names.has("/index.json")) {
@@ -221,18 +223,18 @@ export async function importImage(store: ImageStore, path: string, name: string 
         const dir = txn.scratch("archive");
         progress.phase(`${path}: unpacking the archive`, statSync(path).size);
         await unpackArchive(path, dir, progress);
-        staged = await importLayout(txn, dir, given, path, progress, true);
+        staged = await importLayout(txn, dir, given, origin, progress, true);
         // Newer docker save: the names are in manifest.json's RepoTags.
-        if (kind === "docker-archive" && given === null && staged.every((s) => s.tags.length === 0)) staged = await importDockerSave(txn, dir, null, path, progress);
+        if (kind === "docker-archive" && given === null && staged.every((s) => s.tags.length === 0)) staged = await importDockerSave(txn, dir, null, origin, progress);
       } else if (names.has("/manifest.json")) {
         kind = "docker-archive";
         const dir = txn.scratch("archive");
         progress.phase(`${path}: unpacking the archive`, statSync(path).size);
         await unpackArchive(path, dir, progress);
-        staged = await importDockerSave(txn, dir, given, path, progress);
+        staged = await importDockerSave(txn, dir, given, origin, progress);
       } else {
         kind = "rootfs";
-        staged = await importRootfs(txn, path, given, path, progress);
+        staged = await importRootfs(txn, path, given, origin, progress);
       }
     }
     await txn.commit(staged);
