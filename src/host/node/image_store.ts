@@ -17,7 +17,7 @@ import { OciError, digestHex, type Digest } from "../../oci/digest.js";
 import { parseLayerIndex, type LayerIndex } from "../../oci/layer_index.js";
 import { parseImageConfig, parseJsonDocument, parseManifestDocument, type ImageConfig, type ImageManifest } from "../../oci/manifest.js";
 import { familiarName, parseReference, type ImageReference } from "../../oci/reference.js";
-import { defaultHome, VmStore, writeFileAtomic } from "./vm_store.js";
+import { defaultHome, pidAlive, VmStore, writeFileAtomic } from "./vm_store.js";
 import { unpackLayer } from "./layer_unpack.js";
 
 export const IMAGES_FILE_VERSION = 1;
@@ -181,8 +181,14 @@ export class ImageStore {
 
   /** Starts a pull or import: everything it writes is staged until commit(). */
   begin(): StoreTxn {
-    mkdirSync(join(this.dir, "tmp"), { recursive: true });
-    return new StoreTxn(this, mkdtempSync(join(this.dir, "tmp", "txn-")));
+    const tmp = join(this.dir, "tmp");
+    mkdirSync(tmp, { recursive: true });
+    // Transactions of processes that died (a crash, SIGKILL) are swept: the pid is in the name.
+    for (const n of readdirSync(tmp)) {
+      const m = /^txn-(\d+)-/.exec(n);
+      if (m !== null && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join(tmp, n), { recursive: true, force: true });
+    }
+    return new StoreTxn(this, mkdtempSync(join(tmp, `txn-${process.pid}-`)));
   }
 
   /** Commits staged blobs and layers and the records (called by StoreTxn.commit). */

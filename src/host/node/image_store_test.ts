@@ -111,6 +111,12 @@ test("image store: a layer's files are unpacked once; owners, modes, links, devi
     assert.equal(statSync(store.layerIndexPath(diffId)).mtimeMs, before);
     assert.equal(readdirSync(join(store.dir, "layers")).length, 1);
     assert.deepEqual(readdirSync(join(store.dir, "tmp")), []);
+    // A transaction left by a process that died is swept by the next one; a live one is not.
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+    mkdirSync(join(store.dir, "tmp", `txn-${dead}-abc`, "blobs"), { recursive: true });
+    mkdirSync(join(store.dir, "tmp", `txn-${process.ppid}-abc`));
+    store.begin().abort();
+    assert.deepEqual(readdirSync(join(store.dir, "tmp")), [`txn-${process.ppid}-abc`]);
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
 
