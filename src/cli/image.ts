@@ -53,6 +53,9 @@ export async function imageMain(argv: string[], store = new ImageStore()): Promi
   } catch (e) {
     if (e instanceof ImageUsageError) { process.stderr.write(`rvisor image: ${e.message}\n`); return 2; }
     if (e instanceof OciError) { process.stderr.write(`rvisor image: ${e.message}\n`); return 1; }
+    const code = (e as NodeJS.ErrnoException).code;
+    // Host errors (ENOSPC, EACCES, ...) as one line, as for the store's own refusals.
+    if (e instanceof Error && typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) { process.stderr.write(`rvisor image: ${e.message}\n`); return 1; }
     throw e;
   }
 }

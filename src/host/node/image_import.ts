@@ -76,7 +76,9 @@ async function unpackArchive(file: string, dir: string, progress: Progress): Pro
     throw describeArchiveError(err, file);
   }
   for (const [at, target] of links) {
-    if (!existsSync(target)) throw new OciError(`${file}: link ${at.slice(dir.length)} points outside the archive or to nothing`);
+    const name = at.slice(dir.length);
+    if (!existsSync(target) || !statSync(target).isFile()) throw new OciError(`${file}: link ${name} does not point to a regular file of the archive`);
+    if (existsSync(at)) throw new OciError(`${file}: link ${name} is also an entry of its own`);
     try { linkSync(target, at); } catch { copyFileSync(target, at); }
   }
 }
@@ -186,6 +188,21 @@ async function importDockerSave(txn: StoreTxn, dir: string, given: ImageReferenc
   return out;
 }
 
+/**
+ * Tags from a newer docker save's manifest.json ([{Config: "blobs/sha256/<hex>", RepoTags}])
+ * for the images its OCI layout gave, matched by config digest, when the layout named none.
+ */
+function addRepoTags(staged: Staged[], manifestJson: Uint8Array, what: string): void {
+  const list = parseJsonDocument(manifestJson, `${what}: manifest.json`);
+  if (!Array.isArray(list)) throw new OciError(`${what}: manifest.json is not a list`);
+  for (const item of list as { Config?: unknown; RepoTags?: unknown }[]) {
+    const m = typeof item.Config === "string" ? /(?:^|\/)sha256\/([0-9a-f]{64})$/.exec(item.Config) : null;
+    const s = m === null ? undefined : staged.find((x) => x.record.config === `sha256:${m[1]}`);
+    if (s === undefined || s.tags.length > 0 || !Array.isArray(item.RepoTags)) continue;
+    s.tags = tagsFor(null, (item.RepoTags as unknown[]).filter((t): t is string => typeof t === "string"), 1);
+  }
+}
+
 /** A plain rootfs tarball becomes a one-layer image with an empty config (as `docker import`). */
 async function importRootfs(txn: StoreTxn, file: string, given: ImageReference | null, { what: source, source: recorded }: Origin, progress: Progress): Promise<Staged[]> {
   const size = statSync(file).size, compression = sniffCompression(file);
@@ -225,7 +242,7 @@ export async function importImage(store: ImageStore, path: string, name: string 
         await unpackArchive(path, dir, progress);
         staged = await importLayout(txn, dir, given, origin, progress, true);
         // Newer docker save: the names are in manifest.json's RepoTags.
-        if (kind === "docker-archive" && given === null && staged.every((s) => s.tags.length === 0)) staged = await importDockerSave(txn, dir, null, origin, progress);
+        if (kind === "docker-archive" && given === null) addRepoTags(staged, readFileSync(join(dir, "manifest.json")), path);
       } else if (names.has("/manifest.json")) {
         kind = "docker-archive";
         const dir = txn.scratch("archive");

@@ -222,3 +222,24 @@ test("image store: an OCI layout with a corrupt blob or a wrong diff_id is refus
     await assert.rejects(importImage(store, lay3, "amd:1", quiet()), /is a linux\/amd64 image; rvisor runs linux\/riscv64 images/);
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
+
+test("image store: a newer docker save (an OCI layout plus manifest.json) takes its names from RepoTags", async () => {
+  const home = tempDir();
+  try {
+    const dir = join(home, "save");
+    const l1 = await makeTar([{ name: "etc/", type: "directory" }, { name: "etc/os-release", body: "ID=test" }]);
+    writeLayout(dir, [l1]);
+    const idx = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+    delete idx.manifests[0].annotations;
+    writeFileSync(join(dir, "index.json"), JSON.stringify(idx));
+    const m = JSON.parse(readFileSync(join(dir, "blobs", "sha256", idx.manifests[0].digest.slice(7)), "utf8")) as { config: { digest: string }; layers: { digest: string }[] };
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify([{ Config: `blobs/sha256/${m.config.digest.slice(7)}`, RepoTags: ["saved/app:3"], Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) }]));
+    const archive = join(home, "save.tar");
+    assert.equal(spawnSync("tar", ["-C", dir, "-cf", archive, "."]).status, 0);
+    const store = new ImageStore(join(home, "h"));
+    const r = await importImage(store, archive, null, quiet());
+    assert.equal(r.kind, "docker-archive");
+    assert.deepEqual(r.images[0].tags, ["docker.io/saved/app:3"]);
+    assert.equal(store.find("saved/app:3")?.record.config, m.config.digest);
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
