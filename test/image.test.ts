@@ -191,6 +191,8 @@ test("image: pull from docker-registry on loopback, by tag, through a multi-plat
   const byDigest = await rvisor(home("digest"), ["image", "pull", `127.0.0.1:${regPort}/busybox@${want.digest}`]);
   assert.equal(byDigest.code, 0, byDigest.stderr);
   assert.match(byDigest.stdout, new RegExp(`Digest: ${want.digest}`));
+  const dls = JSON.parse((await rvisor(home("digest"), ["image", "ls", "--json"])).stdout) as { Repository: string; Tag: string; Digest: string }[];
+  assert.deepEqual(dls.map((x) => [x.Repository, x.Tag, x.Digest]), [[`127.0.0.1:${regPort}/busybox`, "<none>", want.digest]]);
   await putIndex("multi", ["amd64", "riscv64"]);
   const m = await rvisor(h, ["image", "pull", `127.0.0.1:${regPort}/busybox:multi`]);
   assert.equal(m.code, 0, m.stderr);

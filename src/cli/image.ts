@@ -93,7 +93,10 @@ export function timeAgo(iso: string | null, now = Date.now()): string {
 function rows(store: ImageStore): { r: ImageRecord; repository: string; tag: string }[] {
   const out: { r: ImageRecord; repository: string; tag: string }[] = [];
   for (const { record, tags } of store.list()) {
-    if (tags.length === 0) out.push({ r: record, repository: "<none>", tag: "<none>" });
+    if (tags.length === 0) {
+      const repo = record.repositories?.[0];
+      out.push({ r: record, repository: repo !== undefined ? familiarTag(`${repo}:latest`).repository : "<none>", tag: "<none>" });
+    }
     for (const t of tags) out.push({ r: record, ...familiarTag(t) });
   }
   return out;
@@ -132,7 +135,7 @@ function cmdInspect(store: ImageStore, argv: string[]): number {
     out.push({
       Id: r.config,
       RepoTags: repoTags,
-      RepoDigests: tags.map((t) => `${familiarTag(t).repository}@${r.manifest}`),
+      RepoDigests: [...new Set([...tags.map((t) => familiarTag(t).repository), ...(r.repositories ?? []).map((x) => familiarTag(`${x}:latest`).repository)])].map((n) => `${n}@${r.manifest}`),
       Created: r.created,
       Author: c.author ?? "",
       Architecture: c.architecture, Os: c.os, ...(c.variant !== undefined ? { Variant: c.variant } : {}),

@@ -46,7 +46,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: Regist
       progress.phase(`${shortDigest(l.digest)}: downloading layer ${i + 1}/${m.layers.length}`, l.size);
       await txn.putStream(await client.blob(l.digest), "layer", l, (n) => progress.add(n));
     }
-    const record = await assembleImage(txn, digest, m, `pull ${name}`, name, progress);
+    const record = { ...await assembleImage(txn, digest, m, `pull ${name}`, name, progress), repositories: [`${ref.registry}/${ref.repository}`] };
     await txn.commit([{ record, tags: ref.tag !== null ? [tagKey(ref)] : [] }]);
     return { name, manifest: digest, config: record.config, upToDate };
   } catch (e) {

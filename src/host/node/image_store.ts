@@ -35,6 +35,8 @@ export interface ImageRecord {
   added: string;
   /** Where it came from: "pull REF" or "import PATH". */
   source: string;
+  /** Repositories ("registry/repository") it was pulled from, kept when it has no tag (a pull by digest), as Docker's RepoDigests. */
+  repositories?: string[];
 }
 interface ImagesFile { version: number; images: Record<string, ImageRecord>; tags: Record<string, Digest> }
 
@@ -206,7 +208,8 @@ export class ImageStore {
       for (const { record, tags } of images) {
         for (const l of record.layers) if (!this.hasLayer(l.diffId) || !this.hasBlob(l.digest)) throw new OciError(`layer ${l.diffId} is missing after commit`);
         const old = f.images[record.manifest];
-        f.images[record.manifest] = { ...record, added: old?.added ?? added };
+        const repositories = [...new Set([...(old?.repositories ?? []), ...(record.repositories ?? [])])];
+        f.images[record.manifest] = { ...record, added: old?.added ?? added, ...(repositories.length > 0 ? { repositories } : {}) };
         for (const t of tags) f.tags[t] = record.manifest;
       }
       this.writeFile(f);
