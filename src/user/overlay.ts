@@ -92,7 +92,8 @@ export function permitted(st: HostStat, who: Ids, want: number): boolean {
 export class OverlayFs implements HostFs {
   private readonly slots: Slot[] = [];
   private readonly upperIndex: UpperIndex | null = null;
-  private readonly volumes: OverlayVolume[];
+  /** Volumes, longest guest path first (set once their mount points exist). */
+  private volumes: OverlayVolume[] = [];
   private cache: CacheEntry = { node: null, children: new Map() };
   private cached = 0;
   private readonly handles = new Map<number, HandleInfo>();
@@ -130,8 +131,8 @@ export class OverlayFs implements HostFs {
         if (typeof low !== "number") this.upperIndex.set(st.ino, { path: "/", uid: low.uid, gid: low.gid, mode: low.mode, origin: low.ino });
       }
     }
-    this.volumes = [...(opts.volumes ?? [])].sort((a, b) => b.guest.length - a.guest.length);
-    for (const v of this.volumes) {
+    const volumes = [...(opts.volumes ?? [])].sort((a, b) => b.guest.length - a.guest.length);
+    for (const v of volumes) {
       if (!v.guest.startsWith("/") || v.guest === "/" || v.guest.split("/").some((c, i) => i > 0 && (c === "" || c === "." || c === ".."))) {
         throw new Error(`volume ${v.host}:${v.guest}: the guest path must be absolute and normalized`);
       }
@@ -139,10 +140,11 @@ export class OverlayFs implements HostFs {
       if (typeof st === "number" || (st.mode & S_IFMT) !== S_IFDIR) throw new Error(`volume ${v.host}: not a directory`);
     }
     // Mount points are made in the container's filesystem (as Docker does), outermost first.
-    for (const v of [...this.volumes].reverse()) {
+    for (const v of [...volumes].reverse()) {
       const err = this.mkdirs(v.guest);
       if (err < 0) throw new Error(`volume ${v.host}:${v.guest}: cannot make the mount point (errno ${-err})`);
     }
+    this.volumes = volumes;
     this.setup = false;
   }
 
