@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, RVISOR, toolsMissing } from "./user/build.js";
+import { buildProgram, run, RVISOR, SYSROOT, toolsMissing } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 import { which } from "./lib/toolchain.js";
 
@@ -166,6 +166,34 @@ test("overlay under rvisor exec: nothing outside the layers is reachable (links 
     assert.deepEqual(tree(host), hostBefore, "the host directory is untouched");
     assert.equal(readFileSync(join(vol, "written"), "utf8"), "v\n", "the volume is written");
     assert.ok(!existsSync(join(up, "vol/written")), "a volume's writes go to the volume, not the upper");
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("overlay under rvisor exec: glibc programs with Debian's riscv64 libraries as the lower layer match qemu-riscv64 -L", { skip: tools, timeout: 300_000 }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), "rvisor-overlay-glibc-"));
+  try {
+    const progs = join(work, "progs"), up = join(work, "up");
+    mkdirSync(join(progs, "prog"), { recursive: true });
+    mkdirSync(join(progs, "work"));
+    // /dev/null and /dev/zero are the kernel's own; the directory must exist for the lookup to reach them.
+    mkdirSync(join(progs, "dev"));
+    mkdirSync(up);
+    for (const name of ["files", "threads", "procs"]) {
+      const bin = buildProgram(name, "dynamic");
+      copyFileSync(bin, join(progs, "prog", name));
+      const arg = name === "files" ? ["files-dir"] : [];
+      const q = await run(QEMU, ["-L", SYSROOT, bin, ...arg.map((a) => join(work, a))], 120_000);
+      const r = await run(process.execPath, [RVISOR, "exec", "--layer", SYSROOT, "--layer", progs, "--upper", up, "--", `/prog/${name}`, ...arg.map((a) => `/work/${a}`)], 120_000);
+      t.diagnostic(`${name}: rvisor ${r.ms} ms, qemu ${q.ms} ms`);
+      assert.equal(r.stdout, q.stdout, `${name}: stdout; rvisor stderr:\n${r.stderr}`);
+      assert.equal(r.code, q.code, `${name}: exit status`);
+    }
+    // Only what the programs made is in the upper: none of the libraries was copied.
+    const u = Object.keys(tree(up)).filter((k) => !k.startsWith("work"));
+    assert.deepEqual(u, [".wh..wh.rvisor-index"]);
+    assert.ok("work" in tree(up), "files made (and removed) its directory in /work: copied up");
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
