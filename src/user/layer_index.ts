@@ -28,10 +28,93 @@ export interface LayerMeta {
   /** The whole st_mode (file type and permission bits). */
   mode?: number;
   rdev?: number;
+  /** Modification time, seconds since the epoch. */
+  mtime?: number;
+  /** The object exists only in the index (no host file): a symlink (with `link`), a device node, a FIFO. */
+  virtual?: boolean;
+  /** A virtual symlink's target. */
+  link?: string;
 }
 
-/** Metadata of a read-only (lower) layer by path inside the layer ("/etc/shadow"). An image store implements this. */
-export interface LayerIndex { get(path: string): LayerMeta | undefined }
+/**
+ * Metadata of a read-only (lower) layer by path inside the layer ("/etc/shadow"). An image store
+ * implements this; the optional parts let it keep whiteouts and index-only objects out of the
+ * host directory (the overlay also honours `.wh.` files there).
+ */
+export interface LayerIndex {
+  get(path: string): LayerMeta | undefined;
+  /** Names of the index-only objects in directory `dir`. */
+  virtualChildren?(dir: string): readonly string[];
+  /** `path` is whited out by this layer (hidden in the layers below). */
+  isWhiteout?(path: string): boolean;
+  /** Directory `dir` is opaque in this layer. */
+  isOpaque?(dir: string): boolean;
+}
+
+/** An entry of the image store's layer index (src/oci/layer_index.ts, `<layer>/index.json`), as far as the overlay reads it. */
+export interface StoreEntry {
+  path: string; type: string; mode: number; uid: number; gid: number; mtime?: number;
+  link?: string; devmajor?: number; devminor?: number;
+}
+export interface StoreIndexDoc { version: number; entries: StoreEntry[]; whiteouts: string[]; opaques: string[] }
+
+const STORE_TYPES: Record<string, number> = { file: 0o100000, hardlink: 0o100000, dir: 0o040000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000 };
+/** Types the store keeps only in its index (no host file). */
+const STORE_VIRTUAL = new Set(["symlink", "char", "block", "fifo"]);
+
+/** Linux new_encode_dev: the st_rdev of major:minor. */
+export function makedev(major: number, minor: number): number {
+  return (minor & 0xff) + major * 256 + (minor & ~0xff) * 4096;
+}
+
+/**
+ * The image store's layer index (a layer unpacked as `<layer>/root/` + `<layer>/index.json`):
+ * owners, modes and times of every entry; symlinks, devices and FIFOs that exist only here;
+ * whiteouts and opaque directories recorded instead of applied.
+ */
+export class StoreLayerIndex implements LayerIndex {
+  private readonly entries = new Map<string, LayerMeta>();
+  private readonly virtual = new Map<string, string[]>();
+  private readonly whiteouts: Set<string>;
+  private readonly opaques: Set<string>;
+  constructor(doc: StoreIndexDoc) {
+    for (const e of doc.entries) {
+      const type = STORE_TYPES[e.type];
+      if (type === undefined) throw new Error(`layer index: ${e.path}: unknown type ${e.type}`);
+      const m: LayerMeta = { uid: e.uid, gid: e.gid, mode: type | (e.mode & 0o7777) };
+      if (e.mtime !== undefined) m.mtime = e.mtime;
+      if (e.type === "char" || e.type === "block") m.rdev = makedev(e.devmajor ?? 0, e.devminor ?? 0);
+      if (STORE_VIRTUAL.has(e.type) && e.path !== "/") {
+        m.virtual = true;
+        if (e.type === "symlink") m.link = e.link ?? "";
+        const dir = e.path.slice(0, e.path.lastIndexOf("/")) || "/";
+        const list = this.virtual.get(dir);
+        const name = e.path.slice(e.path.lastIndexOf("/") + 1);
+        if (list === undefined) this.virtual.set(dir, [name]); else list.push(name);
+      }
+      this.entries.set(e.path, m);
+    }
+    this.whiteouts = new Set(doc.whiteouts);
+    this.opaques = new Set(doc.opaques);
+  }
+  get(path: string): LayerMeta | undefined { return this.entries.get(path); }
+  virtualChildren(dir: string): readonly string[] { return this.virtual.get(dir) ?? []; }
+  isWhiteout(path: string): boolean { return this.whiteouts.has(path); }
+  isOpaque(dir: string): boolean { return this.opaques.has(dir); }
+
+  /** Reads `<dir>/index.json`; a string is an error message. */
+  static load(fs: HostFs, dir: string): StoreLayerIndex | string {
+    const file = dir + "/index.json";
+    const data = readHostFile(fs, file);
+    if (typeof data === "number") return `${file}: cannot read (errno ${-data})`;
+    let doc: unknown;
+    try { doc = JSON.parse(new TextDecoder().decode(data)); } catch { return `${file}: not JSON`; }
+    const d = doc as Partial<StoreIndexDoc>;
+    if (typeof d !== "object" || d === null || d.version !== LAYER_INDEX_VERSION) return `${file}: not a version ${LAYER_INDEX_VERSION} layer index`;
+    if (!Array.isArray(d.entries) || !Array.isArray(d.whiteouts) || !Array.isArray(d.opaques)) return `${file}: entries, whiteouts and opaques are lists`;
+    try { return new StoreLayerIndex(d as StoreIndexDoc); } catch (e) { return `${file}: ${(e as Error).message}`; }
+  }
+}
 
 /** An upper-layer entry: keyed by host inode. */
 export interface UpperMeta extends LayerMeta {

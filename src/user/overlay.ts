@@ -22,14 +22,14 @@
 // - st_dev is the overlay's own; st_ino is the host inode tagged with its layer (as overlayfs'
 //   xino) and kept across copy-up, so an object keeps its number.
 import {
-  EACCES, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EXDEV,
+  EACCES, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENXIO, EPERM, EROFS, EXDEV,
 } from "./errno.js";
 import {
   O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT,
   S_IFREG,
 } from "./file.js";
 import type { HostDirent, HostFs, HostStat } from "./host.js";
-import { FileLayerIndex, type LayerIndex, type LayerMeta, UpperIndex, type UpperMeta } from "./layer_index.js";
+import { FileLayerIndex, type LayerIndex, type LayerMeta, StoreLayerIndex, UpperIndex, type UpperMeta } from "./layer_index.js";
 
 export const WHITEOUT_PREFIX = ".wh.";
 export const OPAQUE_NAME = ".wh..wh..opq";
@@ -47,6 +47,15 @@ const MAXSYMLINKS = 40;
 const MAX_CACHED = 200_000;
 const COPY_CHUNK = 1 << 20;
 const EADDRINUSE = 98;
+/** Inode numbers of index-only objects: above any ext4 inode, below the layer's tag. */
+const VIRTUAL_INO = 2 ** 40;
+
+/** 32-bit FNV-1a of a path (stable inode numbers for index-only objects). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  return h >>> 0;
+}
 
 export interface OverlayLower { dir: string; index: LayerIndex | null }
 export interface OverlayVolume { host: string; guest: string; readonly: boolean }
@@ -67,8 +76,11 @@ export interface OverlayOptions {
 /** One layer: its top directory, its number in st_ino, its index (lowers) or nothing (the upper). */
 interface Slot { dir: string; id: number; index: LayerIndex | null; upper: boolean }
 
-/** Where an object is: the slots holding it, topmost first (more than one only for a merged directory). */
-interface Node { slots: number[]; dir: boolean }
+/**
+ * Where an object is: the slots holding it, topmost first (more than one only for a merged
+ * directory); `virt`: the top one exists only in its layer's index (a symlink, device or FIFO).
+ */
+interface Node { slots: number[]; dir: boolean; virt: boolean }
 
 /** A cached lookup: the node (null: nothing there) and the children looked up so far. */
 interface CacheEntry { node: Node | null; children: Map<string, CacheEntry> }
@@ -122,7 +134,7 @@ export class OverlayFs implements HostFs {
       const st = inner.lstat(s.dir);
       if (typeof st === "number" || (st.mode & S_IFMT) !== S_IFDIR) throw new Error(`${s.dir}: not a directory`);
     }
-    this.cache.node = { slots: this.rootSlots(), dir: true };
+    this.cache.node = { slots: this.rootSlots(), dir: true, virt: false };
     // The upper's root shows the image's root (owner, mode) until the guest changes it.
     if (this.upperIndex !== null && this.slots.length > 1) {
       const st = inner.lstat(opts.upper ?? "");
@@ -148,8 +160,16 @@ export class OverlayFs implements HostFs {
     this.setup = false;
   }
 
-  /** Loads a lower layer's index file (FileLayerIndex) for `--layer DIR`. */
+  /**
+   * A lower layer for `--layer DIR`: a layer of the image store (DIR/root/ with DIR/index.json,
+   * StoreLayerIndex), or a plain directory with an optional DIR/.wh..wh.rvisor-index (FileLayerIndex).
+   */
   static lower(inner: HostFs, dir: string): OverlayLower | string {
+    const root = inner.lstat(dir + "/root"), doc = inner.lstat(dir + "/index.json");
+    if (typeof root !== "number" && (root.mode & S_IFMT) === S_IFDIR && typeof doc !== "number" && (doc.mode & S_IFMT) === S_IFREG) {
+      const idx = StoreLayerIndex.load(inner, dir);
+      return typeof idx === "string" ? idx : { dir: dir + "/root", index: idx };
+    }
     const idx = FileLayerIndex.load(inner, dir);
     return typeof idx === "string" ? idx : { dir, index: idx };
   }
@@ -170,8 +190,17 @@ export class OverlayFs implements HostFs {
   private get hasUpper(): boolean { return this.upperIndex !== null; }
 
   private exists(hp: string): boolean { return typeof this.inner.lstat(hp) !== "number"; }
-  private isOpaque(slot: number, dir: string): boolean { return this.exists(this.hostPath(slot, join(dir, OPAQUE_NAME))); }
-  private isWhiteout(slot: number, dir: string, name: string): boolean { return this.exists(this.hostPath(slot, join(dir, WHITEOUT_PREFIX + name))); }
+  private isOpaque(slot: number, dir: string): boolean {
+    return this.slots[slot].index?.isOpaque?.(dir) === true || this.exists(this.hostPath(slot, join(dir, OPAQUE_NAME)));
+  }
+  private isWhiteout(slot: number, dir: string, name: string): boolean {
+    return this.slots[slot].index?.isWhiteout?.(join(dir, name)) === true || this.exists(this.hostPath(slot, join(dir, WHITEOUT_PREFIX + name)));
+  }
+  /** An index-only object of a lower layer at `path`. */
+  private virtualAt(slot: number, path: string): LayerMeta | undefined {
+    const m = this.slots[slot].index?.get(path);
+    return m?.virtual === true ? m : undefined;
+  }
 
   // ------------------------------------------------------------------ lookup
 
@@ -188,12 +217,17 @@ export class OverlayFs implements HostFs {
   private child(parent: Node, ppath: string, name: string): Node | null | number {
     const path = join(ppath, name);
     const slots: number[] = [];
-    let dir = false;
+    let dir = false, virt = false;
     for (const s of parent.slots) {
       const st = this.inner.lstat(this.hostPath(s, path));
       const wh = this.isWhiteout(s, ppath, name);
       if (typeof st === "number") {
         if (st !== -ENOENT) return st;
+        // An index-only object is a non-directory: it hides what is below it, and ends a merge.
+        if (this.virtualAt(s, path) !== undefined) {
+          if (slots.length === 0) { slots.push(s); virt = true; }
+          break;
+        }
       } else {
         const isDir = (st.mode & S_IFMT) === S_IFDIR;
         // A non-directory hides what is below it; a directory merges with directories below.
@@ -204,7 +238,7 @@ export class OverlayFs implements HostFs {
       }
       if (wh) break;
     }
-    return slots.length === 0 ? null : { slots, dir };
+    return slots.length === 0 ? null : { slots, dir, virt };
   }
 
   /** The node at normalized guest path `path` (not in a volume): ENOENT, ENOTDIR for a non-directory on the way. */
@@ -234,7 +268,7 @@ export class OverlayFs implements HostFs {
   }
 
   private flushCache(): void {
-    this.cache = { node: { slots: this.rootSlots(), dir: true }, children: new Map() };
+    this.cache = { node: { slots: this.rootSlots(), dir: true, virt: false }, children: new Map() };
     this.cached = 0;
   }
 
@@ -257,7 +291,8 @@ export class OverlayFs implements HostFs {
     if (typeof parent === "number") return false;
     for (const s of parent.slots) {
       if (this.slots[s].upper) { if (this.isWhiteout(s, ppath, name)) return false; continue; }
-      if (this.exists(this.hostPath(s, join(ppath, name)))) return true;
+      const cp = join(ppath, name);
+      if (this.exists(this.hostPath(s, cp)) || this.virtualAt(s, cp) !== undefined) return true;
       if (this.isWhiteout(s, ppath, name)) return false;
     }
     return false;
@@ -290,6 +325,34 @@ export class OverlayFs implements HostFs {
     v.gid = m?.gid ?? (v.gid === hostIds.gid ? owner.gid : v.gid);
     if (m?.mode !== undefined) v.mode = (m.mode & S_IFMT) !== 0 ? m.mode : (v.mode & S_IFMT) | (m.mode & 0o7777);
     if (m?.rdev !== undefined) v.rdev = m.rdev;
+    if (m?.mtime !== undefined) { v.mtimeSec = m.mtime; v.mtimeNsec = 0; }
+  }
+
+  /** The stat of an index-only object: its layer's top directory's, with the index's type, owner and mode. */
+  private virtualStat(slot: number, path: string, m: LayerMeta): HostStat | number {
+    const st = this.inner.lstat(this.slots[slot].dir);
+    if (typeof st === "number") return st;
+    const v = { ...st };
+    v.dev = this.dev;
+    v.ino = this.slots[slot].id * INO_BITS + VIRTUAL_INO + fnv1a(path);
+    v.nlink = 1;
+    v.size = m.link !== undefined ? new TextEncoder().encode(m.link).length : 0;
+    v.blocks = 0;
+    this.mapOwner(v, m);
+    return v;
+  }
+
+  /** The stat of the top of node `n` at `path`. */
+  private statNode(n: Node, path: string): HostStat | number {
+    const s = n.slots[0];
+    if (n.virt) {
+      const m = this.virtualAt(s, path);
+      return m === undefined ? -ENOENT : this.virtualStat(s, path, m);
+    }
+    const st = this.statIn(s, path);
+    // overlayfs: a merged directory's link count is 1 (it cannot be known without listing every layer).
+    if (typeof st !== "number" && n.slots.length > 1) st.nlink = 1;
+    return st;
   }
 
   private statIn(slot: number, path: string): HostStat | number {
@@ -305,7 +368,7 @@ export class OverlayFs implements HostFs {
       return st;
     }
     const n = this.node(path);
-    return typeof n === "number" ? n : this.statIn(n.slots[0], path);
+    return typeof n === "number" ? n : this.statNode(n, path);
   }
 
   /** `path` with its final symlinks followed (inside the overlay). */
@@ -332,7 +395,12 @@ export class OverlayFs implements HostFs {
     const va = this.volumeAt(path);
     if (va !== null) return this.inner.readlink(va.host);
     const n = this.node(path);
-    return typeof n === "number" ? n : this.inner.readlink(this.hostPath(n.slots[0], path));
+    if (typeof n === "number") return n;
+    if (n.virt) {
+      const m = this.virtualAt(n.slots[0], path);
+      return m?.link ?? -EINVAL;
+    }
+    return this.inner.readlink(this.hostPath(n.slots[0], path));
   }
 
   access(path: string, mode: number): number {
@@ -354,19 +422,19 @@ export class OverlayFs implements HostFs {
     if (typeof pr === "number") return pr;
     const slot = n.slots[0];
     const src = this.hostPath(slot, path);
-    const st = this.inner.lstat(src);
-    if (typeof st === "number") return st;
-    const v = this.present(slot, path, st);
-    const type = st.mode & S_IFMT;
+    const v = this.statNode(n, path);
+    if (typeof v === "number") return v;
+    // What the guest saw decides (an index-only symlink is made one; a device or FIFO becomes a placeholder file).
+    const type = v.mode & S_IFMT;
     let r: number;
     if (type === S_IFDIR) r = this.inner.mkdir(dst, 0o700);
     else if (type === S_IFLNK) {
-      const t = this.inner.readlink(src);
+      const t = this.readlink(path);
       r = typeof t === "number" ? t : this.inner.symlink(t, dst);
-    } else r = this.copyFile(type === S_IFREG ? src : null, dst, pr);
+    } else r = this.copyFile(type === S_IFREG && !n.virt ? src : null, dst, pr);
     if (r < 0) return r;
     if (type !== S_IFLNK) this.inner.chmod(dst, hostMode(v.mode));
-    this.inner.lutimes(dst, st.atimeSec + st.atimeNsec / 1e9, st.mtimeSec + st.mtimeNsec / 1e9);
+    this.inner.lutimes(dst, v.atimeSec + v.atimeNsec / 1e9, v.mtimeSec + v.mtimeNsec / 1e9);
     const up = this.inner.lstat(dst);
     if (typeof up !== "number") this.upperIndex?.set(up.ino, { path, uid: v.uid, gid: v.gid, mode: v.mode, rdev: v.rdev, origin: v.ino });
     this.invalidate(path);
@@ -513,8 +581,11 @@ export class OverlayFs implements HostFs {
     if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) return -EEXIST;
     const acc = flags & O_ACCMODE;
     const writing = acc !== O_RDONLY || (flags & O_TRUNC) !== 0;
-    const st = this.statIn(n.slots[0], path);
+    const st = this.statNode(n, path);
     if (typeof st === "number") return st;
+    const type = st.mode & S_IFMT;
+    // Device nodes and FIFOs of an image are names only here (the kernel's own /dev is synthetic).
+    if (type !== S_IFREG && type !== S_IFDIR && type !== S_IFLNK) return -ENXIO;
     const want = (acc === O_RDONLY ? R_OK : acc === O_WRONLY ? W_OK : R_OK | W_OK) | ((flags & O_TRUNC) !== 0 ? W_OK : 0);
     if (!permitted(st, this.creds, want)) return -EACCES;
     if (n.dir) {
@@ -586,19 +657,31 @@ export class OverlayFs implements HostFs {
     const seen = new Set<string>();
     const gone = new Set<string>();
     const out: HostDirent[] = [];
+    const above: number[] = [];
+    // Whited out by a layer above (a .wh. file, or the layer's index).
+    const hidden = (name: string, cp: string): boolean => gone.has(name) || above.some((a) => this.slots[a].index?.isWhiteout?.(cp) === true);
     for (const s of n.slots) {
       const list = this.inner.readdir(this.hostPath(s, path));
       if (typeof list === "number") return list;
       for (const e of list) {
-        if (isHidden(e.name) || seen.has(e.name) || gone.has(e.name)) continue;
-        seen.add(e.name);
         const cp = join(path, e.name);
+        if (isHidden(e.name) || seen.has(e.name) || hidden(e.name, cp)) continue;
+        seen.add(e.name);
         const m = this.meta(s, cp, e.ino);
         const ino = m !== undefined && "origin" in m && m.origin !== undefined ? m.origin : this.virtualIno(s, e.ino);
         const type = m?.mode !== undefined && (m.mode & S_IFMT) !== 0 ? (m.mode & S_IFMT) >> 12 : e.type;
         out.push({ name: e.name, ino, type });
       }
+      for (const name of this.slots[s].index?.virtualChildren?.(path) ?? []) {
+        const cp = join(path, name);
+        const m = this.virtualAt(s, cp);
+        if (m === undefined || isHidden(name) || seen.has(name) || hidden(name, cp)) continue;
+        seen.add(name);
+        const v = this.virtualStat(s, cp, m);
+        if (typeof v !== "number") out.push({ name, ino: v.ino, type: (v.mode & S_IFMT) >> 12 });
+      }
       for (const e of list) if (isHidden(e.name) && e.name !== OPAQUE_NAME) gone.add(e.name.slice(WHITEOUT_PREFIX.length));
+      above.push(s);
     }
     return out;
   }
