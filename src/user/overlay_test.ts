@@ -467,3 +467,76 @@ test("overlay without an upper is read-only; O_RDWR on a lower file never opens 
     assert.equal(read(x.ovl, "/etc/base"), "XXse\n");
   } finally { x.done(); }
 });
+
+test("overlay over image-store layers (root/ + index.json): index-only symlinks, devices, FIFOs, whiteouts, opaque directories, owners and times", () => {
+  const work = fs.realpathSync(fs.mkdtempSync(join(tmpdir(), "rvisor-ovl-store-")));
+  const host = join(work, "host");
+  fs.mkdirSync(host);
+  fs.writeFileSync(join(host, "secret"), "secret\n");
+  const layer = (name: string, files: Record<string, string>, entries: object[], whiteouts: string[] = [], opaques: string[] = []): string => {
+    const d = join(work, name);
+    fs.mkdirSync(join(d, "root"), { recursive: true });
+    for (const [p, c] of Object.entries(files)) { fs.mkdirSync(join(d, "root", p, ".."), { recursive: true }); fs.writeFileSync(join(d, "root", p), c); }
+    // The store makes every directory entry; symlinks, devices and FIFOs are in the index only.
+    for (const e of entries as { path: string; type: string }[]) if (e.type === "dir") fs.mkdirSync(join(d, "root", e.path), { recursive: true });
+    fs.writeFileSync(join(d, "index.json"), JSON.stringify({ version: 1, diffId: "sha256:0", entries, whiteouts, opaques }));
+    return d;
+  };
+  const dir = (path: string) => ({ path, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: 1000 });
+  const base = layer("base", { "bin/sh": "#!sh\n", "etc/passwd": "root:x:0:0\n", "etc/old": "old\n", "var/cache/x": "x\n" }, [
+    dir("/"), dir("/bin"), dir("/etc"), dir("/var"), dir("/var/cache"), dir("/dev"),
+    { path: "/bin/sh", type: "file", mode: 0o755, uid: 0, gid: 0, mtime: 1234 },
+    { path: "/etc/passwd", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: 1234 },
+    { path: "/etc/old", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: 1234 },
+    { path: "/var/cache/x", type: "file", mode: 0o600, uid: 33, gid: 33, mtime: 1234 },
+    { path: "/bin/bash", type: "symlink", mode: 0o777, uid: 0, gid: 0, mtime: 1234, link: "sh" },
+    { path: "/etc/out", type: "symlink", mode: 0o777, uid: 0, gid: 0, mtime: 1234, link: join(host, "secret") },
+    { path: "/dev/null", type: "char", mode: 0o666, uid: 0, gid: 0, mtime: 1234, devmajor: 1, devminor: 3 },
+    { path: "/dev/fifo", type: "fifo", mode: 0o600, uid: 0, gid: 0, mtime: 1234 },
+  ]);
+  const top = layer("top", { "etc/new": "new\n" }, [dir("/"), dir("/bin"), dir("/etc"), dir("/var"), dir("/var/cache"),
+    { path: "/etc/new", type: "file", mode: 0o640, uid: 0, gid: 4, mtime: 99 }], ["/etc/old", "/bin/bash"], ["/var/cache"]);
+  const up = join(work, "up");
+  fs.mkdirSync(up);
+  const inner = new Guarded();
+  inner.allowed = [join(base, "root"), join(top, "root"), up, base, top];
+  const lowers = [base, top].map((d) => { const l = OverlayFs.lower(inner, d); assert.equal(typeof l, "object", String(l)); return l as Exclude<typeof l, string>; });
+  const o = new OverlayFs(inner, { lowers, upper: up, hostIds: HOST_IDS, owner: OWNER });
+  try {
+    assert.deepEqual(names(o, "/"), ["bin", "dev", "etc", "var"]);
+    assert.deepEqual(names(o, "/etc"), ["new", "out", "passwd"], "index whiteout of /etc/old; the index-only link listed");
+    assert.deepEqual(names(o, "/bin"), ["sh"], "/bin/bash whited out by the top layer's index");
+    assert.deepEqual(names(o, "/var/cache"), [], "opaque in the top layer's index");
+    assert.equal(o.lstat("/var/cache/x"), -ENOENT);
+    const sh = st(o, "/bin/sh");
+    assert.deepEqual([sh.uid, sh.gid, sh.mode, sh.mtimeSec], [0, 0, S_IFREG | 0o755, 1234]);
+    assert.deepEqual([st(o, "/").uid, st(o, "/").mode], [0, S_IFDIR | 0o755], "the root shows the image's root");
+    const out = st(o, "/etc/out");
+    assert.equal(out.mode & S_IFMT, 0o120000);
+    assert.equal(o.readlink("/etc/out"), join(host, "secret"));
+    const vfs = new Vfs(o, "/", false, null, true);
+    const r = vfs.lookup("/", null, "/etc/out", LOOKUP_FOLLOW);
+    assert.equal(typeof r === "number" ? r : o.lstat(r.host), -ENOENT, "the index-only link resolves inside the guest, where nothing is");
+    const dn = st(o, "/dev/null");
+    assert.deepEqual([dn.mode, dn.rdev], [S_IFCHR | 0o666, 0x103]);
+    assert.equal(st(o, "/dev/fifo").mode, 0o010600);
+    assert.equal(o.open("/dev/null", O_RDONLY, 0), -6 /* ENXIO */);
+    const types = Object.fromEntries((o.readdir("/dev") as { name: string; type: number }[]).map((e) => [e.name, e.type]));
+    assert.deepEqual(types, { null: 2, fifo: 1 });
+    assert.equal(st(o, "/dev/null").ino, st(o, "/dev/null").ino);
+    assert.notEqual(st(o, "/dev/null").ino, st(o, "/dev/fifo").ino);
+    // Copy-up of index-only objects: a real symlink, a placeholder that keeps the device's type.
+    o.creds = { uid: 0, gid: 0 };
+    assert.equal(o.lchown("/etc/out", 5, 5), 0);
+    assert.equal(fs.readlinkSync(join(up, "etc/out")), join(host, "secret"));
+    assert.deepEqual([st(o, "/etc/out").uid, o.readlink("/etc/out")], [5, join(host, "secret")]);
+    assert.equal(o.chmod("/dev/null", 0o600), 0);
+    assert.deepEqual([st(o, "/dev/null").mode, st(o, "/dev/null").rdev], [S_IFCHR | 0o600, 0x103]);
+    assert.equal(o.unlink("/dev/fifo"), 0);
+    assert.equal(o.lstat("/dev/fifo"), -ENOENT);
+    assert.ok(fs.existsSync(join(up, "dev/.wh.fifo")));
+    assert.equal(read(o, "/etc/new"), "new\n", "root reads root:4 0640");
+    o.creds = OWNER;
+    assert.equal(read(o, "/etc/new"), -EACCES, "the guest user does not");
+  } finally { o.shutdown(); fs.rmSync(work, { recursive: true, force: true }); }
+});
