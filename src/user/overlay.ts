@@ -39,7 +39,7 @@ export const OVERLAY_DEV = 0x30;
 const INO_BITS = 2 ** 44;
 /** The most lower layers (layer numbers stay below 2^8, so st_ino below 2^52). */
 export const MAX_LOWERS = 254;
-const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
+const S_ISUID = 0o4000, S_ISGID = 0o2000, S_ISVTX = 0o1000, S_IXGRP = 0o010;
 const R_OK = 4, W_OK = 2, X_OK = 1;
 /** Linux MAXSYMLINKS. */
 const MAXSYMLINKS = 40;
@@ -431,7 +431,7 @@ export class OverlayFs implements HostFs {
     else if (type === S_IFLNK) {
       const t = this.readlink(path);
       r = typeof t === "number" ? t : this.inner.symlink(t, dst);
-    } else r = this.copyFile(type === S_IFREG && !n.virt ? src : null, dst, pr);
+    } else r = this.copyFile(type === S_IFREG && !n.virt ? src : null, dst, pr, v.ino);
     if (r < 0) return r;
     if (type !== S_IFLNK) this.inner.chmod(dst, hostMode(v.mode));
     this.inner.lutimes(dst, v.atimeSec + v.atimeNsec / 1e9, v.mtimeSec + v.mtimeNsec / 1e9);
@@ -442,8 +442,9 @@ export class OverlayFs implements HostFs {
   }
 
   /** Copies a regular file's content (src null: an empty placeholder) through a hidden temporary name, then renames it to dst. */
-  private copyFile(src: string | null, dst: string, dir: string): number {
-    const tmp = dir + "/" + WHITEOUT_PREFIX + WHITEOUT_PREFIX + "copyup-" + baseOf(dst);
+  private copyFile(src: string | null, dst: string, dir: string, ino: number): number {
+    // A short hidden name (the object's number, not its name: that may already be NAME_MAX long).
+    const tmp = dir + "/" + WHITEOUT_PREFIX + WHITEOUT_PREFIX + "copyup-" + ino.toString(36);
     const w = this.inner.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
     if (w < 0) return w;
     let r = 0;
@@ -536,6 +537,19 @@ export class OverlayFs implements HostFs {
     return 0;
   }
 
+  /**
+   * may_delete (fs/namei.c) for the guest's credentials: write and search permission on the
+   * parent, and in a sticky directory only the file's or the directory's owner (or root).
+   */
+  private mayDelete(ppath: string, victim: HostStat): number {
+    const p = this.lstat(ppath);
+    if (typeof p === "number") return p;
+    if (!permitted(p, this.creds, W_OK | X_OK)) return -EACCES;
+    const uid = this.creds.uid;
+    if ((p.mode & S_ISVTX) !== 0 && uid !== 0 && uid !== victim.uid && uid !== p.uid) return -EPERM;
+    return 0;
+  }
+
   /** The checks of a name about to be made: it must not exist, its parent must be a directory, and the name may not be a `.wh.` one. */
   private creatable(path: string): number {
     if (isHidden(baseOf(path))) return -EPERM;
@@ -546,9 +560,14 @@ export class OverlayFs implements HostFs {
     if (typeof p === "number") return p;
     if (!p.dir) return -ENOTDIR;
     if (!this.hasUpper) return -EROFS;
-    const pst = this.statIn(p.slots[0], parentOf(path));
-    if (!this.setup && typeof pst !== "number" && !permitted(pst, this.creds, W_OK | X_OK)) return -EACCES;
-    return 0;
+    return this.setup ? 0 : this.parentWritable(parentOf(path));
+  }
+
+  /** Write and search permission on directory `dir` for the guest's credentials. */
+  private parentWritable(dir: string): number {
+    const st = this.lstat(dir);
+    if (typeof st === "number") return st;
+    return permitted(st, this.creds, W_OK | X_OK) ? 0 : -EACCES;
   }
 
   // ------------------------------------------------------------------ files
@@ -715,10 +734,14 @@ export class OverlayFs implements HostFs {
     if (typeof n === "number") return n;
     if (!n.dir) return -ENOTDIR;
     if (!this.hasUpper) return -EROFS;
+    const ppath = parentOf(path), name = baseOf(path);
+    const vst = this.statNode(n, path);
+    if (typeof vst === "number") return vst;
+    const perm = this.mayDelete(ppath, vst);
+    if (perm < 0) return perm;
     const list = this.readdir(path);
     if (typeof list === "number") return list;
     if (list.length > 0) return -ENOTEMPTY;
-    const ppath = parentOf(path), name = baseOf(path);
     const lower = n.slots.length > 1 || !this.slots[n.slots[0]].upper || this.lowerHas(ppath, name);
     if (this.slots[n.slots[0]].upper) {
       const hp = this.hostPath(0, path);
@@ -740,6 +763,10 @@ export class OverlayFs implements HostFs {
     if (n.dir) return -EISDIR;
     if (!this.hasUpper) return -EROFS;
     const ppath = parentOf(path), name = baseOf(path);
+    const vst = this.statNode(n, path);
+    if (typeof vst === "number") return vst;
+    const perm = this.mayDelete(ppath, vst);
+    if (perm < 0) return perm;
     const upper = this.slots[n.slots[0]].upper;
     const lower = !upper || this.lowerHas(ppath, name);
     if (upper) {
@@ -775,6 +802,15 @@ export class OverlayFs implements HostFs {
     if (typeof pb === "number") return pb;
     if (!pb.dir) return -ENOTDIR;
     const fromP = parentOf(from), fromN = baseOf(from), toP = parentOf(to), toN = baseOf(to);
+    const sa = this.statNode(na, from);
+    if (typeof sa === "number") return sa;
+    let perm = this.mayDelete(fromP, sa);
+    if (perm === 0) {
+      const sb = typeof nb === "number" ? null : this.statNode(nb, to);
+      if (typeof sb === "number") return sb;
+      perm = sb !== null ? this.mayDelete(toP, sb) : this.parentWritable(toP);
+    }
+    if (perm < 0) return perm;
     if (na.dir && (na.slots.length > 1 || !this.slots[na.slots[0]].upper || this.lowerHas(fromP, fromN))) return -EXDEV;
     if (typeof nb !== "number") {
       if (na.dir && !nb.dir) return -ENOTDIR;

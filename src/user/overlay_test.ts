@@ -249,6 +249,20 @@ test("overlay permissions: the guest's credentials against the owners and modes 
     const h = o.open("/etc/x", O_WRONLY | O_CREAT, 0o644);
     assert.ok(h >= 0, "/etc is the owner's");
     o.close(h);
+    // Deleting and renaming need write permission on the directory; a sticky one also ownership.
+    assert.equal(o.unlink("/dev/null"), -EACCES);
+    assert.equal(o.rename("/etc/x", "/dev/x"), -EACCES);
+    assert.equal(o.rename("/dev/null", "/etc/null"), -EACCES);
+    o.creds = { uid: 0, gid: 0 };
+    assert.equal(o.mkdir("/tmp", 0o777), 0);
+    assert.equal(o.chmod("/tmp", 0o1777), 0);
+    assert.equal(write(o, "/tmp/roots", "r"), 0);
+    o.creds = OWNER;
+    assert.equal(o.unlink("/tmp/roots"), -EPERM, "sticky /tmp: not the file's owner");
+    assert.equal(o.rename("/tmp/roots", "/tmp/mine"), -EPERM);
+    assert.equal(write(o, "/tmp/mine", "m"), 0);
+    assert.equal(o.unlink("/tmp/mine"), 0);
+    assert.equal(st(o, "/tmp").mode, S_IFDIR | 0o1777);
   } finally { x.done(); }
 });
 
