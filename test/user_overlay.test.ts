@@ -198,3 +198,31 @@ test("overlay under rvisor exec: glibc programs with Debian's riscv64 libraries 
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test("rvisor exec: a layered root's options are checked before anything runs", { timeout: 60_000 }, async () => {
+  const work = mkdtempSync(join(tmpdir(), "rvisor-overlay-cli-"));
+  try {
+    const cases: [string[], RegExp][] = [
+      [["--root", work, "--layer", work], /--root and --layer\/--upper are two ways/],
+      [["-v", `${work}:/data`], /--volume needs a layered root/],
+      [["--layer", join(work, "missing")], /--layer .*missing is not a directory/],
+      [["--layer", work, "--upper", work], /is also a --layer/],
+      [["--layer", work, "--ro", "--upper", join(work)], /--ro and --upper/],
+      [["--layer", work, "-v", `${work}:relative`], /absolute GUEST/],
+      [["--layer", work, "-v", `${work}:/`], /cannot mount over \//],
+    ];
+    for (const [args, re] of cases) {
+      const r = await run(process.execPath, [RVISOR, "exec", ...args, "/bin/true"], 30_000);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    // A broken index is refused before the program starts (125: the runtime's error, as Docker's).
+    mkdirSync(join(work, "l"));
+    writeFileSync(join(work, "l", ".wh..wh.rvisor-index"), "{oops\n");
+    const r = await run(process.execPath, [RVISOR, "exec", "--layer", join(work, "l"), "/bin/true"], 30_000);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /rvisor-index:1: not JSON/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
