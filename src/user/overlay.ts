@@ -12,7 +12,8 @@
 //   says "opaque": a directory made where a lower one was removed); `.wh..wh..opq` makes a
 //   directory opaque. These are the OCI layer names, plain empty files: no mknod, no xattrs.
 //   Every `.wh.` name is bookkeeping, never shown, and the guest cannot create one (EPERM).
-// - Writes copy the object up first (content, times, the owner and mode the guest saw):
+// - Writes copy the object up first (content, times, the owner and mode the guest saw; open
+//   descriptors of it move to the copy, as overlayfs since Linux 4.19):
 //   open for writing, truncate, chmod, chown, utimes, link, rename. unlink and rmdir of a lower
 //   object leave a whiteout. A directory that has lower parts cannot be renamed: EXDEV, as
 //   overlayfs without redirect_dir (mv then copies).
@@ -87,7 +88,8 @@ interface CacheEntry { node: Node | null; children: Map<string, CacheEntry> }
 
 interface VolumeAt { vol: OverlayVolume; host: string }
 
-interface HandleInfo { path: string; slot: number; vol: boolean }
+/** An open file: the host handle (replaced when the file is copied up), its guest path, its slot (-1: a volume's). */
+interface HandleInfo { h: number; path: string; slot: number; vol: boolean }
 
 function parentOf(p: string): string { const i = p.lastIndexOf("/"); return i <= 0 ? "/" : p.slice(0, i); }
 function baseOf(p: string): string { return p.slice(p.lastIndexOf("/") + 1); }
@@ -109,6 +111,7 @@ export class OverlayFs implements HostFs {
   private cache: CacheEntry = { node: null, children: new Map() };
   private cached = 0;
   private readonly handles = new Map<number, HandleInfo>();
+  private nextHandle = 3;
   /** Names where Unix sockets were bound: the host makes them behind the cache's back. */
   private readonly sockets = new Set<string>();
   /** While the constructor makes mount points: no permission checks (the runtime makes them). */
@@ -438,6 +441,7 @@ export class OverlayFs implements HostFs {
     const up = this.inner.lstat(dst);
     if (typeof up !== "number") this.upperIndex?.set(up.ino, { path, uid: v.uid, gid: v.gid, mode: v.mode, rdev: v.rdev, origin: v.ino });
     this.invalidate(path);
+    if (type === S_IFREG || type === S_IFDIR) this.moveHandles(path, dst, type === S_IFDIR);
     return dst;
   }
 
@@ -578,9 +582,7 @@ export class OverlayFs implements HostFs {
       if (va.vol.readonly && ((flags & O_ACCMODE) !== O_RDONLY || (flags & (O_CREAT | O_TRUNC)) !== 0)) {
         return (flags & O_CREAT) === 0 && !this.exists(va.host) ? -ENOENT : -EROFS;
       }
-      const h = this.inner.open(va.host, flags | O_NOFOLLOW, mode);
-      if (h >= 0) this.handles.set(h, { path, slot: -1, vol: true });
-      return h;
+      return this.register(this.inner.open(va.host, flags | O_NOFOLLOW, mode), path, -1, true);
     }
     const n = this.node(path);
     if (typeof n === "number") {
@@ -594,8 +596,7 @@ export class OverlayFs implements HostFs {
       if (h < 0) return h;
       this.invalidate(path);
       this.recordNew(path, mode);
-      this.handles.set(h, { path, slot: 0, vol: false });
-      return h;
+      return this.register(h, path, 0, false);
     }
     if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) return -EEXIST;
     const acc = flags & O_ACCMODE;
@@ -609,9 +610,7 @@ export class OverlayFs implements HostFs {
     if (!permitted(st, this.creds, want)) return -EACCES;
     if (n.dir) {
       if (writing) return -EISDIR;
-      const h = this.inner.open(this.hostPath(n.slots[0], path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-      if (h >= 0) this.handles.set(h, { path, slot: n.slots[0], vol: false });
-      return h;
+      return this.register(this.inner.open(this.hostPath(n.slots[0], path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0), path, n.slots[0], false);
     }
     if ((flags & O_DIRECTORY) !== 0) return -ENOTDIR;
     let slot = n.slots[0];
@@ -621,21 +620,51 @@ export class OverlayFs implements HostFs {
       if (typeof up === "number") return up;
       slot = 0;
     }
-    const h = this.inner.open(this.hostPath(slot, path), (flags & ~(O_CREAT | O_EXCL)) | O_NOFOLLOW, 0);
-    if (h >= 0) this.handles.set(h, { path, slot, vol: false });
-    return h;
+    return this.register(this.inner.open(this.hostPath(slot, path), (flags & ~(O_CREAT | O_EXCL)) | O_NOFOLLOW, 0), path, slot, false);
   }
 
-  close(h: number): void { this.handles.delete(h); this.inner.close(h); }
-  read(h: number, buf: Uint8Array, pos: number | null): number { return this.inner.read(h, buf, pos); }
-  write(h: number, buf: Uint8Array, pos: number | null): number { return this.inner.write(h, buf, pos); }
-  ftruncate(h: number, len: number): number { return this.inner.ftruncate(h, len); }
-  fsync(h: number): number { return this.inner.fsync(h); }
+  /**
+   * The overlay's own handle numbers, each naming a host handle: when a file open on a lower
+   * layer is copied up, its descriptors move to the copy (as overlayfs since Linux 4.19), so a
+   * reader sees what a writer wrote.
+   */
+  private register(h: number, path: string, slot: number, vol: boolean): number {
+    if (h < 0) return h;
+    const id = this.nextHandle++;
+    this.handles.set(id, { h, path, slot, vol });
+    return id;
+  }
+
+  /** Moves the handles open on the lower object at `path` to its upper copy at host path `dst`. */
+  private moveHandles(path: string, dst: string, dir: boolean): void {
+    for (const info of this.handles.values()) {
+      if (info.vol || info.slot === 0 || info.path !== path) continue;
+      const h = this.inner.open(dst, O_RDONLY | O_NOFOLLOW | (dir ? O_DIRECTORY : 0), 0);
+      if (h < 0) continue;
+      this.inner.close(info.h);
+      info.h = h;
+      info.slot = 0;
+    }
+  }
+
+  private hostHandle(h: number): number { return this.handles.get(h)?.h ?? -1; }
+
+  close(h: number): void {
+    const info = this.handles.get(h);
+    if (info === undefined) return;
+    this.handles.delete(h);
+    this.inner.close(info.h);
+  }
+  read(h: number, buf: Uint8Array, pos: number | null): number { const x = this.hostHandle(h); return x < 0 ? -EBADF : this.inner.read(x, buf, pos); }
+  write(h: number, buf: Uint8Array, pos: number | null): number { const x = this.hostHandle(h); return x < 0 ? -EBADF : this.inner.write(x, buf, pos); }
+  ftruncate(h: number, len: number): number { const x = this.hostHandle(h); return x < 0 ? -EBADF : this.inner.ftruncate(x, len); }
+  fsync(h: number): number { const x = this.hostHandle(h); return x < 0 ? -EBADF : this.inner.fsync(x); }
 
   fstat(h: number): HostStat | number {
-    const st = this.inner.fstat(h);
     const info = this.handles.get(h);
-    if (typeof st === "number" || info === undefined) return st;
+    if (info === undefined) return -EBADF;
+    const st = this.inner.fstat(info.h);
+    if (typeof st === "number") return st;
     if (info.vol) { this.mapOwner(st, undefined); return st; }
     return this.present(info.slot, info.path, st);
   }
@@ -649,19 +678,19 @@ export class OverlayFs implements HostFs {
   fchmod(h: number, mode: number): number {
     const info = this.handlePath(h);
     if (typeof info === "number") return info;
-    return info.vol ? this.inner.fchmod(h, mode) : this.chmodAt(info.path, mode);
+    return info.vol ? this.inner.fchmod(info.h, mode) : this.chmodAt(info.path, mode);
   }
 
   fchown(h: number, uid: number, gid: number): number {
     const info = this.handlePath(h);
     if (typeof info === "number") return info;
-    return info.vol ? this.inner.fchown(h, uid, gid) : this.lchown(info.path, uid, gid);
+    return info.vol ? this.inner.fchown(info.h, uid, gid) : this.lchown(info.path, uid, gid);
   }
 
   futimes(h: number, atime: number | null, mtime: number | null): number {
     const info = this.handlePath(h);
     if (typeof info === "number") return info;
-    if (info.vol || info.slot === 0) return this.inner.futimes(h, atime, mtime);
+    if (info.vol || info.slot === 0) return this.inner.futimes(info.h, atime, mtime);
     return this.lutimes(info.path, atime, mtime);
   }
 
@@ -708,7 +737,7 @@ export class OverlayFs implements HostFs {
   readdirHandle(h: number): HostDirent[] | number {
     const info = this.handles.get(h);
     if (info === undefined) return -EBADF;
-    return info.vol ? this.inner.readdirHandle(h) : this.readdir(info.path);
+    return info.vol ? this.inner.readdirHandle(info.h) : this.readdir(info.path);
   }
 
   mkdir(path: string, mode: number): number {

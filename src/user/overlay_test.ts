@@ -473,12 +473,24 @@ test("overlay without an upper is read-only; O_RDWR on a lower file never opens 
     assert.equal(o.unlink("/etc/base"), -EROFS);
     assert.equal(o.mkdir("/x", 0o755), -EROFS);
     assert.equal(read(o, "/etc/base"), "base\n");
+    // A reader opened before the copy-up sees what the writer writes (its descriptor moves to the copy).
+    const r0 = x.ovl.open("/etc/base", O_RDONLY, 0);
+    const d0 = x.ovl.open("/etc", O_RDONLY | O_DIRECTORY, 0);
     const h = x.ovl.open("/etc/base", O_RDWR, 0);
-    assert.ok(h >= 0);
+    assert.ok(h >= 0 && r0 >= 0 && d0 >= 0);
     x.ovl.write(h, new TextEncoder().encode("XX"), 0);
     x.ovl.close(h);
     assert.equal(fs.readFileSync(join(x.l1, "etc/base"), "utf8"), "base\n");
     assert.equal(read(x.ovl, "/etc/base"), "XXse\n");
+    const b = new Uint8Array(16);
+    const n = x.ovl.read(r0, b, 0);
+    assert.equal(new TextDecoder().decode(b.subarray(0, n)), "XXse\n");
+    assert.equal((x.ovl.fstat(r0) as HostStat).ino, st(x.ovl, "/etc/base").ino);
+    assert.equal(x.ovl.write(r0, b, 0) < 0, true, "still read-only");
+    assert.ok((x.ovl.readdirHandle(d0) as { name: string }[]).some((e) => e.name === "base"));
+    x.ovl.close(r0);
+    x.ovl.close(d0);
+    assert.equal(x.ovl.read(r0, b, 0), -9 /* EBADF */);
   } finally { x.done(); }
 });
 
