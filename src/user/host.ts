@@ -54,6 +54,11 @@ export interface HostFs {
   truncate(path: string, len: number): number;
   /** Follows a final symlink: callers check the last component first. */
   access(path: string, mode: number): number;
+  /**
+   * Where the host keeps a Unix socket named `path` (bind: where it is to be made), for a
+   * filesystem whose paths are not host paths (the overlay); absent: `path` itself.
+   */
+  socketPath?(path: string, bind: boolean): string | number;
 }
 
 export interface HostTerminal {

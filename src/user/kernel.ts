@@ -10,7 +10,7 @@ import { Hart, pairToNumber } from "../cpu/hart.js";
 import { EINTR, ERRNO_NAMES, ENOSYS, ERESTARTSYS } from "./errno.js";
 import { disassociateCtty, TtyFile } from "./ctty.js";
 import { DevNull, OpenFile } from "./file.js";
-import type { UserHost } from "./host.js";
+import type { HostFs, UserHost } from "./host.js";
 import { ExecError, loadProgram, SIGRETURN_TRAMPOLINE, type LoadedImage } from "./loader.js";
 import { argValue } from "./args.js";
 import { FrameAllocator, OUT_OF_MEMORY } from "./memory.js";
@@ -39,7 +39,15 @@ export interface KernelOptions {
   orphans?: "wait" | "kill";
   /** The ISA the harts implement (`--cpu`); riscv_hwprobe and /proc/cpuinfo report it. Default: the default profile. */
   isa?: Isa;
+  /**
+   * The guest's filesystem when it is not a host directory: a HostFs whose paths are guest paths
+   * (the overlay of src/user/overlay.ts); `root` is then "/" and nothing else is reachable.
+   */
+  fs?: HostFs;
 }
+
+/** The ids the guest runs with. */
+export const GUEST_UID = 1000, GUEST_GID = 1000;
 
 /** si_code of a signal the kernel sends (SI_KERNEL) and of one from kill (SI_USER). */
 const SI_KERNEL = 0x80, SI_USER = 0;
@@ -67,7 +75,7 @@ export class Kernel {
   private warned = new Set<number>();
   readonly futexes = new Map<number, Set<{ t: Thread; bitset: number; woken: boolean; key: number }>>();
   readonly bootNs: number;
-  uid = 1000; gid = 1000;
+  uid = GUEST_UID; gid = GUEST_GID;
   /** The guest's terminal, when one of the host's stdin/stdout/stderr is a terminal. */
   readonly tty: Tty | null = null;
   /** The host fd the terminal's output (and echo) goes to. */
@@ -79,7 +87,7 @@ export class Kernel {
     this.bus = new Bus(this.ram);
     this.code = new CodeCache(this.ram, opts.isa);
     this.frames = new FrameAllocator(this.ram);
-    this.vfs = new Vfs(host.fs, opts.root, opts.readonly, opts.prefix ?? null);
+    this.vfs = opts.fs !== undefined ? new Vfs(opts.fs, "/", opts.readonly, null, true) : new Vfs(host.fs, opts.root, opts.readonly, opts.prefix ?? null);
     this.vfs.special = (g) => procLookup(this, g);
     this.stdin = new StdinBuffer(host.term);
     this.bootNs = host.clock.monotonic();

@@ -160,7 +160,7 @@ export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
       ip = ip.replace(/\0.*$/s, "");
       const fi = readGuestFile(req.vfs, "/", ip);
       if (typeof fi === "number") {
-        throw new ExecError(-ENOENT, `${req.path}: interpreter ${ip} not found${req.vfs.root === "/" ? " (use --root DIR, e.g. --root /usr/riscv64-linux-gnu)" : ` under ${req.vfs.root}`}`);
+        throw new ExecError(-ENOENT, `${req.path}: interpreter ${ip} not found${!req.vfs.confined ? " (use --root DIR, e.g. --root /usr/riscv64-linux-gnu)" : req.vfs.root === "/" ? " in the guest's filesystem" : ` under ${req.vfs.root}`}`);
       }
       const ie = parse(fi.bytes, ip);
       checkLayout(ie, 0, ip);

@@ -584,7 +584,7 @@ function unixKey(k: Kernel, t: Thread, a: GuestAddr, follow: boolean): string | 
   if (a.address.startsWith("\0")) return a.address;
   const ref = lookupPath(k, t, AT_FDCWD, a.address, follow ? LOOKUP_FOLLOW : 0);
   if (typeof ref === "number") return ref;
-  return ref.host;
+  return k.vfs.socketPath(ref.host, !follow);
 }
 
 // ------------------------------------------------------------------ datagrams (UDP, Unix datagram, seqpacket pairs)

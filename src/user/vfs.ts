@@ -36,8 +36,16 @@ export function sameInode(a: HostStat, b: HostStat): boolean { return a.dev === 
 
 export class Vfs {
   special: SpecialLookup = () => undefined;
-  /** With a prefix (qemu's -L), paths that exist under it are taken from there, others from the host. */
-  constructor(readonly host: HostFs, readonly root: string, readonly readonly: boolean, readonly prefix: string | null = null) {}
+  /**
+   * With a prefix (qemu's -L), paths that exist under it are taken from there, others from the host.
+   * `confined`: the guest sees only its own filesystem (a root other than "/", or a `host` whose
+   * paths are guest paths, such as the overlay, with root "/").
+   */
+  constructor(readonly host: HostFs, readonly root: string, readonly readonly: boolean, readonly prefix: string | null = null,
+    readonly confined = root !== "/") {}
+
+  /** The host path of a Unix socket at host path `host` (see HostFs.socketPath). */
+  socketPath(host: string, bind: boolean): string | number { return this.host.socketPath?.(host, bind) ?? host; }
 
   toHost(guest: string): string {
     if (this.prefix !== null && guest !== "/" && typeof this.host.lstat(this.prefix + guest) !== "number") return this.prefix + guest;
@@ -199,7 +207,7 @@ export class Vfs {
       return d;
     }
     if (typeof st !== "number" && (flags & O_DIRECTORY) !== 0) return -ENOTDIR;
-    const h = this.host.open(hp, (flags & ~O_DIRECTORY) | (this.root === "/" ? 0 : O_NOFOLLOW), mode);
+    const h = this.host.open(hp, (flags & ~O_DIRECTORY) | (this.confined ? O_NOFOLLOW : 0), mode);
     if (h < 0) return h;
     const f = new HostFile(this.host, h, hp);
     f.path = guest; f.flags = flags;

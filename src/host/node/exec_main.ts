@@ -1,10 +1,12 @@
 // `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
-//   rvisor exec [--cpu PROFILE] [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
-import { resolve } from "node:path";
+//   rvisor exec [--cpu PROFILE] [--root DIR | --layer DIR... [--upper DIR] [-v HOST:GUEST[:ro]]...] [--ro] [-L DIR]
+//               [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+import { posix, resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
+import { OverlayFs, type OverlayLower, type OverlayVolume } from "../../user/overlay.js";
 import { UsageError, cpuUsage, parseCpu, parseMem } from "../../cli/main.js";
 import { DEFAULT_PROFILE, type Isa } from "../../cpu/isa.js";
-import { Kernel } from "../../user/kernel.js";
+import { GUEST_GID, GUEST_UID, Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
 import { nodeUserHost } from "./user_host.js";
 
@@ -12,6 +14,15 @@ export const EXEC_USAGE = `usage: rvisor exec [options] PROGRAM [ARGS...]
 
 options:
   --root DIR     DIR is the guest's / (nothing outside it is reachable)
+  --layer DIR    a read-only layer of a layered root (repeatable, lowest first: the base
+                 image's layer first, as Docker lists them); lookups go top-down, a
+                 directory merges with the ones below, OCI whiteouts (.wh.NAME,
+                 .wh..wh..opq) hide lower entries, DIR/.wh..wh.rvisor-index gives owners,
+                 modes and device numbers the host files cannot have
+  --upper DIR    the writable layer over the --layer ones: writes copy files up into it,
+                 deletions leave whiteouts there; without it the layers are read-only
+  -v, --volume HOST:GUEST[:ro]
+                 mount host directory HOST at GUEST in a layered root (repeatable)
   --ro           make the root read-only
   -L DIR         look paths up under DIR first, then on the host (like qemu-riscv64 -L)
   --strace       print each system call with its arguments and result (stderr)
@@ -32,12 +43,32 @@ Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 export interface ExecOptions {
   root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; memBytes: number;
   orphans: "wait" | "kill"; isa: Isa;
+  /** A layered root: lower layers (lowest first), the upper (or null), volumes. Empty layers and no upper: not layered. */
+  layers: string[]; upper: string | null; volumes: OverlayVolume[];
+}
+
+function isDir(p: string): boolean {
+  try { return statSync(p).isDirectory(); } catch { return false; }
+}
+
+/** HOST:GUEST[:ro|:rw] (Docker's -v for a bind mount). */
+function parseVolume(v: string): OverlayVolume {
+  const parts = v.split(":");
+  let readonly = false;
+  if (parts.length === 3 && (parts[2] === "ro" || parts[2] === "rw")) { readonly = parts[2] === "ro"; parts.pop(); }
+  if (parts.length !== 2 || parts[0] === "" || !parts[1].startsWith("/")) throw new UsageError(`exec: --volume wants HOST:GUEST[:ro] with an absolute GUEST, got '${v}'`);
+  const guest = posix.normalize(parts[1]).replace(/\/+$/, "");
+  if (guest === "" || guest === "/") throw new UsageError(`exec: --volume cannot mount over /`);
+  if (!isDir(parts[0])) throw new UsageError(`exec: --volume ${parts[0]} is not a directory`);
+  return { host: resolve(parts[0]), guest, readonly };
 }
 
 export function parseExecArgs(argv: string[]): ExecOptions {
   let root = "/", ro = false, strace = false, prefix: string | null = null, memBytes = 1 << 30;
   let orphans: "wait" | "kill" = "wait";
   let isa = parseCpu(DEFAULT_PROFILE);
+  const layers: string[] = [], volumes: OverlayVolume[] = [];
+  let upper: string | null = null, rootGiven = false;
   const orphanMode = (v: string): "wait" | "kill" => {
     if (v !== "wait" && v !== "kill") throw new UsageError(`exec: --orphans wants wait or kill, got '${v}'`);
     return v;
@@ -49,8 +80,14 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     const a = argv[i];
     if (a === "--") { i++; break; }
     if (!a.startsWith("-")) break;
-    if (a === "--root") root = need(a);
-    else if (a.startsWith("--root=")) root = a.slice(7);
+    if (a === "--root") { root = need(a); rootGiven = true; }
+    else if (a.startsWith("--root=")) { root = a.slice(7); rootGiven = true; }
+    else if (a === "--layer") layers.push(need(a));
+    else if (a.startsWith("--layer=")) layers.push(a.slice(8));
+    else if (a === "--upper") upper = need(a);
+    else if (a.startsWith("--upper=")) upper = a.slice(8);
+    else if (a === "-v" || a === "--volume") volumes.push(parseVolume(need(a)));
+    else if (a.startsWith("--volume=")) volumes.push(parseVolume(a.slice(9)));
     else if (a === "--ro") ro = true;
     else if (a === "-L") prefix = need(a);
     else if (a === "--strace" || a === "-strace") strace = true;
@@ -67,6 +104,20 @@ export function parseExecArgs(argv: string[]): ExecOptions {
   }
   const rest = argv.slice(i);
   if (rest.length === 0) throw new UsageError("exec: a PROGRAM is required (try 'rvisor exec --help')");
+  const layered = layers.length > 0 || upper !== null;
+  if (layered && rootGiven) throw new UsageError("exec: --root and --layer/--upper are two ways to give the root: use one");
+  if (layered && prefix !== null) throw new UsageError("exec: -L does not go with a layered root");
+  if (layered && ro && upper !== null) throw new UsageError("exec: --ro and --upper: a read-only root has no writable layer");
+  if (volumes.length > 0 && !layered) throw new UsageError("exec: --volume needs a layered root (--layer DIR [--upper DIR])");
+  for (let j = 0; j < layers.length; j++) {
+    if (!isDir(layers[j])) throw new UsageError(`exec: --layer ${layers[j]} is not a directory`);
+    layers[j] = resolve(layers[j]);
+  }
+  if (upper !== null) {
+    if (!isDir(upper)) throw new UsageError(`exec: --upper ${upper} is not a directory`);
+    upper = resolve(upper);
+    if (layers.includes(upper)) throw new UsageError(`exec: --upper ${upper} is also a --layer`);
+  }
   if (root !== "/") {
     let ok = false;
     try { ok = statSync(root).isDirectory(); } catch { /* reported below */ }
@@ -79,26 +130,45 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa };
+  return { root, readonly: ro || (layered && upper === null), prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa, layers, upper, volumes };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
   if (argv[0] === "-h" || argv[0] === "--help") { process.stdout.write(EXEC_USAGE); return 0; }
   const o = parseExecArgs(argv);
   const host = nodeUserHost();
+  const layered = o.layers.length > 0 || o.upper !== null;
+  let overlay: OverlayFs | undefined;
+  if (layered) {
+    const lowers: OverlayLower[] = [];
+    for (const d of o.layers) {
+      const l = OverlayFs.lower(host.fs, d);
+      if (typeof l === "string") { process.stderr.write(`rvisor: ${l}\n`); return 125; }
+      lowers.push(l);
+    }
+    // The guest user owns what the host user owns (as a rootless container's user namespace maps it).
+    const hostIds = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    try {
+      overlay = new OverlayFs(host.fs, { lowers, upper: o.upper, volumes: o.volumes, hostIds, owner: { uid: GUEST_UID, gid: GUEST_GID } });
+    } catch (e) {
+      process.stderr.write(`rvisor: ${(e as Error).message}\n`);
+      return 125;
+    }
+  }
   const k = new Kernel(host, {
     root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans, isa: o.isa,
-    log: (line) => process.stderr.write(line + "\n"),
+    log: (line) => process.stderr.write(line + "\n"), fs: overlay,
   });
+  if (overlay !== undefined) overlay.creds = { uid: k.uid, gid: k.gid };
   const prog = o.argv[0];
   // The program named on the command line may live outside --root (as with qemu -L): read it from the host then.
   let hostBytes: Uint8Array | undefined;
   let path = prog;
   const inRoot = k.vfs.resolve("/", prog, true);
-  if (o.root !== "/" && (typeof inRoot === "number" || typeof host.fs.stat(k.vfs.toHost(inRoot)) === "number")) {
+  if (k.vfs.confined && (typeof inRoot === "number" || typeof k.vfs.host.stat(k.vfs.toHost(inRoot)) === "number")) {
     try { hostBytes = readFileSync(prog); path = "/" + prog.split("/").pop(); } catch { /* reported by the loader */ }
   }
-  const cwd = o.root === "/" ? process.cwd() : "/";
+  const cwd = k.vfs.confined ? "/" : process.cwd();
   try {
     k.start(path, [prog, ...o.argv.slice(1)], o.env, cwd, hostBytes);
   } catch (e) {
@@ -121,5 +191,6 @@ export async function execMain(argv: string[]): Promise<number> {
     process.off("beforeExit", onIdle);
     host.term.stop();
     await host.net.closeAll();
+    overlay?.shutdown();
   }
 }
