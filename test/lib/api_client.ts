@@ -42,7 +42,7 @@ export class ApiClient {
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           let json: unknown = undefined;
-          if (/application\/json/.test(res.headers["content-type"] ?? "")) json = JSON.parse(text) as unknown;
+          if (text !== "" && /application\/json/.test(res.headers["content-type"] ?? "")) json = JSON.parse(text) as unknown;
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
         });
       });
@@ -91,7 +91,7 @@ export class ApiClient {
     assert.ok(decl !== undefined, `${method} ${template}: status ${r.status} is not declared (${Object.keys(op.responses).join(", ")}); body ${r.text}`);
     if (decl.content === undefined) { assert.equal(r.text, "", `${method} ${template} ${r.status}: a body where none is declared`); return; }
     const [type, media] = Object.entries(decl.content)[0];
-    assert.ok((r.headers["content-type"] ?? "").startsWith(type.split(";")[0]), `${method} ${template}: content-type ${r.headers["content-type"]}, declared ${type}`);
+    assert.ok(String(r.headers["content-type"] ?? "").startsWith(type.split(";")[0]), `${method} ${template}: content-type ${r.headers["content-type"]}, declared ${type}`);
     if (type !== "application/json") return;
     const ref = media.schema.$ref;
     if (ref === undefined) return;
