@@ -16,6 +16,9 @@ import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
 const DRAM_BASE = 0x80000000;
 const WS_NORMAL = 1000;
 
+/** Every client the tests made, for the coverage check at the end. */
+const clients: ApiClient[] = [];
+
 interface Env { home: string; hv: Hypervisor; server: ApiServer; api: ApiClient; kernel: string; disk1: string; disk2: string }
 
 async function setup(): Promise<Env> {
@@ -31,7 +34,9 @@ async function setup(): Promise<Env> {
   const server = new ApiServer({ hypervisor: hv, version: "test" });
   const socketPath = join(home, "api.sock");
   await server.listenUnix(socketPath);
-  return { home, hv, server, api: new ApiClient({ socketPath }), kernel, disk1, disk2 };
+  const api = new ApiClient({ socketPath });
+  clients.push(api);
+  return { home, hv, server, api, kernel, disk1, disk2 };
 }
 
 async function teardown(e: Env): Promise<void> {
@@ -191,6 +196,9 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       ["PATCH", T.vmState, "/v1/vms/vm1/vm", { state: "Resumed" }, 409, /^VM 'vm1' is not running$/],
       ["GET", T.logs, "/v1/vms/vm1/logs?tail=-1", undefined, 400, /'tail' must be a whole number/],
       ["GET", T.logs, "/v1/vms/nosuch/logs", undefined, 404, /does not exist/],
+      ["GET", "/v1/vms/{name}/drives", "/v1/vms/nosuch/drives", undefined, 404, /does not exist/],
+      ["GET", T.bs, "/v1/vms/nosuch/boot-source", undefined, 404, /does not exist/],
+      ["GET", "/v1/vms/{name}/vm/config", "/v1/vms/nosuch/vm/config", undefined, 404, /does not exist/],
       ["POST", null, "/v1/vms/vm1", {}, 405, /^POST is not allowed on \/v1\/vms\/vm1 \(allowed: GET, DELETE\)$/],
       ["GET", null, "/v2/vms", undefined, 404, /^no such resource: \/v2\/vms$/],
       ["GET", null, "/v1/vms/vm1/snapshot/create", undefined, 404, /no such resource/],
@@ -309,6 +317,7 @@ test("REST over TCP: every request needs the bearer token", { timeout: 30_000 },
     await assert.rejects(e.server.listenTcp("127.0.0.1", 0, ""), /needs a bearer token/);
     const target = { host: "127.0.0.1", port: addr.port };
     const good = new ApiClient(target, token);
+    clients.push(good);
     assert.equal((await good.call("GET", "/v1/vms", "/v1/vms")).status, 200);
     for (const [client, header] of [[new ApiClient(target), undefined], [new ApiClient(target, "wrong-token-wrong-token"), undefined],
       [new ApiClient(target), `Basic ${Buffer.from(`u:${token}`).toString("base64")}`], [new ApiClient(target), `Bearer ${token}x`]] as const) {
@@ -399,4 +408,14 @@ test("REST fuzz: 400 malformed requests, each refused with a 4xx, no crash, no s
     assert.equal(await snapshot(e), before, "a malformed request changed a VM");
     assert.equal((await api.call("GET", "/v1/vms", "/v1/vms")).status, 200);
   } finally { await teardown(e); }
+});
+
+test("REST: the tests above called every operation, each with a success and a refusal", () => {
+  const seen = new Map<string, Set<number>>();
+  for (const c of clients) for (const [op, st] of c.seen) for (const s of st) seen.set(op, (seen.get(op) ?? new Set()).add(s));
+  for (const op of OPERATIONS) {
+    const st = [...(seen.get(op.operationId) ?? [])];
+    assert.ok(st.some((s) => s < 400), `${op.operationId}: no success (${st.join(", ")})`);
+    if (op.operationId !== "getOpenApi") assert.ok(st.some((s) => s >= 400 && s < 500), `${op.operationId}: no refusal (${st.join(", ")})`);
+  }
 });

@@ -67,6 +67,7 @@ export class ApiClient {
         this.validators.set(`#/components/schemas/${name}`, v);
       }
       this.doc = doc;
+      this.seen.set("getOpenApi", new Set([r.status]));
     }
     return this.doc;
   }
@@ -113,10 +114,16 @@ export class ApiClient {
     const url = "socketPath" in this.target ? `ws+unix://${this.target.socketPath}:/v1/vms/${name}/console` : `ws://${this.target.host}:${this.target.port}/v1/vms/${name}/console`;
     const h = { ...headers };
     if (this.token !== null) h.authorization ??= `Bearer ${this.token}`;
+    const record = (status: number): void => {
+      const statuses = this.seen.get("getConsole") ?? new Set<number>();
+      statuses.add(status);
+      this.seen.set("getConsole", statuses);
+    };
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers: h });
-      ws.once("open", () => resolve(ws));
+      ws.once("open", () => { record(101); resolve(ws); });
       ws.once("unexpected-response", (_req, res) => {
+        record(res.statusCode ?? 0);
         const chunks: Buffer[] = [];
         res.on("data", (d: Buffer) => chunks.push(d));
         res.on("end", () => reject(Object.assign(new Error(`console refused: ${res.statusCode}`), { status: res.statusCode, body: Buffer.concat(chunks).toString("utf8") })));
