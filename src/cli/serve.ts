@@ -24,7 +24,10 @@ const PORT_MAX = 0xffff;
 /** sun_path is 108 bytes on Linux, NUL included. */
 const SUN_PATH_MAX = 107;
 
-export class ServeUsageError extends Error {}
+/** A refusal printed as `rvisor serve: MESSAGE`, exit status `code` (2 usage, 1 the server cannot start). */
+export class ServeUsageError extends Error {
+  constructor(message: string, readonly code = 2) { super(message); }
+}
 
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(v);
@@ -37,7 +40,7 @@ function parseListen(v: string): { host: string; port: number } {
 function claimSocket(path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
-    s.once("connect", () => { s.destroy(); reject(new ServeUsageError(`another server is listening on ${path}`)); });
+    s.once("connect", () => { s.destroy(); reject(new ServeUsageError(`another server is listening on ${path}`, 1)); });
     s.once("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ECONNREFUSED") rmSync(path, { force: true });
       resolve();
@@ -58,6 +61,7 @@ export async function serveMain(argv: string[]): Promise<number> {
   if (o.help === true) { process.stdout.write(SERVE_USAGE); return 0; }
   try {
     const hv = new Hypervisor();
+    const listen = o.listen === undefined ? null : parseListen(o.listen);
     let token: string | null = null;
     if (o["token-file"] !== undefined) {
       if (o.listen === undefined) throw new ServeUsageError("--token-file is for --listen (the Unix socket is guarded by its file mode)");
@@ -65,7 +69,6 @@ export async function serveMain(argv: string[]): Promise<number> {
       if (token.length < TOKEN_MIN_CHARS || /\s/.test(token)) throw new ServeUsageError(`--token-file: the token must be at least ${TOKEN_MIN_CHARS} characters without whitespace`);
     }
     if (o.listen !== undefined && token === null) throw new ServeUsageError("--listen needs --token-file: a TCP listener requires a bearer token");
-    const listen = o.listen === undefined ? null : parseListen(o.listen);
     const socket = o.socket ?? (listen === null ? join(hv.home, "api.sock") : null);
     if (socket !== null && Buffer.byteLength(socket) > SUN_PATH_MAX) throw new ServeUsageError(`the socket path ${socket} is longer than ${SUN_PATH_MAX} bytes: give a shorter --socket`);
     hv.store.ensure();
@@ -87,7 +90,7 @@ export async function serveMain(argv: string[]): Promise<number> {
     if (socket !== null) rmSync(socket, { force: true });
     return 0;
   } catch (e) {
-    if (e instanceof ServeUsageError) { process.stderr.write(`rvisor serve: ${e.message}\n`); return 2; }
+    if (e instanceof ServeUsageError) { process.stderr.write(`rvisor serve: ${e.message}\n`); return e.code; }
     const err = e as NodeJS.ErrnoException;
     if (typeof err.code === "string") { process.stderr.write(`rvisor serve: ${err.message}\n`); return 1; }
     throw e;
