@@ -217,6 +217,11 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
     writeFileSync(join(e.home, "config.json"), JSON.stringify({ "limits.memory": "16M" }));
     const limMc = await api.call("PATCH", T.mc, "/v1/vms/vm1/machine-config", { mem_size_mib: 32 });
     assert.deepEqual([limMc.status, fault(limMc)], [403, "VM 'vm1' has 32M of memory, more than limits.memory=16M"]);
+    // limits.instances is checked when a VM is defined, not when it changes: even lowered below the
+    // count of VMs, it lets a change within the other limits pass.
+    writeFileSync(join(e.home, "config.json"), JSON.stringify({ "limits.instances": 0 }));
+    const within = await api.call("PATCH", T.mc, "/v1/vms/vm1/machine-config", { cpu_quota_percent: 100 });
+    assert.equal(within.status, 204, within.text);
     rmSync(join(e.home, "config.json"));
     assert.equal(await snapshot(e), before, "a refused request changed a VM");
   } finally { await teardown(e); }

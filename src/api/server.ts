@@ -257,15 +257,21 @@ export class ApiServer {
     if (problem !== null) throw new ApiError(HTTP_BAD_REQUEST, problem);
   }
 
+  /** Authenticates a request (TCP listeners), routes it and parses its query. */
+  private accept(req: IncomingMessage, token: Buffer | null): { op: Operation; ctx: Ctx } {
+    if (token !== null && !bearerOk(req.headers.authorization, token)) {
+      throw new ApiError(HTTP_UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer TOKEN)", { "www-authenticate": 'Bearer realm="rvisor"' });
+    }
+    const url = new URL(req.url ?? "/", "http://rvisor");
+    const r = this.route(req.method ?? "GET", url.pathname);
+    this.parseQuery(r.op, url.searchParams, r.ctx);
+    return r;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse, token: Buffer | null): Promise<void> {
     let reply: Reply;
     try {
-      if (token !== null && !bearerOk(req.headers.authorization, token)) {
-        throw new ApiError(HTTP_UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer TOKEN)", { "www-authenticate": 'Bearer realm="rvisor"' });
-      }
-      const url = new URL(req.url ?? "/", "http://rvisor");
-      const { op, ctx } = this.route(req.method ?? "GET", url.pathname);
-      this.parseQuery(op, url.searchParams, ctx);
+      const { op, ctx } = this.accept(req, token);
       await this.parseBody(op, req, ctx);
       reply = await this.handlers[op.operationId as OperationId](ctx);
     } catch (e) {
@@ -292,13 +298,8 @@ export class ApiServer {
     socket.on("error", () => socket.destroy());
     let stream: Duplex;
     try {
-      if (token !== null && !bearerOk(req.headers.authorization, token)) {
-        throw new ApiError(HTTP_UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer TOKEN)", { "www-authenticate": 'Bearer realm="rvisor"' });
-      }
-      const url = new URL(req.url ?? "/", "http://rvisor");
-      const { op, ctx } = this.route(req.method ?? "GET", url.pathname);
-      if (op.operationId !== "getConsole") throw new ApiError(HTTP_BAD_REQUEST, `${url.pathname} is not a WebSocket endpoint`);
-      this.parseQuery(op, url.searchParams, ctx);
+      const { op, ctx } = this.accept(req, token);
+      if (op.operationId !== "getConsole") throw new ApiError(HTTP_BAD_REQUEST, `${op.path} is not a WebSocket endpoint`);
       stream = await this.hv.console(ctx.name);
     } catch (e) {
       const f = faultOf(e);

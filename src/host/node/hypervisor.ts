@@ -149,7 +149,8 @@ export class Hypervisor {
       const cfg = absolutePaths(parseVmConfig(change(s.read(name))));
       if (cfg.name !== name) throw new VmConfigError("name", `a VM cannot be renamed (is '${name}', got '${cfg.name}')`);
       checkHostPaths(cfg);
-      const refusal = createRefusal(s.limits(this.env), 0, cfg);
+      // The VM is already counted against limits.instances; its own vCPUs and memory still must fit.
+      const refusal = createRefusal({ ...s.limits(this.env), instances: null }, 0, cfg);
       if (refusal !== null) throw new HypervisorError("limit", refusal);
       s.writeConfig(cfg);
       return cfg;
