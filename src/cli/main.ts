@@ -6,6 +6,7 @@
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
 //   rvisor image pull|import|ls|inspect|rm (src/cli/image.ts)
+//   rvisor serve [--socket PATH] [--listen HOST:PORT --token-file F]   (src/cli/serve.ts)
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { VirtMachine, type Firmware } from "../system/machine.js";
@@ -63,6 +64,7 @@ commands:
   image   pull, import, list, inspect and remove OCI container images ('rvisor image --help')
   create, start, console, stop, kill, pause, resume, list, info, logs, rm
           manage persistent VMs, each running in its own process (below)
+  serve   serve the REST API on a Unix socket (or TCP with a token) ('rvisor serve --help')
 
 rvisor run options:
   --bios FILE|none      M-mode firmware (e.g. OpenSBI fw_jump.bin); default: built-in SBI;
@@ -109,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
         const mod = await import("../host/node/exec_main.js");
         return await mod.execMain(rest);
       }
+      case "serve": return await (await import("./serve.js")).serveMain(rest);
       case "create": case "start": case "console": case "stop": case "kill": case "pause": case "resume":
       case "list": case "info": case "logs": case "rm": case "__vm":
         return await (await import("./vm_commands.js")).vmMain(cmd, rest);

@@ -1,20 +1,16 @@
 // The VM lifecycle verbs, in the style of virsh and Multipass:
 //   create start console stop kill pause resume list info logs rm   (and the internal __vm)
-// Definitions live in the state directory (src/host/node/vm_store.ts); each running VM is its
-// own process (src/host/node/vm_process.ts) that these commands reach over its control socket.
+// Each verb is a client of the Node API (src/host/node/hypervisor.ts), as the REST server is:
+// it parses argv into the Hypervisor's typed arguments and prints what the call returns.
 //
 // Exit codes: 0 success; 1 the operation failed (unknown VM, wrong state, limit refused, VM
 // process error); 2 usage error (bad option or value).
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, statSync, watch } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { formatMib, parseVmConfig, validateName, VmConfigError, type VmConfig } from "../hypervisor/config.js";
-import type { VmState } from "../hypervisor/control.js";
-import { createRefusal, startRefusal } from "../hypervisor/limits.js";
-import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "../host/node/vm_control.js";
-import { pidAlive, VmExistsError, VmStore } from "../host/node/vm_store.js";
+import { formatMib, VmConfigError, type DiskFormat } from "../hypervisor/config.js";
+import { HypervisorError, type VmConfigInput } from "../hypervisor/api.js";
+import { ControlError } from "../host/node/vm_control.js";
+import { Hypervisor } from "../host/node/hypervisor.js";
 
 /** An error reported as `error: MESSAGE` with exit status `code`. */
 export class VmCommandError extends Error {
@@ -26,7 +22,7 @@ export const VM_COMMANDS = ["create", "start", "console", "stop", "kill", "pause
 export type VmCommand = typeof VM_COMMANDS[number];
 
 export const VM_USAGE = `VM commands (definitions kept in $RVISOR_HOME, default ~/.local/share/rvisor):
-  create NAME [--cpus N] [--memory SIZE] [--disk PATH[,format=raw|qcow2][,readonly=on]]...
+  create NAME [--cpus N] [--memory SIZE] [--disk PATH[,id=ID][,format=raw|qcow2][,readonly=on]]...
               [--share DIR[,tag=NAME][,readonly=on]]... [--kernel FILE] [--initrd FILE]
               [--append STR] [--bios FILE|none] [--cpu PROFILE] [--cpu-quota PERCENT]
                            define a VM (default: 1 vCPU, 256M, rvisor's guest image)
@@ -44,9 +40,8 @@ exit status: 0 ok, 1 the operation failed, 2 usage error
 
 /** Ctrl-], virsh's console escape. */
 const CONSOLE_ESCAPE = 0x1d;
-const START_WAIT_MS = 15_000;
 const DEFAULT_STOP_TIMEOUT_S = 30;
-const RVISOR_BIN = fileURLToPath(new URL("../../../bin/rvisor.js", import.meta.url));
+const MS_PER_S = 1000;
 
 type Options = Parameters<typeof parseArgs>[0] extends infer P ? P extends { options?: infer O } ? NonNullable<O> : never : never;
 
@@ -82,29 +77,7 @@ function onOff(v: string | undefined, what: string): boolean {
   throw new VmCommandError(`${what} must be on or off (got '${v}')`, EXIT_USAGE);
 }
 
-function store(): VmStore { return new VmStore(); }
-
-function requireVm(s: VmStore, name: string): VmConfig {
-  try { validateName(name); } catch (e) { throw new VmCommandError((e as Error).message, EXIT_USAGE); }
-  if (!s.exists(name)) throw new VmCommandError(`VM '${name}' does not exist`);
-  return s.read(name);
-}
-
-function checkFile(p: string, field: string, kind: "file" | "dir"): void {
-  let st;
-  try { st = statSync(p); } catch (e) { throw new VmConfigError(field, `cannot use '${p}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`); }
-  if (kind === "file" && !st.isFile()) throw new VmConfigError(field, `'${p}' is not a regular file`);
-  if (kind === "dir" && !st.isDirectory()) throw new VmConfigError(field, `'${p}' is not a directory`);
-}
-
-/** The host files a definition names must exist when it is created (paths are stored absolute). */
-function checkHostPaths(c: VmConfig): void {
-  if (c.boot.firmware !== "builtin" && c.boot.firmware !== "none") checkFile(c.boot.firmware, "boot.firmware", "file");
-  if (c.boot.kernel !== null) checkFile(c.boot.kernel, "boot.kernel", "file");
-  if (c.boot.initrd !== null) checkFile(c.boot.initrd, "boot.initrd", "file");
-  c.disks.forEach((d, i) => checkFile(d.path, `disks[${i}].path`, "file"));
-  c.shares.forEach((s, i) => checkFile(s.path, `shares[${i}].path`, "dir"));
-}
+function hypervisor(): Hypervisor { return new Hypervisor(); }
 
 async function cmdCreate(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, {
@@ -112,103 +85,41 @@ async function cmdCreate(argv: string[]): Promise<number> {
     share: { type: "string", multiple: true }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
     bios: { type: "string" }, cpu: { type: "string" }, "cpu-quota": { type: "string" },
   }, 1);
-  const abs = (p: string | undefined): string | undefined => p === undefined ? undefined : resolve(p);
-  const disks = (o.disk ?? []).map((spec) => {
-    const { head, kv } = specOf(spec, "--disk", ["format", "readonly"]);
-    return { path: resolve(head), format: kv.get("format") ?? "raw", readonly: onOff(kv.get("readonly"), `--disk '${spec}': readonly`) };
+  const disks = (o.disk ?? []).map((spec, i) => {
+    const { head, kv } = specOf(spec, "--disk", ["id", "format", "readonly"]);
+    return { id: kv.get("id") ?? `disk${i}`, path: resolve(head), format: (kv.get("format") ?? "raw") as DiskFormat, readonly: onOff(kv.get("readonly"), `--disk '${spec}': readonly`) };
   });
   const shares = (o.share ?? []).map((spec, i) => {
     const { head, kv } = specOf(spec, "--share", ["tag", "readonly"]);
     return { path: resolve(head), tag: kv.get("tag") ?? `host${i}`, readonly: onOff(kv.get("readonly"), `--share '${spec}': readonly`) };
   });
-  const bios = o.bios === undefined || o.bios === "builtin" || o.bios === "none" ? o.bios : resolve(o.bios);
+  // parseVmConfig takes the option strings as they are ("2", "512M", "50%") and names the bad field.
   const input = {
     name: positionals[0], cpus: o.cpus, memory: o.memory,
     cpu: { profile: o.cpu, quotaPercent: o["cpu-quota"] },
-    boot: { firmware: bios, kernel: abs(o.kernel), initrd: abs(o.initrd), cmdline: o.append },
+    boot: { firmware: o.bios, kernel: o.kernel, initrd: o.initrd, cmdline: o.append },
     disks, shares,
   };
-  const cfg = parseVmConfig(JSON.parse(JSON.stringify(input)) as unknown);
-  checkHostPaths(cfg);
-  const s = store();
-  await s.withLock(() => {
-    const refusal = createRefusal(s.limits(), s.names().length, cfg);
-    if (refusal !== null) throw new VmCommandError(refusal);
-    try { s.create(cfg); } catch (e) { if (e instanceof VmExistsError) throw new VmCommandError(e.message); throw e; }
-  });
+  const cfg = await hypervisor().create(JSON.parse(JSON.stringify(input)) as VmConfigInput);
   process.stdout.write(`VM '${cfg.name}' created (${cfg.cpus} vCPU${cfg.cpus > 1 ? "s" : ""}, ${formatMib(cfg.memoryMib)})\n`);
   return 0;
 }
 
-async function runningConfigs(s: VmStore, except: string): Promise<VmConfig[]> {
-  const out: VmConfig[] = [];
-  for (const n of s.names()) {
-    if (n === except) continue;
-    const st = await vmState(s, n);
-    if (st.state === "running" || st.state === "paused") out.push(s.read(n));
-  }
-  return out;
-}
-
 async function cmdStart(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { attach: { type: "boolean" } }, 1);
-  const s = store();
+  const hv = hypervisor();
   const name = positionals[0];
-  const cfg = requireVm(s, name);
-  const pid = await s.withLock(async () => {
-    const st = await vmState(s, name);
-    if (st.state === "running" || st.state === "paused") throw new VmCommandError(`VM '${name}' is already ${st.state}`);
-    const refusal = startRefusal(s.limits(), await runningConfigs(s, name), cfg);
-    if (refusal !== null) throw new VmCommandError(refusal);
-    s.clearRuntime(name);
-    return spawnVmProcess(s, name);
-  });
+  const pid = await hv.start(name);
   process.stdout.write(`VM '${name}' started (pid ${pid})\n`);
-  if (o.attach === true) return attach(s, name);
+  if (o.attach === true) return attach(hv, name);
   return 0;
 }
 
-/** Spawns `rvisor __vm NAME` detached and waits until it records itself (or dies trying). */
-async function spawnVmProcess(s: VmStore, name: string): Promise<number> {
-  const err = openSync(s.errPath(name), "w");
-  const child = spawn(process.execPath, [RVISOR_BIN, "__vm", name], {
-    detached: true, stdio: ["ignore", "ignore", err], env: { ...process.env, RVISOR_HOME: s.root },
-  });
-  closeSync(err);
-  let exited: number | null = null;
-  child.once("exit", (code, sig) => { exited = code ?? (sig === null ? 1 : 128); });
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw new VmCommandError(`cannot start VM '${name}': spawn failed`);
-  const deadline = Date.now() + START_WAIT_MS;
-  for (;;) {
-    const rt = s.runtime(name);
-    if (rt !== null && rt.pid === pid) return pid;
-    if (exited !== null || !pidAlive(pid)) {
-      const why = readFileSync(s.errPath(name), "utf8").trim().split("\n").filter((l) => l !== "").slice(-3).join("\n").replace(/^rvisor: /, "");
-      throw new VmCommandError(`VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
-    }
-    if (Date.now() > deadline) throw new VmCommandError(`VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function live(s: VmStore, name: string): Promise<VmStateInfo & { socket: string; pid: number }> {
-  requireVm(s, name);
-  const st = await vmState(s, name);
-  if (st.runtime === null || (st.state !== "running" && st.state !== "paused")) {
-    throw new VmCommandError(st.state === "crashed" ? `VM '${name}' has crashed (its process is gone)` : `VM '${name}' is not running`);
-  }
-  return { ...st, socket: st.runtime.socket, pid: st.runtime.pid };
-}
-
-async function attach(s: VmStore, name: string): Promise<number> {
-  const v = await live(s, name);
-  const { sock, initial } = await openConsole(v.socket);
+async function attach(hv: Hypervisor, name: string): Promise<number> {
+  const sock = await hv.console(name);
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   process.stderr.write(`Connected to VM '${name}'\r\nEscape character is ^] (Ctrl + ])\r\n`);
-  if (initial.length > 0) process.stdout.write(initial);
   sock.on("data", (d: Buffer) => { process.stdout.write(d); });
   if (tty) stdin.setRawMode(true);
   return new Promise<number>((resolveExit) => {
@@ -238,76 +149,43 @@ async function attach(s: VmStore, name: string): Promise<number> {
 
 async function simple(argv: string[], cmd: "pause" | "resume"): Promise<number> {
   const { positionals } = parse(argv, {}, 1);
-  const s = store();
   const name = positionals[0];
-  const v = await live(s, name);
-  const r = await controlRequest(v.socket, cmd);
-  if (!r.ok) throw new VmCommandError(r.error);
+  const hv = hypervisor();
+  await (cmd === "pause" ? hv.pause(name) : hv.resume(name));
   process.stdout.write(`VM '${name}' ${cmd === "pause" ? "paused" : "resumed"}\n`);
   return 0;
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (pidAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
 }
 
 async function cmdStop(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { timeout: { type: "string", short: "t" } }, 1);
   const timeout = o.timeout === undefined ? DEFAULT_STOP_TIMEOUT_S : Number(o.timeout);
   if (!Number.isFinite(timeout) || timeout < 0) throw new VmCommandError(`--timeout must be a number of seconds (got '${o.timeout ?? ""}')`, EXIT_USAGE);
-  const s = store();
   const name = positionals[0];
-  const v = await live(s, name);
-  let asked = false;
-  try { asked = (await controlRequest(v.socket, "stop")).ok; } catch { /* unresponsive: killed below */ }
-  if (asked && await waitGone(v.pid, timeout * 1000)) {
+  const r = await hypervisor().stop(name, { timeoutMs: timeout * MS_PER_S });
+  if (r.outcome === "stopped") {
     // The guest kernel has no power-button path (see vm_process.ts), so the host ends the run.
     process.stdout.write(`VM '${name}' shut off (stopped by the host: its guest has no power-off request channel; ` +
       "vCPUs stopped, disks flushed)\n");
-    return 0;
-  }
-  try { process.kill(v.pid, "SIGKILL"); } catch { /* already gone */ }
-  await waitGone(v.pid, 5000);
-  s.clearRuntime(name);
-  process.stdout.write(`VM '${name}' did not stop within ${timeout} s: killed (pid ${v.pid})\n`);
+  } else process.stdout.write(`VM '${name}' did not stop within ${timeout} s: killed (pid ${r.pid})\n`);
   return 0;
 }
 
 async function cmdKill(argv: string[]): Promise<number> {
   const { positionals } = parse(argv, {}, 1);
-  const s = store();
   const name = positionals[0];
-  const v = await live(s, name);
-  process.kill(v.pid, "SIGKILL");
-  await waitGone(v.pid, 5000);
-  s.clearRuntime(name);
-  process.stdout.write(`VM '${name}' killed (pid ${v.pid})\n`);
+  const pid = await hypervisor().kill(name);
+  process.stdout.write(`VM '${name}' killed (pid ${pid})\n`);
   return 0;
-}
-
-interface VmRow { name: string; state: VmState; cpus: number; memory: string; memoryMib: number; pid: number | null }
-
-async function row(s: VmStore, name: string): Promise<VmRow & { info: VmStateInfo; cfg: VmConfig }> {
-  const cfg = s.read(name);
-  const info = await vmState(s, name);
-  const pid = info.state === "running" || info.state === "paused" ? info.runtime?.pid ?? null : null;
-  return { name, state: info.state, cpus: cfg.cpus, memory: formatMib(cfg.memoryMib), memoryMib: cfg.memoryMib, pid, info, cfg };
 }
 
 async function cmdList(argv: string[]): Promise<number> {
   const { values: o } = parse(argv, { json: { type: "boolean" }, all: { type: "boolean", short: "a" } }, 0);
-  const s = store();
-  const rows = await Promise.all(s.names().map((n) => row(s, n)));
+  const rows = await hypervisor().list();
   if (o.json === true) {
-    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ name: r.name, state: r.state, cpus: r.cpus, memoryMib: r.memoryMib, pid: r.pid })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
-  const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID"], ...rows.map((r) => [r.name, r.state, String(r.cpus), r.memory, r.pid === null ? "-" : String(r.pid)])];
+  const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID"], ...rows.map((r) => [r.name, r.state, String(r.cpus), formatMib(r.memoryMib), r.pid === null ? "-" : String(r.pid)])];
   const widths = table[0].map((_, c) => Math.max(...table.map((t) => t[c].length)));
   for (const t of table) process.stdout.write(`${t.map((cell, c) => cell.padEnd(widths[c])).join("   ").trimEnd()}\n`);
   return 0;
@@ -315,80 +193,46 @@ async function cmdList(argv: string[]): Promise<number> {
 
 async function cmdInfo(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { json: { type: "boolean" } }, 1);
-  const s = store();
-  const name = positionals[0];
-  requireVm(s, name);
-  const r = await row(s, name);
-  const last = s.lastExit(name);
+  const r = await hypervisor().info(positionals[0]);
   if (o.json === true) {
-    process.stdout.write(`${JSON.stringify({ name, state: r.state, pid: r.pid, status: r.info.status, config: r.cfg, lastExit: last }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     return 0;
   }
-  const c = r.cfg;
+  const c = r.config, last = r.lastExit;
   const lines: [string, string][] = [
-    ["Name", name], ["State", r.state], ["PID", r.pid === null ? "-" : String(r.pid)],
+    ["Name", r.name], ["State", r.state], ["PID", r.pid === null ? "-" : String(r.pid)],
     ["CPUs", `${c.cpus} (${c.cpu.profile}${c.cpu.quotaPercent < 100 ? `, quota ${c.cpu.quotaPercent}%` : ""})`],
     ["Memory", formatMib(c.memoryMib)],
     ["Kernel", c.boot.kernel ?? "(rvisor guest image)"], ["Initrd", c.boot.initrd ?? (c.boot.kernel === null ? "(rvisor guest image)" : "-")],
     ["Cmdline", c.boot.cmdline], ["Firmware", c.boot.firmware],
-    ...c.disks.map((d, i): [string, string] => [`Disk ${i}`, `${d.path} (${d.format}${d.readonly ? ", read-only" : ""})`]),
+    ...c.disks.map((d, i): [string, string] => [`Disk ${i}`, `${d.path} (${d.id}, ${d.format}${d.readonly ? ", read-only" : ""})`]),
     ...c.shares.map((sh, i): [string, string] => [`Share ${i}`, `${sh.path} tag=${sh.tag}${sh.readonly ? " (read-only)" : ""}`]),
-    ["Console log", s.logPath(name)],
+    ["Console log", r.consoleLog],
   ];
-  if (r.info.status !== null) lines.push(["Guest time", `${(r.info.status.guestMs / 1000).toFixed(1)} s`], ["Instructions", String(r.info.status.executed)]);
+  if (r.status !== null) lines.push(["Guest time", `${(r.status.guestMs / MS_PER_S).toFixed(1)} s`], ["Instructions", String(r.status.executed)]);
   if (last !== null && r.pid === null) lines.push(["Last exit", `${last.reason} (code ${last.code}) at ${last.at}${last.message !== undefined ? `: ${last.message.split("\n")[0]}` : ""}`]);
   for (const [k, v] of lines) process.stdout.write(`${(k + ":").padEnd(14)}${v}\n`);
   return 0;
 }
 
-/** The last `n` lines of a text. */
-function tail(text: string, n: number): string {
-  const lines = text.split("\n");
-  const last = lines[lines.length - 1] === "" ? lines.slice(0, -1) : lines;
-  return last.slice(Math.max(0, last.length - n)).map((l) => `${l}\n`).join("");
-}
-
 async function cmdLogs(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { follow: { type: "boolean", short: "f" }, tail: { type: "string", short: "n" } }, 1);
-  const n = o.tail === undefined ? Infinity : Number(o.tail);
-  if (!(n === Infinity || (Number.isInteger(n) && n >= 0))) throw new VmCommandError(`--tail must be a whole number (got '${o.tail ?? ""}')`, EXIT_USAGE);
-  const s = store();
+  const n = o.tail === undefined ? undefined : Number(o.tail);
+  if (!(n === undefined || (Number.isInteger(n) && n >= 0))) throw new VmCommandError(`--tail must be a whole number (got '${o.tail ?? ""}')`, EXIT_USAGE);
+  const hv = hypervisor();
   const name = positionals[0];
-  requireVm(s, name);
-  const log = s.logPath(name);
-  const read = (file: string): Buffer => { try { return readFileSync(file); } catch { return Buffer.alloc(0); } };
-  // The rotated generation first, then the current log.
-  const text = Buffer.concat([read(`${log}.1`), read(log)]);
-  process.stdout.write(n === Infinity ? text : tail(text.toString("utf8"), n));
+  process.stdout.write(hv.logs(name, { tail: n }));
   if (o.follow !== true) return 0;
-  let pos = read(log).length;
   return new Promise<number>((resolveExit) => {
-    const poll = (): void => {
-      const b = read(log);
-      if (b.length < pos) pos = 0; // rotated underneath us
-      if (b.length > pos) { process.stdout.write(b.subarray(pos)); pos = b.length; }
-    };
-    const w = watch(s.dir(name), () => poll());
-    const t = setInterval(poll, 500);
-    process.once("SIGINT", () => { w.close(); clearInterval(t); resolveExit(0); });
+    const stop = hv.followLogs(name, (b) => { process.stdout.write(b); });
+    process.once("SIGINT", () => { stop(); resolveExit(0); });
   });
 }
 
 async function cmdRm(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { force: { type: "boolean", short: "f" } }, 1);
-  const s = store();
   const name = positionals[0];
-  requireVm(s, name);
-  await s.withLock(async () => {
-    const st = await vmState(s, name);
-    if (st.state === "running" || st.state === "paused") {
-      if (o.force !== true) throw new VmCommandError(`VM '${name}' is ${st.state} (stop it first, or rm --force)`);
-      const pid = st.runtime?.pid;
-      if (pid !== undefined) { process.kill(pid, "SIGKILL"); await waitGone(pid, 5000); }
-    }
-    s.clearRuntime(name);
-    s.remove(name);
-  });
+  await hypervisor().rm(name, { force: o.force === true });
   process.stdout.write(`VM '${name}' removed\n`);
   return 0;
 }
@@ -403,7 +247,7 @@ export async function vmMain(cmd: string, argv: string[]): Promise<number> {
       }
       case "create": return await cmdCreate(argv);
       case "start": return await cmdStart(argv);
-      case "console": { const { positionals } = parse(argv, {}, 1); return await attach(store(), positionals[0]); }
+      case "console": { const { positionals } = parse(argv, {}, 1); return await attach(hypervisor(), positionals[0]); }
       case "stop": return await cmdStop(argv);
       case "kill": return await cmdKill(argv);
       case "pause": case "resume": return await simple(argv, cmd as "pause" | "resume");
@@ -415,6 +259,7 @@ export async function vmMain(cmd: string, argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof VmCommandError) { process.stderr.write(`error: ${e.message}\n`); return e.code; }
+    if (e instanceof HypervisorError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
     if (e instanceof VmConfigError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_USAGE; }
     if (e instanceof ControlError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
     throw e;

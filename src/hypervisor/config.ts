@@ -18,6 +18,8 @@ export const DEFAULT_CPUS = 1, DEFAULT_MEMORY_MIB = 256;
 export const DEFAULT_CMDLINE = "console=ttyS0";
 /** A VM name: as libvirt/Multipass accept — a letter or digit first, then letters, digits, '-', '_', '.'; at most 63 chars. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A drive id, as Firecracker's drive_id: letters, digits, '_' and '-', 1 to 64 of them. */
+export const DRIVE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** The virtio-9p mount tag is tag_len (le16) + bytes. */
 const TAG_MAX_BYTES = 0xffff;
 
@@ -25,6 +27,8 @@ export type DiskFormat = "raw" | "qcow2";
 export const DISK_FORMATS: readonly DiskFormat[] = ["raw", "qcow2"];
 
 export interface DiskConfig {
+  /** The drive's name (Firecracker's drive_id): unique within the VM; default disk0, disk1, ... */
+  id: string;
   /** Host path of the image (absolute once resolved by the host layer). */
   path: string;
   format: DiskFormat;
@@ -166,15 +170,17 @@ export function parseQuotaPercent(v: unknown, field = "cpu.quotaPercent"): numbe
   return intIn(s, field, 1, 100, "a percentage");
 }
 
-function parseDisk(v: unknown, field: string): DiskConfig {
+function parseDisk(v: unknown, field: string, index: number): DiskConfig {
   if (typeof v === "string") v = { path: v };
-  if (!isObj(v)) throw new VmConfigError(field, `must be an object {path, format, readonly} (got ${describe(v)})`);
-  checkKeys(v, field, ["path", "format", "readonly"]);
+  if (!isObj(v)) throw new VmConfigError(field, `must be an object {id, path, format, readonly} (got ${describe(v)})`);
+  checkKeys(v, field, ["id", "path", "format", "readonly"]);
+  const id = str(v, "id", `${field}.id`, `disk${index}`);
+  if (!DRIVE_ID_PATTERN.test(id)) throw new VmConfigError(`${field}.id`, `invalid drive id ${describe(id)}: use 1 to 64 letters, digits, '_' or '-'`);
   const format = str(v, "format", `${field}.format`, "raw");
   if (!(DISK_FORMATS as readonly string[]).includes(format)) {
     throw new VmConfigError(`${field}.format`, `unknown disk format '${format}' (valid: ${DISK_FORMATS.join(", ")})`);
   }
-  return { path: path(v, "path", `${field}.path`, false), format: format as DiskFormat, readonly: bool(v, "readonly", `${field}.readonly`) };
+  return { id, path: path(v, "path", `${field}.path`, false), format: format as DiskFormat, readonly: bool(v, "readonly", `${field}.readonly`) };
 }
 
 function parseShare(v: unknown, field: string, index: number): ShareConfig {
@@ -232,11 +238,13 @@ export function parseVmConfig(input: unknown): VmConfig {
   if (boot.firmware === "none" && boot.kernel === null) throw new VmConfigError("boot.kernel", "firmware 'none' (bare metal) needs a kernel");
   if (boot.kernel === null && boot.initrd !== null) throw new VmConfigError("boot.initrd", "an initrd needs a kernel (the default image brings its own)");
 
-  const disks = list(input, "disks", (v, f) => parseDisk(v, f));
-  const seen = new Set<string>();
+  const disks = list(input, "disks", (v, f, i) => parseDisk(v, f, i));
+  const seen = new Set<string>(), ids = new Set<string>();
   disks.forEach((d, i) => {
     if (seen.has(d.path)) throw new VmConfigError(`disks[${i}].path`, `'${d.path}' is already disk ${[...seen].indexOf(d.path)}`);
+    if (ids.has(d.id)) throw new VmConfigError(`disks[${i}].id`, `drive id '${d.id}' is used twice`);
     seen.add(d.path);
+    ids.add(d.id);
   });
   const shares = list(input, "shares", (v, f, i) => parseShare(v, f, i));
   const tags = new Set<string>();

@@ -34,7 +34,7 @@ test("VmConfig: every field in its input shapes", () => {
   assert.equal(c.cpus, 4);
   assert.equal(c.memoryMib, 2048);
   assert.deepEqual(c.cpu, { profile: "rva22", quotaPercent: 50 });
-  assert.deepEqual(c.disks, [{ path: "/d0.img", format: "raw", readonly: false }, { path: "/d1.qcow2", format: "qcow2", readonly: true }]);
+  assert.deepEqual(c.disks, [{ id: "disk0", path: "/d0.img", format: "raw", readonly: false }, { id: "disk1", path: "/d1.qcow2", format: "qcow2", readonly: true }]);
   assert.deepEqual(c.shares, [{ path: "/src", tag: "host0", readonly: false }, { path: "/data", tag: "data", readonly: true }]);
   assert.equal(parseVmConfig({ name: "x", memoryMib: 64 }).memoryMib, 64);
 });
@@ -91,6 +91,8 @@ test("VmConfig: each field's error names the field", () => {
   rejects({ name: "x", disks: [{ path: "/d", readonly: "yes" }] }, "disks[0].readonly", /true or false/);
   rejects({ name: "x", disks: [{ path: "/d", cache: "none" }] }, "disks[0].cache", /unknown field/);
   rejects({ name: "x", disks: ["/d", "/e", "/d"] }, "disks[2].path", /already disk 0/);
+  rejects({ name: "x", disks: [{ id: "root", path: "/d" }, { id: "root", path: "/e" }] }, "disks[1].id", /drive id 'root' is used twice/);
+  rejects({ name: "x", disks: [{ id: "a/b", path: "/d" }] }, "disks[0].id", /invalid drive id 'a\/b'/);
   rejects({ name: "x", shares: [{ path: "/s", tag: "" }] }, "shares[0].tag", /1 to 65535 bytes/);
   rejects({ name: "x", shares: ["/a", { path: "/b", tag: "host0" }] }, "shares[1].tag", /used twice/);
   rejects({ name: "x", shares: [{ tag: "t" }] }, "shares[0].path", /must be a string/);

@@ -13,6 +13,18 @@ export const P_TYPE = 0, P_FLAGS = 4, P_OFFSET = 8, P_VADDR = 16, P_PADDR = 24, 
 export const USER_EXIT_42 = [0x02a00513, 0x05d00893, 0x00000073];
 /** `1: wfi; j 1b` for a bare machine. */
 export const WFI_LOOP = [0x10500073, 0xffdff06f];
+/**
+ * A bare machine that echoes its serial console: polls the virt board's 16550 at 0x10000000 and
+ * writes back every byte it receives (so console tests need no guest image).
+ *     lui  t0, 0x10000        # the UART
+ *  1: lbu  t1, 5(t0)          # LSR
+ *     andi t1, t1, 1          # LSR_DR: a byte is waiting
+ *     beqz t1, 1b
+ *     lbu  t2, 0(t0)          # RBR
+ *     sb   t2, 0(t0)          # THR
+ *     j    1b
+ */
+export const UART_ECHO_LOOP = [0x100002b7, 0x0052c303, 0x00137313, 0xfe030ce3, 0x0002c383, 0x00728023, 0xfedff06f];
 
 export interface TinyElfOptions {
   /** Virtual (and physical) address of the first byte of the file. */

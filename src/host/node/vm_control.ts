@@ -18,23 +18,32 @@ function open(socket: string): Promise<Socket> {
   });
 }
 
-/** Reads the first line the server sends; returns it and any bytes after it. */
-function firstLine(s: Socket, timeoutMs: number): Promise<{ reply: ControlReply; rest: Buffer }> {
+/**
+ * Reads the first line the server sends, in paused mode ('readable' and read()), and puts any
+ * bytes after it back at the head of the stream: a 'data' listener attached afterwards sees them
+ * first, and nothing the server sends in between is lost.
+ */
+function firstLine(s: Socket, timeoutMs: number): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const t = setTimeout(() => { cleanup(); reject(new ControlError("the VM process did not answer", "ETIMEDOUT")); }, timeoutMs);
-    const onData = (d: Buffer): void => {
-      buf = Buffer.concat([buf, d]);
-      const nl = buf.indexOf(0x0a);
-      if (nl < 0) return;
-      cleanup();
-      try { resolve({ reply: JSON.parse(buf.subarray(0, nl).toString("utf8")) as ControlReply, rest: buf.subarray(nl + 1) }); }
-      catch { reject(new ControlError("the VM process sent a malformed reply")); }
+    const onReadable = (): void => {
+      for (let d = s.read() as Buffer | null; d !== null; d = s.read() as Buffer | null) {
+        buf = Buffer.concat([buf, d]);
+        const nl = buf.indexOf(0x0a);
+        if (nl < 0) continue;
+        cleanup();
+        const rest = buf.subarray(nl + 1);
+        if (rest.length > 0) s.unshift(rest);
+        try { resolve(JSON.parse(buf.subarray(0, nl).toString("utf8")) as ControlReply); }
+        catch { reject(new ControlError("the VM process sent a malformed reply")); }
+        return;
+      }
     };
     const onEnd = (): void => { cleanup(); reject(new ControlError("the VM process closed the connection", "ECONNRESET")); };
     const onErr = (e: NodeJS.ErrnoException): void => { cleanup(); reject(new ControlError(e.message, e.code)); };
-    const cleanup = (): void => { clearTimeout(t); s.off("data", onData); s.off("end", onEnd); s.off("error", onErr); };
-    s.on("data", onData);
+    const cleanup = (): void => { clearTimeout(t); s.off("readable", onReadable); s.off("end", onEnd); s.off("error", onErr); };
+    s.on("readable", onReadable);
     s.once("end", onEnd);
     s.once("error", onErr);
   });
@@ -45,17 +54,18 @@ export async function controlRequest(socket: string, cmd: Exclude<ControlCmd, "c
   const s = await open(socket);
   try {
     s.write(`${JSON.stringify({ cmd })}\n`);
-    return (await firstLine(s, timeoutMs)).reply;
+    return await firstLine(s, timeoutMs);
   } finally { s.destroy(); }
 }
 
 /** Opens the console stream: the returned socket carries serial bytes both ways. */
-export async function openConsole(socket: string): Promise<{ sock: Socket; initial: Buffer }> {
+export async function openConsole(socket: string): Promise<Socket> {
   const s = await open(socket);
   s.write(`${JSON.stringify({ cmd: "console" })}\n`);
-  const { reply, rest } = await firstLine(s, STATUS_TIMEOUT_MS);
+  let reply: ControlReply;
+  try { reply = await firstLine(s, STATUS_TIMEOUT_MS); } catch (e) { s.destroy(); throw e; }
   if (!reply.ok) { s.destroy(); throw new ControlError(reply.error); }
-  return { sock: s, initial: rest };
+  return s;
 }
 
 export interface VmStateInfo {

@@ -16,6 +16,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { NAME_PATTERN, parseVmConfig, type VmConfig } from "../../hypervisor/config.js";
 import { parseLimits, type HostLimits } from "../../hypervisor/limits.js";
+import type { VmExitRecord } from "../../hypervisor/api.js";
 
 /** Console log size before it is rotated (one old generation is kept, as console.log.1). */
 export const LOG_MAX_BYTES = 1 << 20;
@@ -43,7 +44,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 /** A running VM process as it records itself in vm.json. */
 export interface VmRuntime { pid: number; socket: string; startedAt: string }
 /** How a VM's last run ended, as exit.json records it. */
-export interface VmExit { reason: "poweroff" | "stop" | "halted" | "error"; code: number; at: string; message?: string }
+export type VmExit = VmExitRecord;
 
 export class VmExistsError extends Error {}
 

@@ -1,0 +1,336 @@
+// The Node API of the hypervisor: `import { Hypervisor } from "rvisor"`. Every operation on
+// persistent VMs lives here once; the CLI verbs (src/cli/vm_commands.ts) and the REST server
+// (src/api/server.ts) are clients of this class.
+//
+// No daemon stands behind it: a Hypervisor reads the state directory (src/host/node/vm_store.ts)
+// and talks to each VM's own process over its control socket, so any number of Hypervisor
+// objects (in one program or in many) see the same VMs, and a VM outlives the program that
+// started it. Decisions that host-wide limits depend on (create, start, update, rm) are taken
+// under the state directory's lock.
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, statSync, watch } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import type { Duplex } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { parseVmConfig, validateName, VmConfigError, type VmConfig } from "../../hypervisor/config.js";
+import type { VmStatus } from "../../hypervisor/control.js";
+import { createRefusal, startRefusal } from "../../hypervisor/limits.js";
+import { HypervisorError, type StopResult, type VmConfigInput, type VmInfo, type VmSummary } from "../../hypervisor/api.js";
+import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "./vm_control.js";
+import { pidAlive, VmExistsError, VmStore } from "./vm_store.js";
+
+export interface HypervisorOptions {
+  /** The state directory; default $RVISOR_HOME, else $XDG_DATA_HOME/rvisor, else ~/.local/share/rvisor. */
+  home?: string;
+  /** Where host-wide limits are read from (RVISOR_LIMITS_*), and the VM processes' environment; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StopOptions {
+  /** How long the VM process may take to end cleanly before it is killed; default 30 000 ms. */
+  timeoutMs?: number;
+}
+
+export interface LogsOptions {
+  /** Only the last `tail` lines. */
+  tail?: number;
+}
+
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+/** How long a spawned VM process may take to record itself in vm.json. */
+const START_WAIT_MS = 15_000;
+/** How long a killed VM process may take to disappear. */
+const KILL_WAIT_MS = 5000;
+const POLL_MS = 25, LOG_POLL_MS = 500;
+const RVISOR_BIN = fileURLToPath(new URL("../../../../bin/rvisor.js", import.meta.url));
+
+function isLive(st: VmStateInfo): boolean { return st.state === "running" || st.state === "paused"; }
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return true;
+}
+
+function checkFile(p: string, field: string, kind: "file" | "dir"): void {
+  let st;
+  try { st = statSync(p); } catch (e) { throw new VmConfigError(field, `cannot use '${p}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`); }
+  if (kind === "file" && !st.isFile()) throw new VmConfigError(field, `'${p}' is not a regular file`);
+  if (kind === "dir" && !st.isDirectory()) throw new VmConfigError(field, `'${p}' is not a directory`);
+}
+
+/** The host files a definition names must exist when it is created or changed. */
+function checkHostPaths(c: VmConfig): void {
+  if (c.boot.firmware !== "builtin" && c.boot.firmware !== "none") checkFile(c.boot.firmware, "boot.firmware", "file");
+  if (c.boot.kernel !== null) checkFile(c.boot.kernel, "boot.kernel", "file");
+  if (c.boot.initrd !== null) checkFile(c.boot.initrd, "boot.initrd", "file");
+  c.disks.forEach((d, i) => checkFile(d.path, `disks[${i}].path`, "file"));
+  c.shares.forEach((s, i) => checkFile(s.path, `shares[${i}].path`, "dir"));
+}
+
+/** The definition with every host path absolute (relative ones taken from the working directory). */
+function absolutePaths(c: VmConfig): VmConfig {
+  const abs = (p: string): string => isAbsolute(p) ? p : resolve(p);
+  const fw = c.boot.firmware === "builtin" || c.boot.firmware === "none" ? c.boot.firmware : abs(c.boot.firmware);
+  return {
+    ...c,
+    boot: { ...c.boot, firmware: fw, kernel: c.boot.kernel === null ? null : abs(c.boot.kernel), initrd: c.boot.initrd === null ? null : abs(c.boot.initrd) },
+    disks: c.disks.map((d) => ({ ...d, path: abs(d.path) })),
+    shares: c.shares.map((s) => ({ ...s, path: abs(s.path) })),
+  };
+}
+
+/** The last `n` lines of a text. */
+function tailLines(text: string, n: number): string {
+  const lines = text.split("\n");
+  const last = lines[lines.length - 1] === "" ? lines.slice(0, -1) : lines;
+  return last.slice(Math.max(0, last.length - n)).map((l) => `${l}\n`).join("");
+}
+
+function readOrEmpty(file: string): Buffer { try { return readFileSync(file); } catch { return Buffer.alloc(0); } }
+
+/** A running VM's process: its control socket and pid. */
+interface LiveVm { socket: string; pid: number; state: "running" | "paused" }
+
+export class Hypervisor {
+  readonly store: VmStore;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(opts: HypervisorOptions = {}) {
+    this.env = opts.env ?? process.env;
+    this.store = opts.home === undefined ? new VmStore() : new VmStore(opts.home);
+  }
+
+  /** The state directory. */
+  get home(): string { return this.store.root; }
+
+  /** The stored definition of a VM; throws not_found (or a VmConfigError for an invalid name). */
+  config(name: string): VmConfig {
+    validateName(name);
+    if (!this.store.exists(name)) throw new HypervisorError("not_found", `VM '${name}' does not exist`);
+    return this.store.read(name);
+  }
+
+  /**
+   * Defines a VM: validates the definition (VmConfigError naming the field), checks that the
+   * host files it names exist, and refuses (kind "limit") what would exceed limits.instances or,
+   * alone, limits.cpu / limits.memory. Returns the stored definition, defaults filled in.
+   */
+  async create(input: VmConfigInput): Promise<VmConfig> {
+    const cfg = absolutePaths(parseVmConfig(input));
+    checkHostPaths(cfg);
+    const s = this.store;
+    await s.withLock(() => {
+      const refusal = createRefusal(s.limits(this.env), s.names().length, cfg);
+      if (refusal !== null) throw new HypervisorError("limit", refusal);
+      try { s.create(cfg); } catch (e) {
+        if (e instanceof VmExistsError) throw new HypervisorError("exists", e.message);
+        throw e;
+      }
+    });
+    return cfg;
+  }
+
+  /**
+   * Changes the definition of a shut-off VM: `change` gets the stored definition and returns the
+   * new one (in any shape parseVmConfig accepts). The name cannot change; a running or paused VM
+   * is refused (kind "state": as Firecracker, a machine is configured before it boots). Nothing is
+   * written unless the whole new definition is valid.
+   */
+  async update(name: string, change: (cfg: VmConfig) => unknown): Promise<VmConfig> {
+    this.config(name);
+    const s = this.store;
+    return s.withLock(async () => {
+      const st = await vmState(s, name);
+      if (isLive(st)) throw new HypervisorError("state", `VM '${name}' is ${st.state}: its definition can change only while it is shut off`);
+      const cfg = absolutePaths(parseVmConfig(change(s.read(name))));
+      if (cfg.name !== name) throw new VmConfigError("name", `a VM cannot be renamed (is '${name}', got '${cfg.name}')`);
+      checkHostPaths(cfg);
+      // The VM is already counted against limits.instances; its own vCPUs and memory still must fit.
+      const refusal = createRefusal({ ...s.limits(this.env), instances: null }, 0, cfg);
+      if (refusal !== null) throw new HypervisorError("limit", refusal);
+      s.writeConfig(cfg);
+      return cfg;
+    });
+  }
+
+  /** Starts the VM in its own detached process; resolves with its pid once it serves its control socket. */
+  async start(name: string): Promise<number> {
+    const cfg = this.config(name);
+    const s = this.store;
+    return s.withLock(async () => {
+      const st = await vmState(s, name);
+      if (isLive(st)) throw new HypervisorError("state", `VM '${name}' is already ${st.state}`);
+      const refusal = startRefusal(s.limits(this.env), await this.runningConfigs(name), cfg);
+      if (refusal !== null) throw new HypervisorError("limit", refusal);
+      s.clearRuntime(name);
+      return this.spawnVmProcess(name);
+    });
+  }
+
+  /**
+   * Stops the VM cleanly: its process stops the harts between instructions, flushes and closes
+   * the disks and exits (the guest has no power-off request channel; see vm_process.ts). If it
+   * has not ended after `timeoutMs` it is killed.
+   */
+  async stop(name: string, opts: StopOptions = {}): Promise<StopResult> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new VmConfigError("timeoutMs", `must be a number of milliseconds (got ${timeoutMs})`);
+    const v = await this.live(name);
+    let asked = false;
+    try { asked = (await controlRequest(v.socket, "stop")).ok; } catch { /* unresponsive: killed below */ }
+    if (asked && await waitGone(v.pid, timeoutMs)) return { outcome: "stopped", pid: v.pid };
+    await this.killPid(name, v.pid);
+    return { outcome: "killed", pid: v.pid };
+  }
+
+  /** Kills the VM's process at once (SIGKILL); resolves with its pid once it is gone. */
+  async kill(name: string): Promise<number> {
+    const v = await this.live(name);
+    await this.killPid(name, v.pid);
+    return v.pid;
+  }
+
+  /** Stops the VM's vCPUs; guest time stands still until resume. */
+  pause(name: string): Promise<VmStatus> { return this.control(name, "pause"); }
+
+  /** Continues a paused VM. */
+  resume(name: string): Promise<VmStatus> { return this.control(name, "resume"); }
+
+  /** Every defined VM, sorted by name. */
+  async list(): Promise<VmSummary[]> {
+    return Promise.all(this.store.names().map(async (n) => this.summary(n, this.store.read(n), await vmState(this.store, n))));
+  }
+
+  /** A VM's definition and state. */
+  async info(name: string): Promise<VmInfo> {
+    const cfg = this.config(name);
+    const st = await vmState(this.store, name);
+    const row = this.summary(name, cfg, st);
+    return { name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name), consoleLog: this.store.logPath(name) };
+  }
+
+  /** The kept console output (the rotated generation, then the current log). */
+  logs(name: string, opts: LogsOptions = {}): Buffer {
+    this.config(name);
+    const n = opts.tail;
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw new VmConfigError("tail", `must be a whole number (got ${n})`);
+    const log = this.store.logPath(name);
+    const text = Buffer.concat([readOrEmpty(`${log}.1`), readOrEmpty(log)]);
+    return n === undefined ? text : Buffer.from(tailLines(text.toString("utf8"), n));
+  }
+
+  /** Calls `onData` with console output as it is appended to the log; returns a function that stops following. */
+  followLogs(name: string, onData: (chunk: Buffer) => void): () => void {
+    this.config(name);
+    const log = this.store.logPath(name);
+    let pos = readOrEmpty(log).length;
+    const poll = (): void => {
+      const b = readOrEmpty(log);
+      if (b.length < pos) pos = 0; // rotated underneath us
+      if (b.length > pos) { onData(b.subarray(pos)); pos = b.length; }
+    };
+    const w = watch(this.store.dir(name), () => poll());
+    const t = setInterval(poll, LOG_POLL_MS);
+    return () => { w.close(); clearInterval(t); };
+  }
+
+  /**
+   * Opens the VM's serial console: the stream carries serial bytes both ways (what you write is
+   * guest input; what you read is guest output from now on). Ending it detaches; the VM keeps running.
+   */
+  async console(name: string): Promise<Duplex> {
+    const v = await this.live(name);
+    try { return await openConsole(v.socket); } catch (e) {
+      if (e instanceof ControlError) throw new HypervisorError("failed", `VM '${name}': ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** Deletes the VM's definition and files; a running or paused VM is refused unless `force` (then it is killed first). */
+  async rm(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    this.config(name);
+    const s = this.store;
+    await s.withLock(async () => {
+      const st = await vmState(s, name);
+      if (isLive(st)) {
+        if (opts.force !== true) throw new HypervisorError("state", `VM '${name}' is ${st.state} (stop it first, or rm --force)`);
+        const pid = st.runtime?.pid;
+        if (pid !== undefined) { try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ } await waitGone(pid, KILL_WAIT_MS); }
+      }
+      s.clearRuntime(name);
+      s.remove(name);
+    });
+  }
+
+  private summary(name: string, cfg: VmConfig, st: VmStateInfo): VmSummary {
+    return { name, state: st.state, cpus: cfg.cpus, memoryMib: cfg.memoryMib, pid: isLive(st) ? st.runtime?.pid ?? null : null };
+  }
+
+  private async control(name: string, cmd: "pause" | "resume"): Promise<VmStatus> {
+    const v = await this.live(name);
+    let r;
+    try { r = await controlRequest(v.socket, cmd); } catch (e) {
+      if (e instanceof ControlError) throw new HypervisorError("failed", `VM '${name}': ${e.message}`);
+      throw e;
+    }
+    if (!r.ok) throw new HypervisorError("state", r.error);
+    return {
+      state: r.state ?? (cmd === "pause" ? "paused" : "running"), pid: r.pid ?? v.pid, cpus: r.cpus ?? 0,
+      memoryMib: r.memoryMib ?? 0, executed: r.executed ?? 0, guestMs: r.guestMs ?? 0,
+    };
+  }
+
+  /** The VM's live process, or a "state" error saying why there is none. */
+  private async live(name: string): Promise<LiveVm> {
+    this.config(name);
+    const st = await vmState(this.store, name);
+    if (st.runtime === null || !isLive(st)) {
+      throw new HypervisorError("state", st.state === "crashed" ? `VM '${name}' has crashed (its process is gone)` : `VM '${name}' is not running`);
+    }
+    return { socket: st.runtime.socket, pid: st.runtime.pid, state: st.state === "paused" ? "paused" : "running" };
+  }
+
+  private async killPid(name: string, pid: number): Promise<void> {
+    try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+    await waitGone(pid, KILL_WAIT_MS);
+    this.store.clearRuntime(name);
+  }
+
+  private async runningConfigs(except: string): Promise<VmConfig[]> {
+    const out: VmConfig[] = [];
+    for (const n of this.store.names()) {
+      if (n !== except && isLive(await vmState(this.store, n))) out.push(this.store.read(n));
+    }
+    return out;
+  }
+
+  /** Spawns `rvisor __vm NAME` detached and waits until it records itself (or dies trying). */
+  private async spawnVmProcess(name: string): Promise<number> {
+    const s = this.store;
+    const err = openSync(s.errPath(name), "w");
+    const child = spawn(process.execPath, [RVISOR_BIN, "__vm", name], {
+      detached: true, stdio: ["ignore", "ignore", err], env: { ...this.env, RVISOR_HOME: s.root },
+    });
+    closeSync(err);
+    let exited: number | null = null;
+    child.once("exit", (code, sig) => { exited = code ?? (sig === null ? 1 : 128); });
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new HypervisorError("failed", `cannot start VM '${name}': spawn failed`);
+    const deadline = Date.now() + START_WAIT_MS;
+    for (;;) {
+      const rt = s.runtime(name);
+      if (rt !== null && rt.pid === pid) return pid;
+      if (exited !== null || !pidAlive(pid)) {
+        const why = readOrEmpty(s.errPath(name)).toString("utf8").trim().split("\n").filter((l) => l !== "").slice(-3).join("\n").replace(/^rvisor: /, "");
+        throw new HypervisorError("failed", `VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
+      }
+      if (Date.now() > deadline) throw new HypervisorError("failed", `VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+}
