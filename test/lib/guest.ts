@@ -71,3 +71,18 @@ export class GuestConsole {
 
   kill(): void { if (this.exitCode === null) this.child.kill("SIGKILL"); }
 }
+
+/** The udhcpc event script (busybox passes ip, subnet, router, dns in the environment). */
+export const DHCP_SCRIPT = [
+  "#!/bin/sh",
+  "case \"$1\" in",
+  "bound|renew) ifconfig \"$interface\" \"$ip\" netmask \"$subnet\"; route add default gw \"$router\" dev \"$interface\";",
+  "  echo \"nameserver $dns\" > /etc/resolv.conf; echo \"lease $lease router $router dns $dns\";;",
+  "esac",
+].join("\n");
+
+/** Brings `iface` up and configures it by DHCP (busybox udhcpc); returns what udhcpc printed. */
+export async function guestDhcp(g: GuestConsole, iface = "eth0"): Promise<string> {
+  await g.run(`printf '%s\\n' '${DHCP_SCRIPT.replace(/'/g, "'\\''").split("\n").join("' '")}' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh`);
+  return g.run(`ip link set ${iface} up && udhcpc -i ${iface} -n -q -t 5 -T 2 -s /tmp/dhcp.sh 2>&1`, 60_000);
+}
