@@ -24,9 +24,14 @@ export class GuestConsole {
   readonly exited: Promise<number | null>;
   readonly started = performance.now();
 
-  /** Spawns `rvisor run ARGS` (or `rvisor COMMAND ARGS`, e.g. command "console" for a running VM). */
-  constructor(args: string[], command = "run", env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(process.execPath, [RVISOR_BIN, command, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
+  /**
+   * Spawns `rvisor run ARGS` (or `rvisor COMMAND ARGS`, e.g. command "console" for a running VM),
+   * or with `program` that program with ARGS (qemu-system-riscv64 for a comparison).
+   */
+  constructor(args: string[], command = "run", env: NodeJS.ProcessEnv = process.env, program?: string) {
+    this.child = program !== undefined
+      ? spawn(program, args, { stdio: ["pipe", "pipe", "pipe"], env })
+      : spawn(process.execPath, [RVISOR_BIN, command, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
     this.child.stdout.setEncoding("utf8");
     this.child.stderr.setEncoding("utf8");
     this.child.stdout.on("data", (s: string) => { this.buf += s; });
