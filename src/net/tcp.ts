@@ -360,6 +360,8 @@ export class TcpConnection {
   private synAckSent = false;
   /** A zero-window probe is out (its byte is retransmitted on the timer until the window opens). */
   private probing = false;
+  /** Set while the SWS override timeout sends a short segment. */
+  private swsOverride = false;
 
   constructor(private readonly stack: TcpStack, readonly key: string, readonly guestIp: Ip4, readonly guestPort: number,
     readonly peerIp: Ip4, readonly peerPort: number) {
@@ -535,8 +537,12 @@ export class TcpConnection {
         if (this.sndWnd === 0 && flight === 0 && !this.rtx.armed) this.rtx.set(this.rto);
         break;
       }
-      // 3.8.6.2.1 sender SWS avoidance: a short segment only when it empties the queue or fills half the window.
-      if (len > 0 && len < this.mss && len < unsent && len < this.maxSndWnd / 2) break;
+      // 3.8.6.2.1 sender SWS avoidance: a short segment only when it empties the queue or fills
+      // half the window — or when the override timeout (the rtx timer with nothing in flight) fired.
+      if (len > 0 && len < this.mss && len < unsent && len < this.maxSndWnd / 2 && !this.swsOverride) {
+        if (flight === 0 && !this.rtx.armed) this.rtx.set(this.rto);
+        break;
+      }
       if (!this.stack.opts.room()) { this.stack.block(this); break; }
       const fin = finNow && len === unsent;
       this.sendData(len, fin);
@@ -587,6 +593,14 @@ export class TcpConnection {
       this.sndNxt = this.sndUna;
       this.rtx.set(this.rto);
       this.retransmitOne();
+      this.stack.opts.wake();
+      return;
+    }
+    if (this.sndWnd > 0 && this.sndBuf.length > seqDiff(this.sndNxt, this.bufSeq)) {
+      // The SWS override: what the small window allows goes out now.
+      this.swsOverride = true;
+      this.output();
+      this.swsOverride = false;
       this.stack.opts.wake();
       return;
     }

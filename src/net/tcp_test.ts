@@ -167,6 +167,16 @@ test("the guest's window: sending stops when it is full and goes on when the gue
   assert.deepEqual(h.take().map((s) => s.data.length), [1000, 1000, 1000]);
 });
 
+test("sender SWS avoidance: a window smaller than a segment waits, then the override timeout sends what fits", () => {
+  const h = new Harness();
+  const c = connect(h, { mss: 1000 });
+  gack(c, 500);
+  c.sock.ev!.data(new Uint8Array(5000));
+  assert.equal(h.take().length, 0, "500 bytes of window: less than a segment and half the largest window");
+  h.host.advance(RTO_INITIAL_MS);
+  assert.deepEqual(h.take().map((s) => s.data.length), [500]);
+});
+
 test("retransmission: a lost segment is sent again after the RTO, then with the RTO doubled; a late ACK stops it", () => {
   const h = new Harness();
   const c = connect(h);
