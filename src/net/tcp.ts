@@ -223,7 +223,13 @@ function connKey(guestIp: Ip4, guestPort: number, peerIp: Ip4, peerPort: number)
   return `${guestIp}:${guestPort}-${peerIp}:${peerPort}`;
 }
 
+/** Counters for diagnostics (and tests): how often the recovery paths ran. */
+export interface TcpStats {
+  opened: number; segmentsOut: number; retransmitTimeouts: number; fastRetransmits: number; zeroWindowProbes: number; resetsSent: number;
+}
+
 export class TcpStack {
+  readonly stats: TcpStats = { opened: 0, segmentsOut: 0, retransmitTimeouts: 0, fastRetransmits: 0, zeroWindowProbes: 0, resetsSent: 0 };
   private readonly conns = new Map<string, TcpConnection>();
   /** Connections that had data to send when room() said no. */
   private readonly blocked = new Set<TcpConnection>();
@@ -251,6 +257,7 @@ export class TcpStack {
     if (to === null) { this.opts.drop("tcp-refused"); this.resetFor(src, dst, seg); return; }
     const conn = new TcpConnection(this, key, src, seg.srcPort, dst, seg.dstPort);
     this.conns.set(key, conn);
+    this.stats.opened++;
     conn.passiveOpen(seg, to.address, to.port);
   }
 
@@ -267,6 +274,7 @@ export class TcpStack {
       if (this.conns.has(key)) continue;
       const conn = new TcpConnection(this, key, guestIp, guestPort, fromIp, port);
       this.conns.set(key, conn);
+      this.stats.opened++;
       conn.activeOpen(incoming);
       return true;
     }
@@ -303,6 +311,7 @@ export class TcpStack {
     const h: TcpHeader = seg.flags & TCP_ACK
       ? { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: TCP_RST, wnd: 0 }
       : { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: seqAdd(seg.seq, segLen), flags: TCP_RST | TCP_ACK, wnd: 0 };
+    this.stats.resetsSent++;
     this.opts.send(dst, src, buildTcp(dst, src, h));
   }
 }
@@ -473,7 +482,9 @@ export class TcpConnection {
   // ---- toward the guest ----
 
   private emit(h: Omit<TcpHeader, "srcPort" | "dstPort">, data?: Uint8Array): void {
-    const { opts } = this.stack;
+    const { opts, stats } = this.stack;
+    stats.segmentsOut++;
+    if (h.flags & TCP_RST) stats.resetsSent++;
     opts.send(this.peerIp, this.guestIp, buildTcp(this.peerIp, this.guestIp, { srcPort: this.peerPort, dstPort: this.guestPort, ...h }, data));
   }
 
@@ -591,6 +602,7 @@ export class TcpConnection {
       this.rto = Math.min(this.rto * 2, RTO_MAX_MS);
       this.rttSeq = -1; // Karn: no RTT sample from a retransmitted segment
       this.sndNxt = this.sndUna;
+      this.stack.stats.retransmitTimeouts++;
       this.rtx.set(this.rto);
       this.retransmitOne();
       this.stack.opts.wake();
@@ -610,6 +622,7 @@ export class TcpConnection {
       this.rto = Math.min(this.rto * 2, RTO_MAX_MS);
       const off = seqDiff(this.sndNxt, this.bufSeq);
       this.probing = true;
+      this.stack.stats.zeroWindowProbes++;
       this.sendData(1, this.finQueued && off + 1 === this.sndBuf.length);
       this.rtx.set(this.rto);
       this.stack.opts.wake();
@@ -739,6 +752,7 @@ export class TcpConnection {
         this.rttSeq = -1;
         const saved = this.sndNxt;
         this.sndNxt = this.sndUna;
+        this.stack.stats.fastRetransmits++;
         this.retransmitOne();
         if (seqLt(this.sndNxt, saved)) this.sndNxt = saved;
       } else if (this.dupAcks > DUPACK_THRESHOLD) this.cwnd += this.mss;

@@ -196,6 +196,7 @@ test("retransmission: a lost segment is sent again after the RTO, then with the 
   gack(c);
   h.host.advance(60_000);
   assert.equal(h.take().length, 0, "acknowledged: no more retransmissions");
+  assert.equal(h.net.tcp.stats.retransmitTimeouts, 2);
 });
 
 test("retransmission gives up after MAX_RETRIES: RST to the guest, the host socket destroyed", () => {
@@ -221,6 +222,7 @@ test("fast retransmit: three duplicate ACKs resend the missing segment before th
   for (let i = 0; i < 3; i++) gack(c);
   const [re] = h.take();
   assert.deepEqual([re.seq, re.data.length], [segs[0].seq, 1000]);
+  assert.deepEqual([h.net.tcp.stats.fastRetransmits, h.net.tcp.stats.retransmitTimeouts], [1, 0]);
 });
 
 test("zero window: nothing is sent, a one-byte probe goes out on the persist timer with backoff, the rest once the window opens", () => {
