@@ -14,8 +14,8 @@ import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
 import { bootSection } from "./boot.js";
 import { jitSection } from "./jit.js";
 import { snapshotSection } from "./snapshot.js";
-import { netSection } from "./net.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
+import { netSection } from "./net.js";
 
 export interface BenchRow {
   section: string;
@@ -216,9 +216,9 @@ export const sections: BenchSection[] = [
   },
   bootSection,
   snapshotSection,
-  netSection,
   ...userSections,
   jitSection,
+  netSection,
 ];
 
 const fmt = (v: number | null, digits: number): string => (v === null ? "-" : v.toFixed(digits));
