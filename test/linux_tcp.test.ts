@@ -5,7 +5,8 @@
 // 10.0.2.2) and its checksum matches, uploads it back with nc, fetches 20 files at once; a host
 // client reaches the guest's httpd through hostfwd (a small page, the big file, 20 at once); UDP
 // goes both ways through a udp forward; on the restricted card the host's server and an outside
-// address are refused at once while its forward still works. A taken host port is a clear error.
+// address are refused at once while its forward and its guestfwd service still work. A taken
+// host port is a clear error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -78,7 +79,7 @@ test("--net user TCP with the real guest: wget from the host, nc upload, 20 at o
   const [fwdA, udpA, fwdB] = [await freePort(), await freePort(), await freePort()];
   const g = new GuestConsole(["--kernel", img.kernel, "--initrd", img.initrd, "--append", "console=ttyS0 quiet", "--mem", "256M",
     "--net", `user,mac=${MAC_A},hostfwd=tcp::${fwdA}-:80,hostfwd=udp:127.0.0.1:${udpA}-:7777`,
-    "--net", `user,mac=${MAC_B},net=10.0.3.0/24,restrict=on,hostfwd=tcp::${fwdB}-:80`]);
+    "--net", `user,mac=${MAC_B},net=10.0.3.0/24,restrict=on,hostfwd=tcp::${fwdB}-:80,guestfwd=tcp:10.0.3.100:80-tcp:127.0.0.1:${httpPort}`]);
   const udp = dgram.createSocket("udp4");
   try {
     await g.waitFor("rvisor guest ready", BOOT_TIMEOUT);
@@ -129,6 +130,9 @@ test("--net user TCP with the real guest: wget from the host, nc upload, 20 at o
     assert.match(refusedHost, /rc=1/, refusedHost);
     assert.match(refusedOut, /rc=1/, refusedOut);
     assert.ok(performance.now() - t0 < 30_000, "refused at once (RST), not after nc's timeout");
+    // ... and the host service it names (guestfwd) is reachable.
+    const named = await g.run("wget -q -O - http://10.0.3.100/small/3 | head -c 12", 120_000);
+    assert.equal(named, smallBody(3).slice(0, 12));
     const viaB = await get(fwdB, "/index.html");
     assert.equal(viaB.body.toString(), "hello-from-guest\n", "the restricted card's forward works");
     assert.ok(maxOpen <= PARALLEL + 1);

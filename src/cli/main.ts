@@ -76,7 +76,8 @@ ${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on
                         writes to a temporary overlay discarded at exit (QEMU's -snapshot)
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
   --net SPEC            user[,mac=52:54:00:12:34:56][,net=10.0.2.0/24][,host=..][,dns=..][,dhcpstart=..]
-                        [,restrict=on][,hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport]... (repeatable):
+                        [,restrict=on][,hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport]...
+                        [,guestfwd=[tcp]:server:port-tcp:hostaddr:hostport]... (repeatable):
                         a virtio-net card on user-mode networking (DHCP, DNS, TCP, UDP; 10.0.2.2 is the host's
                         loopback; hostfwd listens on 127.0.0.1 unless given an address); none: no card (the default)
   --dump-dtb FILE       write the device tree blob and exit

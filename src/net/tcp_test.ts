@@ -3,7 +3,10 @@
 // the fake clock drives the timers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ETHERTYPE_IPV4, IPPROTO_TCP, buildEth, buildIpv4, ip4, parseEth, parseIpv4, type Ip4 } from "./packet.js";
+import {
+  ARP_OP_REQUEST, BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, IPPROTO_TCP, buildArp, buildEth, buildIpv4, ip4, parseArp, parseEth,
+  parseIpv4, type Ip4,
+} from "./packet.js";
 import {
   DELACK_MS, MAX_RETRIES, SYN_RETRIES, RTO_INITIAL_MS, SND_BUF_MAX, TCP_ACK, TCP_FIN, TCP_MSS, TCP_PSH, TCP_RCV_BUF, TCP_RST, TCP_SYN,
   TCP_WSCALE, TIME_WAIT_MS, ByteQueue, buildTcp, parseTcp, seqAdd, seqLt, type TcpHeader, type TcpSegment,
@@ -494,6 +497,22 @@ test("restrict=on: connections anywhere are refused at once (no host socket), ot
   assert.equal(client.destroyed, false);
   const [syn] = h.take();
   assert.equal(syn.flags, TCP_SYN);
+});
+
+test("guestfwd: the named address:port reaches its host service even with restrict=on, and ARP answers for it", () => {
+  const svc = ip4("10.0.2.100");
+  const h = new Harness({ restrict: true, guestfwd: [{ addr: svc, port: 80, hostAddr: "127.0.0.1", hostPort: 8080 }] });
+  h.net.transmit(buildEth(BROADCAST_MAC, GUEST_MAC, ETHERTYPE_ARP, buildArp({ op: ARP_OP_REQUEST, sha: GUEST_MAC, spa: GUEST, tha: new Uint8Array(6), tpa: svc })));
+  const [arp] = h.fe.take();
+  assert.equal(parseArp(parseEth(arp)!.payload)!.spa, svc);
+  const c = connect(h, { dst: svc });
+  assert.equal(`${c.sock.address}:${c.sock.port}`, "127.0.0.1:8080");
+  gsend(c, enc("hi"));
+  assert.equal(dec(c.sock.bytes()), "hi");
+  // Another port of that address is not a named service.
+  h.send({ srcPort: 40001, dstPort: 81, seq: 1, ack: 0, flags: TCP_SYN, wnd: 0xffff }, undefined, svc);
+  assert.equal(h.take().at(-1)!.flags, TCP_RST | TCP_ACK);
+  assert.equal(h.host.tcpSockets.length, 1);
 });
 
 test("ByteQueue: pushes coalesce, copies cross chunks, drops advance", () => {

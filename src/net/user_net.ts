@@ -20,6 +20,8 @@
 //  - TCP: terminated by TcpStack (src/net/tcp.ts) and carried over host stream sockets, to the
 //    destination or, for 10.0.2.2, the host's 127.0.0.1. Host forwards (hostfwd) listen on the
 //    host and open connections toward the guest from 10.0.2.2 (TCP) or relay datagrams (UDP).
+//  - guestfwd: a guest connection to a named address:port of the network (10.0.2.100:80) is
+//    carried to a given host address:port; the stack answers ARP for those addresses.
 //  - restrict=on: the guest reaches DHCP, DNS, ICMP echo to the gateway and the forwards only;
 //    every other TCP connection is refused with RST and every other datagram dropped, so the
 //    guest can never make the host connect anywhere.
@@ -71,6 +73,12 @@ export interface HostForward {
   guestAddr: Ip4 | null; guestPort: number;
 }
 
+/**
+ * QEMU's guestfwd=[tcp]:server:port-dev with dev a `tcp:hostaddr:hostport` connection: each guest
+ * connection to server:port gets its own host connection (as QEMU's `cmd:nc hostaddr hostport`).
+ */
+export interface GuestForward { addr: Ip4; port: number; hostAddr: string; hostPort: number }
+
 export interface UserNetConfig {
   /** Network address and prefix length: 10.0.2.0/24. */
   net: Ip4; prefix: number;
@@ -78,10 +86,11 @@ export interface UserNetConfig {
   /** restrict=on: no connections to the host or beyond, except the forwards and built-in services. */
   restrict: boolean;
   hostfwd: readonly HostForward[];
+  guestfwd: readonly GuestForward[];
 }
 
 export const USER_NET_DEFAULTS: UserNetConfig = {
-  net: ip4("10.0.2.0"), prefix: 24, host: ip4("10.0.2.2"), dns: ip4("10.0.2.3"), dhcpStart: ip4("10.0.2.15"), restrict: false, hostfwd: [],
+  net: ip4("10.0.2.0"), prefix: 24, host: ip4("10.0.2.2"), dns: ip4("10.0.2.3"), dhcpStart: ip4("10.0.2.15"), restrict: false, hostfwd: [], guestfwd: [],
 };
 
 /** A forward could not listen on the host (the port taken, no permission, no such address). */
@@ -253,7 +262,8 @@ export class UserNet implements NetBackend {
     const a = parseArp(p);
     if (a === null) { this.drop("arp-malformed"); return; }
     if (a.op !== ARP_OP_REQUEST) return; // replies and gratuitous ARP: nothing to learn beyond the MAC
-    if (a.tpa !== this.config.host && a.tpa !== this.config.dns) return; // not ours (an address probe, another guest)
+    // Not ours (an address probe, another guest) unless the gateway, DNS or a guestfwd address.
+    if (a.tpa !== this.config.host && a.tpa !== this.config.dns && !this.config.guestfwd.some((g) => g.addr === a.tpa)) return;
     const reply = buildArp({ op: ARP_OP_REPLY, sha: GATEWAY_MAC, spa: a.tpa, tha: a.sha, tpa: a.spa });
     this.enqueue(buildEth(a.sha, GATEWAY_MAC, ETHERTYPE_ARP, reply));
   }
@@ -365,6 +375,8 @@ export class UserNet implements NetBackend {
 
   /** Where a guest's TCP connection goes on the host (null: refused with RST). */
   private tcpRoute(dst: Ip4, port: number): { address: string; port: number } | null {
+    const g = this.config.guestfwd.find((f) => f.addr === dst && f.port === port);
+    if (g !== undefined) return { address: g.hostAddr, port: g.hostPort }; // a service the user named: restrict or not
     if (this.config.restrict) return null;
     if (dst === this.config.host) return { address: HOST_LOOPBACK, port };
     if (this.inNet(dst) || this.isBroadcast(dst) || dst >>> 28 === 0xe || dst === 0 || dst >>> 24 === 127) return null;
