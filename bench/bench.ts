@@ -16,6 +16,7 @@ import { jitSection } from "./jit.js";
 import { snapshotSection } from "./snapshot.js";
 import { imageSection } from "./image.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
+import { netSection } from "./net.js";
 
 export interface BenchRow {
   section: string;
@@ -219,6 +220,7 @@ export const sections: BenchSection[] = [
   imageSection,
   ...userSections,
   jitSection,
+  netSection,
 ];
 
 const fmt = (v: number | null, digits: number): string => (v === null ? "-" : v.toFixed(digits));

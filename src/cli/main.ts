@@ -1,7 +1,7 @@
 // The rvisor command line.
 //   rvisor run [--bios FILE|none] --kernel FILE [--initrd FILE] [--append STR] [--mem 256M] [--smp N]
 //              [--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]]... [--share DIR[,tag=NAME]]... [--dump-dtb FILE]
-//              [--cpu rv64gc|rva22|max] [--net user[,mac=..]|none]... [--snapshot-file FILE]
+//              [--cpu rv64gc|rva22|max] [--net user[,mac=..][,hostfwd=..]|none]... [--snapshot-file FILE]
 //   rvisor run --restore FILE [--drive ...]... [--share ...]... [--net ...]... [--snapshot-file FILE]
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
@@ -25,7 +25,7 @@ import { openShare, readHostFile, VmBuildError } from "../host/node/virt_build.j
 import { SnapshotError } from "../system/snapshot.js";
 import { SnapshotTrigger, restoreMachine } from "./run_snapshot.js";
 import { NodeNetHost } from "../host/node/net_host.js";
-import { UserNet } from "../net/user_net.js";
+import { HostForwardError, UserNet } from "../net/user_net.js";
 import { NetOptionError, parseNetOption, type UserNetOption } from "./net_option.js";
 
 export class UsageError extends Error {}
@@ -79,9 +79,11 @@ ${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on
                         virtio-blk disk; the format is probed when not given; snapshot=on sends
                         writes to a temporary overlay discarded at exit (QEMU's -snapshot)
   --share SPEC          HOSTDIR[,tag=NAME][,readonly=on] (repeatable): a virtio-9p share (default tag: host0, host1, ...)
-  --net SPEC            user[,mac=52:54:00:12:34:56][,net=10.0.2.0/24][,host=..][,dns=..][,dhcpstart=..] (repeatable):
-                        a virtio-net card on user-mode networking (DHCP, DNS, UDP; 10.0.2.2 is the host's
-                        loopback); none: no card (the default)
+  --net SPEC            user[,mac=52:54:00:12:34:56][,net=10.0.2.0/24][,host=..][,dns=..][,dhcpstart=..]
+                        [,restrict=on][,hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport]...
+                        [,guestfwd=[tcp]:server:port-tcp:hostaddr:hostport]... (repeatable):
+                        a virtio-net card on user-mode networking (DHCP, DNS, TCP, UDP; 10.0.2.2 is the host's
+                        loopback; hostfwd listens on 127.0.0.1 unless given an address); none: no card (the default)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
   --max-instructions N  stop after N instructions, give or take one block (exit status 3)
@@ -122,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError || e instanceof SnapshotError) {
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError || e instanceof SnapshotError || e instanceof HostForwardError) {
       process.stderr.write(`rvisor: ${e.message}\n`);
       return e instanceof UsageError ? 2 : 1;
     }
@@ -262,21 +264,38 @@ async function cmdRun(argv: string[]): Promise<number> {
     catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
   }
 
-  let nets: UserNetOption[];
-  try { nets = (o.net ?? []).map(parseNetOption).flatMap((n) => (n.kind === "user" ? [n] : [])); } catch (e) {
+  let nets: { spec: string; opt: UserNetOption }[];
+  try {
+    nets = (o.net ?? []).map((spec) => ({ spec, opt: parseNetOption(spec) }))
+      .flatMap((n) => (n.opt.kind === "user" ? [{ spec: n.spec, opt: n.opt }] : []));
+  } catch (e) {
     if (e instanceof NetOptionError) throw new UsageError(e.message);
     throw e;
   }
   const netHost = new NodeNetHost();
+  // One stack per NIC for the whole run (as QEMU's slirp): its forwards keep listening across reboots.
+  let wake = (): void => undefined;
+  const userNets = nets.map((n) => new UserNet(netHost, { config: n.opt.config, onAsyncFrame: () => wake() }));
+  try {
+    for (const [i, n] of userNets.entries()) {
+      try { await n.startForwards(); } catch (e) {
+        if (e instanceof HostForwardError) throw new HostForwardError(`--net '${nets[i].spec}': ${e.message}`);
+        throw e;
+      }
+    }
+  } catch (e) {
+    for (const n of userNets) n.close();
+    throw e;
+  }
 
   const out = new StdoutBackend();
   // A closed stdout (e.g. `rvisor run ... | head`) ends the run quietly instead of crashing.
   let stdoutClosed = false;
   process.stdout.on("error", () => { stdoutClosed = true; });
+  // The stacks close when the run ends, however it ends (the loop below only returns or throws).
+  try {
   for (;;) {
-    let wake = (): void => undefined;
-    const userNets = nets.map((n) => new UserNet(netHost, { config: n.config, onAsyncFrame: () => wake() }));
-    const nics = nets.map((n, i) => ({ backend: userNets[i], mac: n.mac }));
+    const nics = nets.map((n, i) => ({ backend: userNets[i], mac: n.opt.mac }));
     const machine = o.restore !== undefined
       ? await restoreMachine(o.restore, { drives: drives.map((d) => d.backend), shares, nics, console: out })
       : new VirtMachine({
@@ -310,7 +329,6 @@ async function cmdRun(argv: string[]): Promise<number> {
       snapshots?.dispose();
       detach();
       out.flush();
-      for (const n of userNets) n.close();
     }
     if (quit || stdoutClosed) return 0;
     if (reason.kind === "poweroff") { await Promise.all(drives.map((d) => d.backend.flush())); return reason.code; }
@@ -330,6 +348,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (machine.executed >= maxInsns) { process.stderr.write(`rvisor: stopped after ${machine.executed} instructions\n`); return 3; }
     process.stderr.write("rvisor: every hart has stopped\n");
     return 1;
+  }
+  } finally {
+    for (const n of userNets) n.close();
+    netHost.closeAll();
   }
 }
 

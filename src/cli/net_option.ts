@@ -1,6 +1,11 @@
 // `rvisor run --net user[,options] | none`: the network card and its backend, with QEMU's
-// -netdev user option names (net=, host=, dns=, dhcpstart=) and its NIC's mac=.
-import { USER_NET_DEFAULTS, type UserNetConfig } from "../net/user_net.js";
+// -netdev user option names (net=, host=, dns=, dhcpstart=, restrict=, hostfwd=, guestfwd=) and
+// its NIC's mac=.
+// hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport is repeatable; unlike QEMU (every
+// address) an empty hostaddr listens on the host's loopback only, 127.0.0.1, and an empty
+// guestaddr is the first DHCP address (as QEMU). guestfwd=[tcp]:server:port-tcp:hostaddr:hostport
+// (repeatable) takes QEMU's form with a `tcp:` device only, one host connection per guest connection.
+import { HOST_LOOPBACK, USER_NET_DEFAULTS, type GuestForward, type HostForward, type UserNetConfig } from "../net/user_net.js";
 import { ip4, ip4String, type Ip4 } from "../net/packet.js";
 import { parseMac } from "../system/devices/virtio_net.js";
 
@@ -14,6 +19,34 @@ function addr(spec: string, key: string, v: string): Ip4 {
   try { return ip4(v); } catch { throw new NetOptionError(`--net '${spec}': ${key}= must be an IPv4 address (got '${v}')`); }
 }
 
+function port(spec: string, what: string, v: string, key = "hostfwd"): number {
+  const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 0xffff)) throw new NetOptionError(`--net '${spec}': ${key}= ${what} port must be 1 to 65535 (got '${v}')`);
+  return n;
+}
+
+/** QEMU's guestfwd=[tcp]:server:port-dev, with dev `tcp:hostaddr:hostport`. */
+export function parseGuestForward(spec: string, v: string): GuestForward {
+  const m = /^(?:tcp:)?([^:]+):([^-:]*)-tcp:([^:]+):([^:,]*)$/.exec(v);
+  if (m === null) throw new NetOptionError(`--net '${spec}': guestfwd= must be [tcp]:server:port-tcp:hostaddr:hostport (got '${v}'; other QEMU devices such as cmd: are not supported)`);
+  const [, server, serverPort, hostAddr, hostPort] = m;
+  addr(spec, "guestfwd host address", hostAddr);
+  return { addr: addr(spec, "guestfwd server address", server), port: port(spec, "server", serverPort, "guestfwd"), hostAddr, hostPort: port(spec, "host", hostPort, "guestfwd") };
+}
+
+/** QEMU's hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport. */
+export function parseHostForward(spec: string, v: string): HostForward {
+  const m = /^(?:(tcp|udp):)?([^:]*):([^-:]*)-([^:]*):(.*)$/.exec(v);
+  if (m === null) throw new NetOptionError(`--net '${spec}': hostfwd= must be [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport (got '${v}')`);
+  const [, proto, hostAddr, hostPort, guestAddr, guestPort] = m;
+  if (hostAddr !== "") addr(spec, "hostfwd host address", hostAddr);
+  return {
+    proto: proto === "udp" ? "udp" : "tcp",
+    hostAddr: hostAddr === "" ? HOST_LOOPBACK : hostAddr, hostPort: port(spec, "host", hostPort),
+    guestAddr: guestAddr === "" ? null : addr(spec, "hostfwd guest address", guestAddr), guestPort: port(spec, "guest", guestPort),
+  };
+}
+
 /** Parses one --net value. */
 export function parseNetOption(spec: string): NetOption {
   const parts = spec.split(",");
@@ -24,6 +57,8 @@ export function parseNetOption(spec: string): NetOption {
   }
   if (kind !== "user") throw new NetOptionError(`--net '${spec}': the network must be 'user' or 'none'`);
   const c: UserNetConfig = { ...USER_NET_DEFAULTS };
+  const hostfwd: HostForward[] = [];
+  const guestfwd: GuestForward[] = [];
   let mac: Uint8Array | undefined;
   for (const part of parts.slice(1)) {
     const eq = part.indexOf("=");
@@ -48,12 +83,35 @@ export function parseNetOption(spec: string): NetOption {
       case "host": c.host = addr(spec, key, v); break;
       case "dns": c.dns = addr(spec, key, v); break;
       case "dhcpstart": c.dhcpStart = addr(spec, key, v); break;
-      default: throw new NetOptionError(`--net '${spec}': unknown option '${key}' (known: mac, net, host, dns, dhcpstart)`);
+      case "restrict":
+        // QEMU takes on|off and y|yes|n|no.
+        if (["on", "y", "yes"].includes(v)) c.restrict = true;
+        else if (["off", "n", "no"].includes(v)) c.restrict = false;
+        else throw new NetOptionError(`--net '${spec}': restrict= must be on or off (got '${v}')`);
+        break;
+      case "hostfwd": hostfwd.push(parseHostForward(spec, v)); break;
+      case "guestfwd": guestfwd.push(parseGuestForward(spec, v)); break;
+      default: throw new NetOptionError(`--net '${spec}': unknown option '${key}' (known: mac, net, host, dns, dhcpstart, restrict, hostfwd, guestfwd)`);
     }
   }
   const mask = (0xffffffff << (32 - c.prefix)) >>> 0;
   for (const [k, a] of [["host", c.host], ["dns", c.dns], ["dhcpstart", c.dhcpStart]] as const) {
     if (((a & mask) >>> 0) !== c.net) throw new NetOptionError(`--net '${spec}': ${k}=${ip4String(a)} is not in ${ip4String(c.net)}/${c.prefix}`);
   }
+  for (const f of hostfwd) {
+    if (f.guestAddr !== null && ((f.guestAddr & mask) >>> 0) !== c.net) throw new NetOptionError(`--net '${spec}': hostfwd guest address ${ip4String(f.guestAddr)} is not in ${ip4String(c.net)}/${c.prefix}`);
+  }
+  const seen = new Set<string>();
+  for (const f of hostfwd) {
+    const k = `${f.proto}:${f.hostAddr}:${f.hostPort}`;
+    if (seen.has(k)) throw new NetOptionError(`--net '${spec}': two hostfwd= for ${k}`);
+    seen.add(k);
+  }
+  for (const g of guestfwd) {
+    if (((g.addr & mask) >>> 0) !== c.net) throw new NetOptionError(`--net '${spec}': guestfwd server address ${ip4String(g.addr)} is not in ${ip4String(c.net)}/${c.prefix}`);
+    if (g.addr === c.dns) throw new NetOptionError(`--net '${spec}': guestfwd server address ${ip4String(g.addr)} is the DNS address`);
+  }
+  c.hostfwd = hostfwd;
+  c.guestfwd = guestfwd;
   return { kind: "user", mac, config: c };
 }

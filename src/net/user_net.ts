@@ -17,22 +17,28 @@
 //  - UDP: DHCP (port 67) is served by DhcpServer; DNS to 10.0.2.3:53 is answered through the
 //    host's resolver; anything else leaves through a host datagram socket, one per guest
 //    (address, port), to the destination — 10.0.2.2 meaning the host's 127.0.0.1.
-//  - TCP: not bridged yet; a segment is answered with RST (RFC 793 "reset generation" for a
-//    CLOSED connection), so guest connections fail at once with ECONNREFUSED instead of hanging.
+//  - TCP: terminated by TcpStack (src/net/tcp.ts) and carried over host stream sockets, to the
+//    destination or, for 10.0.2.2, the host's 127.0.0.1. Host forwards (hostfwd) listen on the
+//    host and open connections toward the guest from 10.0.2.2 (TCP) or relay datagrams (UDP).
+//  - guestfwd: a guest connection to a named address:port of the network (10.0.2.100:80) is
+//    carried to a given host address:port; the stack answers ARP for those addresses.
+//  - restrict=on: the guest reaches DHCP, DNS, ICMP echo to the gateway and the forwards only;
+//    every other TCP connection is refused with RST and every other datagram dropped, so the
+//    guest can never make the host connect anywhere.
 import type { NetBackend, NetFrontend } from "./backend.js";
 import { ETH_FRAME_MAX, ETH_HEADER_LEN } from "./backend.js";
 import {
   ARP_OP_REPLY, ARP_OP_REQUEST, BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST,
   ICMP_HEADER_LEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_MIN, UDP_HEADER_LEN, type Ip4, buildArp, buildEth,
-  buildIpv4, buildUdp, checksum, finishChecksum, ip4, ip4String, onesSum, parseArp, parseEth, parseIpv4, parseUdp,
-  pseudoSum, readU16, readU32, writeU16, writeU32,
+  buildIpv4, buildUdp, checksum, ip4, ip4String, parseArp, parseEth, parseIpv4, parseUdp, writeU16,
 } from "./packet.js";
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DhcpServer, parseDhcp } from "./dhcp.js";
 import {
   DNS_CLASS_IN, DNS_PORT, DNS_RCODE_NOERROR, DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN, DNS_RCODE_SERVFAIL, DNS_TYPE_A,
   DNS_TYPE_AAAA, addressBytes, buildDnsResponse, isPlausibleName, parseDnsQuery,
 } from "./dns.js";
-import type { HostUdpSocket, NetHost } from "./host.js";
+import type { HostListener, HostTcpIncoming, HostUdpSocket, NetHost } from "./host.js";
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST, TcpStack, type TcpDropReason } from "./tcp.js";
 
 /** slirp's special_ethaddr: the MAC every virtual host of the network answers with. */
 export const GATEWAY_MAC = Uint8Array.of(0x52, 0x55, 0x0a, 0x00, 0x02, 0x02);
@@ -52,29 +58,61 @@ export const MAX_PENDING_DNS = 64;
 export const DNS_MAX_ANSWERS = 8;
 /** Largest UDP payload sent to the guest without fragmenting at MTU 1500. */
 const UDP_MAX_PAYLOAD = ETH_FRAME_MAX - ETH_HEADER_LEN - IPV4_HEADER_MIN - UDP_HEADER_LEN;
-const TCP_HEADER_MIN = 20;
-const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10;
+/**
+ * Frames queued toward the guest beyond which TCP holds its data segments back (it sends again
+ * once the guest takes frames), leaving the rest of the queue to ACKs, UDP and the others.
+ */
+export const TCP_QUEUE_FRAMES = MAX_QUEUED_FRAMES / 2;
+
+/** QEMU's hostfwd=tcp|udp:[hostaddr]:hostport-[guestaddr]:guestport. */
+export interface HostForward {
+  proto: "tcp" | "udp";
+  /** The host address to listen on (QEMU listens on every address; we on loopback unless told). */
+  hostAddr: string; hostPort: number;
+  /** null: the first DHCP address (dhcpStart). */
+  guestAddr: Ip4 | null; guestPort: number;
+}
+
+/**
+ * QEMU's guestfwd=[tcp]:server:port-dev with dev a `tcp:hostaddr:hostport` connection: each guest
+ * connection to server:port gets its own host connection (as QEMU's `cmd:nc hostaddr hostport`).
+ */
+export interface GuestForward { addr: Ip4; port: number; hostAddr: string; hostPort: number }
 
 export interface UserNetConfig {
   /** Network address and prefix length: 10.0.2.0/24. */
   net: Ip4; prefix: number;
   host: Ip4; dns: Ip4; dhcpStart: Ip4;
+  /** restrict=on: no connections to the host or beyond, except the forwards and built-in services. */
+  restrict: boolean;
+  hostfwd: readonly HostForward[];
+  guestfwd: readonly GuestForward[];
 }
 
 export const USER_NET_DEFAULTS: UserNetConfig = {
-  net: ip4("10.0.2.0"), prefix: 24, host: ip4("10.0.2.2"), dns: ip4("10.0.2.3"), dhcpStart: ip4("10.0.2.15"),
+  net: ip4("10.0.2.0"), prefix: 24, host: ip4("10.0.2.2"), dns: ip4("10.0.2.3"), dhcpStart: ip4("10.0.2.15"), restrict: false, hostfwd: [], guestfwd: [],
 };
+
+/** A forward could not listen on the host (the port taken, no permission, no such address). */
+export class HostForwardError extends Error {}
 
 /** Why frames were dropped, by reason. */
 export type DropReason =
   | "eth-short" | "not-for-us" | "ethertype" | "arp-malformed" | "ip-short" | "ip-version" | "ip-header-length"
   | "ip-total-length" | "ip-checksum" | "fragment" | "ip-source" | "ip-destination" | "icmp-malformed" | "icmp-checksum"
   | "icmp-unsupported" | "udp-short" | "udp-length" | "udp-checksum" | "udp-destination" | "udp-too-big" | "dhcp-malformed"
-  | "dns-malformed" | "dns-busy" | "tcp-malformed" | "rx-queue-full" | "no-guest-mac";
+  | "dns-malformed" | "dns-busy" | "rx-queue-full" | "no-guest-mac" | "restricted" | TcpDropReason;
 
 export interface UserNetStats { fromGuest: number; toGuest: number; dropped: Partial<Record<DropReason, number>> }
 
 interface UdpSession { sock: HostUdpSocket; guestIp: Ip4; guestPort: number; lastUsed: number }
+
+/** A host client of a UDP forward: its datagrams reach the guest from host:mappedPort. */
+interface UdpForwardSession { sock: HostUdpSocket; clientAddr: string; clientPort: number; guestIp: Ip4; guestPort: number; mappedPort: number; lastUsed: number }
+
+export function formatForward(f: HostForward): string {
+  return `hostfwd=${f.proto}:${f.hostAddr}:${f.hostPort}-${f.guestAddr === null ? "" : ip4String(f.guestAddr)}:${f.guestPort}`;
+}
 
 export class UserNet implements NetBackend {
   readonly config: UserNetConfig;
@@ -88,6 +126,14 @@ export class UserNet implements NetBackend {
   private pendingDns = 0;
   private closed = false;
   private readonly netmask: Ip4;
+  readonly tcp: TcpStack;
+  private readonly listeners: HostListener[] = [];
+  private readonly forwardSockets: HostUdpSocket[] = [];
+  /** UDP forward sessions by `${guestIp}:${guestPort}:${mappedPort}` (the guest's replies find them). */
+  private readonly udpFwd = new Map<string, UdpForwardSession>();
+  /** The same sessions by `${forward}:${clientAddr}:${clientPort}`. */
+  private readonly udpFwdByClient = new Map<string, UdpForwardSession>();
+  private nextUdpFwdPort = EPHEMERAL_FIRST;
 
   /**
    * `onAsyncFrame` is called when a frame for the guest was queued from a host event (socket
@@ -98,18 +144,64 @@ export class UserNet implements NetBackend {
     this.netmask = this.config.prefix === 0 ? 0 : (0xffffffff << (32 - this.config.prefix)) >>> 0;
     this.dhcp = new DhcpServer({ server: this.config.host, router: this.config.host, dns: this.config.dns, netmask: this.netmask, start: this.config.dhcpStart });
     this.onAsyncFrame = opts.onAsyncFrame ?? ((): void => undefined);
+    this.tcp = new TcpStack({
+      host,
+      send: (src, dst, seg) => this.sendIp(src, dst, IPPROTO_TCP, seg),
+      room: () => this.queue.length < TCP_QUEUE_FRAMES,
+      wake: () => this.onAsyncFrame(),
+      drop: (r) => this.drop(r),
+      route: (dst, port) => this.tcpRoute(dst, port),
+    });
   }
   private readonly onAsyncFrame: () => void;
 
   attach(frontend: NetFrontend): void { this.frontend = frontend; }
 
-  rxReady(): void { this.flush(); }
+  rxReady(): void {
+    this.flush();
+    if (this.queue.length < TCP_QUEUE_FRAMES) this.tcp.pump();
+  }
 
-  /** Closes every host socket; later guest traffic is dropped. */
+  /**
+   * Starts listening for the forwards of the configuration; rejects with HostForwardError (and
+   * listens on none) when one cannot.
+   */
+  async startForwards(): Promise<void> {
+    for (const [i, f] of this.config.hostfwd.entries()) {
+      const bound: { sock: HostUdpSocket | null } = { sock: null };
+      const r = f.proto === "tcp"
+        ? await this.host.tcpListen(f.hostAddr, f.hostPort, (c) => this.tcpForwardIn(f, c))
+        : await this.host.udpBind(f.hostAddr, f.hostPort, (data, address, port) => {
+          if (bound.sock !== null) this.udpForwardIn(i, f, bound.sock, data, address, port);
+        });
+      if (typeof r === "string") {
+        this.closeForwards();
+        const why = r === "EADDRINUSE" ? `host port ${f.hostPort} on ${f.hostAddr} is already in use`
+          : r === "EACCES" ? `no permission to listen on ${f.hostAddr}:${f.hostPort}`
+          : r === "EADDRNOTAVAIL" ? `${f.hostAddr} is not an address of this host` : `cannot listen on ${f.hostAddr}:${f.hostPort}`;
+        throw new HostForwardError(`${formatForward(f)}: ${why} (${r})`);
+      }
+      if (f.proto === "tcp") this.listeners.push(r as HostListener);
+      else { bound.sock = r as HostUdpSocket; this.forwardSockets.push(bound.sock); }
+    }
+  }
+
+  private closeForwards(): void {
+    for (const l of this.listeners) l.close();
+    this.listeners.length = 0;
+    for (const s of this.forwardSockets) s.close();
+    this.forwardSockets.length = 0;
+    this.udpFwd.clear();
+    this.udpFwdByClient.clear();
+  }
+
+  /** Closes every host socket and listener; later guest traffic is dropped. */
   close(): void {
     this.closed = true;
     for (const s of this.udp.values()) s.sock.close();
     this.udp.clear();
+    this.closeForwards();
+    this.tcp.close();
   }
 
   /** Frames waiting for guest receive buffers. */
@@ -170,7 +262,8 @@ export class UserNet implements NetBackend {
     const a = parseArp(p);
     if (a === null) { this.drop("arp-malformed"); return; }
     if (a.op !== ARP_OP_REQUEST) return; // replies and gratuitous ARP: nothing to learn beyond the MAC
-    if (a.tpa !== this.config.host && a.tpa !== this.config.dns) return; // not ours (an address probe, another guest)
+    // Not ours (an address probe, another guest) unless the gateway, DNS or a guestfwd address.
+    if (a.tpa !== this.config.host && a.tpa !== this.config.dns && !this.config.guestfwd.some((g) => g.addr === a.tpa)) return;
     const reply = buildArp({ op: ARP_OP_REPLY, sha: GATEWAY_MAC, spa: a.tpa, tha: a.sha, tpa: a.spa });
     this.enqueue(buildEth(a.sha, GATEWAY_MAC, ETHERTYPE_ARP, reply));
   }
@@ -208,6 +301,11 @@ export class UserNet implements NetBackend {
     if (u.dstPort === DHCP_SERVER_PORT && (this.isBroadcast(dst) || dst === this.config.host)) { this.dhcpInput(u.data); return; }
     if (src === 0) { this.drop("ip-source"); return; }
     if (dst === this.config.dns && u.dstPort === DNS_PORT) { this.dnsInput(src, u.srcPort, u.data); return; }
+    if (dst === this.config.host) {
+      const fwd = this.udpFwd.get(`${src}:${u.srcPort}:${u.dstPort}`);
+      if (fwd !== undefined) { fwd.lastUsed = this.host.now(); fwd.sock.send(u.data, fwd.clientAddr, fwd.clientPort); return; }
+    }
+    if (this.config.restrict) { this.drop("restricted"); return; }
     let to: string;
     if (dst === this.config.host) to = HOST_LOOPBACK;
     else if (this.inNet(dst) || this.isBroadcast(dst) || dst >>> 28 === 0xe || dst === 0) { this.drop("udp-destination"); return; }
@@ -273,25 +371,47 @@ export class UserNet implements NetBackend {
     }, () => answer(DNS_RCODE_SERVFAIL)).finally(() => { this.pendingDns--; this.onAsyncFrame(); });
   }
 
-  private tcpInput(src: Ip4, dst: Ip4, p: Uint8Array): void {
-    if (p.length < TCP_HEADER_MIN || (p[12] >>> 4) * 4 < TCP_HEADER_MIN || (p[12] >>> 4) * 4 > p.length) { this.drop("tcp-malformed"); return; }
-    if (finishChecksum(onesSum(p, 0, p.length, pseudoSum(src, dst, IPPROTO_TCP, p.length))) !== 0) { this.drop("tcp-malformed"); return; }
-    const flags = p[13];
-    if (flags & TCP_RST) return; // RFC 793: an incoming RST is never answered
-    const seq = readU32(p, 4), ack = readU32(p, 8);
-    const dataLen = p.length - (p[12] >>> 4) * 4;
-    // RFC 793 3.4, CLOSED state: "If the incoming segment has an ACK field, the reset takes its
-    // sequence number from the ACK field of the segment, otherwise the reset has sequence number
-    // zero and the ACK field is set to the sum of the sequence number and segment length".
-    const r = new Uint8Array(TCP_HEADER_MIN);
-    writeU16(r, 0, readU16(p, 2)); writeU16(r, 2, readU16(p, 0));
-    if (flags & TCP_ACK) { writeU32(r, 4, ack); r[13] = TCP_RST; }
-    else {
-      const segLen = dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
-      writeU32(r, 8, (seq + segLen) >>> 0); r[13] = TCP_RST | TCP_ACK;
+  private tcpInput(src: Ip4, dst: Ip4, p: Uint8Array): void { this.tcp.input(src, dst, p); }
+
+  /** Where a guest's TCP connection goes on the host (null: refused with RST). */
+  private tcpRoute(dst: Ip4, port: number): { address: string; port: number } | null {
+    const g = this.config.guestfwd.find((f) => f.addr === dst && f.port === port);
+    if (g !== undefined) return { address: g.hostAddr, port: g.hostPort }; // a service the user named: restrict or not
+    if (this.config.restrict) return null;
+    if (dst === this.config.host) return { address: HOST_LOOPBACK, port };
+    if (this.inNet(dst) || this.isBroadcast(dst) || dst >>> 28 === 0xe || dst === 0 || dst >>> 24 === 127) return null;
+    return { address: ip4String(dst), port };
+  }
+
+  private tcpForwardIn(f: HostForward, c: HostTcpIncoming): void {
+    const refuse = (): void => c.accept({ connected: () => undefined, data: () => undefined, end: () => undefined, drain: () => undefined, closed: () => undefined }).destroy();
+    // Without the guest's MAC (it has sent nothing yet) there is no one to connect to.
+    if (this.closed || this.guestMac === null) { refuse(); return; }
+    if (!this.tcp.connectToGuest(f.guestAddr ?? this.config.dhcpStart, f.guestPort, this.config.host, c)) refuse();
+    this.onAsyncFrame();
+  }
+
+  private udpForwardIn(index: number, f: HostForward, sock: HostUdpSocket, data: Uint8Array, address: string, port: number): void {
+    if (this.closed) return;
+    const now = this.host.now();
+    const key = `${index}:${address}:${port}`;
+    let s = this.udpFwdByClient.get(key);
+    if (s === undefined) {
+      for (const [k, o] of this.udpFwdByClient) {
+        if (now - o.lastUsed > UDP_IDLE_MS || this.udpFwd.size >= MAX_UDP_SESSIONS) {
+          this.udpFwdByClient.delete(k); this.udpFwd.delete(`${o.guestIp}:${o.guestPort}:${o.mappedPort}`);
+        }
+      }
+      const guestIp = f.guestAddr ?? this.config.dhcpStart;
+      let mappedPort = this.nextUdpFwdPort;
+      while (this.udpFwd.has(`${guestIp}:${f.guestPort}:${mappedPort}`)) mappedPort = mappedPort === EPHEMERAL_LAST ? EPHEMERAL_FIRST : mappedPort + 1;
+      this.nextUdpFwdPort = mappedPort === EPHEMERAL_LAST ? EPHEMERAL_FIRST : mappedPort + 1;
+      s = { sock, clientAddr: address, clientPort: port, guestIp, guestPort: f.guestPort, mappedPort, lastUsed: now };
+      this.udpFwdByClient.set(key, s);
+      this.udpFwd.set(`${guestIp}:${f.guestPort}:${mappedPort}`, s);
     }
-    r[12] = (TCP_HEADER_MIN / 4) << 4;
-    writeU16(r, 16, finishChecksum(onesSum(r, 0, r.length, pseudoSum(dst, src, IPPROTO_TCP, r.length))));
-    this.sendIp(dst, src, IPPROTO_TCP, r);
+    s.lastUsed = now;
+    this.sendUdp(this.config.host, s.mappedPort, s.guestIp, s.guestPort, data);
+    this.onAsyncFrame();
   }
 }

@@ -256,12 +256,15 @@ test("DNS: 10.0.2.3:53 answers A and AAAA from the host resolver, NXDOMAIN for u
   assert.equal(net.stats.dropped["dns-malformed"], 1);
 });
 
-test("TCP (not bridged yet): a SYN is answered with RST|ACK acknowledging it; a RST is never answered", () => {
-  const { net, fe } = setup();
+test("TCP to a host port that refuses: RST|ACK acknowledging the SYN once the host connect fails; a RST is never answered", () => {
+  const { net, host, fe } = setup();
   const syn = new Uint8Array(20);
   writeU16(syn, 0, 40001); writeU16(syn, 2, 80); writeU32(syn, 4, 0xfffffff0); syn[12] = 5 << 4; syn[13] = 0x02;
   writeU16(syn, 16, finishChecksum(onesSum(syn, 0, 20, pseudoSum(GUEST, GW, IPPROTO_TCP, 20))));
   net.transmit(buildEth(GATEWAY_MAC, GUEST_MAC, ETHERTYPE_IPV4, buildIpv4(GUEST, GW, IPPROTO_TCP, 1, syn)));
+  assert.equal(fe.take().length, 0, "no answer before the host connection resolves");
+  assert.deepEqual(host.tcpSockets.map((s) => `${s.address}:${s.port}`), ["127.0.0.1:80"], "10.0.2.2 is the host's loopback");
+  host.tcpSockets[0].ev!.closed(true);
   const [f] = fe.take();
   const ip = parseIpv4(parseEth(f)!.payload);
   assert.ok(typeof ip !== "string");
@@ -270,6 +273,7 @@ test("TCP (not bridged yet): a SYN is answered with RST|ACK acknowledging it; a 
   assert.equal(t[13], 0x14, "RST|ACK");
   assert.equal(readU32(t, 8), 0xfffffff1);
   assert.equal(finishChecksum(onesSum(t, 0, t.length, pseudoSum(GW, GUEST, IPPROTO_TCP, t.length))), 0);
+  assert.equal(net.tcp.connections, 0);
   const rst = syn.slice(); rst[13] = 0x04;
   writeU16(rst, 16, 0); writeU16(rst, 16, finishChecksum(onesSum(rst, 0, 20, pseudoSum(GUEST, GW, IPPROTO_TCP, 20))));
   net.transmit(buildEth(GATEWAY_MAC, GUEST_MAC, ETHERTYPE_IPV4, buildIpv4(GUEST, GW, IPPROTO_TCP, 2, rst)));

@@ -24,9 +24,14 @@ export class GuestConsole {
   readonly exited: Promise<number | null>;
   readonly started = performance.now();
 
-  /** Spawns `rvisor run ARGS` (or `rvisor COMMAND ARGS`, e.g. command "console" for a running VM). */
-  constructor(args: string[], command = "run", env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(process.execPath, [RVISOR_BIN, command, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
+  /**
+   * Spawns `rvisor run ARGS` (or `rvisor COMMAND ARGS`, e.g. command "console" for a running VM),
+   * or with `program` that program with ARGS (qemu-system-riscv64 for a comparison).
+   */
+  constructor(args: string[], command = "run", env: NodeJS.ProcessEnv = process.env, program?: string) {
+    this.child = program !== undefined
+      ? spawn(program, args, { stdio: ["pipe", "pipe", "pipe"], env })
+      : spawn(process.execPath, [RVISOR_BIN, command, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
     this.child.stdout.setEncoding("utf8");
     this.child.stderr.setEncoding("utf8");
     this.child.stdout.on("data", (s: string) => { this.buf += s; });
@@ -70,4 +75,19 @@ export class GuestConsole {
   }
 
   kill(): void { if (this.exitCode === null) this.child.kill("SIGKILL"); }
+}
+
+/** The udhcpc event script (busybox passes ip, subnet, router, dns in the environment). */
+export const DHCP_SCRIPT = [
+  "#!/bin/sh",
+  "case \"$1\" in",
+  "bound|renew) ifconfig \"$interface\" \"$ip\" netmask \"$subnet\"; route add default gw \"$router\" dev \"$interface\";",
+  "  echo \"nameserver $dns\" > /etc/resolv.conf; echo \"lease $lease router $router dns $dns\";;",
+  "esac",
+].join("\n");
+
+/** Brings `iface` up and configures it by DHCP (busybox udhcpc); returns what udhcpc printed. */
+export async function guestDhcp(g: GuestConsole, iface = "eth0"): Promise<string> {
+  await g.run(`printf '%s\\n' '${DHCP_SCRIPT.replace(/'/g, "'\\''").split("\n").join("' '")}' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh`);
+  return g.run(`ip link set ${iface} up && udhcpc -i ${iface} -n -q -t 5 -T 2 -s /tmp/dhcp.sh 2>&1`, 60_000);
 }
