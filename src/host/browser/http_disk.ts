@@ -154,6 +154,13 @@ export class HttpRangeDisk implements BlockBackend {
     this.checkRange(offset, src.length);
     if (src.length === 0) return;
     const first = Math.floor(offset / this.chunkBytes), last = Math.floor((offset + src.length - 1) / this.chunkBytes);
+    // Only the end chunks can be partly written: fetch those that are not in memory yet, in one
+    // request when they are neighbours.
+    const partial = (i: number): boolean => !this.dirty.has(i)
+      && (offset > i * this.chunkBytes || offset + src.length < i * this.chunkBytes + this.chunkLength(i));
+    const need = [...new Set([first, last])].filter(partial);
+    if (need.length === 2 && last === first + 1) await this.chunks(first, last);
+    else await Promise.all(need.map((i) => this.chunks(i, i)));
     for (let i = first; i <= last; i++) {
       const base = i * this.chunkBytes, len = this.chunkLength(i);
       const from = Math.max(offset, base), to = Math.min(offset + src.length, base + len);

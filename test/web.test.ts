@@ -1,0 +1,68 @@
+// Linux in a browser tab (issue 13), end to end in real Chromium: `npm run web`'s server on
+// loopback, the page boots rvisor's default guest in a Web Worker to a shell, a person's keys go
+// into the xterm.js terminal and `uname -a` is read back from its screen. Once cross-origin
+// isolated (guest RAM a SharedArrayBuffer) and once without isolation (the unshared fallback);
+// the isolated run also mounts the root disk that the worker reads with HTTP range requests and
+// writes into memory. Screenshots go to test-output/.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { guestImage } from "./lib/guest.js";
+import { browserSkipReason, launchChromium, serveWeb, TabVm, TEST_OUTPUT } from "./lib/browser.js";
+
+const BOOT_TIMEOUT = 240_000;
+const COMMAND_TIMEOUT = 60_000;
+const img = await guestImage();
+const skip = typeof img === "string" ? img : browserSkipReason() ?? false;
+let browser: Browser | null = null;
+before(async () => { if (skip === false) browser = await launchChromium(); });
+after(async () => { await browser?.close(); });
+
+/** Boots the tab against a server with or without COOP/COEP; returns the VM once at the shell. */
+async function bootTab(isolation: boolean): Promise<{ vm: TabVm; close: () => Promise<void> }> {
+  const web = await serveWeb(isolation);
+  const vm = await TabVm.open(browser as Browser, web.url);
+  return { vm, close: async () => { await vm.close(); await web.close(); } };
+}
+
+const UNAME = /uname -a\n(Linux rvisor 6\.1\.\S+ .* riscv64 GNU\/Linux)\n[^\n]*#\s*$/;
+
+test("the in-tab VM boots to a shell cross-origin isolated (SharedArrayBuffer RAM), answers uname -a on the screen, and mounts its range-read disk", { skip, timeout: 600_000 }, async () => {
+  const { vm, close } = await bootTab(true);
+  try {
+    await vm.waitShell(BOOT_TIMEOUT);
+    const st = await vm.state();
+    assert.equal(st.crossOriginIsolated, true);
+    assert.equal(st.ramShared, true);
+    assert.equal(st.ramBuffer, "SharedArrayBuffer");
+    await vm.type("uname -a\n");
+    const m = UNAME.exec(await vm.waitScreen(UNAME, COMMAND_TIMEOUT));
+    assert.ok(m !== null);
+    // The ext4 root disk comes over HTTP range requests; the guest's writes stay in the tab.
+    await vm.type("mkdir -p /mnt/disk && mount -t ext4 /dev/vda /mnt/disk && echo web-$((6*7)) > /mnt/disk/web.txt && sync && cat /mnt/disk/web.txt /mnt/disk/etc/hostname\n");
+    await vm.waitScreen(/\nweb-42\nrvisor\n[^\n]*#\s*$/, COMMAND_TIMEOUT);
+    mkdirSync(TEST_OUTPUT, { recursive: true });
+    await vm.page.screenshot({ path: join(TEST_OUTPUT, "web-tab-isolated.png") });
+  } finally {
+    await close();
+  }
+});
+
+test("without cross-origin isolation the in-tab VM runs on unshared ArrayBuffer RAM and still boots to a shell that answers uname -a", { skip, timeout: 600_000 }, async () => {
+  const { vm, close } = await bootTab(false);
+  try {
+    await vm.waitShell(BOOT_TIMEOUT);
+    const st = await vm.state();
+    assert.equal(st.crossOriginIsolated, false);
+    assert.equal(st.ramShared, false);
+    assert.equal(st.ramBuffer, "ArrayBuffer");
+    await vm.type("uname -a\n");
+    await vm.waitScreen(UNAME, COMMAND_TIMEOUT);
+    mkdirSync(TEST_OUTPUT, { recursive: true });
+    await vm.page.screenshot({ path: join(TEST_OUTPUT, "web-tab-fallback.png") });
+  } finally {
+    await close();
+  }
+});
