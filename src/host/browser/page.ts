@@ -1,7 +1,8 @@
 // The page of the in-tab VM: an xterm.js terminal wired to the machine in a Web Worker
 // (worker.ts) by postMessage, a progress display while the guest image downloads, and a status
 // line saying whether the page is cross-origin isolated (guest RAM then is a SharedArrayBuffer).
-// Query parameters: mem=MiB (default 256), smp=N (default 1), disk=0 (boot without the root disk).
+// Query parameters: mem=MiB (default 256), smp=N (default 1), disk=0 (boot without the root disk),
+// append=CMDLINE (the kernel command line; default: the image's).
 import { Terminal } from "@xterm/xterm";
 import type { BootRequest, FetchProgress, PageToWorker, WorkerToPage } from "./protocol.js";
 
@@ -104,7 +105,7 @@ async function start(): Promise<void> {
   const boot: BootRequest = {
     type: "boot",
     image: {
-      kernel: IMAGE_DIR + man.kernel, initrd: IMAGE_DIR + man.initrd, cmdline: man.cmdline,
+      kernel: IMAGE_DIR + man.kernel, initrd: IMAGE_DIR + man.initrd, cmdline: params.get("append") ?? man.cmdline,
       ...(params.get("disk") === "0" ? {} : { disk: IMAGE_DIR + man.rootfs }),
     },
     memBytes: Number(params.get("mem") ?? 256) * MIB,
