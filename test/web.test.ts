@@ -3,7 +3,8 @@
 // into the xterm.js terminal and `uname -a` is read back from its screen. Once cross-origin
 // isolated (guest RAM a SharedArrayBuffer) and once without isolation (the unshared fallback);
 // the isolated run also mounts the root disk that the worker reads with HTTP range requests and
-// writes into memory. Screenshots go to test-output/.
+// writes into memory; a third run keeps the disk's writes in OPFS and finds them after a reload.
+// Screenshots go to test-output/.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -56,4 +57,28 @@ test("the in-tab VM boots to a shell cross-origin isolated (SharedArrayBuffer RA
 
 test("without cross-origin isolation the in-tab VM runs on unshared ArrayBuffer RAM and still boots to a shell that answers uname -a", { skip, timeout: 600_000 }, async () => {
   await bootTab(false, "web-tab-fallback.png", async () => { /* uname -a is the check */ });
+});
+
+test("with persist=1 the disk's writes are saved in the Origin Private File System and are there again after the page reloads", { skip, timeout: 600_000 }, async () => {
+  const web = await serveWeb(true);
+  const vm = await TabVm.open(browser as Browser, `${web.url}?persist=1`);
+  const token = `kept-${Date.now().toString(36)}`;
+  try {
+    await vm.waitShell(BOOT_TIMEOUT);
+    assert.deepEqual((await vm.state()).diskStore, { kind: "opfs", file: "rvisor-disk-_image_rootfs.ext4.overlay", restoredBytes: 0 });
+    // umount flushes the disk (VIRTIO_BLK_T_FLUSH), which saves the written chunks.
+    await vm.type(`mkdir -p /mnt/disk && mount -t ext4 /dev/vda /mnt/disk && echo ${token} > /mnt/disk/kept.txt && umount /mnt/disk && echo un""mounted\n`);
+    await vm.waitScreen(/\nunmounted\n[^\n]*#\s*$/, COMMAND_TIMEOUT);
+    await vm.page.reload();
+    await vm.waitShell(BOOT_TIMEOUT);
+    const st = await vm.state();
+    assert.ok(st.diskStore !== null && st.diskStore.kind === "opfs" && st.diskStore.restoredBytes > 0, JSON.stringify(st.diskStore));
+    await vm.type("mkdir -p /mnt/disk && mount -t ext4 /dev/vda /mnt/disk && cat /mnt/disk/kept.txt\n");
+    await vm.waitScreen(new RegExp(`\\n${token}\\n[^\\n]*#\\s*$`), COMMAND_TIMEOUT);
+    mkdirSync(TEST_OUTPUT, { recursive: true });
+    await vm.page.screenshot({ path: join(TEST_OUTPUT, "web-tab-persisted.png") });
+  } finally {
+    await vm.close();
+    await web.close();
+  }
 });

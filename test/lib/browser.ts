@@ -32,7 +32,10 @@ export function serveWeb(isolation: boolean): Promise<WebServer> {
 }
 
 /** What window.rvisor.state says (src/host/browser/page.ts). */
-export interface TabState { phase: string; crossOriginIsolated: boolean; ramShared: boolean | null; ramBuffer: string | null; message: string }
+export interface TabState {
+  phase: string; crossOriginIsolated: boolean; ramShared: boolean | null; ramBuffer: string | null; message: string;
+  diskStore: { kind: "memory"; why?: string } | { kind: "opfs"; file: string; restoredBytes: number } | null;
+}
 
 /** An in-tab VM: the page, what it logged, and its terminal's text. */
 export class TabVm {

@@ -5,8 +5,11 @@
 //
 // The disk is cut into chunks of `chunkBytes`. A read fetches the chunks it lacks, consecutive
 // ones in one request; chunks read but not written stay in a bounded cache (least recently used
-// first out); a chunk once written is kept in memory for the life of the disk.
+// first out); a chunk once written is kept in memory for the life of the disk. With a
+// `ChunkStore` (chunk_store.ts: a file in the Origin Private File System) the written chunks are
+// also saved there at each guest flush and come back when the same image is opened again.
 import type { BlockBackend } from "../../system/devices/virtio_blk.js";
+import type { ChunkStore, DiskIdentity } from "./chunk_store.js";
 
 /** 64 KiB: a Linux readahead window, and few enough requests for a boot. */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
@@ -23,6 +26,8 @@ export interface HttpDiskOptions {
   cacheChunks?: number;
   /** Serial number for VIRTIO_BLK_T_GET_ID. */
   id?: string;
+  /** Keeps written chunks beyond the page's life: given the image's identity, the store for it. */
+  store?: (identity: DiskIdentity) => ChunkStore | Promise<ChunkStore>;
 }
 
 /** `bytes FIRST-LAST/TOTAL` (RFC 9110 section 14.4). */
@@ -42,9 +47,14 @@ export class HttpRangeDisk implements BlockBackend {
   private readonly clean = new Map<number, Uint8Array>();
   /** Fetches under way, per chunk, so two reads of one chunk make one request. */
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
+  /** Written chunks not yet in the store (saved at the next flush). */
+  private readonly unsaved = new Set<number>();
+  private store: ChunkStore | null = null;
   /** Range requests made and bytes they brought (for progress displays and tests). */
   requests = 0;
   fetchedBytes = 0;
+  /** Bytes of written chunks the store gave back at open. */
+  restoredBytes = 0;
 
   private constructor(readonly url: string, readonly size: number, opts: HttpDiskOptions) {
     this.readonly = opts.readonly ?? false;
@@ -63,7 +73,13 @@ export class HttpRangeDisk implements BlockBackend {
     }
     const cr = parseContentRange(r.headers.get("Content-Range"));
     if (cr === null) throw new HttpDiskError(`${url}: no usable Content-Range in the answer (${String(r.headers.get("Content-Range"))})`);
-    return new HttpRangeDisk(url, cr.total, opts);
+    const disk = new HttpRangeDisk(url, cr.total, opts);
+    if (opts.store !== undefined) {
+      const validator = r.headers.get("ETag") ?? r.headers.get("Last-Modified") ?? "";
+      disk.store = await opts.store({ url, size: cr.total, chunkBytes: disk.chunkBytes, validator });
+      for (const [i, c] of disk.store.load()) { disk.dirty.set(i, c); disk.restoredBytes += c.length; }
+    }
+    return disk;
   }
 
   /** Bytes the guest has written (whole chunks), held in memory. */
@@ -173,9 +189,15 @@ export class HttpRangeDisk implements BlockBackend {
         this.dirty.set(i, c);
       }
       c.set(src.subarray(from - offset, to - offset), from - base);
+      if (this.store !== null) this.unsaved.add(i);
     }
   }
 
-  /** Writes live in memory only: there is nothing more durable to make them. */
-  flush(): void { /* in-memory overlay */ }
+  /** Saves the chunks written since the last flush to the store; without one, writes live in memory only. */
+  flush(): void {
+    if (this.store === null) return;
+    for (const i of this.unsaved) this.store.save(i, this.dirty.get(i) as Uint8Array);
+    this.unsaved.clear();
+    this.store.flush();
+  }
 }

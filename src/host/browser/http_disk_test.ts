@@ -1,14 +1,16 @@
 // The HTTP range disk and the image fetch against `npm run web`'s server (node:http) on loopback:
 // reads match the file, missing chunks come in one request per run, writes stay in memory (the
-// served file never changes), the clean cache is bounded while written chunks are kept.
+// served file never changes), the clean cache is bounded while written chunks are kept, and a
+// chunk store gives flushed writes back on the same image only.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpDiskError, HttpRangeDisk } from "./http_disk.js";
 import { fetchWithProgress } from "./image_fetch.js";
+import { FileChunkStore, MemSyncFile, type DiskIdentity } from "./chunk_store.js";
 import type { FetchProgress } from "./protocol.js";
 import { parseRange, startWebServer } from "../node/web_server.js";
 
@@ -143,3 +145,42 @@ test("the web server: COOP/COEP unless isolation is off, ranges (206, suffix, 41
     await open.close();
   }
 });
+
+test("with a chunk store, flushed writes come back when the same image is opened again, and not once the image changed", async () => {
+  const file = new MemSyncFile();
+  const store = (id: DiskIdentity): FileChunkStore => new FileChunkStore(file, id);
+  const d = await HttpRangeDisk.open(diskUrl, { chunkBytes: CHUNK, store });
+  assert.equal(d.restoredBytes, 0);
+  const patch = new Uint8Array(700).fill(0x5c);
+  await d.write(SIZE - 500, patch.subarray(0, 500)); // into the short last chunk
+  await d.write(3 * CHUNK + 10, patch);
+  const unflushed = await HttpRangeDisk.open(diskUrl, { chunkBytes: CHUNK, store });
+  assert.equal(unflushed.restoredBytes, 0, "nothing is saved before the guest flushes");
+  d.flush();
+  assert.ok(file.flushes > 0);
+  const again = await HttpRangeDisk.open(diskUrl, { chunkBytes: CHUNK, store });
+  assert.equal(again.restoredBytes, CHUNK + (SIZE % CHUNK));
+  const back = new Uint8Array(700), tail = new Uint8Array(500);
+  await again.read(3 * CHUNK + 10, back);
+  await again.read(SIZE - 500, tail);
+  assert.deepEqual(back, patch);
+  assert.ok(tail.every((b) => b === 0x5c));
+  assert.equal(again.requests, 0, "the saved chunks need no request");
+  // Another image at the same URL (a new version: its validator changes): the overlay is dropped.
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(join(dir, "rootfs.ext4"), later, later);
+  const changed = await HttpRangeDisk.open(diskUrl, { chunkBytes: CHUNK, store });
+  assert.equal(changed.restoredBytes, 0);
+  await changed.read(3 * CHUNK + 10, back);
+  assert.deepEqual(back, content.subarray(3 * CHUNK + 10, 3 * CHUNK + 710));
+  // The same image cut into other chunks does not take the overlay either.
+  assert.equal(new FileChunkStore(file, { ...(await identityOf(diskUrl)), chunkBytes: 2 * CHUNK }).fresh, true);
+});
+
+/** The identity a disk at `url` presents to its store (size and validator from the server). */
+async function identityOf(url: string): Promise<DiskIdentity> {
+  let seen: DiskIdentity | null = null;
+  await HttpRangeDisk.open(url, { chunkBytes: CHUNK, store: (id) => { seen = id; return new FileChunkStore(new MemSyncFile(), id); } });
+  assert.ok(seen !== null);
+  return seen;
+}

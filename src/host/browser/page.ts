@@ -2,9 +2,10 @@
 // (worker.ts) by postMessage, a progress display while the guest image downloads, and a status
 // line saying whether the page is cross-origin isolated (guest RAM then is a SharedArrayBuffer).
 // Query parameters: mem=MiB (default 256), smp=N (default 1), disk=0 (boot without the root disk),
-// append=CMDLINE (the kernel command line; default: the image's).
+// append=CMDLINE (the kernel command line; default: the image's), persist=1 (keep the disk's
+// writes in this browser's Origin Private File System across reloads).
 import { Terminal } from "@xterm/xterm";
-import type { BootRequest, FetchProgress, PageToWorker, WorkerToPage } from "./protocol.js";
+import type { BootRequest, DiskStore, FetchProgress, PageToWorker, WorkerToPage } from "./protocol.js";
 
 const MIB = 1 << 20;
 /** Where `npm run web` (src/host/node/web_server.ts) serves the guest image. */
@@ -18,6 +19,7 @@ export interface PageState {
   crossOriginIsolated: boolean;
   ramShared: boolean | null;
   ramBuffer: string | null;
+  diskStore: DiskStore | null;
   message: string;
 }
 
@@ -37,7 +39,7 @@ const term = new Terminal({ cols: 100, rows: 32, scrollback: 10_000, fontFamily:
 term.open(element("terminal"));
 term.focus();
 
-const state: PageState = { phase: "loading", crossOriginIsolated: self.crossOriginIsolated, ramShared: null, ramBuffer: null, message: "fetching the guest image" };
+const state: PageState = { phase: "loading", crossOriginIsolated: self.crossOriginIsolated, ramShared: null, ramBuffer: null, diskStore: null, message: "fetching the guest image" };
 /** The terminal's whole buffer (scrollback included) as text, one line per row. */
 function screenText(): string {
   const b = term.buffer.active;
@@ -51,7 +53,10 @@ const status = element("status");
 function showStatus(): void {
   const iso = state.crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated";
   const ram = state.ramBuffer === null ? "" : `, guest RAM: ${state.ramBuffer}`;
-  status.textContent = `${state.message} (${iso}${ram})`;
+  const d = state.diskStore;
+  const disk = d === null ? "" : d.kind === "opfs" ? `, disk writes saved in this browser (${(d.restoredBytes / 1024).toFixed(0)} KiB restored)`
+    : `, disk writes kept in this tab${d.why === undefined ? "" : `: ${d.why}`}`;
+  status.textContent = `${state.message} (${iso}${ram}${disk})`;
   status.dataset["phase"] = state.phase;
 }
 showStatus();
@@ -86,7 +91,7 @@ worker.onmessage = (e: MessageEvent<WorkerToPage>): void => {
   switch (m.type) {
     case "progress": showProgress(m.progress); break;
     case "started":
-      Object.assign(state, { phase: "running", ramShared: m.ramShared, ramBuffer: m.ramBuffer, message: "running" });
+      Object.assign(state, { phase: "running", ramShared: m.ramShared, ramBuffer: m.ramBuffer, diskStore: m.diskStore, message: "running" });
       progressBox.hidden = true;
       break;
     case "output": term.write(m.bytes); break;
@@ -111,6 +116,7 @@ async function start(): Promise<void> {
     memBytes: Number(params.get("mem") ?? 256) * MIB,
     harts: Number(params.get("smp") ?? 1),
     sharedRam: self.crossOriginIsolated,
+    persistDisk: params.get("persist") === "1",
   };
   send(boot);
 }

@@ -17,7 +17,12 @@ export interface BootRequest {
   harts: number;
   /** Whether guest RAM is shared memory (only possible when the page is cross-origin isolated). */
   sharedRam: boolean;
+  /** Save the disk's written chunks in the Origin Private File System at each guest flush. */
+  persistDisk: boolean;
 }
+
+/** Where the guest's disk writes go: the tab's memory, or also a file in OPFS (with what it gave back). */
+export type DiskStore = { kind: "memory"; why?: string } | { kind: "opfs"; file: string; restoredBytes: number };
 
 export type PageToWorker =
   | BootRequest
@@ -30,7 +35,7 @@ export interface FetchProgress { file: string; loaded: number; total: number | n
 export type WorkerToPage =
   | { type: "progress"; progress: FetchProgress }
   /** The machine is built and runs; `ramBuffer` names the class of guest RAM's buffer. */
-  | { type: "started"; ramShared: boolean; ramBuffer: "SharedArrayBuffer" | "ArrayBuffer"; diskBytes: number | null }
+  | { type: "started"; ramShared: boolean; ramBuffer: "SharedArrayBuffer" | "ArrayBuffer"; diskBytes: number | null; diskStore: DiskStore | null }
   /** Guest output from the serial console. */
   | { type: "output"; bytes: Uint8Array }
   /** The machine stopped (poweroff, reboot, halted, stuck) or could not start (`error`). */

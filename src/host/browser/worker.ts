@@ -3,13 +3,15 @@
 // runs it, trading console bytes with the page by postMessage (protocol.ts). Time
 // (performance.now, Date.now) and randomness (crypto.getRandomValues) are the browser's: the
 // board's defaults are those Web APIs. Guest RAM is shared memory when the page is cross-origin
-// isolated, else an unshared ArrayBuffer (src/memory/ram.ts).
+// isolated, else an unshared ArrayBuffer (src/memory/ram.ts). With `persistDisk` the disk's
+// written chunks are saved in the Origin Private File System (chunk_store.ts) at each guest flush.
 import { VirtMachine, type ExitReason } from "../../system/machine.js";
 import { RunLoop, type YieldToHost } from "../../system/run_loop.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import { HttpRangeDisk } from "./http_disk.js";
+import { FileChunkStore, type DiskIdentity, type SyncFile } from "./chunk_store.js";
 import { fetchWithProgress } from "./image_fetch.js";
-import type { BootRequest, FetchProgress, PageToWorker, WorkerToPage } from "./protocol.js";
+import type { BootRequest, DiskStore, FetchProgress, PageToWorker, WorkerToPage } from "./protocol.js";
 
 /** The parts of DedicatedWorkerGlobalScope used here (the project's lib is DOM, not WebWorker). */
 interface WorkerScope {
@@ -42,6 +44,31 @@ function messageChannelYield(): YieldToHost {
   return () => new Promise<void>((resolve) => { waiting.push(resolve); ch.port2.postMessage(null); });
 }
 
+/** FileSystemFileHandle.createSyncAccessHandle, which TypeScript declares only in the WebWorker lib. */
+interface SyncAccessFileHandle { createSyncAccessHandle(): Promise<SyncFile> }
+
+/** The OPFS file that keeps a disk's writes: one per image URL. */
+function overlayName(url: string): string {
+  return `rvisor-disk-${new URL(url, location.href).pathname.replace(/[^A-Za-z0-9._-]/g, "_")}.overlay`;
+}
+
+/** Opens the range disk, its writes saved in OPFS when asked and possible (else kept in memory, saying why). */
+async function openDisk(url: string, persist: boolean): Promise<{ disk: HttpRangeDisk; store: DiskStore }> {
+  if (!persist) return { disk: await HttpRangeDisk.open(url, { id: "rootfs" }), store: { kind: "memory" } };
+  const file = overlayName(url);
+  let handle: SyncFile;
+  try {
+    const dir = await navigator.storage.getDirectory();
+    const fh = (await dir.getFileHandle(file, { create: true })) as unknown as SyncAccessFileHandle;
+    handle = await fh.createSyncAccessHandle();
+  } catch (e) {
+    const why = `no Origin Private File System here (${e instanceof Error ? e.message : String(e)})`;
+    return { disk: await HttpRangeDisk.open(url, { id: "rootfs" }), store: { kind: "memory", why } };
+  }
+  const disk = await HttpRangeDisk.open(url, { id: "rootfs", store: (id: DiskIdentity) => new FileChunkStore(handle, id) });
+  return { disk, store: { kind: "opfs", file, restoredBytes: disk.restoredBytes } };
+}
+
 let booted = false;
 let machine: VirtMachine | null = null;
 let loop: RunLoop | null = null;
@@ -63,7 +90,8 @@ async function boot(req: BootRequest): Promise<void> {
     fetchWithProgress(req.image.kernel, "kernel", progress),
     fetchWithProgress(req.image.initrd, "initrd", progress),
   ]);
-  const disk = req.image.disk === undefined ? null : await HttpRangeDisk.open(req.image.disk, { id: "rootfs" });
+  const opened = req.image.disk === undefined ? null : await openDisk(req.image.disk, req.persistDisk);
+  const disk = opened === null ? null : opened.disk;
   const console = new PostedConsole();
   const yieldToHost = messageChannelYield();
   // A guest reboot builds the board again from the same files and disk, as `rvisor run` does.
@@ -73,7 +101,7 @@ async function boot(req: BootRequest): Promise<void> {
       drives: disk === null ? [] : [disk], console, ram: { shared: req.sharedRam },
     });
     const ram = machine.ram;
-    post({ type: "started", ramShared: ram.shared, ramBuffer: ram.buffer instanceof ArrayBuffer ? "ArrayBuffer" : "SharedArrayBuffer", diskBytes: disk === null ? null : disk.size });
+    post({ type: "started", ramShared: ram.shared, ramBuffer: ram.buffer instanceof ArrayBuffer ? "ArrayBuffer" : "SharedArrayBuffer", diskBytes: disk === null ? null : disk.size, diskStore: opened === null ? null : opened.store });
     for (const b of early.splice(0)) machine.consoleInput(b);
     loop = new RunLoop(machine, yieldToHost);
     const exit = await loop.run({ afterSlice: () => console.flush() });

@@ -76,7 +76,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const f = files.get(url.pathname);
     if (req.method !== "GET" && req.method !== "HEAD") { res.writeHead(405, { Allow: "GET, HEAD" }).end(); return; }
     if (f === undefined) { res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n"); return; }
-    const size = f.body !== undefined ? f.body.length : statSync(f.path as string).size;
+    let size: number;
+    if (f.body !== undefined) size = f.body.length;
+    else {
+      // Validators (RFC 9110 section 8.8): a disk overlay saved in the browser belongs to one version of the image.
+      const st = statSync(f.path as string);
+      size = st.size;
+      res.setHeader("Last-Modified", st.mtime.toUTCString());
+      res.setHeader("ETag", `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`);
+    }
     const range = parseRange(req.headers.range, size);
     res.setHeader("Accept-Ranges", "bytes");
     res.setHeader("Content-Type", f.type);
