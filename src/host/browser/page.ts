@@ -35,7 +35,9 @@ function element(id: string): HTMLElement {
   return e;
 }
 
-const term = new Terminal({ cols: 100, rows: 32, scrollback: 10_000, fontFamily: "DejaVu Sans Mono, Menlo, Consolas, monospace", fontSize: 14 });
+// 80 columns: what the guest's tty assumes on a serial line, which carries no window size, so
+// the shell's line editing wraps where the terminal does.
+const term = new Terminal({ cols: 80, rows: 32, scrollback: 10_000, fontFamily: "DejaVu Sans Mono, Menlo, Consolas, monospace", fontSize: 14 });
 term.open(element("terminal"));
 term.focus();
 
