@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { BenchRow, BenchSection } from "./bench.js";
 import { RVISOR_BIN } from "../test/lib/guest.js";
+import { browserSkipReason, launchChromium, serveWeb, TabVm } from "../test/lib/browser.js";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const READY = "rvisor guest ready";
@@ -31,6 +32,28 @@ export function timeToReady(cmd: string, args: string[], timeoutMs = 300_000): P
   });
 }
 
+/**
+ * Seconds from opening the in-tab VM's page (cross-origin isolated, no root disk, the same
+ * command line) to `READY` on its terminal, in Debian's Chromium; null with why when it cannot run.
+ */
+async function chromiumTimeToReady(timeoutMs = 300_000): Promise<{ seconds: number | null; notes?: string }> {
+  const why = browserSkipReason();
+  if (why !== null) return { seconds: null, notes: why };
+  const web = await serveWeb(true);
+  const browser = await launchChromium();
+  try {
+    const t0 = performance.now();
+    const vm = await TabVm.open(browser, `${web.url}?disk=0&append=${encodeURIComponent(APPEND)}`);
+    await vm.waitScreen(new RegExp(READY), timeoutMs);
+    return { seconds: (performance.now() - t0) / 1000, notes: "from opening the page (image fetch included); qemu column: QEMU with OpenSBI fw_jump" };
+  } catch (e) {
+    return { seconds: null, notes: `Chromium: ${(e as Error).message.split("\n")[0]}` };
+  } finally {
+    await browser.close();
+    await web.close();
+  }
+}
+
 export const bootSection: BenchSection = {
   name: "boot",
   description: "Linux 6.1 boot-to-init time (default guest image) vs qemu-system-riscv64",
@@ -52,9 +75,11 @@ export const bootSection: BenchSection = {
       section: "boot", program, instructions: null, rvisorSeconds: s, rvisorMips: null, qemuSeconds: qemu,
       ratio: s !== null && qemu !== null ? s / qemu : null, ...(notes === undefined ? {} : { notes }),
     });
+    const tab = await chromiumTimeToReady();
     return [
       row("linux boot-to-init, built-in SBI", builtin, "qemu column: QEMU with OpenSBI fw_jump"),
       row("linux boot-to-init, OpenSBI fw_jump", withSbi, haveFw ? undefined : "opensbi not installed"),
+      row("linux boot-to-init in Chromium (in-tab VM, built-in SBI)", tab.seconds, tab.notes),
     ];
   },
 };

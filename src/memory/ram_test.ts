@@ -33,3 +33,21 @@ test("a RAM size that is not a multiple of 64 KiB still gets views of exactly th
   assert.equal(ram.pageFlags.length, size / 4096);
   assert.throws(() => ram.write(BASE + size - 2, new Uint8Array(4)), /outside RAM/);
 });
+
+test("RAM without shared memory (a page that is not cross-origin isolated) is an unshared buffer that wasm code still reads", () => {
+  const ram = new Ram(BASE, 1 << 20, { shared: false });
+  assert.equal(ram.shared, false);
+  assert.ok(!(ram.buffer instanceof SharedArrayBuffer), "the buffer is not shared");
+  assert.ok(ram.memory !== null);
+  const m = new Module();
+  m.importMemory({ module: "env", name: "ram", min: 16, max: 16 });
+  const peek = m.addFunction(m.type([ValType.I32], [ValType.I64]), [], new Code().localGet(0).mem(Op.i64_load, 3));
+  m.exportFunction("peek", peek);
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { ram: ram.memory } }).exports;
+  ram.write64(BASE + 0x80, 0x1234_5678_9abc);
+  assert.equal((ex["peek"] as (a: number) => bigint)(0x80), 0x1234_5678_9abcn);
+  assert.equal(ram.read32(BASE + 0x80), 0x5678_9abc);
+  const shared = new Ram(BASE, 1 << 20);
+  assert.equal(shared.shared, true);
+  assert.ok(shared.buffer instanceof SharedArrayBuffer, "by default Node's RAM is shared");
+});

@@ -2,7 +2,7 @@
 // kernels boot. The board is described once, by VIRT_MEMMAP and the device rows built in
 // `VirtMachine`: the bus and the device tree both come from those rows.
 import { Bus } from "../memory/bus.js";
-import { Ram } from "../memory/ram.js";
+import { Ram, type RamOptions } from "../memory/ram.js";
 import type { Device, IrqLine } from "../memory/device.js";
 import { isElf, parseElf, PT_LOAD } from "../memory/elf.js";
 import { CodeCache } from "../cpu/code_cache.js";
@@ -61,6 +61,8 @@ export interface VirtConfig {
   randomBytes?: (dst: Uint8Array) => void;
   /** The harts' ISA (`--cpu`); default: the richest profile. */
   isa?: Isa;
+  /** How guest RAM is allocated (shared memory or not; default: shared where the host has it). */
+  ram?: RamOptions;
   /**
    * false: build the board but load nothing into RAM and start no hart (a snapshot restore
    * fills both; see snapshot.ts). Firmware, kernel and initrd are then not needed. Default true.
@@ -157,7 +159,7 @@ export class VirtMachine {
     const { memBytes, harts: nharts } = config;
     if (nharts < 1 || nharts > 8) throw new Error(`--smp must be between 1 and 8 (got ${nharts})`);
     this.clock = config.clock ?? (() => performance.now());
-    this.ram = new Ram(VIRT_MEMMAP.dram.base, memBytes);
+    this.ram = new Ram(VIRT_MEMMAP.dram.base, memBytes, config.ram);
     this.bus = new Bus(this.ram);
     this.code = new CodeCache(this.ram, config.isa);
     for (let i = 0; i < nharts; i++) this.harts.push(new Hart(i, this.bus, this.code));

@@ -32,16 +32,20 @@ export function openShare(dir: string, tag: string, readonly: boolean, what: str
   return { fs: new NodeFs9p(resolve(dir), { readonly }), tag };
 }
 
-interface ImageLib { imagePaths(): { kernel: string | null; initrd: string | null; ready: boolean } }
+type ImagePath = string | null;
+interface ImageLib { imagePaths(): { kernel: ImagePath; initrd: ImagePath; rootfs: ImagePath; manifest: ImagePath; ready: boolean } }
 
-/** rvisor's own guest image (Linux 6.1 + busybox initramfs), as `npm run image` caches it. */
-export async function defaultGuestImage(): Promise<{ kernel: string; initrd: string }> {
+/** The files of rvisor's default guest image (scripts/lib/image.mjs). */
+export interface GuestImageFiles { kernel: string; initrd: string; rootfs: string; manifest: string }
+
+/** rvisor's own guest image (Linux 6.1 + busybox initramfs, ext4 root disk), as `npm run image` caches it. */
+export async function defaultGuestImage(): Promise<GuestImageFiles> {
   const lib = (await import(new URL("../../../../scripts/lib/image.mjs", import.meta.url).href)) as ImageLib;
   const p = lib.imagePaths();
-  if (!p.ready || p.kernel === null || p.initrd === null) {
+  if (!p.ready || p.kernel === null || p.initrd === null || p.rootfs === null || p.manifest === null) {
     throw new VmBuildError("rvisor's guest image is not built (run 'npm run image'), or give the VM a kernel (--kernel)");
   }
-  return { kernel: p.kernel, initrd: p.initrd };
+  return { kernel: p.kernel, initrd: p.initrd, rootfs: p.rootfs, manifest: p.manifest };
 }
 
 /** The files and backends a VM's machine is built from; open once, reused across guest reboots. */
