@@ -59,7 +59,7 @@ commands:
   run     boot a RISC-V virt machine (firmware, Linux kernel, or a bare-metal ELF)
   exec    run a riscv64 Linux program directly (process VM)
   img     create and inspect disk images (raw, qcow2), like qemu-img ('rvisor img --help')
-  create, start, console, stop, kill, pause, resume, list, info, logs, rm
+  create, start, console, stop, kill, pause, resume, list, info, logs, rm, snapshot, restore, clone
           manage persistent VMs, each running in its own process (below)
 
 rvisor run options:
@@ -104,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
         return await mod.execMain(rest);
       }
       case "create": case "start": case "console": case "stop": case "kill": case "pause": case "resume":
-      case "list": case "info": case "logs": case "rm": case "__vm":
+      case "list": case "info": case "logs": case "rm": case "snapshot": case "snapshots": case "restore": case "clone": case "__vm":
         return await (await import("./vm_commands.js")).vmMain(cmd, rest);
       case undefined: case "-h": case "--help": case "help":
         process.stdout.write(USAGE + (await import("./vm_commands.js")).VM_USAGE);

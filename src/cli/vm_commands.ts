@@ -1,20 +1,24 @@
 // The VM lifecycle verbs, in the style of virsh and Multipass:
 //   create start console stop kill pause resume list info logs rm   (and the internal __vm)
+//   snapshot create|list|rm, restore, clone                         (src/host/node/vm_snapshot.ts)
 // Definitions live in the state directory (src/host/node/vm_store.ts); each running VM is its
 // own process (src/host/node/vm_process.ts) that these commands reach over its control socket.
 //
 // Exit codes: 0 success; 1 the operation failed (unknown VM, wrong state, limit refused, VM
 // process error); 2 usage error (bad option or value).
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, statSync, watch } from "node:fs";
+import { existsSync, readFileSync, statSync, watch } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { formatMib, parseVmConfig, validateName, VmConfigError, type VmConfig } from "../hypervisor/config.js";
-import type { VmState } from "../hypervisor/control.js";
-import { createRefusal, startRefusal } from "../hypervisor/limits.js";
+import { formatMib, parseVmConfig, validateName, VmConfigError, type DiskFormat, type VmConfig } from "../hypervisor/config.js";
+import type { RunState, VmState } from "../hypervisor/control.js";
+import { createRefusal } from "../hypervisor/limits.js";
+import { parseDiskSize, SnapshotRecordError, type SnapshotRecord } from "../hypervisor/snapshots.js";
 import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "../host/node/vm_control.js";
-import { pidAlive, VmExistsError, VmStore } from "../host/node/vm_store.js";
+import { killVm, liveVm, shutdownVm, startVmLocked, VmOpError, waitGone, DEFAULT_SHUTDOWN_TIMEOUT_MS } from "../host/node/vm_ops.js";
+import {
+  cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, removeSnapshot, revertVm, snapshotVm,
+} from "../host/node/vm_snapshot.js";
+import { VmExistsError, VmStore } from "../host/node/vm_store.js";
 
 /** An error reported as `error: MESSAGE` with exit status `code`. */
 export class VmCommandError extends Error {
@@ -22,31 +26,43 @@ export class VmCommandError extends Error {
 }
 export const EXIT_FAILED = 1, EXIT_USAGE = 2;
 
-export const VM_COMMANDS = ["create", "start", "console", "stop", "kill", "pause", "resume", "list", "info", "logs", "rm"] as const;
+export const VM_COMMANDS = ["create", "start", "console", "stop", "kill", "pause", "resume", "list", "info", "logs", "rm",
+  "snapshot", "snapshots", "restore", "clone"] as const;
 export type VmCommand = typeof VM_COMMANDS[number];
 
 export const VM_USAGE = `VM commands (definitions kept in $RVISOR_HOME, default ~/.local/share/rvisor):
-  create NAME [--cpus N] [--memory SIZE] [--disk PATH[,format=raw|qcow2][,readonly=on]]...
+  create NAME [--cpus N] [--memory SIZE] [--disk PATH[,format=raw|qcow2][,readonly=on] | SIZE[,format=qcow2|raw]]...
               [--share DIR[,tag=NAME][,readonly=on]]... [--kernel FILE] [--initrd FILE]
               [--append STR] [--bios FILE|none] [--cpu PROFILE] [--cpu-quota PERCENT]
-                           define a VM (default: 1 vCPU, 256M, rvisor's guest image)
+                           define a VM (default: 1 vCPU, 256M, rvisor's guest image); --disk 10G makes
+                           a new, empty qcow2 disk of that size in the VM's directory
   start NAME [--attach]    start it in its own background process
   console NAME             attach to its serial console (Ctrl-] detaches; the VM keeps running)
-  stop NAME [--timeout S]  stop it cleanly (disks flushed); killed after S seconds (default 30)
+  stop NAME [--timeout S] [--force]
+                           press its power button and wait S seconds (default 30) for the guest to
+                           power off, then stop it from the host (vCPUs stopped, disks flushed);
+                           --force: from the host at once
   kill NAME                kill its process at once (SIGKILL)
   pause NAME | resume NAME stop / continue its vCPUs (guest time stands still while paused)
   list [--json]            every VM: name, state (running|paused|shut off|crashed), cpus, memory, pid
   info NAME [--json]       its definition and state
   logs NAME [-f] [--tail N] its console output (kept across runs, rotated at 1 MiB)
   rm NAME [--force]        delete it (--force kills it first if running)
+  snapshot create NAME [SNAP]
+                           capture the running or paused VM: machine state and, in the same pause,
+                           every writable disk (its image becomes a read-only base under a new overlay)
+  snapshot list NAME [--json]   (also: snapshots NAME)
+  snapshot rm NAME SNAP    delete a snapshot (its images go once nothing refers to them)
+  restore NAME SNAP [--paused|--running]
+                           return the VM to the snapshot: machine and disks (it is restarted)
+  clone SRC NEW [--snapshot SNAP]
+                           a new VM with copy-on-write overlays on SRC's disks (SRC shut off), or on a
+                           snapshot's disks, starting from the snapshot's machine state
 exit status: 0 ok, 1 the operation failed, 2 usage error
 `;
 
 /** Ctrl-], virsh's console escape. */
 const CONSOLE_ESCAPE = 0x1d;
-const START_WAIT_MS = 15_000;
-const DEFAULT_STOP_TIMEOUT_S = 30;
-const RVISOR_BIN = fileURLToPath(new URL("../../../bin/rvisor.js", import.meta.url));
 
 type Options = Parameters<typeof parseArgs>[0] extends infer P ? P extends { options?: infer O } ? NonNullable<O> : never : never;
 
@@ -57,7 +73,7 @@ function parse<O extends Options>(argv: string[], options: O, positionals: numbe
   } catch (e) {
     throw new VmCommandError((e as Error).message.split("\n")[0], EXIT_USAGE);
   }
-  if (r.positionals.length !== positionals) {
+  if (positionals >= 0 && r.positionals.length !== positionals) {
     throw new VmCommandError(positionals === 0 ? `unexpected argument '${r.positionals[0]}'` : "expected a VM name", EXIT_USAGE);
   }
   return r;
@@ -113,8 +129,21 @@ async function cmdCreate(argv: string[]): Promise<number> {
     bios: { type: "string" }, cpu: { type: "string" }, "cpu-quota": { type: "string" },
   }, 1);
   const abs = (p: string | undefined): string | undefined => p === undefined ? undefined : resolve(p);
-  const disks = (o.disk ?? []).map((spec) => {
+  const s = store();
+  const name = positionals[0];
+  // --disk SIZE (a size with a unit, naming no existing file): a new image in the VM's directory.
+  const fresh: { path: string; size: number; format: DiskFormat }[] = [];
+  const disks = (o.disk ?? []).map((spec, i) => {
     const { head, kv } = specOf(spec, "--disk", ["format", "readonly"]);
+    const size = existsSync(head) ? null : parseDiskSize(head, `disks[${i}]`);
+    if (size !== null) {
+      const format = kv.get("format") ?? "qcow2";
+      if (format !== "qcow2" && format !== "raw") throw new VmConfigError(`disks[${i}].format`, `unknown disk format '${format}' (valid: raw, qcow2)`);
+      if (kv.has("readonly")) throw new VmCommandError(`--disk '${spec}': a new, empty disk cannot be read-only`, EXIT_USAGE);
+      const path = newImagePath(s.disksDir(typeof name === "string" ? name : "_"), i);
+      fresh.push({ path, size, format });
+      return { path, format, readonly: false };
+    }
     return { path: resolve(head), format: kv.get("format") ?? "raw", readonly: onOff(kv.get("readonly"), `--disk '${spec}': readonly`) };
   });
   const shares = (o.share ?? []).map((spec, i) => {
@@ -123,83 +152,42 @@ async function cmdCreate(argv: string[]): Promise<number> {
   });
   const bios = o.bios === undefined || o.bios === "builtin" || o.bios === "none" ? o.bios : resolve(o.bios);
   const input = {
-    name: positionals[0], cpus: o.cpus, memory: o.memory,
+    name, cpus: o.cpus, memory: o.memory,
     cpu: { profile: o.cpu, quotaPercent: o["cpu-quota"] },
     boot: { firmware: bios, kernel: abs(o.kernel), initrd: abs(o.initrd), cmdline: o.append },
     disks, shares,
   };
   const cfg = parseVmConfig(JSON.parse(JSON.stringify(input)) as unknown);
-  checkHostPaths(cfg);
-  const s = store();
-  await s.withLock(() => {
+  checkHostPaths({ ...cfg, disks: cfg.disks.filter((d) => !fresh.some((f) => f.path === d.path)) });
+  await s.withLock(async () => {
     const refusal = createRefusal(s.limits(), s.names().length, cfg);
     if (refusal !== null) throw new VmCommandError(refusal);
     try { s.create(cfg); } catch (e) { if (e instanceof VmExistsError) throw new VmCommandError(e.message); throw e; }
+    try { await createVmDisks(fresh); } catch (e) {
+      s.remove(cfg.name);
+      throw new VmCommandError(`cannot create the disk images of VM '${cfg.name}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   });
-  process.stdout.write(`VM '${cfg.name}' created (${cfg.cpus} vCPU${cfg.cpus > 1 ? "s" : ""}, ${formatMib(cfg.memoryMib)})\n`);
+  const made = fresh.map((f) => `, ${(f.size / 2 ** 30).toFixed(f.size % 2 ** 30 === 0 ? 0 : 1)}G ${f.format} disk`).join("");
+  process.stdout.write(`VM '${cfg.name}' created (${cfg.cpus} vCPU${cfg.cpus > 1 ? "s" : ""}, ${formatMib(cfg.memoryMib)}${made})\n`);
   return 0;
-}
-
-async function runningConfigs(s: VmStore, except: string): Promise<VmConfig[]> {
-  const out: VmConfig[] = [];
-  for (const n of s.names()) {
-    if (n === except) continue;
-    const st = await vmState(s, n);
-    if (st.state === "running" || st.state === "paused") out.push(s.read(n));
-  }
-  return out;
 }
 
 async function cmdStart(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { attach: { type: "boolean" } }, 1);
   const s = store();
   const name = positionals[0];
-  const cfg = requireVm(s, name);
-  const pid = await s.withLock(async () => {
-    const st = await vmState(s, name);
-    if (st.state === "running" || st.state === "paused") throw new VmCommandError(`VM '${name}' is already ${st.state}`);
-    const refusal = startRefusal(s.limits(), await runningConfigs(s, name), cfg);
-    if (refusal !== null) throw new VmCommandError(refusal);
-    s.clearRuntime(name);
-    return spawnVmProcess(s, name);
-  });
-  process.stdout.write(`VM '${name}' started (pid ${pid})\n`);
+  requireVm(s, name);
+  const from = pendingRestore(s, name);
+  const pid = await s.withLock(() => startVmLocked(s, name));
+  process.stdout.write(`VM '${name}' started (pid ${pid})${from === null ? "" : ` from snapshot ${from.from}`}\n`);
   if (o.attach === true) return attach(s, name);
   return 0;
 }
 
-/** Spawns `rvisor __vm NAME` detached and waits until it records itself (or dies trying). */
-async function spawnVmProcess(s: VmStore, name: string): Promise<number> {
-  const err = openSync(s.errPath(name), "w");
-  const child = spawn(process.execPath, [RVISOR_BIN, "__vm", name], {
-    detached: true, stdio: ["ignore", "ignore", err], env: { ...process.env, RVISOR_HOME: s.root },
-  });
-  closeSync(err);
-  let exited: number | null = null;
-  child.once("exit", (code, sig) => { exited = code ?? (sig === null ? 1 : 128); });
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw new VmCommandError(`cannot start VM '${name}': spawn failed`);
-  const deadline = Date.now() + START_WAIT_MS;
-  for (;;) {
-    const rt = s.runtime(name);
-    if (rt !== null && rt.pid === pid) return pid;
-    if (exited !== null || !pidAlive(pid)) {
-      const why = readFileSync(s.errPath(name), "utf8").trim().split("\n").filter((l) => l !== "").slice(-3).join("\n").replace(/^rvisor: /, "");
-      throw new VmCommandError(`VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
-    }
-    if (Date.now() > deadline) throw new VmCommandError(`VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 async function live(s: VmStore, name: string): Promise<VmStateInfo & { socket: string; pid: number }> {
   requireVm(s, name);
-  const st = await vmState(s, name);
-  if (st.runtime === null || (st.state !== "running" && st.state !== "paused")) {
-    throw new VmCommandError(st.state === "crashed" ? `VM '${name}' has crashed (its process is gone)` : `VM '${name}' is not running`);
-  }
-  return { ...st, socket: st.runtime.socket, pid: st.runtime.pid };
+  return liveVm(s, name);
 }
 
 async function attach(s: VmStore, name: string): Promise<number> {
@@ -247,34 +235,19 @@ async function simple(argv: string[], cmd: "pause" | "resume"): Promise<number> 
   return 0;
 }
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (pidAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
-}
-
 async function cmdStop(argv: string[]): Promise<number> {
-  const { values: o, positionals } = parse(argv, { timeout: { type: "string", short: "t" } }, 1);
-  const timeout = o.timeout === undefined ? DEFAULT_STOP_TIMEOUT_S : Number(o.timeout);
+  const { values: o, positionals } = parse(argv, { timeout: { type: "string", short: "t" }, force: { type: "boolean", short: "f" } }, 1);
+  const timeout = o.timeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000 : Number(o.timeout);
   if (!Number.isFinite(timeout) || timeout < 0) throw new VmCommandError(`--timeout must be a number of seconds (got '${o.timeout ?? ""}')`, EXIT_USAGE);
   const s = store();
   const name = positionals[0];
-  const v = await live(s, name);
-  let asked = false;
-  try { asked = (await controlRequest(v.socket, "stop")).ok; } catch { /* unresponsive: killed below */ }
-  if (asked && await waitGone(v.pid, timeout * 1000)) {
-    // The guest kernel has no power-button path (see vm_process.ts), so the host ends the run.
-    process.stdout.write(`VM '${name}' shut off (stopped by the host: its guest has no power-off request channel; ` +
-      "vCPUs stopped, disks flushed)\n");
-    return 0;
-  }
-  try { process.kill(v.pid, "SIGKILL"); } catch { /* already gone */ }
-  await waitGone(v.pid, 5000);
-  s.clearRuntime(name);
-  process.stdout.write(`VM '${name}' did not stop within ${timeout} s: killed (pid ${v.pid})\n`);
+  requireVm(s, name);
+  const r = await shutdownVm(s, name, { timeoutMs: timeout * 1000, force: o.force === true });
+  const why = r.why === "forced" ? "--force" : r.why === "paused" ? "it is paused"
+    : r.why === "no-answer" ? "its process did not answer" : `the guest did not power off within ${timeout} s`;
+  if (r.how === "guest") process.stdout.write(`VM '${name}' shut off (the guest powered off)\n`);
+  else if (r.how === "host") process.stdout.write(`VM '${name}' shut off (stopped by the host: ${why}; vCPUs stopped, disks flushed)\n`);
+  else process.stdout.write(`VM '${name}' killed (pid ${r.pid}): ${why}, and it did not stop from the host side either\n`);
   return 0;
 }
 
@@ -282,11 +255,9 @@ async function cmdKill(argv: string[]): Promise<number> {
   const { positionals } = parse(argv, {}, 1);
   const s = store();
   const name = positionals[0];
-  const v = await live(s, name);
-  process.kill(v.pid, "SIGKILL");
-  await waitGone(v.pid, 5000);
-  s.clearRuntime(name);
-  process.stdout.write(`VM '${name}' killed (pid ${v.pid})\n`);
+  requireVm(s, name);
+  const pid = await killVm(s, name);
+  process.stdout.write(`VM '${name}' killed (pid ${pid})\n`);
   return 0;
 }
 
@@ -308,8 +279,7 @@ async function cmdList(argv: string[]): Promise<number> {
     return 0;
   }
   const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID"], ...rows.map((r) => [r.name, r.state, String(r.cpus), r.memory, r.pid === null ? "-" : String(r.pid)])];
-  const widths = table[0].map((_, c) => Math.max(...table.map((t) => t[c].length)));
-  for (const t of table) process.stdout.write(`${t.map((cell, c) => cell.padEnd(widths[c])).join("   ").trimEnd()}\n`);
+  printTable(table);
   return 0;
 }
 
@@ -383,13 +353,92 @@ async function cmdRm(argv: string[]): Promise<number> {
     const st = await vmState(s, name);
     if (st.state === "running" || st.state === "paused") {
       if (o.force !== true) throw new VmCommandError(`VM '${name}' is ${st.state} (stop it first, or rm --force)`);
-      const pid = st.runtime?.pid;
-      if (pid !== undefined) { process.kill(pid, "SIGKILL"); await waitGone(pid, 5000); }
     }
+    const users = await dependents(s, name);
+    if (users.length > 0) throw new VmCommandError(`VM '${name}' has disk images that ${users.map((u) => `'${u}'`).join(", ")} use${users.length === 1 ? "s" : ""} (clones): remove ${users.length === 1 ? "it" : "them"} first`);
+    const pid = st.state === "running" || st.state === "paused" ? st.runtime?.pid : undefined;
+    if (pid !== undefined) { process.kill(pid, "SIGKILL"); await waitGone(pid, 5000); }
     s.clearRuntime(name);
     s.remove(name);
+    await collectImages(s);
   });
   process.stdout.write(`VM '${name}' removed\n`);
+  return 0;
+}
+
+function snapshotRows(recs: readonly ({ name: string; record: SnapshotRecord | null; error: string | null })[]): string[][] {
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)}M`;
+  return [["NAME", "CREATED", "STATE", "SIZE", "PAUSE", "DISKS"], ...recs.map((e) => e.record === null
+    ? [e.name, "-", "corrupt", "-", "-", e.error ?? ""]
+    : [e.name, e.record.createdAt.replace("T", " ").replace(/\.\d+Z$/, "Z"), e.record.state, mib(e.record.machineBytes), `${e.record.pauseMs} ms`,
+      e.record.disks.map((d) => `${d.index}:${d.chain.map((p) => p.split("/").pop() ?? p).join("<")}${d.readonly ? "(ro)" : ""}`).join(" ") || "-"])];
+}
+
+function printTable(table: string[][]): void {
+  const widths = table[0].map((_, c) => Math.max(...table.map((t) => t[c].length)));
+  for (const t of table) process.stdout.write(`${t.map((cell, c) => cell.padEnd(widths[c])).join("   ").trimEnd()}\n`);
+}
+
+async function cmdSnapshot(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const s = store();
+  switch (sub) {
+    case "create": {
+      const { positionals } = parse(rest, {}, -1);
+      if (positionals.length < 1 || positionals.length > 2) throw new VmCommandError("usage: snapshot create NAME [SNAP]", EXIT_USAGE);
+      requireVm(s, positionals[0]);
+      const r = await snapshotVm(s, positionals[0], positionals[1]);
+      process.stdout.write(`snapshot '${r.name}' of VM '${r.vm}' taken (${(r.machineBytes / 2 ** 20).toFixed(1)} MiB, guest paused ${r.pauseMs} ms, ` +
+        `${r.disks.filter((d) => !d.readonly).length} disk(s) frozen)\n`);
+      return 0;
+    }
+    case "list": return cmdSnapshotList(rest);
+    case "rm": case "delete": {
+      const { positionals } = parse(rest, {}, 2);
+      requireVm(s, positionals[0]);
+      const freed = await removeSnapshot(s, positionals[0], positionals[1]);
+      process.stdout.write(`snapshot '${positionals[1]}' of VM '${positionals[0]}' removed${freed.length > 0 ? ` (${freed.length} image(s) freed)` : ""}\n`);
+      return 0;
+    }
+    default:
+      throw new VmCommandError(sub === undefined ? "snapshot needs a subcommand: create, list or rm" : `unknown snapshot subcommand '${sub}' (valid: create, list, rm)`, EXIT_USAGE);
+  }
+}
+
+async function cmdSnapshotList(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(argv, { json: { type: "boolean" } }, 1);
+  const s = store();
+  requireVm(s, positionals[0]);
+  const list = listSnapshots(s, positionals[0]);
+  if (o.json === true) {
+    process.stdout.write(`${JSON.stringify(list.map((e) => e.record ?? { name: e.name, error: e.error }), null, 2)}\n`);
+    return 0;
+  }
+  printTable(snapshotRows(list));
+  return 0;
+}
+
+async function cmdRestore(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(argv, { paused: { type: "boolean" }, running: { type: "boolean" } }, 2);
+  if (o.paused === true && o.running === true) throw new VmCommandError("give --paused or --running, not both", EXIT_USAGE);
+  const s = store();
+  const [name, snap] = positionals;
+  requireVm(s, name);
+  const state: RunState | undefined = o.paused === true ? "paused" : o.running === true ? "running" : undefined;
+  const { pid, record } = await revertVm(s, name, snap, { state });
+  process.stdout.write(`VM '${name}' restored to snapshot '${snap}' of ${record.createdAt} (pid ${pid}, ${state ?? record.state})\n`);
+  return 0;
+}
+
+async function cmdClone(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(argv, { snapshot: { type: "string" }, from: { type: "string" } }, 2);
+  if (o.snapshot !== undefined && o.from !== undefined) throw new VmCommandError("give --snapshot or --from, not both", EXIT_USAGE);
+  const s = store();
+  const [src, dst] = positionals;
+  requireVm(s, src);
+  const snapshot = o.snapshot ?? o.from;
+  const cfg = await cloneVm(s, src, dst, { snapshot });
+  process.stdout.write(`VM '${cfg.name}' cloned from '${src}'${snapshot === undefined ? "" : ` snapshot '${snapshot}' (its first start continues from it)`}\n`);
   return 0;
 }
 
@@ -411,12 +460,16 @@ export async function vmMain(cmd: string, argv: string[]): Promise<number> {
       case "info": return await cmdInfo(argv);
       case "logs": return await cmdLogs(argv);
       case "rm": return await cmdRm(argv);
+      case "snapshot": return await cmdSnapshot(argv);
+      case "snapshots": return await cmdSnapshotList(argv);
+      case "restore": return await cmdRestore(argv);
+      case "clone": return await cmdClone(argv);
       default: throw new VmCommandError(`unknown command '${cmd}'`, EXIT_USAGE);
     }
   } catch (e) {
     if (e instanceof VmCommandError) { process.stderr.write(`error: ${e.message}\n`); return e.code; }
     if (e instanceof VmConfigError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_USAGE; }
-    if (e instanceof ControlError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
+    if (e instanceof ControlError || e instanceof VmOpError || e instanceof SnapshotRecordError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
     throw e;
   }
 }
