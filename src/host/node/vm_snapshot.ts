@@ -432,7 +432,11 @@ export async function cloneVm(store: VmStore, src: string, dst: string, opts: Cl
     if (refusal !== null) throw new VmOpError(refusal);
 
     const made: string[] = [];
-    const cleanup = (): void => { for (const m of made) rmSync(m, { force: true }); };
+    let created = false;
+    const cleanup = (): void => {
+      for (const m of made) rmSync(m, { force: true });
+      if (created) store.remove(dst);
+    };
     try {
       let base: SnapshotRecord;
       if (rec !== null) base = rec;
@@ -446,8 +450,11 @@ export async function cloneVm(store: VmStore, src: string, dst: string, opts: Cl
         const srcDisks = await disksFrom(store, src, s.disks, base, made);
         store.writeConfig({ ...s, disks: srcDisks });
       }
+      // The definition first (its directory must not exist before), then its overlays in it.
+      try { store.create({ ...s, name: dst }); } catch (e) { if (e instanceof VmExistsError) throw new VmOpError(e.message); throw e; }
+      created = true;
       const cfg: VmConfig = { ...s, name: dst, disks: await disksFrom(store, dst, s.disks, base, made) };
-      try { store.create(cfg); } catch (e) { if (e instanceof VmExistsError) throw new VmOpError(e.message); throw e; }
+      store.writeConfig(cfg);
       if (rec !== null) setPendingRestore(store, dst, join(store.snapshotDir(src, rec.name), rec.machineFile), "running", `${src}/${rec.name}`);
       return cfg;
     } catch (e) {
