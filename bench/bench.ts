@@ -14,6 +14,7 @@ import { qemuSystem, runQemuSpike } from "../test/lib/qemu.js";
 import { bootSection } from "./boot.js";
 import { jitSection } from "./jit.js";
 import { snapshotSection } from "./snapshot.js";
+import { vmSnapshotSection } from "./vm_snapshot.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 
 export interface BenchRow {
@@ -215,6 +216,7 @@ export const sections: BenchSection[] = [
   },
   bootSection,
   snapshotSection,
+  vmSnapshotSection,
   ...userSections,
   jitSection,
 ];
