@@ -90,8 +90,13 @@ test("managed snapshots: snapshot a counting guest, restore it (counter and disk
     assert.equal(cfg1.disks[0].format, "qcow2");
     assert.notEqual(cfg1.disks[0].path, base);
 
-    // A second snapshot with a corrupted machine file: restore is refused, the VM runs on unchanged.
+    // A second snapshot, of the paused VM (it stays paused), with a corrupted machine file:
+    // restore is refused, the VM runs on unchanged.
+    await ok(env, "pause", "vm1");
     await ok(env, "snapshot", "create", "vm1", "s2");
+    assert.equal((await list(env)).get("vm1")?.state, "paused");
+    await ok(env, "resume", "vm1");
+    assert.deepEqual((JSON.parse(await ok(env, "snapshot", "list", "vm1", "--json")) as SnapRec[]).map((r) => [r.name, r.state]), [["s1", "running"], ["s2", "paused"]]);
     const m2 = join(home, "vms", "vm1", "snapshots", "s2", "machine.rvsnap");
     const bytes = readFileSync(m2);
     bytes[bytes.length >> 1] ^= 0xff;
@@ -134,6 +139,8 @@ test("managed snapshots: snapshot a counting guest, restore it (counter and disk
     // Three clones from s1, all running at once: each its own disk, each sees only its own writes.
     const clones = ["c1", "c2", "c3"];
     for (const c of clones) assert.match(await ok(env, "clone", "vm1", c, "--snapshot", "s1"), new RegExp(`VM '${c}' cloned from 'vm1' snapshot 's1'`));
+    assert.match(await ok(env, "info", "c1"), /Next start:\s+continues from snapshot vm1\/s1/);
+    assert.match(await ok(env, "info", "vm1"), /Snapshots:\s+s1\n/);
     const exists = await rvisor(env, "clone", "vm1", "c1", "--snapshot", "s1");
     assert.deepEqual([exists.code, exists.stderr], [1, "error: VM 'c1' already exists\n"]);
     const overlays = new Set(clones.map((c) => (JSON.parse(readFileSync(join(home, "vms", c, "config.json"), "utf8")) as { disks: { path: string }[] }).disks[0].path));

@@ -291,7 +291,8 @@ async function cmdInfo(argv: string[]): Promise<number> {
   const r = await row(s, name);
   const last = s.lastExit(name);
   if (o.json === true) {
-    process.stdout.write(`${JSON.stringify({ name, state: r.state, pid: r.pid, status: r.info.status, config: r.cfg, lastExit: last }, null, 2)}\n`);
+    const snapshots = listSnapshots(s, name).map((e) => e.name);
+    process.stdout.write(`${JSON.stringify({ name, state: r.state, pid: r.pid, status: r.info.status, config: r.cfg, lastExit: last, snapshots }, null, 2)}\n`);
     return 0;
   }
   const c = r.cfg;
@@ -304,7 +305,10 @@ async function cmdInfo(argv: string[]): Promise<number> {
     ...c.disks.map((d, i): [string, string] => [`Disk ${i}`, `${d.path} (${d.format}${d.readonly ? ", read-only" : ""})`]),
     ...c.shares.map((sh, i): [string, string] => [`Share ${i}`, `${sh.path} tag=${sh.tag}${sh.readonly ? " (read-only)" : ""}`]),
     ["Console log", s.logPath(name)],
+    ["Snapshots", listSnapshots(s, name).map((e) => e.name).join(", ") || "-"],
   ];
+  const pending = pendingRestore(s, name);
+  if (pending !== null) lines.push(["Next start", `continues from snapshot ${pending.from}`]);
   if (r.info.status !== null) lines.push(["Guest time", `${(r.info.status.guestMs / 1000).toFixed(1)} s`], ["Instructions", String(r.info.status.executed)]);
   if (last !== null && r.pid === null) lines.push(["Last exit", `${last.reason} (code ${last.code}) at ${last.at}${last.message !== undefined ? `: ${last.message.split("\n")[0]}` : ""}`]);
   for (const [k, v] of lines) process.stdout.write(`${(k + ":").padEnd(14)}${v}\n`);
