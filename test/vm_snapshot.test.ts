@@ -192,10 +192,15 @@ test("managed snapshots: snapshot a counting guest, restore it (counter and disk
     }
     process.stderr.write(`snapshot test: qemu-img check passed on ${checked} images\n`);
     assert.ok(checked >= 6, `only ${checked} images checked`);
-    // A clone's disk chain reads as qemu-img sees it: overlay → s1's frozen image → base.img.
-    const chain = JSON.parse(execFileSync("qemu-img", ["info", "--backing-chain", "--output=json", [...overlays][0]], { encoding: "utf8" })) as { filename: string }[];
-    assert.equal(chain.length, 3);
-    assert.equal(resolve(chain[2].filename), base);
+    // A clone's disk chains read as qemu-img sees them: disk 0 is its overlay on s1's image of
+    // disk 0 (base.img itself, frozen by the first snapshot); disk 1 its overlay on s1's image
+    // of disk 1 (the fresh 64M image it started as).
+    const chain = (p: string): string[] => (JSON.parse(execFileSync("qemu-img", ["info", "--backing-chain", "--output=json", p], { encoding: "utf8" })) as { filename: string }[])
+      .map((x) => resolve(x.filename));
+    const c1disks = (JSON.parse(readFileSync(join(home, "vms", "c1", "config.json"), "utf8")) as { disks: { path: string }[] }).disks;
+    assert.deepEqual(chain(c1disks[0].path), [c1disks[0].path, base]);
+    assert.equal(s1.disks[1].path, cfg0.disks[1].path);
+    assert.deepEqual(chain(c1disks[1].path), [c1disks[1].path, cfg0.disks[1].path]);
     for (const c of clones) await ok(env, "rm", c);
     await ok(env, "rm", "vm1");
     assert.deepEqual(readdirSync(join(home, "vms")).filter((n) => !n.startsWith(".")), []);
