@@ -15,6 +15,7 @@ import { bootSection } from "./boot.js";
 import { jitSection } from "./jit.js";
 import { snapshotSection } from "./snapshot.js";
 import { imageSection } from "./image.js";
+import { vmSnapshotSection } from "./vm_snapshot.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 import { netSection } from "./net.js";
 
@@ -218,6 +219,7 @@ export const sections: BenchSection[] = [
   bootSection,
   snapshotSection,
   imageSection,
+  vmSnapshotSection,
   ...userSections,
   jitSection,
   netSection,

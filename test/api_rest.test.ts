@@ -187,7 +187,10 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       ["GET", T.drive, "/v1/vms/vm1/drives/nosuch", undefined, 404, /^VM 'vm1' has no drive 'nosuch'$/],
       ["PATCH", T.drive, "/v1/vms/vm1/drives/nosuch", { drive_id: "nosuch", is_read_only: true }, 404, /has no drive 'nosuch'/],
       ["DELETE", T.drive, "/v1/vms/vm1/drives/nosuch", undefined, 404, /has no drive 'nosuch'/],
-      ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "FlushMetrics" }, 400, /^action_type: must be one of "InstanceStart", "SendCtrlAltDel", "InstanceKill"$/],
+      ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "FlushMetrics" }, 400, /^action_type: must be one of "InstanceStart", "SendCtrlAltDel", "InstanceStop", "InstanceKill"$/],
+      ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "InstanceStop", timeout_s: -1 }, 400, /^timeout_s: /],
+      ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "InstanceKill", timeout_s: 1 }, 400, /^timeout_s: is an InstanceStop option$/],
+      ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "InstanceStop" }, 409, /^VM 'vm1' is not running$/],
       ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "SendCtrlAltDel" }, 409, /^VM 'vm1' is not running$/],
       ["PUT", T.actions, "/v1/vms/vm1/actions", { action_type: "InstanceKill" }, 409, /^VM 'vm1' is not running$/],
       ["PUT", T.actions, "/v1/vms/nosuch/actions", { action_type: "InstanceStart" }, 404, /does not exist/],
@@ -282,8 +285,11 @@ test("REST: a running VM — start, console WebSocket, pause holds its input, wr
     const logs = await api.call("GET", "/v1/vms/{name}/logs", "/v1/vms/echo/logs");
     assert.match(logs.text, /ping-1\r(?:after-resize)?/);
 
-    // SendCtrlAltDel stops the VM cleanly; the console WebSocket is closed with 1000.
+    // SendCtrlAltDel only presses the power button: this bare-metal guest ignores it and runs on.
     assert.equal((await api.call("PUT", A, "/v1/vms/echo/actions", { action_type: "SendCtrlAltDel" })).status, 204);
+    assert.equal(((await api.call("GET", "/v1/vms/{name}", "/v1/vms/echo")).json as { state: string }).state, "running");
+    // InstanceStop with timeout_s 0 stops it from the host at once; the console WebSocket is closed with 1000.
+    assert.equal((await api.call("PUT", A, "/v1/vms/echo/actions", { action_type: "InstanceStop", timeout_s: 0 })).status, 204);
     await ws.waitFor(() => ws?.closed !== null, "the console to close", 10_000);
     assert.deepEqual(ws.closed, { code: WS_NORMAL, reason: "VM stopped" });
     const off = (await api.call("GET", "/v1/vms/{name}", "/v1/vms/echo")).json as { state: string; pid: null; lastExit: { reason: string } };

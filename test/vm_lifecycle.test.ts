@@ -5,59 +5,14 @@
 // and host-wide limits refused with the limit named.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GuestConsole, guestImage, RVISOR_BIN } from "./lib/guest.js";
+import { GuestConsole, guestImage } from "./lib/guest.js";
+import { attach, list, ok, rvisor, ticks, waitReady } from "./lib/vm.js";
 
-const BOOT_TIMEOUT = 180_000;
 const img = await guestImage();
 const skip = typeof img === "string" ? img : false;
-
-interface Run { code: number; stdout: string; stderr: string }
-
-function rvisor(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [RVISOR_BIN, ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function ok(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
-  const r = await rvisor(env, ...args);
-  assert.equal(r.code, 0, `rvisor ${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
-}
-
-interface ListRow { name: string; state: string; cpus: number; memoryMib: number; pid: number | null }
-async function list(env: NodeJS.ProcessEnv): Promise<Map<string, ListRow>> {
-  const rows = JSON.parse(await ok(env, "list", "--json")) as ListRow[];
-  return new Map(rows.map((r) => [r.name, r]));
-}
-
-/** Waits until the VM's console log shows the guest's banner. */
-async function waitReady(home: string, name: string): Promise<void> {
-  const log = join(home, "vms", name, "console.log");
-  const deadline = performance.now() + BOOT_TIMEOUT;
-  while (!(existsSync(log) && readFileSync(log, "utf8").includes("rvisor guest ready"))) {
-    if (performance.now() > deadline) throw new Error(`VM '${name}' did not boot; log:\n${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "(none)"}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Attaches `rvisor console NAME` and waits for a shell prompt. */
-async function attach(env: NodeJS.ProcessEnv, name: string): Promise<GuestConsole> {
-  const g = new GuestConsole([name], "console", env);
-  await g.waitFor("Escape character is ^]", 20_000);
-  g.send("\n");
-  await g.waitFor(/# $/m, 30_000);
-  return g;
-}
-
-function ticks(s: string): number[] { return [...s.matchAll(/TICK(\d+)/g)].map((m) => Number(m[1])); }
 
 function uptime(s: string): number {
   const m = /^(\d+\.\d+) \d+\.\d+$/m.exec(s);
@@ -134,12 +89,13 @@ test("VM lifecycle: create, start, console, pause freezes the guest, resume, det
     assert.ok(ticks(logs).length > 0, `no tick in the last log lines after detaching:\n${logs}`);
     assert.match(await ok(env, "info", "vm1"), /State:\s+running/);
 
-    const stop = await ok(env, "stop", "vm1", "--timeout", "20");
-    assert.match(stop, /VM 'vm1' shut off \(stopped by the host/);
+    // stop presses the power button: the guest's acpid powers it off.
+    const stop = await ok(env, "stop", "vm1", "--timeout", "60");
+    assert.match(stop, /VM 'vm1' shut off \(the guest powered off\)/);
     assert.deepEqual((await list(env)).get("vm1"), { name: "vm1", state: "shut off", cpus: 1, memoryMib: 128, pid: null });
     const info = JSON.parse(await ok(env, "info", "vm1", "--json")) as { state: string; lastExit: { reason: string } };
     assert.equal(info.state, "shut off");
-    assert.equal(info.lastExit.reason, "stop");
+    assert.equal(info.lastExit.reason, "poweroff");
     assert.equal(existsSync(join(home, "vms", "vm1", "vm.json")), false);
     // The log is kept after the VM is gone.
     assert.match(await ok(env, "logs", "vm1"), /rvisor guest ready/);

@@ -65,7 +65,9 @@ export const SCHEMAS = {
   VmInfo: obj({
     name: vmName, state: vmState, pid: nullable({ type: "integer" }), status: nullable(ref("VmStatus")), config: ref("VmConfig"),
     lastExit: nullable(ref("VmExit")), consoleLog: { type: "string" },
-  }, ["name", "state", "pid", "status", "config", "lastExit", "consoleLog"]),
+    snapshots: { type: "array", items: { type: "string" }, description: "its snapshots' names, oldest first" },
+    restoreFrom: nullable({ type: "string", description: "the snapshot the next start continues from" }),
+  }, ["name", "state", "pid", "status", "config", "lastExit", "consoleLog", "snapshots", "restoreFrom"]),
   MachineConfiguration: obj({
     vcpu_count: cpuCount, mem_size_mib: memMib,
     smt: { type: "boolean", description: "simultaneous multithreading: always false (a RISC-V hart is one thread)" },
@@ -86,10 +88,12 @@ export const SCHEMAS = {
   PartialDrive: obj({ drive_id: driveId, path_on_host: absPath, is_read_only: { type: "boolean" }, format }, ["drive_id"]),
   InstanceActionInfo: obj({
     action_type: {
-      type: "string", enum: ["InstanceStart", "SendCtrlAltDel", "InstanceKill"],
-      description: "InstanceStart boots the VM in its own process; SendCtrlAltDel stops it cleanly (the guest has no power-off channel, " +
-        "so the host stops the harts and flushes the disks; killed after 30 s); InstanceKill kills its process at once (rvisor)",
+      type: "string", enum: ["InstanceStart", "SendCtrlAltDel", "InstanceStop", "InstanceKill"],
+      description: "InstanceStart boots the VM in its own process; SendCtrlAltDel presses the board's power button and returns at once " +
+        "(rvisor's guest image powers off; as in Firecracker the guest decides); InstanceStop (rvisor) is the graceful stop: the power " +
+        "button, then after timeout_s (default 30) the host stops the harts and flushes the disks; InstanceKill (rvisor) kills its process at once",
     },
+    timeout_s: { type: "integer", minimum: 0, maximum: 3600, description: "rvisor, InstanceStop only: seconds the guest has to power off (0: the host stops it at once)" },
   }, ["action_type"]),
   Vm: obj({ state: { type: "string", enum: ["Paused", "Resumed"] } }, ["state"]),
   FullVmConfiguration: obj({ "machine-config": ref("MachineConfiguration"), "boot-source": ref("BootSource"), drives: ref("DriveList") },

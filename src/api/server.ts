@@ -27,6 +27,8 @@ import {
 } from "./firecracker.js";
 import { bridgeConsole } from "./console_ws.js";
 
+const MS_PER_S = 1000;
+
 /** Request bodies are small JSON objects; anything larger is refused (413) unread. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** A WebSocket message (console input) larger than this closes the connection (1009). */
@@ -142,9 +144,12 @@ export class ApiServer {
       patchDrive: (c) => update(c, (cfg) => withDrivePatch(cfg, c.driveId, c.body as PartialDrive)),
       deleteDrive: (c) => update(c, (cfg) => withoutDrive(cfg, c.driveId)),
       createSyncAction: async (c) => {
-        const action = (c.body as { action_type: "InstanceStart" | "SendCtrlAltDel" | "InstanceKill" }).action_type;
+        const body = c.body as { action_type: "InstanceStart" | "SendCtrlAltDel" | "InstanceStop" | "InstanceKill"; timeout_s?: number };
+        const action = body.action_type;
+        if (body.timeout_s !== undefined && action !== "InstanceStop") throw new VmConfigError("timeout_s", "is an InstanceStop option");
         if (action === "InstanceStart") await hv.start(c.name);
-        else if (action === "SendCtrlAltDel") await hv.stop(c.name);
+        else if (action === "SendCtrlAltDel") await hv.powerButton(c.name);
+        else if (action === "InstanceStop") await hv.stop(c.name, { timeoutMs: body.timeout_s === undefined ? undefined : body.timeout_s * MS_PER_S });
         else await hv.kill(c.name);
         return NO_CONTENT;
       },

@@ -62,7 +62,7 @@ commands:
   exec    run a riscv64 Linux program directly (process VM)
   img     create and inspect disk images (raw, qcow2), like qemu-img ('rvisor img --help')
   image   pull, import, list, inspect and remove OCI container images ('rvisor image --help')
-  create, start, console, stop, kill, pause, resume, list, info, logs, rm
+  create, start, console, stop, kill, pause, resume, list, info, logs, rm, snapshot, restore, clone
           manage persistent VMs, each running in its own process (below)
   serve   serve the REST API on a Unix socket (or TCP with a token) ('rvisor serve --help')
 
@@ -115,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "serve": return await (await import("./serve.js")).serveMain(rest);
       case "create": case "start": case "console": case "stop": case "kill": case "pause": case "resume":
-      case "list": case "info": case "logs": case "rm": case "__vm":
+      case "list": case "info": case "logs": case "rm": case "snapshot": case "snapshots": case "restore": case "clone": case "__vm":
         return await (await import("./vm_commands.js")).vmMain(cmd, rest);
       case undefined: case "-h": case "--help": case "help":
         process.stdout.write(USAGE + (await import("./vm_commands.js")).VM_USAGE);

@@ -2,20 +2,11 @@
 // --drive/--share backends given again, in the same order), --snapshot-file FILE names where
 // C-a s on the console or SIGUSR1 writes one while the guest runs (pause, settle, capture,
 // resume). The format is src/system/snapshot.ts's (docs/snapshot.md).
-import { readFileSync } from "node:fs";
 import { VirtMachine } from "../system/machine.js";
 import { captureSnapshot, machineFromSnapshot, parseSnapshot, SnapshotError, type SnapshotBackends } from "../system/snapshot.js";
-import { readSnapshotFile, writeSnapshotFile } from "../host/node/snapshot_file.js";
+import { producer, readSnapshotFile, writeSnapshotFile } from "../host/node/snapshot_file.js";
 
-/** "rvisor X.Y.Z", from package.json (written into every snapshot's header). */
-export function producer(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return `rvisor ${pkg.version ?? "unknown"}`;
-  } catch {
-    return "rvisor unknown";
-  }
-}
+export { producer };
 
 /** The machine of snapshot `path`; a SnapshotError names what is wrong (nothing has run yet). */
 export async function restoreMachine(path: string, backends: SnapshotBackends): Promise<VirtMachine> {

@@ -1,16 +1,20 @@
 // The VM lifecycle verbs, in the style of virsh and Multipass:
 //   create start console stop kill pause resume list info logs rm   (and the internal __vm)
+//   snapshot create|list|rm, restore, clone                         (src/host/node/vm_snapshot.ts)
 // Each verb is a client of the Node API (src/host/node/hypervisor.ts), as the REST server is:
 // it parses argv into the Hypervisor's typed arguments and prints what the call returns.
 //
 // Exit codes: 0 success; 1 the operation failed (unknown VM, wrong state, limit refused, VM
 // process error); 2 usage error (bad option or value).
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatMib, VmConfigError, type DiskFormat } from "../hypervisor/config.js";
 import { HypervisorError, type VmConfigInput } from "../hypervisor/api.js";
+import type { RunState } from "../hypervisor/control.js";
+import { parseDiskSize, SnapshotRecordError, type SnapshotRecord } from "../hypervisor/snapshots.js";
 import { ControlError } from "../host/node/vm_control.js";
-import { Hypervisor } from "../host/node/hypervisor.js";
+import { Hypervisor, type NewDisk } from "../host/node/hypervisor.js";
 
 /** An error reported as `error: MESSAGE` with exit status `code`. */
 export class VmCommandError extends Error {
@@ -18,29 +22,45 @@ export class VmCommandError extends Error {
 }
 export const EXIT_FAILED = 1, EXIT_USAGE = 2;
 
-export const VM_COMMANDS = ["create", "start", "console", "stop", "kill", "pause", "resume", "list", "info", "logs", "rm"] as const;
+export const VM_COMMANDS = ["create", "start", "console", "stop", "kill", "pause", "resume", "list", "info", "logs", "rm",
+  "snapshot", "snapshots", "restore", "clone"] as const;
 export type VmCommand = typeof VM_COMMANDS[number];
 
 export const VM_USAGE = `VM commands (definitions kept in $RVISOR_HOME, default ~/.local/share/rvisor):
-  create NAME [--cpus N] [--memory SIZE] [--disk PATH[,id=ID][,format=raw|qcow2][,readonly=on]]...
+  create NAME [--cpus N] [--memory SIZE] [--disk PATH[,id=ID][,format=raw|qcow2][,readonly=on] | SIZE[,id=ID][,format=qcow2|raw]]...
               [--share DIR[,tag=NAME][,readonly=on]]... [--kernel FILE] [--initrd FILE]
               [--append STR] [--bios FILE|none] [--cpu PROFILE] [--cpu-quota PERCENT]
-                           define a VM (default: 1 vCPU, 256M, rvisor's guest image)
+                           define a VM (default: 1 vCPU, 256M, rvisor's guest image); --disk 10G makes
+                           a new, empty qcow2 disk of that size in the VM's directory
   start NAME [--attach]    start it in its own background process
   console NAME             attach to its serial console (Ctrl-] detaches; the VM keeps running)
-  stop NAME [--timeout S]  stop it cleanly (disks flushed); killed after S seconds (default 30)
+  stop NAME [--timeout S] [--force]
+                           press its power button and wait S seconds (default 30) for the guest to
+                           power off, then stop it from the host (vCPUs stopped, disks flushed);
+                           --force: from the host at once
   kill NAME                kill its process at once (SIGKILL)
   pause NAME | resume NAME stop / continue its vCPUs (guest time stands still while paused)
   list [--json]            every VM: name, state (running|paused|shut off|crashed), cpus, memory, pid
   info NAME [--json]       its definition and state
   logs NAME [-f] [--tail N] its console output (kept across runs, rotated at 1 MiB)
   rm NAME [--force]        delete it (--force kills it first if running)
+  snapshot create NAME [SNAP]
+                           capture the running or paused VM: machine state and, in the same pause,
+                           every writable disk (its image becomes a read-only base under a new overlay)
+  snapshot list NAME [--json]   (also: snapshots NAME)
+  snapshot rm NAME SNAP    delete a snapshot (its images go once nothing refers to them)
+  restore NAME SNAP [--paused|--running]
+                           return the VM to the snapshot: machine and disks (it is restarted)
+  clone SRC NEW [--snapshot SNAP]
+                           a new VM with copy-on-write overlays on SRC's disks (SRC shut off), or on a
+                           snapshot's disks, starting from the snapshot's machine state
 exit status: 0 ok, 1 the operation failed, 2 usage error
 `;
 
 /** Ctrl-], virsh's console escape. */
 const CONSOLE_ESCAPE = 0x1d;
 const DEFAULT_STOP_TIMEOUT_S = 30;
+const BYTES_PER_GIB = 2 ** 30, BYTES_PER_MIB = 2 ** 20;
 const MS_PER_S = 1000;
 
 type Options = Parameters<typeof parseArgs>[0] extends infer P ? P extends { options?: infer O } ? NonNullable<O> : never : never;
@@ -52,7 +72,7 @@ function parse<O extends Options>(argv: string[], options: O, positionals: numbe
   } catch (e) {
     throw new VmCommandError((e as Error).message.split("\n")[0], EXIT_USAGE);
   }
-  if (r.positionals.length !== positionals) {
+  if (positionals >= 0 && r.positionals.length !== positionals) {
     throw new VmCommandError(positionals === 0 ? `unexpected argument '${r.positionals[0]}'` : "expected a VM name", EXIT_USAGE);
   }
   return r;
@@ -85,9 +105,23 @@ async function cmdCreate(argv: string[]): Promise<number> {
     share: { type: "string", multiple: true }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
     bios: { type: "string" }, cpu: { type: "string" }, "cpu-quota": { type: "string" },
   }, 1);
+  const hv = hypervisor();
+  const name = positionals[0];
+  // --disk SIZE (a size with a unit, naming no existing file): a new image in the VM's directory.
+  const fresh: NewDisk[] = [];
   const disks = (o.disk ?? []).map((spec, i) => {
     const { head, kv } = specOf(spec, "--disk", ["id", "format", "readonly"]);
-    return { id: kv.get("id") ?? `disk${i}`, path: resolve(head), format: (kv.get("format") ?? "raw") as DiskFormat, readonly: onOff(kv.get("readonly"), `--disk '${spec}': readonly`) };
+    const id = kv.get("id") ?? `disk${i}`;
+    const size = existsSync(head) ? null : parseDiskSize(head, `disks[${i}]`);
+    if (size !== null) {
+      const format = kv.get("format") ?? "qcow2";
+      if (format !== "qcow2" && format !== "raw") throw new VmConfigError(`disks[${i}].format`, `unknown disk format '${format}' (valid: raw, qcow2)`);
+      if (kv.has("readonly")) throw new VmCommandError(`--disk '${spec}': a new, empty disk cannot be read-only`, EXIT_USAGE);
+      const path = hv.newDiskPath(typeof name === "string" ? name : "_", i);
+      fresh.push({ path, size, format });
+      return { id, path, format, readonly: false };
+    }
+    return { id, path: resolve(head), format: (kv.get("format") ?? "raw") as DiskFormat, readonly: onOff(kv.get("readonly"), `--disk '${spec}': readonly`) };
   });
   const shares = (o.share ?? []).map((spec, i) => {
     const { head, kv } = specOf(spec, "--share", ["tag", "readonly"]);
@@ -95,13 +129,14 @@ async function cmdCreate(argv: string[]): Promise<number> {
   });
   // parseVmConfig takes the option strings as they are ("2", "512M", "50%") and names the bad field.
   const input = {
-    name: positionals[0], cpus: o.cpus, memory: o.memory,
+    name, cpus: o.cpus, memory: o.memory,
     cpu: { profile: o.cpu, quotaPercent: o["cpu-quota"] },
     boot: { firmware: o.bios, kernel: o.kernel, initrd: o.initrd, cmdline: o.append },
     disks, shares,
   };
-  const cfg = await hypervisor().create(JSON.parse(JSON.stringify(input)) as VmConfigInput);
-  process.stdout.write(`VM '${cfg.name}' created (${cfg.cpus} vCPU${cfg.cpus > 1 ? "s" : ""}, ${formatMib(cfg.memoryMib)})\n`);
+  const cfg = await hv.create(JSON.parse(JSON.stringify(input)) as VmConfigInput, { newDisks: fresh });
+  const made = fresh.map((f) => `, ${(f.size / BYTES_PER_GIB).toFixed(f.size % BYTES_PER_GIB === 0 ? 0 : 1)}G ${f.format} disk`).join("");
+  process.stdout.write(`VM '${cfg.name}' created (${cfg.cpus} vCPU${cfg.cpus > 1 ? "s" : ""}, ${formatMib(cfg.memoryMib)}${made})\n`);
   return 0;
 }
 
@@ -157,16 +192,16 @@ async function simple(argv: string[], cmd: "pause" | "resume"): Promise<number> 
 }
 
 async function cmdStop(argv: string[]): Promise<number> {
-  const { values: o, positionals } = parse(argv, { timeout: { type: "string", short: "t" } }, 1);
+  const { values: o, positionals } = parse(argv, { timeout: { type: "string", short: "t" }, force: { type: "boolean", short: "f" } }, 1);
   const timeout = o.timeout === undefined ? DEFAULT_STOP_TIMEOUT_S : Number(o.timeout);
   if (!Number.isFinite(timeout) || timeout < 0) throw new VmCommandError(`--timeout must be a number of seconds (got '${o.timeout ?? ""}')`, EXIT_USAGE);
   const name = positionals[0];
-  const r = await hypervisor().stop(name, { timeoutMs: timeout * MS_PER_S });
-  if (r.outcome === "stopped") {
-    // The guest kernel has no power-button path (see vm_process.ts), so the host ends the run.
-    process.stdout.write(`VM '${name}' shut off (stopped by the host: its guest has no power-off request channel; ` +
-      "vCPUs stopped, disks flushed)\n");
-  } else process.stdout.write(`VM '${name}' did not stop within ${timeout} s: killed (pid ${r.pid})\n`);
+  const r = await hypervisor().stop(name, { timeoutMs: timeout * MS_PER_S, force: o.force === true });
+  const why = r.reason === "forced" ? "--force" : r.reason === "paused" ? "it is paused"
+    : r.reason === "no-answer" ? "its process did not answer" : `the guest did not power off within ${timeout} s`;
+  if (r.outcome === "powered-off") process.stdout.write(`VM '${name}' shut off (the guest powered off)\n`);
+  else if (r.outcome === "stopped") process.stdout.write(`VM '${name}' shut off (stopped by the host: ${why}; vCPUs stopped, disks flushed)\n`);
+  else process.stdout.write(`VM '${name}' killed (pid ${r.pid}): ${why}, and it did not stop from the host side either\n`);
   return 0;
 }
 
@@ -186,8 +221,7 @@ async function cmdList(argv: string[]): Promise<number> {
     return 0;
   }
   const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID"], ...rows.map((r) => [r.name, r.state, String(r.cpus), formatMib(r.memoryMib), r.pid === null ? "-" : String(r.pid)])];
-  const widths = table[0].map((_, c) => Math.max(...table.map((t) => t[c].length)));
-  for (const t of table) process.stdout.write(`${t.map((cell, c) => cell.padEnd(widths[c])).join("   ").trimEnd()}\n`);
+  printTable(table);
   return 0;
 }
 
@@ -208,7 +242,9 @@ async function cmdInfo(argv: string[]): Promise<number> {
     ...c.disks.map((d, i): [string, string] => [`Disk ${i}`, `${d.path} (${d.id}, ${d.format}${d.readonly ? ", read-only" : ""})`]),
     ...c.shares.map((sh, i): [string, string] => [`Share ${i}`, `${sh.path} tag=${sh.tag}${sh.readonly ? " (read-only)" : ""}`]),
     ["Console log", r.consoleLog],
+    ["Snapshots", r.snapshots.join(", ") || "-"],
   ];
+  if (r.restoreFrom !== null) lines.push(["Next start", `continues from snapshot ${r.restoreFrom}`]);
   if (r.status !== null) lines.push(["Guest time", `${(r.status.guestMs / MS_PER_S).toFixed(1)} s`], ["Instructions", String(r.status.executed)]);
   if (last !== null && r.pid === null) lines.push(["Last exit", `${last.reason} (code ${last.code}) at ${last.at}${last.message !== undefined ? `: ${last.message.split("\n")[0]}` : ""}`]);
   for (const [k, v] of lines) process.stdout.write(`${(k + ":").padEnd(14)}${v}\n`);
@@ -237,6 +273,77 @@ async function cmdRm(argv: string[]): Promise<number> {
   return 0;
 }
 
+function snapshotRows(recs: readonly ({ name: string; record: SnapshotRecord | null; error: string | null })[]): string[][] {
+  const mib = (n: number): string => `${(n / BYTES_PER_MIB).toFixed(1)}M`;
+  return [["NAME", "CREATED", "STATE", "SIZE", "PAUSE", "DISKS"], ...recs.map((e) => e.record === null
+    ? [e.name, "-", "corrupt", "-", "-", e.error ?? ""]
+    : [e.name, e.record.createdAt.replace("T", " ").replace(/\.\d+Z$/, "Z"), e.record.state, mib(e.record.machineBytes), `${e.record.pauseMs} ms`,
+      e.record.disks.map((d) => `${d.index}:${d.chain.map((p) => p.split("/").pop() ?? p).join("<")}${d.readonly ? "(ro)" : ""}`).join(" ") || "-"])];
+}
+
+function printTable(table: string[][]): void {
+  const widths = table[0].map((_, c) => Math.max(...table.map((t) => t[c].length)));
+  for (const t of table) process.stdout.write(`${t.map((cell, c) => cell.padEnd(widths[c])).join("   ").trimEnd()}\n`);
+}
+
+async function cmdSnapshot(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const hv = hypervisor();
+  switch (sub) {
+    case "create": {
+      const { positionals } = parse(rest, {}, -1);
+      if (positionals.length < 1 || positionals.length > 2) throw new VmCommandError("usage: snapshot create NAME [SNAP]", EXIT_USAGE);
+      const r = await hv.snapshot(positionals[0], positionals[1]);
+      process.stdout.write(`snapshot '${r.name}' of VM '${r.vm}' taken (${(r.machineBytes / BYTES_PER_MIB).toFixed(1)} MiB, guest paused ${r.pauseMs} ms, ` +
+        `${r.disks.filter((d) => !d.readonly).length} disk(s) frozen)\n`);
+      return 0;
+    }
+    case "list": return cmdSnapshotList(rest);
+    case "rm": case "delete": {
+      const { positionals } = parse(rest, {}, 2);
+      const freed = await hv.removeSnapshot(positionals[0], positionals[1]);
+      process.stdout.write(`snapshot '${positionals[1]}' of VM '${positionals[0]}' removed${freed.length > 0 ? ` (${freed.length} image(s) freed)` : ""}\n`);
+      return 0;
+    }
+    default:
+      throw new VmCommandError(sub === undefined ? "snapshot needs a subcommand: create, list or rm" : `unknown snapshot subcommand '${sub}' (valid: create, list, rm)`, EXIT_USAGE);
+  }
+}
+
+async function cmdSnapshotList(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(argv, { json: { type: "boolean" } }, 1);
+  const hv = hypervisor();
+  const list = hv.snapshots(positionals[0]);
+  if (o.json === true) {
+    process.stdout.write(`${JSON.stringify(list.map((e) => e.record ?? { name: e.name, error: e.error }), null, 2)}\n`);
+    return 0;
+  }
+  printTable(snapshotRows(list));
+  return 0;
+}
+
+async function cmdRestore(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(argv, { paused: { type: "boolean" }, running: { type: "boolean" } }, 2);
+  if (o.paused === true && o.running === true) throw new VmCommandError("give --paused or --running, not both", EXIT_USAGE);
+  const hv = hypervisor();
+  const [name, snap] = positionals;
+  const state: RunState | undefined = o.paused === true ? "paused" : o.running === true ? "running" : undefined;
+  const { pid, record } = await hv.restore(name, snap, { state });
+  process.stdout.write(`VM '${name}' restored to snapshot '${snap}' of ${record.createdAt} (pid ${pid}, ${state ?? record.state})\n`);
+  return 0;
+}
+
+async function cmdClone(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(argv, { snapshot: { type: "string" }, from: { type: "string" } }, 2);
+  if (o.snapshot !== undefined && o.from !== undefined) throw new VmCommandError("give --snapshot or --from, not both", EXIT_USAGE);
+  const hv = hypervisor();
+  const [src, dst] = positionals;
+  const snapshot = o.snapshot ?? o.from;
+  const cfg = await hv.clone(src, dst, { snapshot });
+  process.stdout.write(`VM '${cfg.name}' cloned from '${src}'${snapshot === undefined ? "" : ` snapshot '${snapshot}' (its first start continues from it)`}\n`);
+  return 0;
+}
+
 export async function vmMain(cmd: string, argv: string[]): Promise<number> {
   try {
     if (argv.includes("--help") || argv.includes("-h")) { process.stdout.write(VM_USAGE); return 0; }
@@ -255,13 +362,17 @@ export async function vmMain(cmd: string, argv: string[]): Promise<number> {
       case "info": return await cmdInfo(argv);
       case "logs": return await cmdLogs(argv);
       case "rm": return await cmdRm(argv);
+      case "snapshot": return await cmdSnapshot(argv);
+      case "snapshots": return await cmdSnapshotList(argv);
+      case "restore": return await cmdRestore(argv);
+      case "clone": return await cmdClone(argv);
       default: throw new VmCommandError(`unknown command '${cmd}'`, EXIT_USAGE);
     }
   } catch (e) {
     if (e instanceof VmCommandError) { process.stderr.write(`error: ${e.message}\n`); return e.code; }
     if (e instanceof HypervisorError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
     if (e instanceof VmConfigError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_USAGE; }
-    if (e instanceof ControlError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
+    if (e instanceof ControlError || e instanceof SnapshotRecordError) { process.stderr.write(`error: ${e.message}\n`); return EXIT_FAILED; }
     throw e;
   }
 }

@@ -50,11 +50,18 @@ export interface VmInfo {
   lastExit: VmExitRecord | null;
   /** Host path of the kept console output. */
   consoleLog: string;
+  /** The names of its snapshots, oldest first. */
+  snapshots: string[];
+  /** The snapshot the next start continues from (after restore or clone --snapshot), else null. */
+  restoreFrom: string | null;
 }
 
-/** What `stop` did: the VM process ended cleanly, or it did not within the timeout and was killed. */
+/** What `stop` did. */
 export interface StopResult {
-  outcome: "stopped" | "killed";
+  /** powered-off: the guest powered itself off; stopped: the host stopped it (vCPUs stopped, disks flushed); killed: SIGKILL. */
+  outcome: "powered-off" | "stopped" | "killed";
+  /** Why the host stepped in: forced, paused (a paused guest cannot see the button), timeout, no-answer; null when the guest powered off. */
+  reason: "forced" | "paused" | "timeout" | "no-answer" | null;
   pid: number;
 }
 

@@ -24,6 +24,7 @@ import { VirtioRng, defaultRandomBytes } from "./devices/virtio_rng.js";
 import { Virtio9p, type FileSystem9p } from "./devices/virtio_9p.js";
 import type { CharBackend } from "./devices/char_backend.js";
 import { VirtioNet, defaultMac } from "./devices/virtio_net.js";
+import { PowerButton, powerButtonFdt } from "./devices/power_button.js";
 import type { NetBackend } from "../net/backend.js";
 
 /** QEMU virt's memory map (hw/riscv/virt.c). */
@@ -34,6 +35,8 @@ export const VIRT_MEMMAP = {
   plic: { base: 0x0c00_0000, size: 0x60_0000 },
   uart0: { base: 0x1000_0000, size: 0x100, irq: 10 },
   virtio: { base: 0x1000_1000, size: 0x1000, irq: 1, count: 8 },
+  /** rvisor's addition: the power button's PLIC line (no MMIO window; see power_button.ts). */
+  powerButton: { irq: 12 },
   dram: { base: 0x8000_0000 },
 } as const;
 
@@ -139,6 +142,7 @@ export class VirtMachine {
   readonly plic: Plic;
   readonly uart: Uart16550;
   readonly rtc: GoldfishRtc;
+  readonly powerButton: PowerButton;
   readonly rows: Row[] = [];
   readonly virtio: VirtioMmio[] = [];
   sbi: Sbi | null = null;
@@ -172,6 +176,7 @@ export class VirtMachine {
     this.plic = new Plic(this.harts.map((h) => ({ meip: line(h, MIP_MEIP), seip: line(h, MIP_SEIP) })));
     this.uart = new Uart16550(config.console, this.plic.irq(VIRT_MEMMAP.uart0.irq));
     this.rtc = new GoldfishRtc(this.plic.irq(VIRT_MEMMAP.rtc.irq), config.wallClock ?? (() => Date.now()));
+    this.powerButton = new PowerButton(this.plic, VIRT_MEMMAP.powerButton.irq);
     const test = new SifiveTest((e: PowerEvent) => this.powerEvent(e.kind === "reset" ? "reboot" : "poweroff", e.code));
     for (const h of this.harts) h.timeSource = () => this.clint.mtime();
 
@@ -281,6 +286,21 @@ export class VirtMachine {
 
   /** Input from the host console. */
   consoleInput(bytes: Uint8Array): void { this.uart.receive(bytes); }
+
+  /** Presses the power button (a KEY_POWER event in the guest; see power_button.ts). */
+  pressPowerButton(): void { this.powerButton.press(); }
+
+  /**
+   * Puts disk `index` (its virtio-blk slot) on another backend of the same geometry: the
+   * managed-VM snapshot moves a running disk onto a fresh overlay. Call it while the machine
+   * does not run, after settle(), so no request is in host I/O.
+   */
+  replaceDrive(index: number, backend: BlockBackend): void {
+    const dev = this.virtio[index]?.device;
+    if (!(dev instanceof VirtioBlk)) throw new Error(`virtio${index} is not a disk`);
+    dev.replaceBackend(backend);
+    if (this.config.drives !== undefined) this.config.drives[index] = backend;
+  }
 
   private powerEvent(kind: "poweroff" | "reboot", code: number): void {
     this.exit = kind === "poweroff" ? { kind, code } : { kind };
@@ -394,6 +414,7 @@ export class VirtMachine {
     f.endNode().endNode();
     f.endNode();
     testPowerFdt(f, testPhandle);
+    powerButtonFdt(f, VIRT_MEMMAP.powerButton.irq, plicPhandle);
     f.beginNode("soc").propU32("#address-cells", 2).propU32("#size-cells", 2).propString("compatible", "simple-bus").propEmpty("ranges");
     for (const r of this.rows) r.fdt(f);
     f.endNode();
@@ -412,6 +433,7 @@ export class VirtMachine {
     while (total < budget && this.exit === null) {
       this.clint.tick();
       this.rtc.tick();
+      this.powerButton.tick();
       // Sstc timers compare with the same mtime, once a slice like mtimecmp (waking WFI harts).
       const now = this.clint.mtime();
       for (const h of this.harts) h.updateTimer(now);

@@ -7,17 +7,20 @@
 // objects (in one program or in many) see the same VMs, and a VM outlives the program that
 // started it. Decisions that host-wide limits depend on (create, start, update, rm) are taken
 // under the state directory's lock.
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, statSync, watch } from "node:fs";
+import { readFileSync, statSync, watch } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { Duplex } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { parseVmConfig, validateName, VmConfigError, type VmConfig } from "../../hypervisor/config.js";
-import type { VmStatus } from "../../hypervisor/control.js";
-import { createRefusal, startRefusal } from "../../hypervisor/limits.js";
+import { parseVmConfig, validateName, VmConfigError, type DiskFormat, type VmConfig } from "../../hypervisor/config.js";
+import type { ControlReply, RunState, VmStatus } from "../../hypervisor/control.js";
+import { createRefusal } from "../../hypervisor/limits.js";
+import type { SnapshotRecord } from "../../hypervisor/snapshots.js";
 import { HypervisorError, type StopResult, type VmConfigInput, type VmInfo, type VmSummary } from "../../hypervisor/api.js";
 import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "./vm_control.js";
-import { pidAlive, VmExistsError, VmStore } from "./vm_store.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, killVm, shutdownVm, startVmLocked, waitGone } from "./vm_ops.js";
+import {
+  cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
+} from "./vm_snapshot.js";
+import { VmExistsError, VmStore } from "./vm_store.js";
 
 export interface HypervisorOptions {
   /** The state directory; default $RVISOR_HOME, else $XDG_DATA_HOME/rvisor, else ~/.local/share/rvisor. */
@@ -27,33 +30,26 @@ export interface HypervisorOptions {
 }
 
 export interface StopOptions {
-  /** How long the VM process may take to end cleanly before it is killed; default 30 000 ms. */
+  /** How long the guest has to power off after the power-button press before the host stops it; default 30 000 ms. */
   timeoutMs?: number;
+  /** Skip the guest: stop from the host at once (vCPUs stopped, disks flushed). */
+  force?: boolean;
 }
+
+/** A new, empty disk image `create` makes (`rvisor create --disk 10G`); its path is one of the definition's disks. */
+export interface NewDisk { path: string; size: number; format: DiskFormat }
 
 export interface LogsOptions {
   /** Only the last `tail` lines. */
   tail?: number;
 }
 
-export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
-/** How long a spawned VM process may take to record itself in vm.json. */
-const START_WAIT_MS = 15_000;
+export const DEFAULT_STOP_TIMEOUT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 /** How long a killed VM process may take to disappear. */
 const KILL_WAIT_MS = 5000;
-const POLL_MS = 25, LOG_POLL_MS = 500;
-const RVISOR_BIN = fileURLToPath(new URL("../../../../bin/rvisor.js", import.meta.url));
+const LOG_POLL_MS = 500;
 
 function isLive(st: VmStateInfo): boolean { return st.state === "running" || st.state === "paused"; }
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (pidAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return true;
-}
 
 function checkFile(p: string, field: string, kind: "file" | "dir"): void {
   let st;
@@ -119,20 +115,28 @@ export class Hypervisor {
    * host files it names exist, and refuses (kind "limit") what would exceed limits.instances or,
    * alone, limits.cpu / limits.memory. Returns the stored definition, defaults filled in.
    */
-  async create(input: VmConfigInput): Promise<VmConfig> {
+  async create(input: VmConfigInput, opts: { newDisks?: readonly NewDisk[] } = {}): Promise<VmConfig> {
     const cfg = absolutePaths(parseVmConfig(input));
-    checkHostPaths(cfg);
+    const fresh = opts.newDisks ?? [];
+    checkHostPaths({ ...cfg, disks: cfg.disks.filter((d) => !fresh.some((f) => f.path === d.path)) });
     const s = this.store;
-    await s.withLock(() => {
+    await s.withLock(async () => {
       const refusal = createRefusal(s.limits(this.env), s.names().length, cfg);
       if (refusal !== null) throw new HypervisorError("limit", refusal);
       try { s.create(cfg); } catch (e) {
         if (e instanceof VmExistsError) throw new HypervisorError("exists", e.message);
         throw e;
       }
+      try { await createVmDisks(fresh); } catch (e) {
+        s.remove(cfg.name);
+        throw new HypervisorError("failed", `cannot create the disk images of VM '${cfg.name}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
     });
     return cfg;
   }
+
+  /** Where `create` puts the i-th new disk image of VM `name` (the CLI's `--disk SIZE`). */
+  newDiskPath(name: string, index: number): string { return newImagePath(this.store.disksDir(name), index); }
 
   /**
    * Changes the definition of a shut-off VM: `change` gets the stored definition and returns the
@@ -159,39 +163,67 @@ export class Hypervisor {
 
   /** Starts the VM in its own detached process; resolves with its pid once it serves its control socket. */
   async start(name: string): Promise<number> {
-    const cfg = this.config(name);
-    const s = this.store;
-    return s.withLock(async () => {
-      const st = await vmState(s, name);
-      if (isLive(st)) throw new HypervisorError("state", `VM '${name}' is already ${st.state}`);
-      const refusal = startRefusal(s.limits(this.env), await this.runningConfigs(name), cfg);
-      if (refusal !== null) throw new HypervisorError("limit", refusal);
-      s.clearRuntime(name);
-      return this.spawnVmProcess(name);
-    });
+    this.config(name);
+    return this.store.withLock(() => startVmLocked(this.store, name, this.env));
   }
 
   /**
-   * Stops the VM cleanly: its process stops the harts between instructions, flushes and closes
-   * the disks and exits (the guest has no power-off request channel; see vm_process.ts). If it
-   * has not ended after `timeoutMs` it is killed.
+   * Stops the VM gracefully (src/host/node/vm_ops.ts): presses its power button and waits up to
+   * `timeoutMs` for the guest to power off, then stops it from the host (vCPUs stopped, disks
+   * flushed); a VM process that does not answer is killed. `force` (and a paused VM) skip the guest.
    */
   async stop(name: string, opts: StopOptions = {}): Promise<StopResult> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new VmConfigError("timeoutMs", `must be a number of milliseconds (got ${timeoutMs})`);
+    this.config(name);
+    const r = await shutdownVm(this.store, name, { timeoutMs, force: opts.force });
+    return { outcome: r.how === "guest" ? "powered-off" : r.how === "host" ? "stopped" : "killed", reason: r.why, pid: r.pid };
+  }
+
+  /** Presses the VM's power button and returns at once (Firecracker's SendCtrlAltDel); the guest decides what to do. */
+  async powerButton(name: string): Promise<void> {
     const v = await this.live(name);
-    let asked = false;
-    try { asked = (await controlRequest(v.socket, "stop")).ok; } catch { /* unresponsive: killed below */ }
-    if (asked && await waitGone(v.pid, timeoutMs)) return { outcome: "stopped", pid: v.pid };
-    await this.killPid(name, v.pid);
-    return { outcome: "killed", pid: v.pid };
+    if (v.state === "paused") throw new HypervisorError("state", `VM '${name}' is paused: its guest cannot see the power button`);
+    await this.request(name, v.socket, "powerdown");
   }
 
   /** Kills the VM's process at once (SIGKILL); resolves with its pid once it is gone. */
   async kill(name: string): Promise<number> {
-    const v = await this.live(name);
-    await this.killPid(name, v.pid);
-    return v.pid;
+    this.config(name);
+    return killVm(this.store, name);
+  }
+
+  /**
+   * Snapshots the running or paused VM: its machine state and, in the same pause, every writable
+   * disk (the current image becomes a read-only base under a new overlay). See vm_snapshot.ts.
+   */
+  async snapshot(name: string, snap?: string): Promise<SnapshotRecord> {
+    this.config(name);
+    return snapshotVm(this.store, name, snap);
+  }
+
+  /** The VM's snapshots, oldest first (a corrupt one is listed with its error). */
+  snapshots(name: string): SnapshotListEntry[] {
+    this.config(name);
+    return listSnapshots(this.store, name);
+  }
+
+  /** Deletes a snapshot; returns the images that were freed. */
+  async removeSnapshot(name: string, snap: string): Promise<string[]> {
+    this.config(name);
+    return removeSnapshot(this.store, name, snap);
+  }
+
+  /** Returns the VM to a snapshot (machine and disks) and starts it from there, running or paused. */
+  async restore(name: string, snap: string, opts: { state?: RunState } = {}): Promise<{ pid: number; record: SnapshotRecord }> {
+    this.config(name);
+    return revertVm(this.store, name, snap, opts);
+  }
+
+  /** A new VM with copy-on-write overlays on `src`'s disks (`src` shut off), or on a snapshot's, starting from its machine state. */
+  async clone(src: string, dst: string, opts: { snapshot?: string } = {}): Promise<VmConfig> {
+    this.config(src);
+    return cloneVm(this.store, src, dst, opts);
   }
 
   /** Stops the VM's vCPUs; guest time stands still until resume. */
@@ -210,7 +242,11 @@ export class Hypervisor {
     const cfg = this.config(name);
     const st = await vmState(this.store, name);
     const row = this.summary(name, cfg, st);
-    return { name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name), consoleLog: this.store.logPath(name) };
+    const pending = pendingRestore(this.store, name);
+    return {
+      name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name), consoleLog: this.store.logPath(name),
+      snapshots: listSnapshots(this.store, name).map((e) => e.name), restoreFrom: pending === null ? null : pending.from,
+    };
   }
 
   /** The kept console output (the rotated generation, then the current log). */
@@ -258,11 +294,16 @@ export class Hypervisor {
       const st = await vmState(s, name);
       if (isLive(st)) {
         if (opts.force !== true) throw new HypervisorError("state", `VM '${name}' is ${st.state} (stop it first, or rm --force)`);
-        const pid = st.runtime?.pid;
-        if (pid !== undefined) { try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ } await waitGone(pid, KILL_WAIT_MS); }
       }
+      const users = await dependents(s, name);
+      if (users.length > 0) {
+        throw new HypervisorError("state", `VM '${name}' has disk images that ${users.map((u) => `'${u}'`).join(", ")} use${users.length === 1 ? "s" : ""} (clones): remove ${users.length === 1 ? "it" : "them"} first`);
+      }
+      const pid = isLive(st) ? st.runtime?.pid : undefined;
+      if (pid !== undefined) { try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ } await waitGone(pid, KILL_WAIT_MS); }
       s.clearRuntime(name);
       s.remove(name);
+      await collectImages(s);
     });
   }
 
@@ -272,16 +313,22 @@ export class Hypervisor {
 
   private async control(name: string, cmd: "pause" | "resume"): Promise<VmStatus> {
     const v = await this.live(name);
-    let r;
-    try { r = await controlRequest(v.socket, cmd); } catch (e) {
-      if (e instanceof ControlError) throw new HypervisorError("failed", `VM '${name}': ${e.message}`);
-      throw e;
-    }
-    if (!r.ok) throw new HypervisorError("state", r.error);
+    const r = await this.request(name, v.socket, cmd);
     return {
       state: r.state ?? (cmd === "pause" ? "paused" : "running"), pid: r.pid ?? v.pid, cpus: r.cpus ?? 0,
       memoryMib: r.memoryMib ?? 0, executed: r.executed ?? 0, guestMs: r.guestMs ?? 0,
     };
+  }
+
+  /** One control request; a refusal is a "state" error, an unreachable process a "failed" one. */
+  private async request(name: string, socket: string, cmd: "pause" | "resume" | "powerdown"): Promise<Extract<ControlReply, { ok: true }>> {
+    let r;
+    try { r = await controlRequest(socket, cmd); } catch (e) {
+      if (e instanceof ControlError) throw new HypervisorError("failed", `VM '${name}': ${e.message}`);
+      throw e;
+    }
+    if (!r.ok) throw new HypervisorError("state", r.error);
+    return r;
   }
 
   /** The VM's live process, or a "state" error saying why there is none. */
@@ -292,45 +339,5 @@ export class Hypervisor {
       throw new HypervisorError("state", st.state === "crashed" ? `VM '${name}' has crashed (its process is gone)` : `VM '${name}' is not running`);
     }
     return { socket: st.runtime.socket, pid: st.runtime.pid, state: st.state === "paused" ? "paused" : "running" };
-  }
-
-  private async killPid(name: string, pid: number): Promise<void> {
-    try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
-    await waitGone(pid, KILL_WAIT_MS);
-    this.store.clearRuntime(name);
-  }
-
-  private async runningConfigs(except: string): Promise<VmConfig[]> {
-    const out: VmConfig[] = [];
-    for (const n of this.store.names()) {
-      if (n !== except && isLive(await vmState(this.store, n))) out.push(this.store.read(n));
-    }
-    return out;
-  }
-
-  /** Spawns `rvisor __vm NAME` detached and waits until it records itself (or dies trying). */
-  private async spawnVmProcess(name: string): Promise<number> {
-    const s = this.store;
-    const err = openSync(s.errPath(name), "w");
-    const child = spawn(process.execPath, [RVISOR_BIN, "__vm", name], {
-      detached: true, stdio: ["ignore", "ignore", err], env: { ...this.env, RVISOR_HOME: s.root },
-    });
-    closeSync(err);
-    let exited: number | null = null;
-    child.once("exit", (code, sig) => { exited = code ?? (sig === null ? 1 : 128); });
-    child.unref();
-    const pid = child.pid;
-    if (pid === undefined) throw new HypervisorError("failed", `cannot start VM '${name}': spawn failed`);
-    const deadline = Date.now() + START_WAIT_MS;
-    for (;;) {
-      const rt = s.runtime(name);
-      if (rt !== null && rt.pid === pid) return pid;
-      if (exited !== null || !pidAlive(pid)) {
-        const why = readOrEmpty(s.errPath(name)).toString("utf8").trim().split("\n").filter((l) => l !== "").slice(-3).join("\n").replace(/^rvisor: /, "");
-        throw new HypervisorError("failed", `VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
-      }
-      if (Date.now() > deadline) throw new HypervisorError("failed", `VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
   }
 }

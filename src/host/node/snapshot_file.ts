@@ -2,7 +2,7 @@
 // whole. The core encodes and checks the format (src/system/snapshot.ts); this adapter only
 // adds optional gzip around it (a FILE ending in .gz), which the reader detects by its magic.
 // Uncompressed is the default: it restores fastest (docs/snapshot.md has the figures).
-import { promises as fsp } from "node:fs";
+import { promises as fsp, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { gunzip, gzip, constants } from "node:zlib";
 
@@ -37,3 +37,14 @@ export async function readSnapshotFile(path: string): Promise<Uint8Array> {
   if (raw.length >= 2 && raw[0] === GZIP_MAGIC0 && raw[1] === GZIP_MAGIC1) return new Uint8Array(await gunzipAsync(raw));
   return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
 }
+
+/** "rvisor X.Y.Z", from package.json (written into every snapshot's header). */
+export function producer(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return `rvisor ${pkg.version ?? "unknown"}`;
+  } catch {
+    return "rvisor unknown";
+  }
+}
+

@@ -1,6 +1,6 @@
 // Client side of a VM process's control socket, and the state of a VM as list/info report it.
 import { connect, type Socket } from "node:net";
-import type { ControlCmd, ControlReply, VmState, VmStatus } from "../../hypervisor/control.js";
+import type { ControlCmd, ControlReply, ControlRequest, VmState, VmStatus } from "../../hypervisor/control.js";
 import { pidAlive, type VmRuntime, type VmStore } from "./vm_store.js";
 
 export class ControlError extends Error {
@@ -49,11 +49,12 @@ function firstLine(s: Socket, timeoutMs: number): Promise<ControlReply> {
   });
 }
 
-/** Sends one request and returns the reply. */
-export async function controlRequest(socket: string, cmd: Exclude<ControlCmd, "console">, timeoutMs = STATUS_TIMEOUT_MS): Promise<ControlReply> {
+/** Sends one request (a bare command or a request with arguments) and returns the reply. */
+export async function controlRequest(socket: string, req: Exclude<ControlCmd, "console" | "snapshot"> | ControlRequest, timeoutMs = STATUS_TIMEOUT_MS): Promise<ControlReply> {
   const s = await open(socket);
   try {
-    s.write(`${JSON.stringify({ cmd })}\n`);
+    s.write(`${JSON.stringify(typeof req === "string" ? { cmd: req } : req)}
+`);
     return await firstLine(s, timeoutMs);
   } finally { s.destroy(); }
 }

@@ -11,22 +11,29 @@
 // a GuestClock that does not advance while paused), so on resume no timer has jumped, as with
 // QEMU's `stop`/`cont`. The goldfish RTC keeps host wall time, as QEMU's default rtc clock=host.
 //
-// Stop: the guest cannot be asked to power off. rvisor's guest kernel (Linux 6.1, guest/linux.config)
-// has no ACPI, no input/GPIO-keys power button, no VT keyboard (Ctrl-Alt-Del) and no SysRq, and
-// busybox init runs no power daemon; nothing the virt board can signal reaches it. So `stop`
-// ends the run from the host side: the harts stop between instructions, the disks are flushed
-// (fsync) and closed, the log is closed, and the process exits 0 (state "shut off"). A guest that
-// powers itself off (`poweroff` inside) ends the same way. The CLI waits --timeout seconds for
-// that and then kills the process.
+// Power: "powerdown" presses the board's power button (a gpio-keys KEY_POWER, see
+// src/system/devices/power_button.ts; rvisor's guest image answers it with a clean poweroff), and
+// the run ends when the guest powers off (exit reason "poweroff"). "stop" ends the run from the
+// host side: the harts stop between instructions, the disks are flushed (fsync) and closed, the
+// log is closed, and the process exits 0 (exit reason "stop"). `rvisor stop` does the first and
+// falls back to the second after its timeout (src/host/node/vm_ops.ts).
+//
+// Snapshots ("snapshot") run between two run slices with the guest's clock stopped
+// (src/host/node/vm_snapshot.ts). A VM whose directory holds a pending restore (restore.json,
+// written by `rvisor restore` and `rvisor clone --snapshot`) starts from that machine state
+// instead of booting.
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import type { VmConfig } from "../../hypervisor/config.js";
 import { parseControlRequest, type ControlReply, type RunState } from "../../hypervisor/control.js";
+import { machineFromSnapshot, parseSnapshot, type Snapshot } from "../../system/snapshot.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import type { ExitReason, VirtMachine } from "../../system/machine.js";
 import { RunLoop } from "./run_loop.js";
 import { buildVmMachine, openVmResources, type VmResources } from "./virt_build.js";
 import { LOG_MAX_BYTES, VmStore, writeFileAtomic, type VmExit } from "./vm_store.js";
+import { readSnapshotFile } from "./snapshot_file.js";
+import { clearPendingRestore, pendingRestore, takeSnapshot } from "./vm_snapshot.js";
 
 /** Host milliseconds that stand still while the VM is paused: the guest's monotonic time base. */
 export class GuestClock {
@@ -86,7 +93,11 @@ const QUOTA_WINDOW_MS = 1000;
 export async function vmProcessMain(name: string): Promise<number> {
   const store = new VmStore();
   const cfg = store.read(name);
-  const vm = new VmProcess(store, cfg, await openVmResources(cfg));
+  const pending = pendingRestore(store, name);
+  const from = pending === null ? null : { snap: parseSnapshot(await readSnapshotFile(pending.machine)), state: pending.state };
+  const vm = new VmProcess(store, cfg, await openVmResources(cfg), from);
+  // Loaded: a later start boots (the run goes on from the snapshot's state, not back to it).
+  if (pending !== null) clearPendingRestore(store, name);
   return vm.run();
 }
 
@@ -99,17 +110,26 @@ class VmProcess {
   private state: RunState = "running";
   private stopRequested = false;
   private wakeResume: (() => void) | null = null;
+  /** Work that needs the harts still (snapshots): run by runGuest between slices, in order. */
+  private readonly jobs: (() => Promise<void>)[] = [];
   private server: Server | null = null;
   private readonly socket: string;
   // CPU quota accounting (process CPU time against wall time in the current window).
   private windowWall = performance.now();
   private windowCpu = process.cpuUsage();
 
-  constructor(private readonly store: VmStore, private readonly cfg: VmConfig, private readonly res: VmResources) {
+  constructor(private readonly store: VmStore, private cfg: VmConfig, private readonly res: VmResources,
+    from: { snap: Snapshot; state: RunState } | null) {
     this.log = new RotatingLog(store.logPath(cfg.name));
     this.console = new ConsoleFanout(this.log);
-    this.machine = this.build();
+    if (from === null) this.machine = this.build();
+    else {
+      this.machine = machineFromSnapshot(from.snap, {
+        drives: res.drives.map((d) => d.backend), shares: res.shares, console: this.console, clock: () => this.clock.now(),
+      });
+    }
     this.loop = new RunLoop(this.machine);
+    if (from?.state === "paused") this.setState("paused");
     this.socket = store.socketPath(cfg.name);
   }
 
@@ -135,13 +155,15 @@ class VmProcess {
   private async runGuest(): Promise<VmExit> {
     const at = (): string => new Date().toISOString();
     for (;;) {
+      const job = this.jobs.shift();
+      if (job !== undefined) { await job(); continue; }
       if (this.stopRequested) return { reason: "stop", code: 0, at: at() };
       if (this.state === "paused") { await new Promise<void>((r) => { this.wakeResume = r; }); continue; }
       const throttle = this.quotaSleepMs();
       if (throttle > 0) { await new Promise((r) => setTimeout(r, throttle)); continue; }
       const reason: ExitReason = await this.loop.run({
         afterSlice: () => this.console.flush(),
-        shouldStop: () => this.stopRequested || this.state === "paused" || this.quotaSleepMs() > 0,
+        shouldStop: () => this.stopRequested || this.state === "paused" || this.jobs.length > 0 || this.quotaSleepMs() > 0,
       });
       if (reason.kind === "poweroff") return { reason: "poweroff", code: reason.code, at: at() };
       if (reason.kind === "reboot") { this.machine = this.build(); this.loop = new RunLoop(this.machine); continue; }
@@ -163,6 +185,39 @@ class VmProcess {
     const allowedWall = cpuMs * 100 / q;
     if (wall >= QUOTA_WINDOW_MS && allowedWall <= wall) { this.windowWall = now; this.windowCpu = process.cpuUsage(); return 0; }
     return Math.max(0, allowedWall - wall);
+  }
+
+  /**
+   * Runs `fn` while no hart runs and the guest's clock stands still (between two slices, or
+   * while paused); the VM's state (running or paused) is `fn`'s to restore through `resume`.
+   */
+  private exclusive<T>(fn: (wasPaused: boolean, resume: () => void) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push(async () => {
+        const wasPaused = this.clock.paused;
+        this.clock.pause();
+        let resumed = false;
+        const resume = (): void => { if (!resumed && !wasPaused) this.clock.resume(); resumed = true; };
+        try { resolve(await fn(wasPaused, resume)); } catch (e) { reject(e instanceof Error ? e : new Error(String(e))); } finally { resume(); }
+      });
+      this.loop.kick();
+      const w = this.wakeResume;
+      this.wakeResume = null;
+      w?.();
+    });
+  }
+
+  private snapshot(snap: string): Promise<ControlReply> {
+    return this.exclusive(async (wasPaused, resume) => {
+      const host = {
+        store: this.store, cfg: this.cfg, machine: this.machine, drives: this.res.drives, state: wasPaused ? "paused" as const : "running" as const, resume,
+      };
+      try {
+        const record = await takeSnapshot(host, snap);
+        const r: ControlReply = { ok: true, message: `snapshot '${snap}' taken`, snapshot: record };
+        return r;
+      } finally { this.cfg = host.cfg; }
+    }).catch((e: unknown): ControlReply => ({ ok: false, error: (e as Error).message }));
   }
 
   private requestStop(): void {
@@ -222,6 +277,15 @@ class VmProcess {
           case "stop":
             reply({ ok: true, message: "stopping: harts stopped between instructions, disks flushed" });
             this.requestStop();
+            break;
+          case "powerdown":
+            if (this.state === "paused") { reply({ ok: false, error: `VM '${this.cfg.name}' is paused: its guest cannot answer the power button` }); break; }
+            this.machine.pressPowerButton();
+            this.loop.kick();
+            reply({ ok: true, message: "power button pressed" });
+            break;
+          case "snapshot":
+            void this.snapshot(req.snapshot).then(reply);
             break;
           case "console": {
             reply({ ok: true });

@@ -8,6 +8,9 @@
 //     vms/NAME/control.sock  its control socket (JSON lines; see src/hypervisor/control.ts)
 //     vms/NAME/exit.json     how the last run ended (written by the VM process on a clean exit)
 //     vms/NAME/vm.err        the VM process's stderr (startup failures land here)
+//     vms/NAME/disks/        disk images rvisor made: `create --disk SIZE`, snapshot overlays, clones' overlays
+//     vms/NAME/snapshots/SNAP/{snapshot.json,machine.rvsnap}   a snapshot (src/hypervisor/snapshots.ts)
+//     vms/NAME/restore.json, restore.rvsnap   the machine state the next start continues from (a restore, a clone)
 // No daemon owns this directory: every rvisor command reads it and asks the VM processes, so a
 // VM outlives any command that started it (and "restarting the manager" loses nothing).
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
@@ -70,6 +73,10 @@ export class VmStore {
   runtimePath(name: string): string { return join(this.dir(name), "vm.json"); }
   exitPath(name: string): string { return join(this.dir(name), "exit.json"); }
   errPath(name: string): string { return join(this.dir(name), "vm.err"); }
+  disksDir(name: string): string { return join(this.dir(name), "disks"); }
+  snapshotsDir(name: string): string { return join(this.dir(name), "snapshots"); }
+  snapshotDir(name: string, snap: string): string { return join(this.snapshotsDir(name), snap); }
+  restorePath(name: string): string { return join(this.dir(name), "restore.json"); }
 
   /** Where the VM's control socket goes: in its directory, or under the temp dir when that path is too long for sun_path. */
   socketPath(name: string): string {

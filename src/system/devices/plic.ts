@@ -136,6 +136,12 @@ export class Plic implements Device, Stateful<PlicState> {
     return (w === 0 ? bits & ~1 : bits) >>> 0;
   }
 
+  /** True while source `id`'s line is high and the gateway has handed it to a hart (claimed, not completed). */
+  claimedWhileAsserted(id: number): boolean {
+    const w = id >> 5, bit = 1 << (id & 31);
+    return (this.level[w] & this.claimed[w] & bit) !== 0;
+  }
+
   private setSource(id: number, high: boolean): void {
     const w = id >> 5;
     const bit = 1 << (id & 31);

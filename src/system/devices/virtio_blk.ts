@@ -77,7 +77,8 @@ export class VirtioBlk implements VirtioDevice {
   /** Number of requests queued or running (tests and snapshots wait for 0). */
   busy = 0;
 
-  constructor(readonly backend: BlockBackend, opts: VirtioBlkOptions = {}) {
+  constructor(private backendNow: BlockBackend, opts: VirtioBlkOptions = {}) {
+    const backend = backendNow;
     this.queueMax = opts.queueSize ?? 256;
     let f = featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX)
       | featureBit(VIRTIO_BLK_F_SIZE_MAX) | featureBit(VIRTIO_BLK_F_SEG_MAX) | featureBit(VIRTIO_BLK_F_BLK_SIZE)
@@ -94,6 +95,20 @@ export class VirtioBlk implements VirtioDevice {
   }
 
   get capacitySectors(): number { return Math.floor(this.backend.size / SECTOR); }
+
+  get backend(): BlockBackend { return this.backendNow; }
+
+  /**
+   * Serves the disk from `b` from now on (same size and read-only flag: the guest's view of the
+   * device does not change). Only while no request runs (see idle()).
+   */
+  replaceBackend(b: BlockBackend): void {
+    if (this.busy !== 0) throw new Error("virtio-blk: a request is in flight");
+    if (Math.floor(b.size / SECTOR) !== this.capacitySectors || b.readonly !== this.backendNow.readonly) {
+      throw new Error(`virtio-blk: the new backend has ${Math.floor(b.size / SECTOR)} sectors${b.readonly ? " (read-only)" : ""}, the disk ${this.capacitySectors}`);
+    }
+    this.backendNow = b;
+  }
 
   attach(t: VirtioTransport): void { this.transport = t; }
   readConfig(offset: number, width: AccessWidth): number { return readConfigBytes(this.config, offset, width); }
