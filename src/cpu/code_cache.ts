@@ -9,7 +9,8 @@ import { Insn } from "./insn.js";
 import { Decoder, decoderFor } from "./decode.js";
 import type { Isa } from "./isa.js";
 import type { CompiledBlock } from "./block_compiler.js";
-import { Jit, JIT_NEVER, JIT_NONE } from "./jit/jit.js";
+import { Jit } from "./jit/jit.js";
+import { JIT_NEVER, JIT_NONE } from "./jit/block_state.js";
 import { jitOptions, type JitOptions } from "./jit/config.js";
 
 /** Longest block; short enough that interrupts are checked often. */

@@ -10,6 +10,7 @@ import type { Insn } from "./insn.js";
 import { CodeCache, type Block } from "./code_cache.js";
 import { compileBlock } from "./block_compiler.js";
 import type { Jit } from "./jit/jit.js";
+import { JIT_NONE } from "./jit/block_state.js";
 import type { Isa } from "./isa.js";
 import {
   CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
@@ -215,6 +216,8 @@ export class Hart {
   private readonly jit: Jit | null;
   /** Executions after which a block is queued for translation (0: never). */
   private readonly jitHot: number;
+  /** Threshold 1 (testing): every block is translated before its first execution. */
+  private readonly jitEager: boolean;
   private readonly ramBase: number;
   private readonly ramEnd: number;
 
@@ -276,6 +279,7 @@ export class Hart {
     this.counterenMask = this.hasZihpm ? -1 : 7;
     this.jit = code.jit !== null && this.stateOff >= 0 ? code.jit : null;
     this.jitHot = this.jit !== null ? this.jit.opts.threshold : 0;
+    this.jitEager = this.jitHot === 1;
     code.addHart(this);
   }
 
@@ -1090,6 +1094,7 @@ export class Hart {
           }
         }
         const insns = blk.insns, n = insns.length;
+        if (this.jitEager && blk.jitState === JIT_NONE) (this.jit as Jit).translateNow(blk, this.retired);
         if (blk.jitIndex >= 0) {
           const jit = this.jit as Jit;
           const st = this.st32;

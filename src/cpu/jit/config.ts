@@ -4,7 +4,7 @@
 export interface JitOptions {
   /** Translate hot blocks to WebAssembly at all. */
   enabled: boolean;
-  /** Executions of a block before it is queued for translation (1: every block, for testing). */
+  /** Executions of a block before it is queued for translation (1: every block is translated before its first execution, for testing). */
   threshold: number;
   /** Hot blocks compiled together in one WebAssembly.Module (its fixed cost is ~0.4 ms). */
   batch: number;
@@ -31,8 +31,8 @@ function hostEnv(): Env {
 
 /**
  * The defaults with the environment applied: RVISOR_JIT=on|off, and RVISOR_JIT_THRESHOLD=N
- * (which also turns the JIT on unless RVISOR_JIT=off): with 1 every block is translated after
- * its first execution and partly filled batches are compiled after a few thousand instructions.
+ * (which also turns the JIT on unless RVISOR_JIT=off): with 1 every block is translated before
+ * its first execution (one module each), so tests and the fuzzers exercise translated code.
  */
 export function jitOptionsFromEnv(base: Readonly<JitOptions> = JIT_DEFAULTS, env: Env = hostEnv()): JitOptions {
   const o: JitOptions = { ...base };
@@ -42,7 +42,6 @@ export function jitOptionsFromEnv(base: Readonly<JitOptions> = JIT_DEFAULTS, env
     if (!Number.isInteger(n) || n < 1) throw new Error(`RVISOR_JIT_THRESHOLD must be a positive integer, got '${t}'`);
     o.threshold = n;
     o.enabled = true;
-    if (n < 16) o.flushAfter = 5000;
   }
   const e = env["RVISOR_JIT"];
   if (e === "on" || e === "1") o.enabled = true;

@@ -22,8 +22,7 @@ import type { JitOptions } from "./config.js";
 import { BLOCK_PARAMS, FN_LOAD, FN_STORE, loopsToStart, translate, translatablePrefix } from "./translate.js";
 import { Code, Module, Op, ValType } from "./wasm.js";
 
-/** Block.jitState values. */
-export const JIT_NONE = 0, JIT_QUEUED = 1, JIT_DONE = 2, JIT_NEVER = 3;
+import { JIT_DONE, JIT_NEVER, JIT_NONE, JIT_QUEUED } from "./block_state.js";
 
 export interface JitStats {
   modules: number;
@@ -114,6 +113,12 @@ export class Jit {
     if (this.pending.length === 0) this.pendingSince = retired;
     this.pending.push(b);
     if (this.pending.length >= this.opts.batch) this.flush();
+  }
+
+  /** Translates `b` (with whatever else is queued) at once: threshold 1, for testing. */
+  translateNow(b: Block, retired: number): void {
+    this.enqueue(b, retired);
+    this.flush();
   }
 
   /** Compiles a partly filled batch once it has waited `flushAfter` instructions (run loop, between blocks). */
@@ -213,10 +218,14 @@ export class Jit {
   private store(lo: number, hi: number, size: number, vlo: number, vhi: number): number {
     const h = this.hart as Hart;
     this.stats.slowCalls++;
+    const st = h.st32, epoch = st[ST_EPOCH >>> 2];
     try {
       if (size === 8) h.store64Slow(lo, hi, vlo, vhi);
       else h.storeSlow(lo, hi, size, vlo);
       this.checkStop(h);
+      // The store changed cached code (or a translation was dropped): a self-loop must not run
+      // its old instructions again, and the run loop re-decodes from here on.
+      if (st[ST_EPOCH >>> 2] !== epoch) st[ST_STOP >>> 2] = 1;
       return 0;
     } catch (e) {
       if (e !== TRAP) throw e;

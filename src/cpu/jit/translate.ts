@@ -28,7 +28,7 @@
 // region lies past RAM, so no guest address reaches registers or TLBs.
 import { BLOCK_VOID, Code, Op, ValType } from "./wasm.js";
 import type { Insn } from "../insn.js";
-import { ST_COUNT, ST_PC, ST_RTLB, ST_SCRATCH, ST_WTLB, ST_X, TLB_SIZE } from "../hart.js";
+import { ST_COUNT, ST_PC, ST_STOP, ST_RTLB, ST_SCRATCH, ST_WTLB, ST_X, TLB_SIZE } from "../hart.js";
 
 const TWO32 = 4294967296;
 /** Bytes of one TLB entry (tagLo, tagHi, ramOffset). */
@@ -118,12 +118,15 @@ export class Translation {
   /**
    * Ends a looping body of `n` instructions (after its final control transfer left the next pc
    * in L_VA): back to the top while the next pc is the block start and fewer than
-   * $budget instructions retired (the interpreter's rule: another block while executed < budget). L_ITER counts the iterations completed before the last one.
+   * $budget instructions retired (the interpreter's rule: another block while executed < budget)
+   * and no slow-path helper asked for a return to the run loop (ST_STOP: an interrupt, a store
+   * into cached code). L_ITER counts the iterations completed before the last one.
    */
   endLoop(n: number): void {
     const c = this.c;
     c.localGet(L_VA).localGet(L_PC).op(Op.i64_eq).begin(Op.if);
-    c.localGet(L_ITER).i32Const(1).op(Op.i32_add).localTee(L_ITER).i32Const(n).op(Op.i32_mul).localGet(L_MAX).op(Op.i32_lt_s).brIf(1);
+    c.localGet(L_ITER).i32Const(1).op(Op.i32_add).localTee(L_ITER).i32Const(n).op(Op.i32_mul).localGet(L_MAX).op(Op.i32_lt_s)
+      .localGet(L_ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_eqz).op(Op.i32_and).brIf(1);
     // The budget is used up: this iteration is the last one, not a completed earlier one.
     c.localGet(L_ITER).i32Const(1).op(Op.i32_sub).localSet(L_ITER);
     c.end();
