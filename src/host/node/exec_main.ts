@@ -1,8 +1,8 @@
 // `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
-//   rvisor exec [--cpu PROFILE] [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+//   rvisor exec [--cpu PROFILE] [--jit off|on] [--root DIR] [--ro] [-L DIR] [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
 import { resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
-import { UsageError, cpuUsage, parseCpu, parseMem } from "../../cli/main.js";
+import { UsageError, applyJitOption, cpuUsage, jitUsage, parseCpu, parseMem } from "../../cli/main.js";
 import { DEFAULT_PROFILE, type Isa } from "../../cpu/isa.js";
 import { Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
@@ -22,7 +22,7 @@ options:
 ${cpuUsage(17)}  --orphans MODE what becomes of the other processes when the first one exits:
                  wait (default) runs them until they exit, as they would run on under
                  qemu-riscv64; kill ends them at once
-
+  --jit off|on   ${jitUsage(17).trimStart()}
 The exit status is the first process's (128+N when signal N killed it). Processes left
 running after it exits keep their output on the terminal; Ctrl-C, SIGTERM or SIGHUP to
 rvisor then ends them. On a terminal, rvisor is the guest's tty: Ctrl-C, Ctrl-\\ and
@@ -32,12 +32,15 @@ Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 export interface ExecOptions {
   root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; memBytes: number;
   orphans: "wait" | "kill"; isa: Isa;
+  /** --jit: on or off, undefined when not given. */
+  jit?: string;
 }
 
 export function parseExecArgs(argv: string[]): ExecOptions {
   let root = "/", ro = false, strace = false, prefix: string | null = null, memBytes = 1 << 30;
   let orphans: "wait" | "kill" = "wait";
   let isa = parseCpu(DEFAULT_PROFILE);
+  let jit: string | undefined;
   const orphanMode = (v: string): "wait" | "kill" => {
     if (v !== "wait" && v !== "kill") throw new UsageError(`exec: --orphans wants wait or kill, got '${v}'`);
     return v;
@@ -60,11 +63,14 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a.startsWith("--mem=")) memBytes = parseMem(a.slice(6), "exec: --mem");
     else if (a === "--cpu") isa = parseCpu(need(a), "exec: --cpu");
     else if (a.startsWith("--cpu=")) isa = parseCpu(a.slice(6), "exec: --cpu");
+    else if (a === "--jit") jit = need(a);
+    else if (a.startsWith("--jit=")) jit = a.slice(6);
     else if (a === "--orphans") orphans = orphanMode(need(a));
     else if (a.startsWith("--orphans=")) orphans = orphanMode(a.slice(10));
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
     else throw new UsageError(`exec: unknown option '${a}' (try 'rvisor exec --help')`);
   }
+  if (jit !== undefined && jit !== "on" && jit !== "off") throw new UsageError(`exec: --jit must be on or off (got '${jit}')`);
   const rest = argv.slice(i);
   if (rest.length === 0) throw new UsageError("exec: a PROGRAM is required (try 'rvisor exec --help')");
   if (root !== "/") {
@@ -79,12 +85,13 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa };
+  return { root, readonly: ro, prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa, ...(jit !== undefined ? { jit } : {}) };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
   if (argv[0] === "-h" || argv[0] === "--help") { process.stdout.write(EXEC_USAGE); return 0; }
   const o = parseExecArgs(argv);
+  applyJitOption(o.jit, "exec: --jit");
   const host = nodeUserHost();
   const k = new Kernel(host, {
     root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans, isa: o.isa,
