@@ -33,6 +33,8 @@ const TLB_INVALID = -1;
 const TWO32 = 4294967296;
 /** Executions after which a block is compiled into one function (block_compiler.ts). */
 const HOT_BLOCK = 64;
+/** Most instructions one entry into translated code may retire (its counters are int32). */
+const JIT_MAX_BUDGET = 1 << 30;
 
 // The hart's state slot (Ram.allocHartState): byte offsets from its start. Generated code
 // (src/cpu/jit/translate.ts) addresses these; the interpreter sees the same bytes through `x`
@@ -1100,7 +1102,7 @@ export class Hart {
           const st = this.st32;
           if (blk.jitLen === n) {
             // A whole translated block, and the translated blocks it chains to.
-            const r = jit.enter(this, blk, start, budget - executed);
+            const r = jit.enter(this, blk, start, Math.min(budget - executed, JIT_MAX_BUDGET));
             const count = st[ST_COUNT >>> 2];
             this.retired += count;
             executed += count;

@@ -8,7 +8,7 @@ import { Ram } from "../../memory/ram.js";
 import { CodeCache } from "../code_cache.js";
 import { Hart, ST_JCACHE, ST_TLB } from "../hart.js";
 import { INSN_TABLES } from "../decode.js";
-import { CSR } from "../csr_numbers.js";
+import { CSR, PRV_S, PRV_U } from "../csr_numbers.js";
 import type { InsnDef } from "../insn.js";
 import { EMITTERS } from "./translate.js";
 import { JIT_DEFAULTS, jitOptionsFromEnv, type JitOptions } from "./config.js";
@@ -262,4 +262,37 @@ test("the cap on live modules evicts the oldest; evicted blocks run interpreted 
   const stats = cc.jit?.stats;
   assert.ok(stats !== undefined && stats.evictedModules > 0);
   assert.equal(h.getX(6) + h.getX(7) + h.getX(8), 150);
+});
+
+test("translated code under Sv39 in S- and U-mode follows a page-table change after the TLB flush", () => {
+  const VA_CODE = 0x4000_0000, VA_DATA = 0x4000_1000;
+  const root = BASE + 0x40000, l1 = root + 0x1000, l0 = root + 0x2000;
+  const pte = (pa: number, flags: number): number => (pa / 4096) * 1024 + flags;
+  const A_D = 0xc0, V = 1, R = 2, W = 4, X = 8, U = 0x10;
+  const code = [ld(5, 4, 0), add(6, 6, 5), addi(7, 7, -1), B(1, 7, 0, -12), EBREAK];
+  for (const [priv, user] of [[PRV_S, 0], [PRV_U, U]] as const) {
+    const harts = [JIT_OFF, JIT_ON].map((opts) => hart(opts, code, (h) => {
+      h.ram.write64(root + 8 * 1, pte(l1, V));
+      h.ram.write64(l1, pte(l0, V));
+      h.ram.write64(l0, pte(BASE, V | R | X | A_D | user));
+      h.ram.write64(l0 + 8, pte(DATA, V | R | W | A_D | user));
+      h.ram.write64(DATA, 3); h.ram.write64(DATA + 0x1000, 5);
+      h.csrWrite(CSR.satp, (root / 4096) >>> 0, 8 << 28);
+      h.setPriv(priv);
+      h.pc = VA_CODE; h.setX(4, VA_DATA); h.setX(7, 100);
+    }));
+    for (const h of harts) h.run(400);
+    for (const h of harts) {
+      // Remap the data page as an OS would, then SFENCE.VMA (which flushes the TLB).
+      h.ram.write64(l0 + 8, pte(DATA + 0x1000, V | R | W | A_D | user));
+      h.flushTlb();
+      h.pc = VA_CODE; h.setX(7, 100);
+      h.run(400);
+    }
+    const [a, b] = harts;
+    assert.equal(a.getX(6), 100 * 3 + 100 * 5);
+    for (let r = 0; r < 32; r++) assert.equal(b.getXBig(r), a.getXBig(r), `priv ${priv}: x${r}`);
+    assert.equal(b.retired, a.retired);
+    assert.ok((b.code.jit?.stats.entries ?? 0) > 0);
+  }
 });
