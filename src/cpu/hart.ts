@@ -1097,8 +1097,9 @@ export class Hart {
         }
         const insns = blk.insns, n = insns.length;
         if (this.jitEager && blk.jitState === JIT_NONE) (this.jit as Jit).translateNow(blk, this.retired);
-        if (blk.jitIndex >= 0) {
-          const jit = this.jit as Jit;
+        // (A hart without a state slot has no JIT, though its blocks may be translated for others.)
+        const jit = this.jit;
+        if (blk.jitIndex >= 0 && jit !== null) {
           const st = this.st32;
           if (blk.jitLen === n) {
             // A whole translated block, and the translated blocks it chains to.

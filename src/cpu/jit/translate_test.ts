@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Bus } from "../../memory/bus.js";
-import { Ram } from "../../memory/ram.js";
+import { HART_STATE_SLOTS, Ram } from "../../memory/ram.js";
 import { CodeCache } from "../code_cache.js";
 import { Hart, ST_JCACHE, ST_TLB } from "../hart.js";
 import { INSN_TABLES } from "../decode.js";
@@ -295,4 +295,24 @@ test("translated code under Sv39 in S- and U-mode follows a page-table change af
     assert.equal(b.retired, a.retired);
     assert.ok((b.code.jit?.stats.entries ?? 0) > 0);
   }
+});
+
+test("a hart created when every state slot is taken runs interpreted, also blocks translated for others", () => {
+  const code = [addi(6, 6, 1), addi(12, 12, -1), B(1, 12, 0, -8), EBREAK];
+  const ram = new Ram(BASE, MEM);
+  const cc = new CodeCache(ram, undefined, JIT_ON);
+  code.forEach((w, i) => ram.write32(BASE + 4 * i, w));
+  const harts: Hart[] = [];
+  for (let k = 0; k <= HART_STATE_SLOTS; k++) harts.push(new Hart(k, new Bus(ram), cc));
+  const last = harts[HART_STATE_SLOTS];
+  assert.equal(last.stateOff, -1);
+  for (const h of [harts[0], last]) {
+    h.pc = BASE; h.setX(12, 10);
+    h.run(1000);
+    assert.equal(h.getX(6), 10);
+  }
+  assert.ok((cc.jit?.stats.entries ?? 0) > 0);
+  // A released slot is reused.
+  harts[0].release();
+  assert.equal(new Hart(99, new Bus(ram), cc).stateOff, harts[0].stateOff);
 });
