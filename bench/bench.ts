@@ -4,6 +4,8 @@
 // section (boot time, user-mode programs, ...) by appending to `sections`.
 // Options: --only <name>[,<name>]  run only these sections;  --scale N  cpubench size (default 3);
 //          --json <file>  also write the JSON report to a file.
+// RVISOR_JIT=on|off in the environment picks the JIT (src/cpu/jit/) for every section; the
+// bare-metal rows note its statistics.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
@@ -68,6 +70,9 @@ export async function compareBareMetal(section: string, program: string, elfPath
     instructions = r.instret;
     rvOut = r.output;
     if (r.exitCode !== 0) notes.push(`rvisor exit ${String(r.exitCode)}`);
+    const jit = r.harts[0]?.code.jit ?? null;
+    notes.push(jit === null ? "jit off" : `jit: ${jit.stats.modules} modules, ${jit.stats.blocks} blocks, ${jit.stats.insns} insns, ` +
+      `${jit.stats.compileMs} ms compiling, ${jit.stats.entries} entries, ${jit.stats.slowCalls} slow-path calls`);
   }
   let qemuSeconds: number | null = null;
   if (qemuSystem() !== null) {

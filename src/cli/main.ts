@@ -16,6 +16,7 @@ import { isElf, parseElf, ElfError } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
 import { PRV_M } from "../cpu/csr_numbers.js";
 import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../cpu/isa.js";
+import { setJitOptions } from "../cpu/jit/config.js";
 import { DiskLockError } from "../host/node/disk_lock.js";
 import { DiskOpenError, openDisk, type DiskFormat, type OpenDisk } from "../host/node/disk_image.js";
 import type { NodeFs9p } from "../host/node/fs_9p_node.js";
@@ -50,6 +51,23 @@ export function cpuUsage(indent: number): string {
  * `--cpu PROFILE` for run and exec alike: rv64gc (the base ISA, for old guests), rva22 (the
  * RVA22U64/S64 profile) or max (everything rvisor implements).
  */
+/**
+ * --jit=off|on: translate hot guest code to WebAssembly (src/cpu/jit/). The default is off
+ * until the translator covers enough to be the faster choice everywhere; RVISOR_JIT=on|off
+ * and RVISOR_JIT_THRESHOLD=N (testing) set it from the environment.
+ */
+export function applyJitOption(v: string | undefined, opt = "--jit"): void {
+  if (v === undefined) return;
+  if (v !== "on" && v !== "off") throw new UsageError(`${opt} must be on or off (got '${v}')`);
+  setJitOptions({ enabled: v === "on" });
+}
+
+/** The --jit lines of the run and exec usage texts, indented to `col`. */
+export function jitUsage(col: number): string {
+  const pad = " ".repeat(col);
+  return `${pad}translate hot guest code to WebAssembly (default off; RVISOR_JIT=on|off,\n${pad}RVISOR_JIT_THRESHOLD=1 translates every block, for testing)\n`;
+}
+
 export function parseCpu(name: string, opt = "--cpu"): Isa {
   if (!Object.hasOwn(PROFILES, name)) throw new UsageError(`${opt}: unknown CPU profile '${name}' (valid: ${CPU_PROFILES_HELP})`);
   return Isa.profile(name as CpuProfile);
@@ -87,7 +105,7 @@ ${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
   --max-instructions N  stop after N instructions, give or take one block (exit status 3)
-  --snapshot-file FILE  where C-a s (or SIGUSR1) writes a snapshot of the running machine
+  --jit off|on          ${jitUsage(24).trimStart()}  --snapshot-file FILE  where C-a s (or SIGUSR1) writes a snapshot of the running machine
                         (FILE.gz: gzip-compressed)
   --restore FILE        continue the machine of a snapshot instead of booting; give the same
                         --drive and --share options, with the disks as they were at the snapshot
@@ -194,7 +212,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     mem: { type: "string", short: "m" }, smp: { type: "string" }, cpu: { type: "string" }, drive: { type: "string", multiple: true },
     share: { type: "string", multiple: true }, net: { type: "string", multiple: true }, "dump-dtb": { type: "string" }, "no-reboot": { type: "boolean" },
     "max-instructions": { type: "string" }, help: { type: "boolean", short: "h" },
-    "snapshot-file": { type: "string" }, restore: { type: "string" },
+    "snapshot-file": { type: "string" }, restore: { type: "string" }, jit: { type: "string" },
   } as const;
   const valued = new Set(Object.entries(options).filter(([, d]) => d.type === "string").map(([k]) => k));
   const shorts = new Map(Object.entries(options).flatMap(([k, d]) => ("short" in d ? [[`-${d.short}`, k] as [string, string]] : [])));
@@ -206,6 +224,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const o = parsed.values;
   if (o.help === true) { process.stdout.write(USAGE); return 0; }
+  applyJitOption(o.jit);
   const memBytes = parseMem(o.mem ?? "256M");
   const isa = parseCpu(o.cpu ?? DEFAULT_PROFILE);
   const harts = o.smp === undefined ? 1 : Number(o.smp);

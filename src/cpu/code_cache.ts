@@ -9,6 +9,9 @@ import { Insn } from "./insn.js";
 import { Decoder, decoderFor } from "./decode.js";
 import type { Isa } from "./isa.js";
 import type { CompiledBlock } from "./block_compiler.js";
+import { Jit } from "./jit/jit.js";
+import { JIT_NEVER, JIT_NONE } from "./jit/block_state.js";
+import { jitOptions, type JitOptions } from "./jit/config.js";
 
 /** Longest block; short enough that interrupts are checked often. */
 const MAX_BLOCK = 64;
@@ -26,6 +29,11 @@ export class Block {
   /** Executions so far; at HOT_BLOCK the block is compiled (block_compiler.ts). */
   hits = 0;
   compiled: CompiledBlock | null = null;
+  /** Table index of the WebAssembly translation of the first `jitLen` instructions (src/cpu/jit/), or -1. */
+  jitIndex = -1;
+  jitLen = 0;
+  /** JIT_NONE, JIT_QUEUED, JIT_DONE or JIT_NEVER (untranslatable, or not cached). */
+  jitState = JIT_NONE;
   constructor(
     readonly insns: Insn[],
     /** Byte length: the fall-through pc is start + bytes. */
@@ -44,10 +52,14 @@ export class CodeCache {
   /** Decodes the instructions of this machine's ISA (all its harts share it). */
   readonly decoder: Decoder;
   readonly isa: Isa;
+  /** Translation to WebAssembly (null: off, or unavailable here). */
+  readonly jit: Jit | null;
 
-  constructor(readonly ram: Ram, isa?: Isa) {
+  constructor(readonly ram: Ram, isa?: Isa, jit: Readonly<JitOptions> = jitOptions()) {
     this.decoder = decoderFor(isa);
     this.isa = this.decoder.isa;
+    this.jit = Jit.create(ram, jit);
+    if (this.jit !== null) this.jit.onFree = () => { for (const h of this.harts) h.chainEpoch++; };
     ram.codeInvalidator = (page) => this.invalidatePage(page);
   }
 
@@ -56,6 +68,9 @@ export class CodeCache {
   removeHart(h: Hart): void { const i = this.harts.indexOf(h); if (i >= 0) this.harts.splice(i, 1); }
 
   invalidatePage(page: number): void {
+    const blocks = this.pages[page];
+    const jit = this.jit;
+    if (blocks !== undefined && jit !== null) for (const b of blocks) if (b !== undefined) jit.retire(b);
     this.pages[page] = undefined;
     this.ram.pageFlags[page] &= ~PAGE_CODE;
     for (const h of this.harts) h.chainEpoch++;
@@ -96,7 +111,9 @@ export class CodeCache {
     const hiHalf = h.fetch16(pc + 2);
     const raw = (u8[off] | (u8[off + 1] << 8) | (hiHalf << 16)) | 0;
     const d = this.decoder.decode32(raw);
-    return new Block([d], 4, d.setsPc);
+    const b = new Block([d], 4, d.setsPc);
+    b.jitState = JIT_NEVER;
+    return b;
   }
 
   /** Decodes a block from RAM offset `off`; null when its first instruction crosses the page. */

@@ -5,10 +5,12 @@
 // addresses handed around as single numbers are signed 64-bit values held exactly in a double
 // (canonical Sv39/Sv48 addresses and physical addresses are far below 2^53).
 import type { Bus } from "../memory/bus.js";
-import { PAGE_CODE, type Ram } from "../memory/ram.js";
+import { HART_STATE_BYTES, PAGE_CODE, type Ram } from "../memory/ram.js";
 import type { Insn } from "./insn.js";
 import { CodeCache, type Block } from "./code_cache.js";
 import { compileBlock } from "./block_compiler.js";
+import type { Jit } from "./jit/jit.js";
+import { JIT_NONE } from "./jit/block_state.js";
 import type { Isa } from "./isa.js";
 import {
   CSR, Cause, MEDELEG_MASK, MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MIE, MSTATUS_MPIE,
@@ -23,10 +25,45 @@ export const TRAP: { readonly trap: true } = { trap: true };
 
 export const ACCESS_FETCH = 0, ACCESS_LOAD = 1, ACCESS_STORE = 2;
 const TLB_BITS = 8, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
-const TLB_INVALID = 1; // never equals a page-aligned tag
+/**
+ * Never equals a page-aligned tag, nor (in generated code, which compares the tag pair with the
+ * address masked by ~0xfff | (size - 1)) any address: its low 12 bits are all ones.
+ */
+const TLB_INVALID = -1;
 const TWO32 = 4294967296;
 /** Executions after which a block is compiled into one function (block_compiler.ts). */
 const HOT_BLOCK = 64;
+/** Most instructions one entry into translated code may retire (its counters are int32). */
+const JIT_MAX_BUDGET = 1 << 30;
+
+// The hart's state slot (Ram.allocHartState): byte offsets from its start. Generated code
+// (src/cpu/jit/translate.ts) addresses these; the interpreter sees the same bytes through `x`
+// and the TLB views.
+/** x registers: 66 int32 (32 lo/hi pairs and the x0 write sink), i.e. x[r] as an i64 at 8 * r. */
+export const ST_X = 0;
+/** The pc a translated block that ends with a control transfer continues at (an i64). */
+export const ST_PC = 272;
+/** The value a slow-path load helper returns to generated code (an i64). */
+export const ST_SCRATCH = 280;
+/** Byte offsets in the memory of the TLBs loads and stores use now (i32 each; see selectTlbs). */
+export const ST_RTLB = 288, ST_WTLB = 292;
+/** Instructions retired by the translated code of one entry from the run loop (an i32). */
+export const ST_COUNT = 296;
+/** Set by a slow-path helper when translated code must return to the run loop (interrupt, stop). */
+export const ST_STOP = 300;
+/** The hart's chainEpoch (an i32): translated-code cache entries of older epochs are stale. */
+export const ST_EPOCH = 304;
+/** The 12 TLBs (TLB_SIZE entries of 3 int32: tagLo, tagHi, RAM offset), 4 KiB aligned. */
+export const ST_TLB = 4096;
+const TLB_BYTES = TLB_SIZE * 3 * 4;
+/**
+ * The translated-code cache the wasm dispatcher chains through (jit/jit.ts): JCACHE_SIZE
+ * entries of 4 int32 (pcLo, pcHi, epoch, table index), indexed by (pc >>> 1) & (JCACHE_SIZE - 1).
+ */
+export const ST_JCACHE = ST_TLB + 12 * TLB_BYTES;
+export const JCACHE_SIZE = 2048;
+if (ST_JCACHE + JCACHE_SIZE * 16 > HART_STATE_BYTES) throw new Error("hart state slot too small");
+export { TLB_SIZE };
 
 
 const FAULT_CAUSE_ACCESS = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
@@ -75,8 +112,15 @@ export interface HartState {
 
 export class Hart {
   // ---- architectural state ----
-  /** x registers as lo/hi pairs; pair 32 (indices 64, 65) is the sink for writes to x0. */
-  readonly x = new Int32Array(66);
+  /** x registers as lo/hi pairs; pair 32 (indices 64, 65) is the sink for writes to x0. In the state slot. */
+  readonly x: Int32Array;
+  /**
+   * Byte offset of this hart's state slot in `ram.buffer` (x registers, TLBs, the words generated
+   * code exchanges with the run loop), or -1 when no slot was free (private arrays: interpreter only).
+   */
+  readonly stateOff: number;
+  /** The state slot as int32 words (ST_* / 4). */
+  readonly st32: Int32Array;
   readonly fi = new Int32Array(64);
   readonly f = new Float64Array(this.fi.buffer);
   pc = 0;
@@ -141,8 +185,9 @@ export class Hart {
   reservation = -1;
   /** Index of the trapping instruction within a compiled block (set by the block). */
   trapIndex = 0;
-  /** Bumped whenever chained block successors may be stale (see Block). */
-  chainEpoch = 0;
+  /** Bumped whenever chained block successors may be stale (see Block); kept in the state slot for generated code. */
+  get chainEpoch(): number { return this.st32[ST_EPOCH >>> 2]; }
+  set chainEpoch(v: number) { this.st32[ST_EPOCH >>> 2] = (v | 0) === 0 ? 1 : v | 0; } // 0: never valid (zeroed cache entries)
   /** Set by WFI; cleared when an interrupt becomes pending. */
   wfi = false;
   /** Hart stopped (SBI HSM) — the machine skips it. */
@@ -169,6 +214,12 @@ export class Hart {
   readonly i16: Int16Array;
   readonly i8: Int8Array;
   readonly u8: Uint8Array;
+  /** The machine's JIT when this hart can run translated code (it has a state slot). */
+  private readonly jit: Jit | null;
+  /** Executions after which a block is queued for translation (0: never). */
+  private readonly jitHot: number;
+  /** Threshold 1 (testing): every block is translated before its first execution. */
+  private readonly jitEager: boolean;
   private readonly ramBase: number;
   private readonly ramEnd: number;
 
@@ -200,10 +251,18 @@ export class Hart {
     this.ram = bus.ram;
     this.i32 = bus.ram.i32; this.i16 = bus.ram.i16; this.i8 = bus.ram.i8; this.u8 = bus.ram.u8;
     this.ramBase = bus.ram.base; this.ramEnd = bus.ram.base + bus.ram.size;
-    for (let i = 0; i < 12; i++) this.tlbs.push(new Int32Array(TLB_SIZE * 3).fill(TLB_INVALID));
+    this.stateOff = bus.ram.allocHartState();
+    const buf = this.stateOff >= 0 ? bus.ram.buffer : new ArrayBuffer(HART_STATE_BYTES);
+    const base = Math.max(this.stateOff, 0);
+    this.x = new Int32Array(buf, base + ST_X, 66);
+    this.st32 = new Int32Array(buf, base, HART_STATE_BYTES >>> 2);
+    this.chainEpoch = 1;
+    for (let i = 0; i < 12; i++) this.tlbs.push(new Int32Array(buf, base + ST_TLB + i * TLB_BYTES, TLB_SIZE * 3).fill(TLB_INVALID));
     this.ftlb = this.tlbs[PRV_M * 3 + ACCESS_FETCH];
     this.rtlb = this.tlbs[PRV_M * 3 + ACCESS_LOAD];
     this.wtlb = this.tlbs[PRV_M * 3 + ACCESS_STORE];
+    this.st32[ST_RTLB >>> 2] = this.rtlb.byteOffset;
+    this.st32[ST_WTLB >>> 2] = this.wtlb.byteOffset;
     const isa = code.isa;
     this.isa = isa;
     this.misaExt = isa.misa();
@@ -220,7 +279,16 @@ export class Hart {
     this.senvcfgMask = ENVCFG_FIOM | cbo;
     this.menvcfgMaskHi = (this.hasSstc ? MENVCFG_STCE_HI : 0) | (this.hasSvpbmt ? MENVCFG_PBMTE_HI : 0) | (this.hasSvadu ? MENVCFG_ADUE_HI : 0);
     this.counterenMask = this.hasZihpm ? -1 : 7;
+    this.jit = code.jit !== null && this.stateOff >= 0 ? code.jit : null;
+    this.jitHot = this.jit !== null ? this.jit.opts.threshold : 0;
+    this.jitEager = this.jitHot === 1;
     code.addHart(this);
+  }
+
+  /** Gives the state slot back (a thread of the process VM that will never run again). */
+  release(): void {
+    this.code.removeHart(this);
+    this.ram.freeHartState(this.stateOff);
   }
 
   // =====================================================================================
@@ -375,6 +443,8 @@ export class Hart {
     if (dp === PRV_S && (this.mstatus & MSTATUS_SUM) !== 0) dp = 2;
     this.rtlb = this.tlbs[dp * 3 + ACCESS_LOAD];
     this.wtlb = this.tlbs[dp * 3 + ACCESS_STORE];
+    this.st32[ST_RTLB >>> 2] = this.rtlb.byteOffset;
+    this.st32[ST_WTLB >>> 2] = this.wtlb.byteOffset;
   }
 
   flushTlb(): void {
@@ -520,6 +590,11 @@ export class Hart {
       dst[di] = this.i32[w]; dst[di + 1] = this.i32[w + 1];
       return;
     }
+    this.load64Slow(lo, hi, dst, di);
+  }
+
+  /** A 64-bit load that missed the TLB or is misaligned (as two 32-bit halves). */
+  load64Slow(lo: number, hi: number, dst: Int32Array, di: number): void {
     const l = this.loadSlow(lo, hi, 4);
     const addHi = (hi + ((lo >>> 0) > 0xfffffffb ? 1 : 0)) | 0;
     dst[di + 1] = this.loadSlow((lo + 4) | 0, addHi, 4);
@@ -559,6 +634,11 @@ export class Hart {
       this.i32[w] = vlo; this.i32[w + 1] = vhi;
       return;
     }
+    this.store64Slow(lo, hi, vlo, vhi);
+  }
+
+  /** A 64-bit store that missed the TLB, is misaligned, or goes to a code/watched page or MMIO. */
+  store64Slow(lo: number, hi: number, vlo: number, vhi: number): void {
     if ((lo & 7) === 0) {
       // Aligned RAM store that missed the TLB (or hit a code/watched page): write both
       // words, then notify once, so a watcher (HTIF tohost) sees the whole value.
@@ -1016,16 +1096,49 @@ export class Hart {
           }
         }
         const insns = blk.insns, n = insns.length;
-        const compiled = blk.compiled;
-        if (compiled !== null) {
-          i = -1; // a trap inside reports its index through trapIndex
-          compiled(this);
-        } else {
+        if (this.jitEager && blk.jitState === JIT_NONE) (this.jit as Jit).translateNow(blk, this.retired);
+        // (A hart without a state slot has no JIT, though its blocks may be translated for others.)
+        const jit = this.jit;
+        if (blk.jitIndex >= 0 && jit !== null) {
+          const st = this.st32;
+          if (blk.jitLen === n) {
+            // A whole translated block, and the translated blocks it chains to.
+            const r = jit.enter(this, blk, start, Math.min(budget - executed, JIT_MAX_BUDGET));
+            const count = st[ST_COUNT >>> 2];
+            this.retired += count;
+            executed += count;
+            const pc = pairToNumber(st[ST_PC >>> 2], st[(ST_PC >>> 2) + 1]);
+            if (r >= 0) {
+              // The slow path recorded the exception; pc is the trapping block's start.
+              executed++;
+              this.pc = pc;
+              if (prev !== null || count > 0) this.noteTrap(count === 0 && prev !== null && endsWithXret(prev), pc + r);
+              this.takeException(pc + r);
+            } else this.pc = pc;
+            prev = null;
+            continue;
+          }
+          // A translated prefix, then the rest of the block interpreted.
+          if (jit.enter(this, blk, start, 0) >= 0) { i = st[ST_COUNT >>> 2]; throw TRAP; }
+          i = blk.jitLen;
           for (; i < n; i++) {
             const d = insns[i];
             d.fn(this, d, 0);
           }
-          if (++blk.hits === HOT_BLOCK) blk.compiled = compileBlock(insns);
+        } else {
+          const compiled = blk.compiled;
+          if (compiled !== null) {
+            i = -1; // a trap inside reports its index through trapIndex
+            compiled(this);
+          } else {
+            for (; i < n; i++) {
+              const d = insns[i];
+              d.fn(this, d, 0);
+            }
+          }
+          const hits = ++blk.hits;
+          if (hits === HOT_BLOCK && compiled === null) blk.compiled = compileBlock(insns);
+          if (hits === this.jitHot) (this.jit as Jit).enqueue(blk, this.retired);
         }
         // Control transfers wrote the next pc themselves; otherwise fall through.
         if (!blk.setsPc) this.pc = start + blk.bytes;
@@ -1045,6 +1158,7 @@ export class Hart {
         prev = null;
       }
     }
+    if (this.jit !== null) this.jit.poll(this.retired);
     return executed;
   }
 

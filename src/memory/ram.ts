@@ -15,7 +15,17 @@ export const WASM_PAGE_BYTES = 65536;
 /** The largest memory a 32-bit WebAssembly address space holds (65536 pages = 4 GiB). */
 const WASM_MAX_PAGES = 65536;
 
-/** A WebAssembly.Memory of exactly `size` bytes, or null where WebAssembly cannot give one. */
+/**
+ * Hart state slots past guest RAM (issue 8: "hart state the generated code can reach"). Each
+ * hart takes one slot for its x registers, software TLBs and the few words translated code
+ * exchanges with the run loop (src/cpu/hart.ts lays the slot out). A hart created when every
+ * slot is taken keeps private arrays and runs interpreted only.
+ */
+export const HART_STATE_SLOTS = 16;
+/** Bytes of one hart's state slot (a multiple of 4 KiB). */
+export const HART_STATE_BYTES = 73728;
+
+/** A WebAssembly.Memory of at least `size` bytes, or null where WebAssembly cannot give one. */
 function wasmMemory(size: number, shared: boolean): WebAssembly.Memory | null {
   const pages = Math.ceil(size / WASM_PAGE_BYTES);
   if (typeof WebAssembly === "undefined" || pages > WASM_MAX_PAGES) return null;
@@ -58,6 +68,14 @@ export class Ram {
    * TLB, so every store to them reaches `notifyWrite`.
    */
   readonly pageFlags: Uint8Array;
+  /**
+   * Byte offset in `buffer` of the hart state region (HART_STATE_SLOTS slots of
+   * HART_STATE_BYTES), just past guest RAM rounded up to a WebAssembly page. Guest accesses
+   * never reach it: every path into RAM (TLB entries, `contains`, the views above) is bounded
+   * by `size`.
+   */
+  readonly stateBase: number;
+  private readonly freeSlots: number[] = [];
   /** Called when a store or DMA write touches a PAGE_CODE page (page index from RAM start). */
   codeInvalidator: ((page: number) => void) | null = null;
   /** Called after a store or DMA write touched a PAGE_WATCH page. */
@@ -70,15 +88,34 @@ export class Ram {
     const shared = opts.shared ?? sharedMemoryAvailable();
     if (shared && !sharedMemoryAvailable()) throw new Error("RAM: this host has no shared memory (a page must be cross-origin isolated)");
     this.shared = shared;
-    this.memory = wasmMemory(size, shared);
+    this.stateBase = Math.ceil(size / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
+    const total = this.stateBase + HART_STATE_SLOTS * HART_STATE_BYTES;
+    this.memory = wasmMemory(total, shared);
     // A memory's byte length is a whole number of 64 KiB pages: the views cover `size` bytes only.
-    this.buffer = this.memory !== null ? this.memory.buffer : shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+    this.buffer = this.memory !== null ? this.memory.buffer : shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+    for (let k = HART_STATE_SLOTS - 1; k >= 0; k--) this.freeSlots.push(this.stateBase + k * HART_STATE_BYTES);
     this.u8 = new Uint8Array(this.buffer, 0, size);
     this.u16 = new Uint16Array(this.buffer, 0, size >>> 1);
     this.i32 = new Int32Array(this.buffer, 0, size >>> 2);
     this.i8 = new Int8Array(this.buffer, 0, size);
     this.i16 = new Int16Array(this.buffer, 0, size >>> 1);
     this.pageFlags = new Uint8Array(size >>> 12);
+  }
+
+  /** The memory's size in WebAssembly pages (what generated modules declare when they import it). */
+  get wasmPages(): number { return this.buffer.byteLength / WASM_PAGE_BYTES; }
+
+  /** Takes a hart state slot: its byte offset in `buffer` (zeroed), or -1 when all are in use. */
+  allocHartState(): number {
+    const off = this.freeSlots.pop();
+    if (off === undefined) return -1;
+    new Uint8Array(this.buffer, off, HART_STATE_BYTES).fill(0);
+    return off;
+  }
+
+  /** Returns a slot from allocHartState (its hart will never run again). */
+  freeHartState(off: number): void {
+    if (off >= 0 && !this.freeSlots.includes(off)) this.freeSlots.push(off);
   }
 
   /** Must be called after guest RAM at [addr, addr+len) was written other than by a hart's fast path. */

@@ -2,7 +2,7 @@
 // views see the same bytes (issue 8's prerequisite for a JIT).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Ram, WASM_PAGE_BYTES } from "./ram.js";
+import { HART_STATE_BYTES, HART_STATE_SLOTS, Ram, WASM_PAGE_BYTES } from "./ram.js";
 import { Code, Module, Op, ValType } from "../cpu/jit/wasm.js";
 
 const BASE = 0x8000_0000;
@@ -12,7 +12,7 @@ test("RAM lives in a shared WebAssembly.Memory that wasm code reads and writes",
   assert.ok(ram.memory !== null, "WebAssembly with shared memory is available in Node");
   assert.equal(ram.buffer, ram.memory.buffer);
   const m = new Module();
-  m.importMemory({ module: "env", name: "ram", min: 16, max: 16, shared: true });
+  m.importMemory({ module: "env", name: "ram", min: ram.wasmPages, max: ram.wasmPages, shared: true });
   const peek = m.addFunction(m.type([ValType.I32], [ValType.I64]), [], new Code().localGet(0).mem(Op.i64_load, 3));
   const poke = m.addFunction(m.type([ValType.I32, ValType.I32], []), [], new Code().localGet(0).localGet(1).mem(Op.i32_store, 2));
   m.exportFunction("peek", peek);
@@ -23,6 +23,21 @@ test("RAM lives in a shared WebAssembly.Memory that wasm code reads and writes",
   assert.equal((ex["peek"] as (a: number) => bigint)(0x100), 0x01234567deadbeefn);
   (ex["poke"] as (a: number, v: number) => void)(0x200, 0x5a5a1234);
   assert.equal(ram.read32(BASE + 0x200), 0x5a5a1234);
+});
+
+test("hart state slots lie past guest RAM, in the same memory; they are zeroed, handed out once and reused", () => {
+  const ram = new Ram(BASE, 1 << 20);
+  assert.equal(ram.stateBase, 1 << 20);
+  assert.equal(ram.buffer.byteLength, ram.stateBase + HART_STATE_SLOTS * HART_STATE_BYTES);
+  const slots = Array.from({ length: HART_STATE_SLOTS }, () => ram.allocHartState());
+  assert.equal(new Set(slots).size, HART_STATE_SLOTS);
+  assert.ok(slots.every((o) => o >= ram.stateBase && !ram.contains(BASE + o)));
+  assert.equal(ram.allocHartState(), -1);
+  new Uint8Array(ram.buffer, slots[3], 4).fill(7);
+  ram.freeHartState(slots[3]);
+  const again = ram.allocHartState();
+  assert.equal(again, slots[3]);
+  assert.deepEqual(Array.from(new Uint8Array(ram.buffer, again, 4)), [0, 0, 0, 0]);
 });
 
 test("a RAM size that is not a multiple of 64 KiB still gets views of exactly that size", () => {

@@ -627,7 +627,7 @@ export class Kernel {
     }
     p.threads.delete(t);
     p.as.detach(t.hart);
-    this.code.removeHart(t.hart);
+    t.hart.release();
     this.threads.delete(t.tid);
     if (p.threads.size === 0 && p.alive) this.finishProcess(p, p.exitStatus ?? (code & 0xff) << 8);
   }

@@ -17,7 +17,7 @@ export const BLOCK_VOID = 0x40;
 /** Opcodes (spec 5.4), named as the text format names them. */
 export const Op = {
   unreachable: 0x00, nop: 0x01, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
-  br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10,
+  br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10, call_indirect: 0x11,
   drop: 0x1a, select: 0x1b,
   local_get: 0x20, local_set: 0x21, local_tee: 0x22, global_get: 0x23, global_set: 0x24,
   i32_load: 0x28, i64_load: 0x29, f32_load: 0x2a, f64_load: 0x2b,
@@ -36,14 +36,16 @@ export const Op = {
   i64_clz: 0x79, i64_ctz: 0x7a, i64_popcnt: 0x7b, i64_add: 0x7c, i64_sub: 0x7d, i64_mul: 0x7e,
   i64_div_s: 0x7f, i64_div_u: 0x80, i64_rem_s: 0x81, i64_rem_u: 0x82, i64_and: 0x83, i64_or: 0x84, i64_xor: 0x85,
   i64_shl: 0x86, i64_shr_s: 0x87, i64_shr_u: 0x88, i64_rotl: 0x89, i64_rotr: 0x8a,
-  i32_wrap_i64: 0xa7, i64_extend_i32_s: 0xac, i64_extend_i32_u: 0xad,
+  i32_wrap_i64: 0xa7, i64_extend_i32_s: 0xac, i64_extend_i32_u: 0xad, i64_trunc_f64_s: 0xb0,
   i32_extend8_s: 0xc0, i32_extend16_s: 0xc1, i64_extend8_s: 0xc2, i64_extend16_s: 0xc3, i64_extend32_s: 0xc4,
 } as const;
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d], VERSION = [0x01, 0x00, 0x00, 0x00];
 const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_EXPORT = 7, SEC_CODE = 10;
 const FUNC_TYPE = 0x60;
-const EXTERN_FUNC = 0x00, EXTERN_MEMORY = 0x02;
+const EXTERN_FUNC = 0x00, EXTERN_TABLE = 0x01, EXTERN_MEMORY = 0x02;
+/** The funcref reference type (spec 5.3.3). */
+const FUNCREF = 0x70;
 /** Memory limits flags (spec 5.3.4, threads proposal for the shared bit). */
 const LIMITS_MIN = 0x00, LIMITS_MIN_MAX = 0x01, LIMITS_SHARED = 0x03;
 
@@ -127,6 +129,8 @@ export class Code extends ByteWriter {
   localSet(i: number): this { return this.byte(Op.local_set).u32(i); }
   localTee(i: number): this { return this.byte(Op.local_tee).u32(i); }
   call(funcIndex: number): this { return this.byte(Op.call).u32(funcIndex); }
+  /** call_indirect through table `table` with function type `typeIndex` (the table index on the stack). */
+  callIndirect(typeIndex: number, table = 0): this { return this.byte(Op.call_indirect).u32(typeIndex).u32(table); }
   br(depth: number): this { return this.byte(Op.br).u32(depth); }
   brIf(depth: number): this { return this.byte(Op.br_if).u32(depth); }
   /** block/loop/if with a block type: BLOCK_VOID or one result ValType. */
@@ -149,6 +153,8 @@ export interface MemoryImport {
 }
 
 interface FuncImport { module: string; name: string; type: number }
+/** An imported table of function references (its size in elements). */
+export interface TableImport { module: string; name: string; min: number; max?: number }
 interface FuncDef { type: number; locals: readonly ValType[]; body: Code }
 
 /**
@@ -159,6 +165,7 @@ export class Module {
   private readonly types: FuncType[] = [];
   private readonly funcImports: FuncImport[] = [];
   private memory: MemoryImport | null = null;
+  private table: TableImport | null = null;
   private readonly funcs: FuncDef[] = [];
   private readonly exports: { name: string; index: number }[] = [];
 
@@ -174,6 +181,9 @@ export class Module {
     if (m.shared === true && m.max === undefined) throw new Error("a shared memory needs a maximum size");
     this.memory = m;
   }
+
+  /** Imports table 0 (funcref). */
+  importTable(t: TableImport): void { this.table = t; }
 
   importFunction(module: string, name: string, type: number): number {
     if (this.funcs.length > 0) throw new Error("import functions before defining any");
@@ -199,8 +209,14 @@ export class Module {
     }
     section(SEC_TYPE, types);
 
-    const imports = new ByteWriter().u32(this.funcImports.length + (this.memory !== null ? 1 : 0));
+    const imports = new ByteWriter().u32(this.funcImports.length + (this.memory !== null ? 1 : 0) + (this.table !== null ? 1 : 0));
     for (const f of this.funcImports) imports.name(f.module).name(f.name).byte(EXTERN_FUNC).u32(f.type);
+    if (this.table !== null) {
+      const t = this.table;
+      imports.name(t.module).name(t.name).byte(EXTERN_TABLE).byte(FUNCREF);
+      if (t.max !== undefined) imports.byte(LIMITS_MIN_MAX).u32(t.min).u32(t.max);
+      else imports.byte(LIMITS_MIN).u32(t.min);
+    }
     if (this.memory !== null) {
       const m = this.memory;
       imports.name(m.module).name(m.name).byte(EXTERN_MEMORY);

@@ -1,10 +1,10 @@
 // `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
-//   rvisor exec [--cpu PROFILE] [--root DIR | --layer DIR... [--upper DIR] [-v HOST:GUEST[:ro]]...] [--ro] [-L DIR]
+//   rvisor exec [--cpu PROFILE] [--jit off|on] [--root DIR | --layer DIR... [--upper DIR] [-v HOST:GUEST[:ro]]...] [--ro] [-L DIR]
 //               [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
 import { posix, resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
 import { OverlayFs, type OverlayLower, type OverlayVolume } from "../../user/overlay.js";
-import { UsageError, cpuUsage, parseCpu, parseMem } from "../../cli/main.js";
+import { UsageError, applyJitOption, cpuUsage, jitUsage, parseCpu, parseMem } from "../../cli/main.js";
 import { DEFAULT_PROFILE, type Isa } from "../../cpu/isa.js";
 import { GUEST_GID, GUEST_UID, Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
@@ -33,7 +33,7 @@ options:
 ${cpuUsage(17)}  --orphans MODE what becomes of the other processes when the first one exits:
                  wait (default) runs them until they exit, as they would run on under
                  qemu-riscv64; kill ends them at once
-
+  --jit off|on   ${jitUsage(17).trimStart()}
 The exit status is the first process's (128+N when signal N killed it). Processes left
 running after it exits keep their output on the terminal; Ctrl-C, SIGTERM or SIGHUP to
 rvisor then ends them. On a terminal, rvisor is the guest's tty: Ctrl-C, Ctrl-\\ and
@@ -45,6 +45,8 @@ export interface ExecOptions {
   orphans: "wait" | "kill"; isa: Isa;
   /** A layered root: lower layers (lowest first), the upper (or null), volumes. Empty layers and no upper: not layered. */
   layers: string[]; upper: string | null; volumes: OverlayVolume[];
+  /** --jit: on or off, undefined when not given. */
+  jit?: string;
 }
 
 function isDir(p: string): boolean {
@@ -69,6 +71,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
   let isa = parseCpu(DEFAULT_PROFILE);
   const layers: string[] = [], volumes: OverlayVolume[] = [];
   let upper: string | null = null, rootGiven = false;
+  let jit: string | undefined;
   const orphanMode = (v: string): "wait" | "kill" => {
     if (v !== "wait" && v !== "kill") throw new UsageError(`exec: --orphans wants wait or kill, got '${v}'`);
     return v;
@@ -97,11 +100,14 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a.startsWith("--mem=")) memBytes = parseMem(a.slice(6), "exec: --mem");
     else if (a === "--cpu") isa = parseCpu(need(a), "exec: --cpu");
     else if (a.startsWith("--cpu=")) isa = parseCpu(a.slice(6), "exec: --cpu");
+    else if (a === "--jit") jit = need(a);
+    else if (a.startsWith("--jit=")) jit = a.slice(6);
     else if (a === "--orphans") orphans = orphanMode(need(a));
     else if (a.startsWith("--orphans=")) orphans = orphanMode(a.slice(10));
     else if (a === "-h" || a === "--help") throw new UsageError(EXEC_USAGE.trimEnd());
     else throw new UsageError(`exec: unknown option '${a}' (try 'rvisor exec --help')`);
   }
+  if (jit !== undefined && jit !== "on" && jit !== "off") throw new UsageError(`exec: --jit must be on or off (got '${jit}')`);
   const rest = argv.slice(i);
   if (rest.length === 0) throw new UsageError("exec: a PROGRAM is required (try 'rvisor exec --help')");
   const layered = layers.length > 0 || upper !== null;
@@ -130,12 +136,13 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro || (layered && upper === null), prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa, layers, upper, volumes };
+  return { root, readonly: ro || (layered && upper === null), prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa, layers, upper, volumes, ...(jit !== undefined ? { jit } : {}) };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
   if (argv[0] === "-h" || argv[0] === "--help") { process.stdout.write(EXEC_USAGE); return 0; }
   const o = parseExecArgs(argv);
+  applyJitOption(o.jit, "exec: --jit");
   const host = nodeUserHost();
   const layered = o.layers.length > 0 || o.upper !== null;
   let overlay: OverlayFs | undefined;

@@ -1,0 +1,448 @@
+// The translator: a decoded block (code_cache.ts) becomes one WebAssembly function
+//   (func (param $st i32) (param $pc i64) (param $budget i32) (result i32))
+// where $st is the byte offset of the running hart's state slot in the shared memory and $pc
+// the virtual address of the block's first instruction (a block is keyed by physical address,
+// so one translation serves every virtual mapping of it). Guest registers live in i64 locals:
+// loaded from the slot on entry, the ones the block writes stored back at its one exit. The
+// function adds the instructions it retired to ST_COUNT and returns -1, or, when instruction k
+// trapped, adds k and returns k's byte offset in the block: the slow-path helper recorded the
+// exception in the hart and nothing of that instruction took effect, so the run loop reports
+// exactly what the interpreter would (epc, tval, minstret). A translation of the whole block
+// also leaves the next pc at ST_PC (the dispatcher in jit.ts chains on it).
+//
+// A block that ends with a branch or jump back to its own start loops inside the function while
+// fewer than $budget instructions retired (so interrupt latency stays bounded).
+//
+// Only a prefix of the block is translated: the first instruction without an emitter here ends
+// it, and the run loop interprets the rest of the block (FP, atomics, CSRs, xRET...).
+//
+// Memory safety. Generated code addresses the shared memory only (a wasm memory access outside
+// it traps in the engine), and within it only: the state slot (fixed ST_* offsets from $st, all
+// inside HART_STATE_BYTES), the TLB entry selected by the address (ST_RTLB/ST_WTLB point at one
+// of the slot's TLBs, the index is masked to TLB_SIZE entries), and guest RAM at
+// `entry.ramOffset + (address & 0xfff)` for an access whose tag matched. Entries are only ever
+// filled by Hart.tlbFill with a page-aligned RAM offset below Ram.size (it checks the physical
+// address lies in RAM), and the tag compare includes the alignment bits, so an access of N bytes
+// is N-aligned and cannot run past the end of its 4 KiB page: it stays in RAM. Every other
+// access (a miss, MMIO, misalignment, a fault) goes through the hart's own slow path. The state
+// region lies past RAM, so no guest address reaches registers or TLBs.
+import { BLOCK_VOID, Code, Op, ValType } from "./wasm.js";
+import type { Insn } from "../insn.js";
+import { ST_COUNT, ST_PC, ST_STOP, ST_RTLB, ST_SCRATCH, ST_WTLB, ST_X, TLB_SIZE } from "../hart.js";
+
+const TWO32 = 4294967296;
+/** Bytes of one TLB entry (tagLo, tagHi, ramOffset). */
+const TLB_ENTRY_BYTES = 12;
+const PAGE_OFFSET_MASK = 0xfff;
+
+// The parameters, then the fixed locals.
+const L_ST = 0, L_PC = 1, L_MAX = 2;
+const L_VA = 3, L_T0 = 4, L_T1 = 5, L_T2 = 6, L_T3 = 7;
+const L_E = 8, L_RES = 9, L_RTLB = 10, L_WTLB = 11, L_W0 = 12, L_W1 = 13, L_ITER = 14, L_DONE = 15;
+const FIXED_LOCALS: readonly ValType[] = [
+  ValType.I64, ValType.I64, ValType.I64, ValType.I64, ValType.I64,
+  ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32,
+];
+/** The parameters: $st, $pc, $max. */
+const PARAMS = 3;
+const FIRST_REG_LOCAL = PARAMS + FIXED_LOCALS.length;
+
+/** Function indices of the imported slow-path helpers (imported before any definition). */
+export const FN_LOAD = 0, FN_STORE = 1;
+
+/** Emits instruction `d`, the k-th of its block (k is what a trap in it reports). */
+type Emitter = (t: Translation, d: Insn, k: number) => void;
+
+/** The block function's type: (state slot, pc, budget) → -1 or a trapping instruction's offset. */
+export const BLOCK_PARAMS: readonly ValType[] = [ValType.I32, ValType.I64, ValType.I32];
+
+/** One block's function under construction. */
+export class Translation {
+  readonly c = new Code();
+  private readonly regLocal = new Int32Array(32).fill(-1);
+  private readonly regs: number[] = [];
+  private readonly written = new Uint8Array(32);
+  usesLoads = false;
+  usesStores = false;
+  private setsNextPc = false;
+  /** Labels between the body and its exit block (1 inside the self-loop). */
+  private depth = 0;
+
+  /** Pushes x[r] (an i64). */
+  get(r2: number): this {
+    const r = r2 >>> 1;
+    if (r === 0 || r === 32) this.c.i64Const(0, 0);
+    else this.c.localGet(this.local(r));
+    return this;
+  }
+
+  /** Pops an i64 into x[rd] (dropped for x0). */
+  set(rd2: number): this {
+    const r = rd2 >>> 1;
+    if (r === 0 || r === 32) { this.c.op(Op.drop); return this; }
+    this.c.localSet(this.local(r));
+    this.written[r] = 1;
+    return this;
+  }
+
+  /** Pushes the 64-bit constant `v` (a signed value exact in a double). */
+  num(v: number): this {
+    this.c.i64Const(v | 0, Math.floor(v / TWO32) | 0);
+    return this;
+  }
+
+  /** Pushes the sign-extended int32 `v` as an i64. */
+  imm(v: number): this { this.c.i64Const(v, v >> 31); return this; }
+
+  /** Pushes pc + `delta`, the address of something at a byte offset from the block start. */
+  pcPlus(delta: number): this {
+    this.c.localGet(L_PC);
+    if (delta !== 0) this.num(delta).c.op(Op.i64_add);
+    return this;
+  }
+
+  op(o: number): this { this.c.op(o); return this; }
+
+  private local(r: number): number {
+    let l = this.regLocal[r];
+    if (l < 0) { l = FIRST_REG_LOCAL + this.regs.length; this.regLocal[r] = l; this.regs.push(r); }
+    return l;
+  }
+
+  /** Starts the body of a block that loops to its own start (before its first instruction). */
+  beginLoop(): void {
+    this.depth = 1;
+    this.c.begin(Op.loop);
+  }
+
+  /**
+   * Ends a looping body of `n` instructions (after its final control transfer left the next pc
+   * in L_VA): back to the top while the next pc is the block start and fewer than
+   * $budget instructions retired (the interpreter's rule: another block while executed < budget)
+   * and no slow-path helper asked for a return to the run loop (ST_STOP: an interrupt, a store
+   * into cached code). L_ITER counts the iterations completed before the last one.
+   */
+  endLoop(n: number): void {
+    const c = this.c;
+    c.localGet(L_VA).localGet(L_PC).op(Op.i64_eq).begin(Op.if);
+    c.localGet(L_ITER).i32Const(1).op(Op.i32_add).localTee(L_ITER).i32Const(n).op(Op.i32_mul).localGet(L_MAX).op(Op.i32_lt_s)
+      .localGet(L_ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_eqz).op(Op.i32_and).brIf(1);
+    // The budget is used up: this iteration is the last one, not a completed earlier one.
+    c.localGet(L_ITER).i32Const(1).op(Op.i32_sub).localSet(L_ITER);
+    c.end();
+    c.end(); // loop
+  }
+
+  /**
+   * The finished function of `count` translated instructions: its locals and its body (prologue,
+   * the body emitted so far, epilogue).
+   */
+  finish(count: number): { locals: ValType[]; body: Code } {
+    const p = new Code();
+    if (this.usesLoads) p.localGet(L_ST).mem(Op.i32_load, 2, ST_RTLB).localSet(L_RTLB);
+    if (this.usesStores) p.localGet(L_ST).mem(Op.i32_load, 2, ST_WTLB).localSet(L_WTLB);
+    for (const r of this.regs) p.localGet(L_ST).mem(Op.i64_load, 3, ST_X + 8 * r).localSet(this.regLocal[r]);
+    p.i32Const(-1).localSet(L_RES).i32Const(count).localSet(L_DONE);
+    p.begin(Op.block, BLOCK_VOID).bytes(this.c.finish()).end();
+    for (const r of this.regs) if (this.written[r] !== 0) p.localGet(L_ST).localGet(this.regLocal[r]).mem(Op.i64_store, 3, ST_X + 8 * r);
+    // After a trap the dispatcher overwrites ST_PC.
+    if (this.setsNextPc) p.localGet(L_ST).localGet(L_VA).mem(Op.i64_store, 3, ST_PC);
+    // ST_COUNT += L_DONE + L_ITER * count
+    p.localGet(L_ST).localGet(L_ST).mem(Op.i32_load, 2, ST_COUNT).localGet(L_DONE).op(Op.i32_add);
+    if (this.depth !== 0) p.localGet(L_ITER).i32Const(count).op(Op.i32_mul).op(Op.i32_add);
+    p.mem(Op.i32_store, 2, ST_COUNT);
+    p.localGet(L_RES);
+    const locals = [...FIXED_LOCALS];
+    for (let k = 0; k < this.regs.length; k++) locals.push(ValType.I64);
+    return { locals, body: p };
+  }
+
+  /** Takes the i64 on the stack as the block's next pc (L_VA, stored to ST_PC at the exit). */
+  setNextPc(): void {
+    this.c.localSet(L_VA);
+    this.setsNextPc = true;
+  }
+
+  // ---- memory accesses ----
+
+  /**
+   * L_VA = x[rs1] + imm and L_E = the address of its TLB entry in `tlbLocal`'s TLB; leaves on the
+   * stack whether the entry's tag matches the page with the access `size`-aligned.
+   */
+  private tlbHit(d: Insn, size: number, tlbLocal: number): void {
+    const c = this.c;
+    this.get(d.rs1).imm(d.imm).op(Op.i64_add).c.localSet(L_VA);
+    c.localGet(tlbLocal).localGet(L_VA).op(Op.i32_wrap_i64).i32Const(12).op(Op.i32_shr_u).i32Const(TLB_SIZE - 1).op(Op.i32_and)
+      .i32Const(TLB_ENTRY_BYTES).op(Op.i32_mul).op(Op.i32_add).localTee(L_E);
+    c.mem(Op.i64_load, 2, 0).localGet(L_VA).i64Const(~PAGE_OFFSET_MASK | (size - 1), -1).op(Op.i64_and).op(Op.i64_eq);
+  }
+
+  /** Pushes the RAM address of a hit: entry.ramOffset + (va & 0xfff). */
+  private hitAddress(): void {
+    this.c.localGet(L_E).mem(Op.i32_load, 2, 8).localGet(L_VA).op(Op.i32_wrap_i64).i32Const(PAGE_OFFSET_MASK).op(Op.i32_and).op(Op.i32_add);
+  }
+
+  /** Pushes the address halves (lo, hi) for a helper call. */
+  private vaHalves(): void {
+    this.c.localGet(L_VA).op(Op.i32_wrap_i64).localGet(L_VA).i64Const(32, 0).op(Op.i64_shr_u).op(Op.i32_wrap_i64);
+  }
+
+  /** After a helper call (its status on the stack): on a trap, leave the function reporting instruction `d`, the k-th. */
+  private trapExit(d: Insn, k: number, depth: number): void {
+    this.c.begin(Op.if).i32Const(d.off).localSet(L_RES).i32Const(k).localSet(L_DONE).br(depth + this.depth).end();
+  }
+
+  /** A load with funct3 `f3` (lb lh lw ld lbu lhu lwu) into rd. */
+  load(d: Insn, k: number, f3: number): void {
+    this.usesLoads = true;
+    const size = 1 << (f3 & 3);
+    const c = this.c;
+    this.tlbHit(d, size, L_RTLB);
+    c.begin(Op.if, ValType.I64);
+    this.hitAddress();
+    c.mem(LOAD_OPS[f3], f3 & 3, 0);
+    c.op(Op.else);
+    this.vaHalves();
+    c.i32Const(f3).call(FN_LOAD);
+    // depth: 0 this if, 1 the if/else, 2 the body block
+    this.trapExit(d, k, 2);
+    c.localGet(L_ST).mem(Op.i64_load, 3, ST_SCRATCH);
+    c.end();
+    this.set(d.rd);
+  }
+
+  /** A store of 1 << f3 bytes (sb sh sw sd) of rs2. */
+  store(d: Insn, k: number, f3: number): void {
+    this.usesStores = true;
+    const size = 1 << f3;
+    const c = this.c;
+    this.tlbHit(d, size, L_WTLB);
+    c.begin(Op.if);
+    this.hitAddress();
+    this.get(d.rs2);
+    c.mem(STORE_OPS[f3], f3, 0);
+    c.op(Op.else);
+    this.vaHalves();
+    c.i32Const(size);
+    this.get(d.rs2).op(Op.i32_wrap_i64);
+    this.get(d.rs2).c.i64Const(32, 0).op(Op.i64_shr_u).op(Op.i32_wrap_i64);
+    c.call(FN_STORE);
+    this.trapExit(d, k, 2);
+    c.end();
+  }
+}
+
+const LOAD_OPS = [Op.i64_load8_s, Op.i64_load16_s, Op.i64_load32_s, Op.i64_load, Op.i64_load8_u, Op.i64_load16_u, Op.i64_load32_u];
+const STORE_OPS = [Op.i64_store8, Op.i64_store16, Op.i64_store32, Op.i64_store];
+
+// ---- emitter helpers ----
+
+const rr = (o: number): Emitter => (t, d) => { t.get(d.rs1).get(d.rs2).op(o).set(d.rd); };
+const ri = (o: number): Emitter => (t, d) => { t.get(d.rs1).imm(d.imm).op(o).set(d.rd); };
+/** Shift/rotate by an immediate masked to 6 bits. */
+const rsh = (o: number): Emitter => (t, d) => { t.get(d.rs1).imm(d.imm & 63).op(o).set(d.rd); };
+/** A 32-bit operation on the low words, the result sign-extended. */
+const rrw = (o: number): Emitter => (t, d) => {
+  t.get(d.rs1).op(Op.i32_wrap_i64).get(d.rs2).op(Op.i32_wrap_i64).op(o).op(Op.i64_extend_i32_s).set(d.rd);
+};
+const riw = (o: number, mask: number): Emitter => (t, d) => {
+  t.get(d.rs1).op(Op.i32_wrap_i64).c.i32Const(d.imm & mask);
+  t.op(o).op(Op.i64_extend_i32_s).set(d.rd);
+};
+/** A comparison (i32 result) as 0/1. */
+const cmp = (o: number): Emitter => (t, d) => { t.get(d.rs1).get(d.rs2).op(o).op(Op.i64_extend_i32_u).set(d.rd); };
+const cmpi = (o: number): Emitter => (t, d) => { t.get(d.rs1).imm(d.imm).op(o).op(Op.i64_extend_i32_u).set(d.rd); };
+/** A unary op on the low word, the result zero-extended (clzw, ctzw, cpopw). */
+const unw = (o: number): Emitter => (t, d) => { t.get(d.rs1).op(Op.i32_wrap_i64).op(o).op(Op.i64_extend_i32_u).set(d.rd); };
+const un = (o: number): Emitter => (t, d) => { t.get(d.rs1).op(o).set(d.rd); };
+
+function zext32(t: Translation, r: number): Translation {
+  t.get(r).c.i64Const(-1, 0);
+  return t.op(Op.i64_and);
+}
+
+/** Branch: next pc = cond ? pc + off + imm : pc + off + len. */
+const branch = (o: number): Emitter => (t, d) => {
+  t.pcPlus(d.off + d.imm).pcPlus(d.off + d.len).get(d.rs1).get(d.rs2).op(o).op(Op.select);
+  t.setNextPc();
+};
+
+/** (rs1 << n) + rs2, with rs1 zero-extended from 32 bits for the .uw forms. */
+const shadd = (n: number, uw: boolean): Emitter => (t, d) => {
+  if (uw) zext32(t, d.rs1); else t.get(d.rs1);
+  if (n > 0) t.imm(n).op(Op.i64_shl);
+  t.get(d.rs2).op(Op.i64_add).set(d.rd);
+};
+
+/** min/max: select(a, b, a OP b). */
+const minmax = (o: number): Emitter => (t, d) => {
+  t.get(d.rs1).get(d.rs2).get(d.rs1).get(d.rs2).op(o).op(Op.select).set(d.rd);
+};
+
+/** Single-bit ops of Zbs: the bit 1 << (shamt & 63) from rs2 or the immediate. */
+const bit = (kind: "clr" | "set" | "inv" | "ext", immediate: boolean): Emitter => (t, d) => {
+  const shamt = (): void => { if (immediate) t.imm(d.imm & 63); else t.get(d.rs2); };
+  if (kind === "ext") { t.get(d.rs1); shamt(); t.op(Op.i64_shr_u).imm(1).op(Op.i64_and).set(d.rd); return; }
+  t.get(d.rs1).imm(1); shamt(); t.op(Op.i64_shl);
+  if (kind === "clr") t.imm(-1).op(Op.i64_xor).op(Op.i64_and);
+  else t.op(kind === "set" ? Op.i64_or : Op.i64_xor);
+  t.set(d.rd);
+};
+
+/**
+ * 64-bit division with the RISC-V results for a zero divisor (quotient all ones, remainder the
+ * dividend) and signed overflow (quotient the dividend, remainder 0), where wasm would trap.
+ */
+const div64 = (rem: boolean, signed: boolean): Emitter => (t, d) => {
+  const c = t.c;
+  t.get(d.rs1).c.localSet(L_T0);
+  t.get(d.rs2).c.localSet(L_T1);
+  c.localGet(L_T1).op(Op.i64_eqz).begin(Op.if, ValType.I64);
+  if (rem) c.localGet(L_T0); else c.i64Const(-1, -1);
+  c.op(Op.else);
+  if (signed) {
+    c.localGet(L_T0).i64Const(0, -0x80000000).op(Op.i64_eq).localGet(L_T1).i64Const(-1, -1).op(Op.i64_eq).op(Op.i32_and);
+    c.begin(Op.if, ValType.I64);
+    if (rem) c.i64Const(0, 0); else c.localGet(L_T0);
+    c.op(Op.else).localGet(L_T0).localGet(L_T1).op(rem ? Op.i64_rem_s : Op.i64_div_s).end();
+  } else {
+    c.localGet(L_T0).localGet(L_T1).op(rem ? Op.i64_rem_u : Op.i64_div_u);
+  }
+  c.end();
+  t.set(d.rd);
+};
+
+/** The 32-bit forms (divw, divuw, remw, remuw), results sign-extended. */
+const div32 = (rem: boolean, signed: boolean): Emitter => (t, d) => {
+  const c = t.c;
+  t.get(d.rs1).op(Op.i32_wrap_i64).c.localSet(L_W0);
+  t.get(d.rs2).op(Op.i32_wrap_i64).c.localSet(L_W1);
+  c.localGet(L_W1).op(Op.i32_eqz).begin(Op.if, ValType.I32);
+  if (rem) c.localGet(L_W0); else c.i32Const(-1);
+  c.op(Op.else);
+  if (signed) {
+    c.localGet(L_W0).i32Const(-0x80000000).op(Op.i32_eq).localGet(L_W1).i32Const(-1).op(Op.i32_eq).op(Op.i32_and);
+    c.begin(Op.if, ValType.I32);
+    if (rem) c.i32Const(0); else c.localGet(L_W0);
+    c.op(Op.else).localGet(L_W0).localGet(L_W1).op(rem ? Op.i32_rem_s : Op.i32_div_s).end();
+  } else {
+    c.localGet(L_W0).localGet(L_W1).op(rem ? Op.i32_rem_u : Op.i32_div_u);
+  }
+  c.end().op(Op.i64_extend_i32_s);
+  t.set(d.rd);
+};
+
+/**
+ * High 64 bits of the 128-bit product of rs1 and rs2 from 32-bit partial products; `sa`/`sb`:
+ * the operand is signed (the unsigned high product minus the other operand where it is negative).
+ */
+const mulh = (sa: boolean, sb: boolean): Emitter => (t, d) => {
+  const c = t.c;
+  const lo = (l: number): void => { c.localGet(l).i64Const(-1, 0).op(Op.i64_and); };
+  const hi = (l: number): void => { c.localGet(l).i64Const(32, 0).op(Op.i64_shr_u); };
+  t.get(d.rs1).c.localSet(L_T0);
+  t.get(d.rs2).c.localSet(L_T1);
+  lo(L_T0); hi(L_T1); c.op(Op.i64_mul).localSet(L_T2);   // p01 = a0 * b1
+  hi(L_T0); lo(L_T1); c.op(Op.i64_mul).localSet(L_T3);   // p10 = a1 * b0
+  // mid = (a0 * b0 >>> 32) + lo(p01) + lo(p10), in L_VA
+  lo(L_T0); lo(L_T1); c.op(Op.i64_mul).i64Const(32, 0).op(Op.i64_shr_u);
+  lo(L_T2); c.op(Op.i64_add); lo(L_T3); c.op(Op.i64_add).localSet(L_VA);
+  // hi = a1 * b1 + hi(p01) + hi(p10) + hi(mid)
+  hi(L_T0); hi(L_T1); c.op(Op.i64_mul);
+  hi(L_T2); c.op(Op.i64_add); hi(L_T3); c.op(Op.i64_add); hi(L_VA); c.op(Op.i64_add);
+  if (sa) c.localGet(L_T1).i64Const(0, 0).localGet(L_T0).i64Const(0, 0).op(Op.i64_lt_s).op(Op.select).op(Op.i64_sub);
+  if (sb) c.localGet(L_T0).i64Const(0, 0).localGet(L_T1).i64Const(0, 0).op(Op.i64_lt_s).op(Op.select).op(Op.i64_sub);
+  t.set(d.rd);
+};
+
+const nop: Emitter = () => {};
+
+/** The translated instructions, by decoder name (compressed forms decode to the same names). */
+export const EMITTERS: Readonly<Record<string, Emitter>> = {
+  // ---- RV64I ----
+  lui: (t, d) => { t.imm(d.imm).set(d.rd); },
+  auipc: (t, d) => { t.pcPlus(d.off + d.imm).set(d.rd); },
+  jal: (t, d) => { t.pcPlus(d.off + d.len).set(d.rd); t.pcPlus(d.off + d.imm).setNextPc(); },
+  jalr: (t, d) => {
+    // The target first: rd may be rs1.
+    t.get(d.rs1).imm(d.imm).op(Op.i64_add).imm(-2).op(Op.i64_and).c.localSet(L_T0);
+    t.pcPlus(d.off + d.len).set(d.rd);
+    t.c.localGet(L_T0);
+    t.setNextPc();
+  },
+  beq: branch(Op.i64_eq), bne: branch(Op.i64_ne), blt: branch(Op.i64_lt_s), bge: branch(Op.i64_ge_s),
+  bltu: branch(Op.i64_lt_u), bgeu: branch(Op.i64_ge_u),
+  lb: (t, d, k) => { t.load(d, k, 0); }, lh: (t, d, k) => { t.load(d, k, 1); }, lw: (t, d, k) => { t.load(d, k, 2); },
+  ld: (t, d, k) => { t.load(d, k, 3); }, lbu: (t, d, k) => { t.load(d, k, 4); }, lhu: (t, d, k) => { t.load(d, k, 5); },
+  lwu: (t, d, k) => { t.load(d, k, 6); },
+  sb: (t, d, k) => { t.store(d, k, 0); }, sh: (t, d, k) => { t.store(d, k, 1); }, sw: (t, d, k) => { t.store(d, k, 2); },
+  sd: (t, d, k) => { t.store(d, k, 3); },
+  addi: ri(Op.i64_add), slti: cmpi(Op.i64_lt_s), sltiu: cmpi(Op.i64_lt_u),
+  xori: ri(Op.i64_xor), ori: ri(Op.i64_or), andi: ri(Op.i64_and),
+  slli: rsh(Op.i64_shl), srli: rsh(Op.i64_shr_u), srai: rsh(Op.i64_shr_s),
+  add: rr(Op.i64_add), sub: rr(Op.i64_sub), sll: rr(Op.i64_shl), slt: cmp(Op.i64_lt_s), sltu: cmp(Op.i64_lt_u),
+  xor: rr(Op.i64_xor), srl: rr(Op.i64_shr_u), sra: rr(Op.i64_shr_s), or: rr(Op.i64_or), and: rr(Op.i64_and),
+  addiw: riw(Op.i32_add, -1), slliw: riw(Op.i32_shl, 31), srliw: riw(Op.i32_shr_u, 31), sraiw: riw(Op.i32_shr_s, 31),
+  addw: rrw(Op.i32_add), subw: rrw(Op.i32_sub), sllw: rrw(Op.i32_shl), srlw: rrw(Op.i32_shr_u), sraw: rrw(Op.i32_shr_s),
+  // FENCE: one hart's accesses are in order; FENCE.I: stores to code pages already invalidated them.
+  fence: nop, fence_i: nop,
+  // ---- M ----
+  mul: rr(Op.i64_mul), mulw: rrw(Op.i32_mul),
+  mulh: mulh(true, true), mulhsu: mulh(true, false), mulhu: mulh(false, false),
+  div: div64(false, true), divu: div64(false, false), rem: div64(true, true), remu: div64(true, false),
+  divw: div32(false, true), divuw: div32(false, false), remw: div32(true, true), remuw: div32(true, false),
+  // ---- Zba ----
+  add_uw: shadd(0, true), sh1add: shadd(1, false), sh2add: shadd(2, false), sh3add: shadd(3, false),
+  sh1add_uw: shadd(1, true), sh2add_uw: shadd(2, true), sh3add_uw: shadd(3, true),
+  slli_uw: (t, d) => { zext32(t, d.rs1).imm(d.imm & 63).op(Op.i64_shl).set(d.rd); },
+  // ---- Zbb ----
+  andn: (t, d) => { t.get(d.rs1).get(d.rs2).imm(-1).op(Op.i64_xor).op(Op.i64_and).set(d.rd); },
+  orn: (t, d) => { t.get(d.rs1).get(d.rs2).imm(-1).op(Op.i64_xor).op(Op.i64_or).set(d.rd); },
+  xnor: (t, d) => { t.get(d.rs1).get(d.rs2).op(Op.i64_xor).imm(-1).op(Op.i64_xor).set(d.rd); },
+  rol: rr(Op.i64_rotl), ror: rr(Op.i64_rotr), rori: rsh(Op.i64_rotr),
+  rolw: rrw(Op.i32_rotl), rorw: rrw(Op.i32_rotr), roriw: riw(Op.i32_rotr, 31),
+  clz: un(Op.i64_clz), ctz: un(Op.i64_ctz), cpop: un(Op.i64_popcnt),
+  clzw: unw(Op.i32_clz), ctzw: unw(Op.i32_ctz), cpopw: unw(Op.i32_popcnt),
+  max: minmax(Op.i64_gt_s), maxu: minmax(Op.i64_gt_u), min: minmax(Op.i64_lt_s), minu: minmax(Op.i64_lt_u),
+  sext_b: un(Op.i64_extend8_s), sext_h: un(Op.i64_extend16_s),
+  zext_h: (t, d) => { t.get(d.rs1).imm(0xffff).op(Op.i64_and).set(d.rd); },
+  // ---- Zbs ----
+  bclr: bit("clr", false), bset: bit("set", false), binv: bit("inv", false), bext: bit("ext", false),
+  bclri: bit("clr", true), bseti: bit("set", true), binvi: bit("inv", true), bexti: bit("ext", true),
+  // ---- Zicond ----
+  czero_eqz: (t, d) => { t.get(d.rs1).imm(0).get(d.rs2).op(Op.i64_eqz).op(Op.i32_eqz).op(Op.select).set(d.rd); },
+  czero_nez: (t, d) => { t.get(d.rs1).imm(0).get(d.rs2).op(Op.i64_eqz).op(Op.select).set(d.rd); },
+};
+
+/** How many instructions of `insns` (from the first) have a translation. */
+export function translatablePrefix(insns: readonly Insn[]): number {
+  let n = 0;
+  while (n < insns.length && Object.prototype.hasOwnProperty.call(EMITTERS, insns[n].name)) n++;
+  return n;
+}
+
+const BRANCHES = new Set(["beq", "bne", "blt", "bge", "bltu", "bgeu", "jal"]);
+
+/** Whether the translated block (all `count` of its instructions) can jump back to its own start. */
+export function loopsToStart(insns: readonly Insn[], count: number): boolean {
+  if (count !== insns.length || count === 0) return false;
+  const last = insns[count - 1];
+  return BRANCHES.has(last.name) && last.off + last.imm === 0;
+}
+
+/**
+ * Translates the first `count` instructions of a block of `bytes` bytes into a function body.
+ * A whole block that does not end with a control transfer continues at pc + bytes.
+ */
+export function translate(insns: readonly Insn[], count: number, bytes: number): { locals: ValType[]; body: Code } {
+  const t = new Translation();
+  const loops = loopsToStart(insns, count);
+  if (loops) t.beginLoop();
+  for (let k = 0; k < count; k++) {
+    const d = insns[k];
+    (EMITTERS[d.name] as Emitter)(t, d, k);
+  }
+  if (loops) t.endLoop(count);
+  else if (count === insns.length && !insns[count - 1].setsPc) t.pcPlus(bytes).setNextPc();
+  return t.finish(count);
+}
