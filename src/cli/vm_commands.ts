@@ -144,8 +144,9 @@ async function cmdStart(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { attach: { type: "boolean" } }, 1);
   const hv = hypervisor();
   const name = positionals[0];
+  const from = (await hv.info(name)).restoreFrom;
   const pid = await hv.start(name);
-  process.stdout.write(`VM '${name}' started (pid ${pid})\n`);
+  process.stdout.write(`VM '${name}' started (pid ${pid})${from === null ? "" : ` from snapshot ${from}`}\n`);
   if (o.attach === true) return attach(hv, name);
   return 0;
 }

@@ -55,7 +55,8 @@ test("RAM without shared memory (a page that is not cross-origin isolated) is an
   assert.ok(!(ram.buffer instanceof SharedArrayBuffer), "the buffer is not shared");
   assert.ok(ram.memory !== null);
   const m = new Module();
-  m.importMemory({ module: "env", name: "ram", min: 16, max: 16 });
+  const pages = ram.wasmPages; // guest RAM and the hart state slots past it
+  m.importMemory({ module: "env", name: "ram", min: pages, max: pages });
   const peek = m.addFunction(m.type([ValType.I32], [ValType.I64]), [], new Code().localGet(0).mem(Op.i64_load, 3));
   m.exportFunction("peek", peek);
   const ex = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { ram: ram.memory } }).exports;

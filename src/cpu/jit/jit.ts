@@ -70,7 +70,7 @@ export class Jit {
         store: (lo: number, hi: number, size: number, vlo: number, vhi: number): number => this.store(lo, hi, size, vlo, vhi),
       },
     };
-    this.dispatch = this.instantiate(dispatcherModule(ram.wasmPages, slots)).exports["dispatch"] as Dispatch;
+    this.dispatch = this.instantiate(dispatcherModule(ram.wasmPages, ram.shared, slots)).exports["dispatch"] as Dispatch;
   }
 
   /** A JIT for `ram`, or null where generated code cannot run (no WebAssembly or no wasm memory). */
@@ -134,7 +134,7 @@ export class Jit {
     while (this.freeIndices.length < blocks.length && this.live.length > 0) this.evict();
     const t0 = Date.now();
     const m = new Module();
-    importHelpers(m, this.ram.wasmPages);
+    importHelpers(m, this.ram.wasmPages, this.ram.shared);
     const ty = m.type(BLOCK_PARAMS, [ValType.I32]);
     const lens: number[] = [];
     blocks.forEach((b, k) => {
@@ -160,7 +160,7 @@ export class Jit {
   }
 
   private instantiate(bytes: Uint8Array): WebAssembly.Instance {
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
   }
 
   /** Drops the oldest module: its blocks are interpreted again (and may become hot again). */
@@ -235,13 +235,14 @@ export class Jit {
 }
 
 /** The imports every module declares: the helpers (FN_LOAD, FN_STORE), the memory and the table. */
-function importHelpers(m: Module, pages: number): void {
+function importHelpers(m: Module, pages: number, shared: boolean): void {
   const i32 = ValType.I32;
   if (m.importFunction("env", "load", m.type([i32, i32, i32], [i32])) !== FN_LOAD ||
       m.importFunction("env", "store", m.type([i32, i32, i32, i32, i32], [i32])) !== FN_STORE) {
     throw new Error("jit: helper import order");
   }
-  m.importMemory({ module: "env", name: "mem", min: pages, max: pages, shared: true });
+  // The import must match the memory: shared where RAM is (Node, an isolated page), else unshared.
+  m.importMemory({ module: "env", name: "mem", min: pages, max: pages, shared });
 }
 
 /**
@@ -253,9 +254,9 @@ function importHelpers(m: Module, pages: number): void {
  *         ST_COUNT >= budget or ST_STOP: return -1
  *         pc = ST_PC; look pc up in the cache (pc and epoch must match), else return -1
  */
-function dispatcherModule(pages: number, slots: number): Uint8Array {
+function dispatcherModule(pages: number, shared: boolean, slots: number): Uint8Array {
   const m = new Module();
-  importHelpers(m, pages);
+  importHelpers(m, pages, shared);
   m.importTable({ module: "env", name: "table", min: slots });
   const i32 = ValType.I32, i64 = ValType.I64;
   const blockType = m.type(BLOCK_PARAMS, [i32]);
