@@ -754,6 +754,14 @@ export class OverlayFs implements HostFs {
     return 0;
   }
 
+  /** 0 when `path` (found as `n`) may be removed: an upper exists, and the directory's permissions and sticky bit allow it. */
+  private deleteDenied(n: Node, path: string): number {
+    if (!this.hasUpper) return -EROFS;
+    const vst = this.statNode(n, path);
+    if (typeof vst === "number") return vst;
+    return Math.min(0, this.mayDelete(parentOf(path), vst));
+  }
+
   rmdir(path: string): number {
     if (path === "/") return -EBUSY;
     const va = this.volumeAt(path);
@@ -762,12 +770,9 @@ export class OverlayFs implements HostFs {
     const n = this.node(path);
     if (typeof n === "number") return n;
     if (!n.dir) return -ENOTDIR;
-    if (!this.hasUpper) return -EROFS;
+    const denied = this.deleteDenied(n, path);
+    if (denied < 0) return denied;
     const ppath = parentOf(path), name = baseOf(path);
-    const vst = this.statNode(n, path);
-    if (typeof vst === "number") return vst;
-    const perm = this.mayDelete(ppath, vst);
-    if (perm < 0) return perm;
     const list = this.readdir(path);
     if (typeof list === "number") return list;
     if (list.length > 0) return -ENOTEMPTY;
@@ -790,12 +795,9 @@ export class OverlayFs implements HostFs {
     const n = this.node(path);
     if (typeof n === "number") return n;
     if (n.dir) return -EISDIR;
-    if (!this.hasUpper) return -EROFS;
+    const denied = this.deleteDenied(n, path);
+    if (denied < 0) return denied;
     const ppath = parentOf(path), name = baseOf(path);
-    const vst = this.statNode(n, path);
-    if (typeof vst === "number") return vst;
-    const perm = this.mayDelete(ppath, vst);
-    if (perm < 0) return perm;
     const upper = this.slots[n.slots[0]].upper;
     const lower = !upper || this.lowerHas(ppath, name);
     if (upper) {
