@@ -204,14 +204,15 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       ["GET", "/v1/vms/{name}/vm/config", "/v1/vms/nosuch/vm/config", undefined, 404, /does not exist/],
       ["POST", null, "/v1/vms/vm1", {}, 405, /^POST is not allowed on \/v1\/vms\/vm1 \(allowed: GET, DELETE\)$/],
       ["GET", null, "/v2/vms", undefined, 404, /^no such resource: \/v2\/vms$/],
-      ["GET", null, "/v1/vms/vm1/snapshot/create", undefined, 404, /no such resource/],
+      ["GET", null, "/v1/vms/vm1/network-interfaces/eth0", undefined, 404, /no such resource/],
+      ["GET", null, "/v1/vms/vm1/snapshot/create", undefined, 405, /^GET is not allowed on \/v1\/vms\/vm1\/snapshot\/create \(allowed: PUT\)$/],
     ];
     for (const [method, template, path, body, status, message, headers] of cases) {
       const r = template === null ? await api.raw(method, path, body, headers) : await api.call(method, template, path, body, headers);
       assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)}: ${r.text}`);
       assert.ok(await api.matches("Error", r.json), `${method} ${path}: ${r.text}`);
       assert.match(fault(r), message, `${method} ${path} ${JSON.stringify(body)}`);
-      if (status === 405) assert.equal(r.headers.allow, "GET, DELETE");
+      if (status === 405) assert.equal(r.headers.allow, /snapshot\/create$/.test(path) ? "PUT" : "GET, DELETE");
     }
     // A host limit: creating a second VM would exceed limits.instances=1.
     writeFileSync(join(e.home, "config.json"), JSON.stringify({ "limits.instances": 1 }));
@@ -419,6 +420,72 @@ test("REST fuzz: 400 malformed requests, each refused with a 4xx, no crash, no s
     assert.equal(await snapshot(e), before, "a malformed request changed a VM");
     assert.equal((await api.call("GET", "/v1/vms", "/v1/vms")).status, 200);
   } finally { await teardown(e); }
+});
+
+test("REST: snapshots of a running VM — create, list, get, load (the VM restarts from it), clone from it, delete; refusals change nothing", { timeout: 120_000 }, async () => {
+  const e = await setup();
+  const { api } = e;
+  const A = "/v1/vms/{name}/actions", SC = "/v1/vms/{name}/snapshot/create", SL = "/v1/vms/{name}/snapshot/load";
+  const S = "/v1/vms/{name}/snapshots", S1 = "/v1/vms/{name}/snapshots/{snapshot_name}", CL = "/v1/vms/{name}/clone";
+  let ws: WsConsole | null = null;
+  try {
+    assert.equal((await api.call("POST", "/v1/vms", "/v1/vms", echoVm(e, "src"))).status, 201);
+    // A shut-off VM has no machine state to capture.
+    const off = await api.call("PUT", SC, "/v1/vms/src/snapshot/create", { snapshot_name: "s0" });
+    assert.deepEqual([off.status, fault(off)], [409, "VM 'src' is shut off: a snapshot captures a running or paused machine (start it first)"]);
+    assert.equal((await api.call("PUT", A, "/v1/vms/src/actions", { action_type: "InstanceStart" })).status, 204);
+    const pid0 = ((await api.call("GET", "/v1/vms/{name}", "/v1/vms/src")).json as { pid: number }).pid;
+
+    const made = await api.call("PUT", SC, "/v1/vms/src/snapshot/create", { snapshot_name: "s1" });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.headers.location, "/v1/vms/src/snapshots/s1");
+    const rec = made.json as { name: string; vm: string; state: string; machineBytes: number };
+    assert.deepEqual([rec.name, rec.vm, rec.state], ["s1", "src", "running"]);
+    assert.ok(rec.machineBytes > 0);
+    const again = await api.call("PUT", SC, "/v1/vms/src/snapshot/create", { snapshot_name: "s1" });
+    assert.deepEqual([again.status, fault(again)], [409, "VM 'src' already has a snapshot 's1'"]);
+    const badName = await api.call("PUT", SC, "/v1/vms/src/snapshot/create", { snapshot_name: "../x" });
+    assert.equal(badName.status, 400, badName.text);
+    assert.deepEqual(((await api.call("GET", S, "/v1/vms/src/snapshots")).json as { name: string; error: null }[]).map((x) => [x.name, x.error]), [["s1", null]]);
+    assert.equal((await api.call("GET", S, "/v1/vms/nosuch/snapshots")).status, 404);
+    assert.equal(((await api.call("GET", S1, "/v1/vms/src/snapshots/s1")).json as { name: string }).name, "s1");
+    assert.equal((await api.call("GET", S1, "/v1/vms/src/snapshots/nope")).status, 404);
+    assert.equal(((await api.call("GET", "/v1/vms/{name}", "/v1/vms/src")).json as { snapshots: string[] }).snapshots.join(), "s1");
+
+    // load: a new VM process, paused at the snapshot as asked; the console works after resume.
+    const none = await api.call("PUT", SL, "/v1/vms/src/snapshot/load", { snapshot_name: "nope" });
+    assert.deepEqual([none.status, fault(none)], [404, "VM 'src' has no snapshot 'nope'"]);
+    assert.equal((await api.call("PUT", SL, "/v1/vms/src/snapshot/load", { snapshot_name: "s1", resume_vm: false })).status, 204);
+    const loaded = (await api.call("GET", "/v1/vms/{name}", "/v1/vms/src")).json as { state: string; pid: number };
+    assert.equal(loaded.state, "paused");
+    assert.notEqual(loaded.pid, pid0);
+    assert.equal((await api.call("PATCH", "/v1/vms/{name}/vm", "/v1/vms/src/vm", { state: "Resumed" })).status, 204);
+    ws = new WsConsole(await api.console("src"));
+    ws.send("after-load\r");
+    await ws.waitText("after-load\r", 20_000);
+    ws.ws.terminate();
+    ws = null;
+
+    // clone from the snapshot: a new VM whose first start continues from it.
+    const cl = await api.call("PUT", CL, "/v1/vms/src/clone", { name: "c1", snapshot_name: "s1" });
+    assert.equal(cl.status, 201, cl.text);
+    assert.equal((cl.json as { restoreFrom: string | null }).restoreFrom, "src/s1");
+    const dup = await api.call("PUT", CL, "/v1/vms/src/clone", { name: "c1", snapshot_name: "s1" });
+    assert.equal(dup.status, 409, dup.text);
+    const live = await api.call("PUT", CL, "/v1/vms/src/clone", { name: "c2" });
+    assert.equal(live.status, 409, live.text); // without a snapshot the source must be shut off
+    assert.equal((await api.call("PUT", A, "/v1/vms/c1/actions", { action_type: "InstanceStart" })).status, 204);
+    assert.equal(((await api.call("GET", "/v1/vms/{name}", "/v1/vms/c1")).json as { state: string }).state, "running");
+
+    const before = await snapshot(e);
+    assert.equal((await api.call("DELETE", S1, "/v1/vms/src/snapshots/nope")).status, 404);
+    assert.equal(await snapshot(e), before);
+    assert.equal((await api.call("DELETE", S1, "/v1/vms/src/snapshots/s1")).status, 204);
+    assert.deepEqual((await api.call("GET", S, "/v1/vms/src/snapshots")).json, []);
+  } finally {
+    ws?.ws.terminate();
+    await teardown(e);
+  }
 });
 
 test("REST: the tests above called every operation, each with a success and a refusal", () => {

@@ -24,6 +24,7 @@ const absPath: JsonSchema = { type: "string", pattern: "^/", minLength: 1, descr
 const obj = (properties: Record<string, JsonSchema>, required: string[] = [], extra: JsonSchema = {}): JsonSchema =>
   ({ type: "object", properties, required, additionalProperties: false, ...extra });
 
+const snapshotName: JsonSchema = { type: "string", pattern: NAME_PATTERN.source, description: "a snapshot name: as a VM name" };
 const vmName: JsonSchema = { type: "string", pattern: NAME_PATTERN.source, description: "1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit" };
 const driveId: JsonSchema = { type: "string", pattern: DRIVE_ID_PATTERN.source };
 const cpuCount: JsonSchema = { type: "integer", minimum: CPUS_MIN, maximum: CPUS_MAX };
@@ -86,6 +87,28 @@ export const SCHEMAS = {
   }, ["drive_id", "path_on_host"], { description: "Firecracker's Drive, as a virtio-blk disk." }),
   DriveList: { type: "array", items: ref("Drive") },
   PartialDrive: obj({ drive_id: driveId, path_on_host: absPath, is_read_only: { type: "boolean" }, format }, ["drive_id"]),
+  SnapshotDisk: obj({
+    index: { type: "integer", minimum: 0 }, path: { type: "string" }, format, readonly: { type: "boolean" },
+    chain: { type: "array", items: { type: "string" }, description: "the image and its backing files, top first" },
+  }, ["index", "path", "format", "readonly", "chain"]),
+  SnapshotInfo: obj({
+    version: { type: "integer" }, name: snapshotName, vm: vmName, createdAt: { type: "string" }, state: { type: "string", enum: ["running", "paused"] },
+    machineFile: { type: "string" }, machineBytes: { type: "integer" }, ramPages: { type: "integer" }, pauseMs: { type: "number" },
+    disks: { type: "array", items: ref("SnapshotDisk") },
+  }, ["version", "name", "vm", "createdAt", "state", "machineFile", "machineBytes", "ramPages", "pauseMs", "disks"],
+  { description: "rvisor: a snapshot of a managed VM (machine state + the disks frozen in the same pause)" }),
+  SnapshotList: {
+    type: "array",
+    items: obj({ name: snapshotName, snapshot: nullable(ref("SnapshotInfo")), error: nullable({ type: "string" }) }, ["name", "snapshot", "error"],
+      { description: "a snapshot, or why its record cannot be read (snapshot null)" }),
+  },
+  SnapshotCreateParams: obj({ snapshot_name: snapshotName }, [], { description: "rvisor: snapshot_name defaults to snap-YYYYMMDD-HHMMSS (UTC)" }),
+  SnapshotLoadParams: obj({
+    snapshot_name: snapshotName,
+    resume_vm: { type: "boolean", description: "true: running after the load, false: paused; absent: the state the snapshot was taken in" },
+  }, ["snapshot_name"], { description: "rvisor: the VM (running or not) is restarted from the snapshot, its disks back at the snapshot's point" }),
+  CloneParams: obj({ name: vmName, snapshot_name: snapshotName }, ["name"],
+    { description: "rvisor: the new VM gets copy-on-write overlays on the source's disks (the source shut off) or on a snapshot's, and then starts from that snapshot" }),
   InstanceActionInfo: obj({
     action_type: {
       type: "string", enum: ["InstanceStart", "SendCtrlAltDel", "InstanceStop", "InstanceKill"],
@@ -158,6 +181,18 @@ export const OPERATIONS = [
   { operationId: "getConsole", method: "GET", path: "/v1/vms/{name}/console",
     summary: "The serial console as a WebSocket: binary frames carry serial bytes both ways; a text frame is a JSON ConsoleControl message (an invalid one is answered with a ConsoleError text frame); the server closes with 1000 when the VM stops",
     responses: [{ status: 101, description: "switching to the WebSocket protocol", empty: true }, { status: 426, description: "not a WebSocket upgrade request", schema: "Error" }] },
+  { operationId: "listSnapshots", method: "GET", path: "/v1/vms/{name}/snapshots", summary: "The VM's snapshots, oldest first",
+    responses: [{ status: 200, description: "the snapshots", schema: "SnapshotList" }] },
+  { operationId: "getSnapshot", method: "GET", path: "/v1/vms/{name}/snapshots/{snapshot_name}", summary: "One snapshot",
+    responses: [{ status: 200, description: "the snapshot", schema: "SnapshotInfo" }] },
+  { operationId: "deleteSnapshot", method: "DELETE", path: "/v1/vms/{name}/snapshots/{snapshot_name}", summary: "Delete a snapshot (its images go once nothing refers to them)",
+    responses: [noContent("deleted")] },
+  { operationId: "createSnapshot", method: "PUT", path: "/v1/vms/{name}/snapshot/create", summary: "Snapshot the running or paused VM (Firecracker's snapshot/create, by name)",
+    body: "SnapshotCreateParams", responses: [{ status: 201, description: "taken (Location: /v1/vms/{name}/snapshots/{snapshot_name})", schema: "SnapshotInfo" }] },
+  { operationId: "loadSnapshot", method: "PUT", path: "/v1/vms/{name}/snapshot/load", summary: "Return the VM to a snapshot (Firecracker's snapshot/load, by name)",
+    body: "SnapshotLoadParams", responses: [noContent("the VM process runs (or stands paused) at the snapshot")] },
+  { operationId: "cloneVm", method: "PUT", path: "/v1/vms/{name}/clone", summary: "Define a new VM as a copy-on-write clone of this one", body: "CloneParams",
+    responses: [{ status: 201, description: "created (Location: /v1/vms/{new name})", schema: "VmInfo" }] },
 ] as const satisfies readonly Operation[];
 
 export type OperationId = typeof OPERATIONS[number]["operationId"];
@@ -169,7 +204,7 @@ export function openApiDocument(version: string): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS as readonly Operation[]) {
     const params: unknown[] = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-      name: m[1], in: "path", required: true, schema: m[1] === "name" ? vmName : driveId,
+      name: m[1], in: "path", required: true, schema: m[1] === "name" ? vmName : m[1] === "snapshot_name" ? snapshotName : driveId,
     }));
     for (const q of op.query ?? []) params.push({ name: q.name, in: "query", required: false, description: q.description, schema: { type: q.type } });
     const responses: Record<string, unknown> = {};

@@ -17,6 +17,7 @@ import { timingSafeEqual } from "node:crypto";
 import { WebSocketServer } from "ws";
 import { validateName, VmConfigError, DRIVE_ID_PATTERN, type VmConfig } from "../hypervisor/config.js";
 import { HypervisorError, type HypervisorErrorKind, type VmConfigInput } from "../hypervisor/api.js";
+import { SnapshotRecordError, validateSnapshotName } from "../hypervisor/snapshots.js";
 import { ControlError } from "../host/node/vm_control.js";
 import type { Hypervisor } from "../host/node/hypervisor.js";
 import { OPERATIONS, openApiDocument, type Operation, type OperationId, type SchemaName } from "./openapi.js";
@@ -50,7 +51,7 @@ export class ApiError extends Error {
 /** The status and message an error becomes. */
 export function faultOf(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof VmConfigError) return new ApiError(HTTP_BAD_REQUEST, e.message);
+  if (e instanceof VmConfigError || e instanceof SnapshotRecordError) return new ApiError(HTTP_BAD_REQUEST, e.message);
   if (e instanceof HypervisorError) return new ApiError(STATUS_OF_KIND[e.kind], e.message);
   if (e instanceof ControlError) return new ApiError(HTTP_INTERNAL, `the VM process did not answer: ${e.message}`);
   return new ApiError(HTTP_INTERNAL, `internal error: ${e instanceof Error ? e.message : String(e)}`);
@@ -61,6 +62,7 @@ type Reply = { status: number; json?: unknown; text?: string | Buffer; headers?:
 interface Ctx {
   name: string;
   driveId: string;
+  snapshot: string;
   query: Map<string, boolean | number>;
   body: unknown;
 }
@@ -158,6 +160,30 @@ export class ApiServer {
         else await hv.resume(c.name);
         return NO_CONTENT;
       },
+      listSnapshots: (c) => ({
+        status: HTTP_OK, json: hv.snapshots(c.name).map((s) => ({ name: s.name, snapshot: s.record, error: s.error })),
+      }),
+      getSnapshot: (c) => {
+        const s = hv.snapshots(c.name).find((x) => x.name === c.snapshot);
+        if (s === undefined) throw new ApiError(HTTP_NOT_FOUND, `VM '${c.name}' has no snapshot '${c.snapshot}'`);
+        if (s.record === null) throw new ApiError(HTTP_INTERNAL, s.error);
+        return { status: HTTP_OK, json: s.record };
+      },
+      deleteSnapshot: async (c) => { await hv.removeSnapshot(c.name, c.snapshot); return NO_CONTENT; },
+      createSnapshot: async (c) => {
+        const r = await hv.snapshot(c.name, (c.body as { snapshot_name?: string }).snapshot_name);
+        return { status: HTTP_CREATED, json: r, headers: { location: `/v1/vms/${encodeURIComponent(c.name)}/snapshots/${encodeURIComponent(r.name)}` } };
+      },
+      loadSnapshot: async (c) => {
+        const b = c.body as { snapshot_name: string; resume_vm?: boolean };
+        await hv.restore(c.name, b.snapshot_name, { state: b.resume_vm === undefined ? undefined : b.resume_vm ? "running" : "paused" });
+        return NO_CONTENT;
+      },
+      cloneVm: async (c) => {
+        const b = c.body as { name: string; snapshot_name?: string };
+        const cfg = await hv.clone(c.name, b.name, { snapshot: b.snapshot_name });
+        return { status: HTTP_CREATED, json: await hv.info(cfg.name), headers: { location: `/v1/vms/${encodeURIComponent(cfg.name)}` } };
+      },
       getVmConfig: (c) => ({ status: HTTP_OK, json: fullConfigOf(hv.config(c.name)) }),
       getLogs: (c) => {
         const tail = c.query.get("tail");
@@ -208,11 +234,12 @@ export class ApiServer {
       const m = r.re.exec(pathname);
       if (m === null) continue;
       if (r.op.method !== method) { allowed.push(r.op.method); continue; }
-      const ctx: Ctx = { name: "", driveId: "", query: new Map(), body: undefined };
+      const ctx: Ctx = { name: "", driveId: "", snapshot: "", query: new Map(), body: undefined };
       r.params.forEach((p, i) => {
         let v: string;
         try { v = decodeURIComponent(m[i + 1]); } catch { throw new ApiError(HTTP_BAD_REQUEST, `bad percent-encoding in the path: '${m[i + 1]}'`); }
         if (p === "name") ctx.name = validateName(v);
+        else if (p === "snapshot_name") ctx.snapshot = validateSnapshotName(v);
         else if (!DRIVE_ID_PATTERN.test(v)) throw new VmConfigError("drive_id", `invalid drive id '${v}': use 1 to 64 letters, digits, '_' or '-'`);
         else ctx.driveId = v;
       });

@@ -123,7 +123,7 @@ function recordPath(store: VmStore, name: string, snap: string): string { return
 
 /** A snapshot's record, or a VmOpError: unknown snapshot, or a record that cannot be read. */
 export function readSnapshotRecord(store: VmStore, name: string, snap: string): SnapshotRecord {
-  try { validateSnapshotName(snap); } catch (e) { throw new VmOpError((e as Error).message); }
+  validateSnapshotName(snap);
   const p = recordPath(store, name, snap);
   if (!existsSync(store.snapshotDir(name, snap))) throw new VmOpError(`VM '${name}' has no snapshot '${snap}'`, "not_found");
   let v: unknown;
@@ -274,7 +274,7 @@ export async function takeSnapshot(h: SnapshotHost, snap: string): Promise<Snaps
 // ---- Operations (the CLI and the APIs call these) ----
 
 function requireDefined(store: VmStore, name: string): VmConfig {
-  try { validateName(name); } catch (e) { throw new VmOpError((e as Error).message); }
+  validateName(name);
   if (!store.exists(name)) throw new VmOpError(`VM '${name}' does not exist`, "not_found");
   return store.read(name);
 }
@@ -283,7 +283,7 @@ function requireDefined(store: VmStore, name: string): VmConfig {
 export async function snapshotVm(store: VmStore, name: string, snap?: string): Promise<SnapshotRecord> {
   requireDefined(store, name);
   const sname = snap ?? defaultSnapshotName(new Date());
-  try { validateSnapshotName(sname); } catch (e) { throw new VmOpError((e as Error).message); }
+  validateSnapshotName(sname);
   return store.withLock(async () => {
     const st = await vmState(store, name);
     if (st.state !== "running" && st.state !== "paused") {
@@ -409,7 +409,7 @@ export interface CloneOptions {
  */
 export async function cloneVm(store: VmStore, src: string, dst: string, opts: CloneOptions = {}): Promise<VmConfig> {
   requireDefined(store, src);
-  try { validateName(dst); } catch (e) { throw new VmOpError((e as Error).message); }
+  validateName(dst);
   return store.withLock(async () => {
     const s = store.read(src);
     if (store.exists(dst) || existsSync(store.dir(dst))) throw new VmOpError(`VM '${dst}' already exists`, "exists");
