@@ -24,8 +24,11 @@ interface SnapRec { name: string; state: string; machineBytes: number; pauseMs: 
 
 /** The guest's view of a file on its disk, read from the disk itself (the page cache dropped first). */
 async function diskRead(g: GuestConsole, file: string): Promise<string> {
-  // The kernel logs the drop on the console too: the file's line is the last one.
-  return (await g.run(`sync; echo 3 > /proc/sys/vm/drop_caches; cat ${file}`)).trim().split("\n").pop() ?? "";
+  // The kernel logs the drop on the console, and a background counter may print between the
+  // lines: the file's content comes bracketed (the echoed command line itself has "$(" inside).
+  const out = await g.run(`sync; echo 3 > /proc/sys/vm/drop_caches; echo "=[$(cat ${file})]="`);
+  const all = [...out.matchAll(/=\[([^$\]\r\n]*)\]=/g)];
+  return all.length === 0 ? "" : all[all.length - 1][1];
 }
 
 test("managed snapshots: snapshot a counting guest, restore it (counter and disk back), corrupt snapshot refused, 3 clones with their own disks, qemu-img check", { skip, timeout: 900_000 }, async () => {
