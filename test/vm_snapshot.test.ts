@@ -237,7 +237,8 @@ test("clone of a shut-off VM: both move onto overlays over its disk, which stays
     const badSnap = await rvisor(env, "clone", "a", "c", "--snapshot", "nope");
     assert.deepEqual([badSnap.code, badSnap.stderr], [1, "error: VM 'a' has no snapshot 'nope'\n"]);
     const badName = await rvisor(env, "clone", "a", "bad/name");
-    assert.equal(badName.code, 1);
+    assert.equal(badName.code, 2, "an invalid name is a usage error, as in create");
+    assert.match(badName.stderr, /^error: name: /);
     const sizes = await rvisor(env, "create", "x", "--disk", "0K");
     assert.deepEqual([sizes.code, sizes.stderr], [2, "error: disks[0]: disk size 0K is out of range (1 sector to 1024T)\n"]);
     const ro = await rvisor(env, "create", "x", "--disk", "1G,readonly=on");
