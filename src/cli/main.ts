@@ -65,7 +65,7 @@ export function applyJitOption(v: string | undefined, opt = "--jit"): void {
 /** The --jit lines of the run and exec usage texts, indented to `col`. */
 export function jitUsage(col: number): string {
   const pad = " ".repeat(col);
-  return `${pad}translate hot guest code to WebAssembly (default off; RVISOR_JIT=on|off,\n${pad}RVISOR_JIT_THRESHOLD=1 translates every block, for testing)\n`;
+  return `${pad}translate hot guest code to WebAssembly (default on; RVISOR_JIT=on|off,\n${pad}RVISOR_JIT_THRESHOLD=1 translates every block, for testing)\n`;
 }
 
 export function parseCpu(name: string, opt = "--cpu"): Isa {

@@ -20,7 +20,7 @@ export interface JitOptions {
  * instruction pays for its translation after ~100 executions and a 16-block module's fixed
  * cost after ~2000 executions of its blocks.
  */
-export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: false, threshold: 1000, batch: 16, flushAfter: 200_000, maxModules: 512 };
+export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: true, threshold: 1000, batch: 16, flushAfter: 200_000, maxModules: 512 };
 
 type Env = Record<string, string | undefined>;
 

@@ -241,7 +241,8 @@ test("generated code only reaches RAM and its hart's state: forged TLB entries a
 });
 
 test("RVISOR_JIT and RVISOR_JIT_THRESHOLD choose the options; bad values are errors", () => {
-  assert.equal(jitOptionsFromEnv(JIT_DEFAULTS, {}).enabled, false);
+  assert.equal(jitOptionsFromEnv(JIT_DEFAULTS, {}).enabled, true);
+  assert.equal(jitOptionsFromEnv(JIT_DEFAULTS, { RVISOR_JIT: "off" }).enabled, false);
   assert.equal(jitOptionsFromEnv(JIT_DEFAULTS, { RVISOR_JIT: "on" }).enabled, true);
   const forced = jitOptionsFromEnv(JIT_DEFAULTS, { RVISOR_JIT_THRESHOLD: "1" });
   assert.equal(forced.enabled, true);
