@@ -16,7 +16,7 @@ import { createRefusal } from "../../hypervisor/limits.js";
 import type { SnapshotRecord } from "../../hypervisor/snapshots.js";
 import { HypervisorError, type StopResult, type VmConfigInput, type VmInfo, type VmSummary } from "../../hypervisor/api.js";
 import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "./vm_control.js";
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, killVm, shutdownVm, startVmLocked, waitGone } from "./vm_ops.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, killVm, liveVm, shutdownVm, startVmLocked, waitGone, type LiveVm } from "./vm_ops.js";
 import {
   cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
 } from "./vm_snapshot.js";
@@ -88,8 +88,6 @@ function tailLines(text: string, n: number): string {
 
 function readOrEmpty(file: string): Buffer { try { return readFileSync(file); } catch { return Buffer.alloc(0); } }
 
-/** A running VM's process: its control socket and pid. */
-interface LiveVm { socket: string; pid: number; state: "running" | "paused" }
 
 export class Hypervisor {
   readonly store: VmStore;
@@ -334,10 +332,6 @@ export class Hypervisor {
   /** The VM's live process, or a "state" error saying why there is none. */
   private async live(name: string): Promise<LiveVm> {
     this.config(name);
-    const st = await vmState(this.store, name);
-    if (st.runtime === null || !isLive(st)) {
-      throw new HypervisorError("state", st.state === "crashed" ? `VM '${name}' has crashed (its process is gone)` : `VM '${name}' is not running`);
-    }
-    return { socket: st.runtime.socket, pid: st.runtime.pid, state: st.state === "paused" ? "paused" : "running" };
+    return liveVm(this.store, name);
   }
 }
