@@ -4,7 +4,7 @@
 // process as every managed VM. Every response is checked against the served OpenAPI document.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
@@ -342,7 +342,71 @@ test("REST over TCP: every request needs the bearer token", { timeout: 30_000 },
     }
     assert.deepEqual(await e.hv.list(), [], "an unauthenticated request created a VM");
     assert.equal((await good.call("POST", "/v1/vms", "/v1/vms", { name: "x" })).status, 201);
+
+    // Console tickets (the web console's way in: a browser cannot set headers on a WebSocket).
+    const TK = "/v1/vms/{name}/console/ticket";
+    const anon = new ApiClient(target);
+    const noToken = await anon.raw("POST", "/v1/vms/x/console/ticket");
+    await good.check("POST", TK, noToken);
+    assert.equal(noToken.status, 401);
+    assert.equal((await good.call("POST", TK, "/v1/vms/nosuch/console/ticket")).status, 404);
+    const ticketOf = async (vm: string): Promise<string> => {
+      const r = await good.call("POST", TK, `/v1/vms/${vm}/console/ticket`);
+      assert.equal(r.status, 201, r.text);
+      const t = r.json as { ticket: string; expires_in_s: number };
+      assert.ok(t.expires_in_s > 0 && t.expires_in_s <= 30, r.text);
+      return t.ticket;
+    };
+    const t1 = await ticketOf("x");
+    const refused = (status: number) => (err: Error & { status?: number; body?: string }): boolean => {
+      assert.equal(err.status, status, err.body);
+      return true;
+    };
+    // A ticket on a request that is no upgrade does nothing.
+    const plain = await anon.raw("GET", `/v1/vms/x?ticket=${t1}`);
+    assert.equal(plain.status, 401);
+    // The ticket authenticates the upgrade: x is shut off, so the answer is the state refusal (409), not 401.
+    await assert.rejects(anon.console("x", {}, `ticket=${t1}`), refused(409));
+    await assert.rejects(anon.console("x", {}, `ticket=${t1}`), refused(401)); // used up
+    const t2 = await ticketOf("x");
+    await assert.rejects(anon.console("y", {}, `ticket=${t2}`), refused(401)); // another VM's ticket
+    await assert.rejects(anon.console("x", {}, `ticket=${t2}`), refused(401)); // spent at the wrong door
+    await assert.rejects(anon.console("x", {}, `ticket=${"0".repeat(64)}`), refused(401));
+    await assert.rejects(anon.console("x"), refused(401));
   } finally { await teardown(e); }
+});
+
+test("REST: the web console's files are served at /ui/ without the token, API data never is", { timeout: 30_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), "rvisor-ui-"));
+  const webRoot = join(home, "ui");
+  mkdirSync(webRoot);
+  writeFileSync(join(webRoot, "index.html"), "<!doctype html><title>ui</title>");
+  writeFileSync(join(webRoot, "console.js"), "void 0;");
+  writeFileSync(join(webRoot, "secret.txt"), "not a served type");
+  const hv = new Hypervisor({ home, env: { ...process.env, RVISOR_HOME: home } });
+  const server = new ApiServer({ hypervisor: hv, version: "test", webRoot });
+  try {
+    const addr = await server.listenTcp("127.0.0.1", 0, "ui-test-token-0123456789");
+    const anon = new ApiClient({ host: "127.0.0.1", port: addr.port });
+    const root = await anon.raw("GET", "/");
+    assert.deepEqual([root.status, root.headers.location], [302, "/ui/"]);
+    const page = await anon.raw("GET", "/ui/");
+    assert.equal(page.status, 200);
+    assert.equal(page.text, "<!doctype html><title>ui</title>");
+    assert.match(String(page.headers["content-type"]), /^text\/html/);
+    assert.match(String(page.headers["content-security-policy"]), /script-src 'self'.*connect-src 'self'.*frame-ancestors 'none'/);
+    assert.equal(page.headers["x-frame-options"], "DENY");
+    assert.equal((await anon.raw("GET", "/ui/console.js")).text, "void 0;");
+    for (const p of ["/ui/secret.txt", "/ui/../api.sock", "/ui/%2e%2e/x", "/ui/nosuch.js"]) assert.equal((await anon.raw("GET", p)).status, 404, p);
+    assert.equal((await anon.raw("POST", "/ui/", "x")).status, 405);
+    assert.equal((await anon.raw("GET", "/v1/vms")).status, 401);
+    const none = new ApiServer({ hypervisor: hv, version: "test", webRoot: join(home, "missing") });
+    assert.equal(none.hasWebConsole, false);
+    assert.equal(server.hasWebConsole, true);
+  } finally {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 /** A small deterministic generator (mulberry32), so a failing fuzz case can be replayed. */

@@ -123,6 +123,10 @@ export const SCHEMAS = {
     ["machine-config", "boot-source", "drives"]),
   ConsoleControl: obj({ type: { type: "string", const: "resize" }, cols: { type: "integer", minimum: 1, maximum: WINSIZE_MAX }, rows: { type: "integer", minimum: 1, maximum: WINSIZE_MAX } },
     ["type", "cols", "rows"], { description: "A text frame on the console WebSocket. The serial console has no window size, so a valid resize is accepted and has no effect." }),
+  ConsoleTicket: obj({
+    ticket: { type: "string", pattern: "^[0-9a-f]{64}$", description: "pass it as ?ticket= on the console WebSocket's URL" },
+    expires_in_s: { type: "integer", minimum: 1, description: "seconds the ticket stays good" },
+  }, ["ticket", "expires_in_s"], { description: "rvisor: a single-use ticket that opens one VM's console WebSocket without an Authorization header (browsers cannot send one on a WebSocket)" }),
   ConsoleError: obj({ type: { type: "string", const: "error" }, fault_message: { type: "string" } }, ["type", "fault_message"],
     { description: "What the server sends as a text frame when a client's text frame is not a valid control message (the connection stays open)." }),
 } satisfies Record<string, JsonSchema>;
@@ -131,7 +135,7 @@ export type SchemaName = keyof typeof SCHEMAS;
 
 export type Method = "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
 
-export interface QueryParam { name: string; type: "boolean" | "integer"; description: string }
+export interface QueryParam { name: string; type: "boolean" | "integer" | "string"; description: string }
 
 /** A response: a JSON body of a schema, no body (204), plain text, or a WebSocket upgrade (101). */
 export type ResponseSpec = { status: number; description: string } & ({ schema: SchemaName } | { text: true } | { empty: true });
@@ -180,7 +184,11 @@ export const OPERATIONS = [
     query: [{ name: "tail", type: "integer", description: "only the last N lines" }], responses: [{ status: 200, description: "the console output", text: true }] },
   { operationId: "getConsole", method: "GET", path: "/v1/vms/{name}/console",
     summary: "The serial console as a WebSocket: binary frames carry serial bytes both ways; a text frame is a JSON ConsoleControl message (an invalid one is answered with a ConsoleError text frame); the server closes with 1000 when the VM stops",
+    query: [{ name: "ticket", type: "string", description: "on TCP, instead of the Authorization header: a ticket from POST /v1/vms/{name}/console/ticket (single use, this VM only)" }],
     responses: [{ status: 101, description: "switching to the WebSocket protocol", empty: true }, { status: 426, description: "not a WebSocket upgrade request", schema: "Error" }] },
+  { operationId: "createConsoleTicket", method: "POST", path: "/v1/vms/{name}/console/ticket",
+    summary: "A single-use ticket for the console WebSocket, for clients that cannot set headers on a WebSocket (browsers)",
+    responses: [{ status: 201, description: "the ticket", schema: "ConsoleTicket" }] },
   { operationId: "listSnapshots", method: "GET", path: "/v1/vms/{name}/snapshots", summary: "The VM's snapshots, oldest first",
     responses: [{ status: 200, description: "the snapshots", schema: "SnapshotList" }] },
   { operationId: "getSnapshot", method: "GET", path: "/v1/vms/{name}/snapshots/{snapshot_name}", summary: "One snapshot",
@@ -226,7 +234,8 @@ export function openApiDocument(version: string): JsonSchema {
     info: {
       title: "rvisor", version,
       description: "Manage rvisor VMs. Served on a Unix socket (no authentication: the socket is mode 0600) or on TCP with a bearer token " +
-        "(Authorization: Bearer TOKEN). Errors are {\"fault_message\": ...} with a 4xx status, as Firecracker's: 400 invalid request, " +
+        "(Authorization: Bearer TOKEN); the console WebSocket also takes a single-use ticket from POST /v1/vms/{name}/console/ticket, " +
+        "since a browser cannot set that header on a WebSocket. The web console (a page, no data in it) is at /ui/. Errors are {\"fault_message\": ...} with a 4xx status, as Firecracker's: 400 invalid request, " +
         "401 missing or wrong token, 403 a host limit refused it, 404 no such VM or drive, 405 method not allowed, 409 wrong state or name taken, " +
         "413 body too large, 415 not JSON.",
     },

@@ -8,7 +8,12 @@
 // once the whole new one is valid.
 //
 // Listeners: a Unix socket (mode 0600, no authentication, as Firecracker's and Docker's), or TCP,
-// which requires a bearer token (Authorization: Bearer TOKEN), compared in constant time.
+// which requires a bearer token (Authorization: Bearer TOKEN), compared in constant time. A
+// browser cannot send that header on a WebSocket, so on TCP the console upgrade also takes a
+// single-use ticket (?ticket=, from POST /v1/vms/{name}/console/ticket; console_tickets.ts).
+//
+// The web console (src/web: a page that calls this API) is served at /ui/ (and / redirects
+// there). Its files hold no data, so they need no token; everything under /v1 does.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { chmodSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -27,6 +32,8 @@ import {
   type BootSource, type Drive, type MachineConfiguration, type PartialDrive,
 } from "./firecracker.js";
 import { bridgeConsole } from "./console_ws.js";
+import { ConsoleTickets } from "./console_tickets.js";
+import { StaticFiles } from "./static_files.js";
 
 const MS_PER_S = 1000;
 
@@ -63,7 +70,7 @@ interface Ctx {
   name: string;
   driveId: string;
   snapshot: string;
-  query: Map<string, boolean | number>;
+  query: Map<string, boolean | number | string>;
   body: unknown;
 }
 
@@ -108,7 +115,17 @@ export interface ApiServerOptions {
   hypervisor: Hypervisor;
   /** rvisor's version, for the document's info.version. */
   version: string;
+  /**
+   * The web console's files (scripts/web-build.mjs writes them to dist/web/console); default
+   * that folder. null: no web console (/ui/ answers 404).
+   */
+  webRoot?: string | null;
 }
+
+/** Where scripts/web-build.mjs puts the web console (dist/web/console beside dist/src). */
+export const DEFAULT_CONSOLE_ROOT = new URL("../../web/console/", import.meta.url).pathname;
+/** The web console's path prefix. */
+export const UI_PREFIX = "/ui/";
 
 export class ApiServer {
   private readonly hv: Hypervisor;
@@ -118,9 +135,13 @@ export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
   private readonly handlers: Record<OperationId, Handler>;
+  private readonly tickets = new ConsoleTickets();
+  private readonly ui: StaticFiles | null;
 
   constructor(opts: ApiServerOptions) {
     this.hv = opts.hypervisor;
+    const webRoot = opts.webRoot === undefined ? DEFAULT_CONSOLE_ROOT : opts.webRoot;
+    this.ui = webRoot === null ? null : new StaticFiles(webRoot);
     const doc = openApiDocument(opts.version);
     this.document = JSON.stringify(doc);
     this.validators = compileSchemas(doc);
@@ -189,9 +210,17 @@ export class ApiServer {
         const tail = c.query.get("tail");
         return { status: HTTP_OK, text: hv.logs(c.name, { tail: typeof tail === "number" ? tail : undefined }), headers: { "content-type": "text/plain; charset=utf-8" } };
       },
+      createConsoleTicket: (c) => {
+        hv.config(c.name); // a VM that exists (404 otherwise); whether it runs is the upgrade's to say
+        const t = this.tickets.issue(c.name);
+        return { status: HTTP_CREATED, json: { ticket: t.ticket, expires_in_s: Math.ceil((t.expiresAt - Date.now()) / MS_PER_S) } };
+      },
       getConsole: () => { throw new ApiError(HTTP_UPGRADE_REQUIRED, "the console is a WebSocket: send an Upgrade: websocket request", { upgrade: "websocket" }); },
     };
   }
+
+  /** Whether /ui/ serves the web console (its files were found). */
+  get hasWebConsole(): boolean { return this.ui !== null && this.ui.built; }
 
   /** Serves on a Unix socket (made mode 0600: only its owner may connect). */
   async listenUnix(path: string): Promise<void> {
@@ -255,7 +284,8 @@ export class ApiServer {
       const q = declared.find((d) => d.name === k);
       if (q === undefined) throw new ApiError(HTTP_BAD_REQUEST, `unknown query parameter '${k}'${declared.length > 0 ? ` (valid: ${declared.map((d) => d.name).join(", ")})` : ""}`);
       if (ctx.query.has(k)) throw new ApiError(HTTP_BAD_REQUEST, `query parameter '${k}' is given twice`);
-      if (q.type === "boolean") {
+      if (q.type === "string") ctx.query.set(k, v);
+      else if (q.type === "boolean") {
         if (v !== "true" && v !== "false") throw new ApiError(HTTP_BAD_REQUEST, `query parameter '${k}' must be true or false (got '${v}')`);
         ctx.query.set(k, v === "true");
       } else {
@@ -289,12 +319,26 @@ export class ApiServer {
     if (problem !== null) throw new ApiError(HTTP_BAD_REQUEST, problem);
   }
 
-  /** Authenticates a request (TCP listeners), routes it and parses its query. */
-  private accept(req: IncomingMessage, token: Buffer | null): { op: Operation; ctx: Ctx } {
-    if (token !== null && !bearerOk(req.headers.authorization, token)) {
-      throw new ApiError(HTTP_UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer TOKEN)", { "www-authenticate": 'Bearer realm="rvisor"' });
-    }
+  /**
+   * Authenticates a request (TCP listeners), routes it and parses its query. `upgrade`: the
+   * request is a WebSocket upgrade, which may show a console ticket instead of the token; an
+   * unauthenticated request learns nothing else (every refusal is the same 401).
+   */
+  private accept(req: IncomingMessage, token: Buffer | null, upgrade = false): { op: Operation; ctx: Ctx } {
     const url = new URL(req.url ?? "/", "http://rvisor");
+    if (token !== null && !bearerOk(req.headers.authorization, token)) {
+      const unauthorized = new ApiError(HTTP_UNAUTHORIZED, `missing or wrong bearer token (Authorization: Bearer TOKEN)${upgrade ? " or console ticket (?ticket=)" : ""}`,
+        { "www-authenticate": 'Bearer realm="rvisor"' });
+      if (!upgrade) throw unauthorized;
+      let r: { op: Operation; ctx: Ctx };
+      try {
+        r = this.route(req.method ?? "GET", url.pathname);
+        this.parseQuery(r.op, url.searchParams, r.ctx);
+      } catch { throw unauthorized; }
+      const ticket = r.ctx.query.get("ticket");
+      if (r.op.operationId !== "getConsole" || typeof ticket !== "string" || !this.tickets.take(ticket, r.ctx.name)) throw unauthorized;
+      return r;
+    }
     const r = this.route(req.method ?? "GET", url.pathname);
     this.parseQuery(r.op, url.searchParams, r.ctx);
     return r;
@@ -302,6 +346,12 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse, token: Buffer | null): Promise<void> {
     let reply: Reply;
+    const pathname = (req.url ?? "/").split("?")[0];
+    if (pathname === "/" || pathname === UI_PREFIX.slice(0, -1) || pathname.startsWith(UI_PREFIX)) {
+      if (this.ui === null) this.send(res, { status: HTTP_NOT_FOUND, json: { fault_message: "this server has no web console" } });
+      else this.ui.serve(req, res, pathname === "/" || pathname === UI_PREFIX.slice(0, -1) ? null : pathname.slice(UI_PREFIX.length), UI_PREFIX);
+      return;
+    }
     try {
       const { op, ctx } = this.accept(req, token);
       await this.parseBody(op, req, ctx);
@@ -330,7 +380,7 @@ export class ApiServer {
     socket.on("error", () => socket.destroy());
     let stream: Duplex;
     try {
-      const { op, ctx } = this.accept(req, token);
+      const { op, ctx } = this.accept(req, token, true);
       if (op.operationId !== "getConsole") throw new ApiError(HTTP_BAD_REQUEST, `${op.path} is not a WebSocket endpoint`);
       stream = await this.hv.console(ctx.name);
     } catch (e) {

@@ -1,7 +1,8 @@
 // rvisor serve [--socket PATH] [--listen HOST:PORT --token-file FILE]
 // Serves the REST API (src/api/server.ts) until SIGINT/SIGTERM. By default on a Unix socket,
 // $RVISOR_HOME/api.sock (mode 0600); with --listen on TCP instead (or as well, when --socket is
-// also given), which requires a bearer token read from --token-file.
+// also given), which requires a bearer token read from --token-file. On TCP it also serves the
+// web console (src/web) at /ui/: open http://HOST:PORT/ui/#token=TOKEN, or give the token there.
 import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -18,6 +19,8 @@ export const SERVE_USAGE = `usage: rvisor serve [--socket PATH] [--listen HOST:P
   --listen HOST:PORT  serve on TCP instead (add --socket to serve on both); needs --token-file
   --token-file FILE   the bearer token clients send (Authorization: Bearer TOKEN), at least
                       ${TOKEN_MIN_CHARS} characters; the file's surrounding whitespace is ignored
+  The web console (a page for a browser: VMs, their actions, snapshots and serial consoles) is
+  at http://HOST:PORT/ui/ on the TCP listener; it asks for the token (or takes #token=TOKEN).
 `;
 
 const PORT_MAX = 0xffff;
@@ -80,7 +83,10 @@ export async function serveMain(argv: string[]): Promise<number> {
     }
     if (listen !== null && token !== null) {
       const a = await server.listenTcp(listen.host, listen.port, token);
-      process.stdout.write(`rvisor API listening on http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port} (bearer token required)\n`);
+      const base = `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+      process.stdout.write(`rvisor API listening on ${base} (bearer token required)\n`);
+      process.stdout.write(server.hasWebConsole ? `rvisor web console at ${base}/ui/ (it asks for the token, or open ${base}/ui/#token=TOKEN)\n`
+        : "rvisor web console not built (npm run web:build): /ui/ answers 404\n");
     }
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);

@@ -109,9 +109,10 @@ export class ApiClient {
     return v(value);
   }
 
-  /** Opens the console WebSocket of a VM; resolves once open, or rejects with the HTTP refusal (status and body). */
-  console(name: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-    const url = "socketPath" in this.target ? `ws+unix://${this.target.socketPath}:/v1/vms/${name}/console` : `ws://${this.target.host}:${this.target.port}/v1/vms/${name}/console`;
+  /** Opens the console WebSocket of a VM (`query`: e.g. ticket=T); resolves once open, or rejects with the HTTP refusal (status and body). */
+  console(name: string, headers: Record<string, string> = {}, query = ""): Promise<WebSocket> {
+    const q = query === "" ? "" : `?${query}`;
+    const url = "socketPath" in this.target ? `ws+unix://${this.target.socketPath}:/v1/vms/${name}/console${q}` : `ws://${this.target.host}:${this.target.port}/v1/vms/${name}/console${q}`;
     const h = { ...headers };
     if (this.token !== null) h.authorization ??= `Bearer ${this.token}`;
     const record = (status: number): void => {
