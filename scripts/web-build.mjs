@@ -9,7 +9,7 @@
 // (the in-tab VM: the core and src/host/browser, never src/host/node; the console: src/web).
 // Usage: node scripts/web-build.mjs [--out DIR]
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ const browser = path.join(root, 'src', 'host', 'browser');
 const web = path.join(root, 'src', 'web');
 const XTERM = 'node_modules/@xterm/xterm/';
 const require = createRequire(import.meta.url);
+const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
 
 const bundles = [
   {
@@ -49,6 +50,8 @@ for (const b of bundles) {
     metafile: true,
     logLevel: 'warning',
     absWorkingDir: root,
+    // The version the in-tab VM writes into its snapshots' headers (`producer`).
+    define: { RVISOR_VERSION: JSON.stringify(version) },
   });
   const inputs = Object.keys(result.metafile.inputs);
   // A package's path is taken from its node_modules/ on (a worktree may link node_modules elsewhere).

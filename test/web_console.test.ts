@@ -136,12 +136,19 @@ test("web console: no data without the token; with it, start a VM, use its seria
     const size = async (): Promise<{ cols: number; rows: number }> =>
       page.evaluate("({ cols: window.rvisorConsole.terminal.cols, rows: window.rvisorConsole.terminal.rows })") as Promise<{ cols: number; rows: number }>;
     assert.deepEqual(resizes().at(-1), await size());
+    // (Polled from here: the page's Content Security Policy forbids the eval that waitForFunction uses.)
+    const poll = async (ok: () => Promise<boolean>, what: string): Promise<void> => {
+      const deadline = performance.now() + STEP_TIMEOUT;
+      while (!(await ok())) {
+        if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const wide = await size();
     await page.setViewportSize({ width: 800, height: 700 });
-    await page.waitForFunction(`window.rvisorConsole.terminal.cols < ${(await size()).cols}`);
-    const after = await size();
-    const deadline = performance.now() + 5000;
-    while (JSON.stringify(resizes().at(-1)) !== JSON.stringify(after) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(resizes().at(-1), after);
+    await poll(async () => (await size()).cols < wide.cols, "the terminal to narrow");
+    const narrow = await size();
+    await poll(async () => JSON.stringify(resizes().at(-1)) === JSON.stringify(narrow), `a resize message ${JSON.stringify(narrow)} (sent: ${JSON.stringify(resizes())})`);
     assert.equal(await page.locator("#error").isVisible(), false, "the server refused the resize message");
 
     // Pause: typed input waits in the UART; resume: it is answered.

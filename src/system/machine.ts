@@ -26,6 +26,7 @@ import type { CharBackend } from "./devices/char_backend.js";
 import { VirtioNet, defaultMac } from "./devices/virtio_net.js";
 import { PowerButton, powerButtonFdt } from "./devices/power_button.js";
 import type { NetBackend } from "../net/backend.js";
+import { ConsoleHistory } from "./console_history.js";
 
 /** QEMU virt's memory map (hw/riscv/virt.c). */
 export const VIRT_MEMMAP = {
@@ -158,11 +159,17 @@ export class VirtMachine {
   private trapRun: number[] = [];
   /** False while RAM is still all zeros (a board built with boot: false, before it ran). */
   ramTouched = true;
+  /** The console's recent output, which a snapshot carries (console_history.ts; not guest-visible). */
+  readonly consoleHistory = new ConsoleHistory();
+  /** config.console, with every byte also kept in consoleHistory. */
+  private readonly consoleOut: CharBackend;
 
   constructor(readonly config: VirtConfig) {
     const { memBytes, harts: nharts } = config;
     if (nharts < 1 || nharts > 8) throw new Error(`--smp must be between 1 and 8 (got ${nharts})`);
     this.clock = config.clock ?? (() => performance.now());
+    const history = this.consoleHistory, host = config.console;
+    this.consoleOut = { write: (bytes) => { history.push(bytes); host.write(bytes); } };
     this.ram = new Ram(VIRT_MEMMAP.dram.base, memBytes, config.ram);
     this.bus = new Bus(this.ram);
     this.code = new CodeCache(this.ram, config.isa);
@@ -174,7 +181,7 @@ export class VirtMachine {
     // The built-in SBI routes the machine timer to STIP: sbi_set_timer is an mtimecmp write.
     this.clint = new Clint(this.harts.map((h) => ({ msip: line(h, MIP_MSIP), mtip: line(h, builtin ? MIP_STIP : MIP_MTIP) })), this.clock);
     this.plic = new Plic(this.harts.map((h) => ({ meip: line(h, MIP_MEIP), seip: line(h, MIP_SEIP) })));
-    this.uart = new Uart16550(config.console, this.plic.irq(VIRT_MEMMAP.uart0.irq));
+    this.uart = new Uart16550(this.consoleOut, this.plic.irq(VIRT_MEMMAP.uart0.irq));
     this.rtc = new GoldfishRtc(this.plic.irq(VIRT_MEMMAP.rtc.irq), config.wallClock ?? (() => Date.now()));
     this.powerButton = new PowerButton(this.plic, VIRT_MEMMAP.powerButton.irq);
     const test = new SifiveTest((e: PowerEvent) => this.powerEvent(e.kind === "reset" ? "reboot" : "poweroff", e.code));
@@ -195,7 +202,7 @@ export class VirtMachine {
     for (const s of config.shares ?? []) devices.push(new Virtio9p(s.fs, s.tag));
     (config.nics ?? []).forEach((n, i) => devices.push(new VirtioNet(n.backend, { mac: n.mac ?? defaultMac(i), mrgRxbuf: n.mrgRxbuf })));
     devices.push(new VirtioRng(config.randomBytes ?? defaultRandomBytes));
-    devices.push(new VirtioConsole(config.console));
+    devices.push(new VirtioConsole(this.consoleOut));
     if (devices.length > M.virtio.count) throw new Error(`too many virtio devices (${devices.length}; the board has ${M.virtio.count} slots)`);
     devices.forEach((dev, n) => {
       const base = M.virtio.base + n * M.virtio.size, irq = M.virtio.irq + n;
@@ -214,12 +221,12 @@ export class VirtMachine {
   }
 
   private builtinSbi(): Sbi {
-    const config = this.config;
+    const out = this.consoleOut;
     return new Sbi({
       harts: this.harts,
       setTimer: (hart, t) => this.setMtimecmp(hart, t),
-      consolePutchar: (ch) => config.console.write(Uint8Array.of(ch)),
-      consoleWrite: (bytes) => config.console.write(bytes),
+      consolePutchar: (ch) => out.write(Uint8Array.of(ch)),
+      consoleWrite: (bytes) => out.write(bytes),
       consoleGetchar: () => this.uart.takeInput(),
       reset: (kind) => this.powerEvent(kind, 0),
     });

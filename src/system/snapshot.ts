@@ -17,6 +17,7 @@
 // the board it was taken on) before it touches the machine.
 import { EXTENSIONS, Isa, type ExtName } from "../cpu/isa.js";
 import { VirtMachine, type BoardConfig, type Firmware, type VirtConfig, type VirtMachineState } from "./machine.js";
+import { bytesToLatin1, latin1ToBytes } from "./console_history.js";
 
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x52, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x0d, 0x0a); // "RVSNAP\r\n"
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -33,6 +34,12 @@ export interface SnapshotHeader {
   createdAt: string;
   board: BoardConfig;
   state: VirtMachineState;
+  /**
+   * The machine's recent console output (VirtMachine.consoleHistory), one char per byte. Optional:
+   * files written before it existed lack it, and readers that do not know it ignore it, so the
+   * format version stays 1.
+   */
+  console?: { history: string };
 }
 
 /** A snapshot file read and checked: nothing is wrong with it except, maybe, the board. */
@@ -86,6 +93,7 @@ export interface CaptureOptions {
 export function captureSnapshot(m: VirtMachine, opts: CaptureOptions): Uint8Array {
   const header: SnapshotHeader = {
     producer: opts.producer, createdAt: (opts.createdAt ?? new Date()).toISOString(), board: m.board(), state: m.saveState(),
+    console: { history: bytesToLatin1(m.consoleHistory.bytes()) },
   };
   const words = m.ram.i32;
   const npages = m.ram.size / SNAPSHOT_PAGE_SIZE;
@@ -143,6 +151,8 @@ export function parseSnapshot(file: Uint8Array): Snapshot {
   }
   if (header === null || typeof header !== "object" || typeof header.board !== "object" || header.board === null ||
       typeof header.state !== "object" || header.state === null) throw new SnapshotError("snapshot header lacks board or state");
+  if (header.console !== undefined && (typeof header.console !== "object" || header.console === null || typeof header.console.history !== "string" ||
+      latin1ToBytes(header.console.history) === null)) throw new SnapshotError("snapshot header's console history is not a string of bytes");
   const pages = new Uint32Array(npages);
   for (let i = 0; i < npages; i++) {
     pages[i] = dv.getUint32(indexAt + 4 * i, true);
@@ -198,6 +208,13 @@ export function restoreSnapshot(m: VirtMachine, snap: Snapshot): void {
     i = j;
   }
   m.loadState(snap.header.state);
+  m.consoleHistory.set(snapshotConsoleHistory(snap));
+}
+
+/** The console output a snapshot carries (empty for a file written before it carried any). */
+export function snapshotConsoleHistory(snap: Snapshot): Uint8Array {
+  const h = snap.header.console?.history;
+  return h === undefined ? new Uint8Array(0) : latin1ToBytes(h) ?? new Uint8Array(0);
 }
 
 /** The host side a restored machine gets: what VirtConfig holds besides the board itself. */

@@ -178,3 +178,33 @@ test("corrupt or foreign snapshots are refused with a clear error, and the runni
   const gc = rig({ isa: Isa.profile("rv64gc") });
   assert.throws(() => restoreSnapshot(src.m, parseSnapshot(captureSnapshot(gc.m, { producer: "t" }))), /ISA: the snapshot's harts are rv64imafdc_zicntr/);
 });
+
+/** Writes "ab" to the UART's THR once (x7 = 0x1000_0000), then spins. */
+function uartProgram(): Uint8Array {
+  const LUI_X7_UART = (0x10000 << 12) | (7 << 7) | 0x37; // lui x7, 0x10000
+  const sb = (rs2: number, rs1: number, imm: number): number => ((((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (0 << 12) | ((imm & 0x1f) << 7) | 0x23) >>> 0;
+  const JAL_SELF = 0x0000006f;
+  const code = [LUI_X7_UART, I(0x13, 0, 5, 0, 0x61), sb(5, 7, 0), I(0x13, 0, 5, 0, 0x62), sb(5, 7, 0), JAL_SELF];
+  const bytes = new Uint8Array(0x1000);
+  const view = new DataView(bytes.buffer);
+  code.forEach((w, i) => view.setUint32(4 * i, w, true));
+  return bytes;
+}
+
+test("a snapshot carries the console's recent output; a restored machine keeps adding to it; older files without it restore with none", () => {
+  const a = rig({ kernel: uartProgram(), harts: 1, drives: [] });
+  a.m.step(1000);
+  assert.equal(a.out.text(), "ab");
+  assert.equal(new TextDecoder().decode(a.m.consoleHistory.bytes()), "ab");
+  const file = captureSnapshot(a.m, { producer: "rvisor test" });
+  const snap = parseSnapshot(file);
+  assert.deepEqual(snap.header.console, { history: "ab" });
+  const m2 = machineFromSnapshot(snap, { console: new CaptureCharBackend() });
+  assert.equal(new TextDecoder().decode(m2.consoleHistory.bytes()), "ab");
+  m2.consoleHistory.push(Uint8Array.of(0x63));
+  assert.equal(parseSnapshot(captureSnapshot(m2, { producer: "t" })).header.console?.history, "abc");
+  // A header without the field (a file from before it): no history, the machine restores.
+  const old = parseSnapshot(file);
+  delete old.header.console;
+  assert.equal(machineFromSnapshot(old, { console: new CaptureCharBackend() }).consoleHistory.bytes().length, 0);
+});

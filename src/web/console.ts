@@ -336,8 +336,20 @@ ui.login.addEventListener("submit", (e) => {
 });
 ui.logout.addEventListener("click", () => { setToken(null); closeConsole("signed out"); vms = []; selected = null; render(); showError(null); });
 
-const fromUrl = tokenFromFragment(location.hash);
-if (fromUrl.token !== null) history.replaceState(null, "", `${location.pathname}${location.search}${fromUrl.rest}`);
-setToken(fromUrl.token ?? sessionStorage.getItem(TOKEN_KEY));
+/** A token in the fragment (taken out of the address bar at once), or null. */
+function takeFragmentToken(): string | null {
+  const f = tokenFromFragment(location.hash);
+  if (f.token !== null) history.replaceState(null, "", `${location.pathname}${location.search}${f.rest}`);
+  return f.token;
+}
+// A link with #token=T followed while the page is open changes only the fragment.
+window.addEventListener("hashchange", () => {
+  const t = takeFragmentToken();
+  if (t === null) return;
+  showError(null);
+  setToken(t);
+  void refresh();
+});
+setToken(takeFragmentToken() ?? sessionStorage.getItem(TOKEN_KEY));
 render();
 if (token === null) ui.tokenInput.focus(); else void refresh();

@@ -35,6 +35,9 @@ export function serveWeb(isolation: boolean): Promise<WebServer> {
 export interface TabState {
   phase: string; crossOriginIsolated: boolean; ramShared: boolean | null; ramBuffer: string | null; message: string;
   diskStore: { kind: "memory"; why?: string } | { kind: "opfs"; file: string; restoredBytes: number } | null;
+  restoredFrom: { name: string; producer: string; createdAt: string } | null;
+  savedSnapshot: { file: string; bytes: number } | null;
+  snapshotError: string | null;
 }
 
 /** An in-tab VM: the page, what it logged, and its terminal's text. */

@@ -3,7 +3,14 @@
 // line saying whether the page is cross-origin isolated (guest RAM then is a SharedArrayBuffer).
 // Query parameters: mem=MiB (default 256), smp=N (default 1), disk=0 (boot without the root disk),
 // append=CMDLINE (the kernel command line; default: the image's), persist=1 (keep the disk's
-// writes in this browser's Origin Private File System across reloads).
+// writes in this browser's Origin Private File System across reloads), boot=0 (boot nothing:
+// wait for a snapshot), snapshot=URL (fetch that snapshot file and continue its machine).
+//
+// Snapshots: "Load a snapshot" takes a file of docs/snapshot.md's format (from `rvisor run
+// --snapshot-file`, `rvisor snapshot create`'s machine.rvsnap, or this page; .gz too), shows the
+// console history it carries and continues the machine; "Save a snapshot" downloads the running
+// machine's (a Blob download) for `rvisor run --restore FILE`. worker.ts and tab_snapshot.ts say
+// which machines fit.
 import { Terminal } from "@xterm/xterm";
 import type { BootRequest, DiskStore, FetchProgress, PageToWorker, WorkerToPage } from "./protocol.js";
 
@@ -15,17 +22,23 @@ interface GuestManifest { kernel: string; initrd: string; rootfs: string; cmdlin
 
 /** What the page knows, for people (the status line) and for tests (window.rvisor). */
 export interface PageState {
-  phase: "loading" | "running" | "exited" | "error";
+  phase: "loading" | "waiting" | "running" | "exited" | "error";
   crossOriginIsolated: boolean;
   ramShared: boolean | null;
   ramBuffer: string | null;
   diskStore: DiskStore | null;
   message: string;
+  /** The snapshot the machine was restored from (file name, who wrote it, when), or null. */
+  restoredFrom: { name: string; producer: string; createdAt: string } | null;
+  /** The last snapshot saved from this page, or null. */
+  savedSnapshot: { file: string; bytes: number } | null;
+  /** What the last snapshot save or load said, when it failed (the machine ran on), or null. */
+  snapshotError: string | null;
 }
 
 declare global {
   interface Window {
-    rvisor: { state: PageState; terminal: Terminal; screenText(): string };
+    rvisor: { state: PageState; terminal: Terminal; screenText(): string; saveSnapshot(): void; loadSnapshot(bytes: Uint8Array, name: string): void };
   }
 }
 
@@ -41,7 +54,10 @@ const term = new Terminal({ cols: 80, rows: 32, scrollback: 10_000, fontFamily: 
 term.open(element("terminal"));
 term.focus();
 
-const state: PageState = { phase: "loading", crossOriginIsolated: self.crossOriginIsolated, ramShared: null, ramBuffer: null, diskStore: null, message: "fetching the guest image" };
+const state: PageState = {
+  phase: "loading", crossOriginIsolated: self.crossOriginIsolated, ramShared: null, ramBuffer: null, diskStore: null, message: "fetching the guest image",
+  restoredFrom: null, savedSnapshot: null, snapshotError: null,
+};
 /** The terminal's whole buffer (scrollback included) as text, one line per row. */
 function screenText(): string {
   const b = term.buffer.active;
@@ -49,9 +65,14 @@ function screenText(): string {
   for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)?.translateToString(true) ?? "");
   return lines.join("\n");
 }
-window.rvisor = { state, terminal: term, screenText };
+window.rvisor = { state, terminal: term, screenText, saveSnapshot, loadSnapshot };
 
 const status = element("status");
+const notice = element("snapshot-notice");
+function showNotice(text: string, error: boolean): void {
+  notice.textContent = text;
+  notice.dataset["kind"] = error ? "error" : "info";
+}
 function showStatus(): void {
   const iso = state.crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated";
   const ram = state.ramBuffer === null ? "" : `, guest RAM: ${state.ramBuffer}`;
@@ -82,6 +103,45 @@ function showProgress(p: FetchProgress): void {
 }
 
 const worker = new Worker("worker.js");
+/** Where a snapshot download's object URL is kept until the next one. */
+let downloadUrl: string | null = null;
+
+function saveSnapshot(): void {
+  showNotice("taking a snapshot…", false);
+  send({ type: "snapshot" });
+}
+
+function loadSnapshot(bytes: Uint8Array, name: string): void {
+  showNotice(`loading snapshot ${name}…`, false);
+  send({ type: "restore", bytes, name }, [bytes.buffer]);
+}
+
+/** A file name for a snapshot taken at `iso`: rvisor-tab-2026-12-02T07-30-00Z.rvsnap. */
+function snapshotFileName(iso: string): string {
+  return `rvisor-tab-${iso.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}.rvsnap`;
+}
+
+function download(bytes: Uint8Array, createdAt: string): void {
+  if (downloadUrl !== null) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+  const file = snapshotFileName(createdAt);
+  const a = document.createElement("a");
+  a.href = downloadUrl;
+  a.download = file;
+  a.click();
+  state.savedSnapshot = { file, bytes: bytes.length };
+  state.snapshotError = null;
+  showNotice(`snapshot saved as ${file} (${(bytes.length / MIB).toFixed(1)} MiB): continue it with rvisor run --restore ${file}` +
+    `${state.diskStore === null ? "" : " --drive file=rootfs.ext4,format=raw (a copy of the guest image's disk)"}`, false);
+}
+
+const snapshotInput = element("snapshot-file") as HTMLInputElement;
+snapshotInput.addEventListener("change", () => {
+  const f = snapshotInput.files?.[0];
+  if (f === undefined) return;
+  void f.arrayBuffer().then((b) => { loadSnapshot(new Uint8Array(b), f.name); snapshotInput.value = ""; });
+});
+element("snapshot-save").addEventListener("click", () => saveSnapshot());
 const send = (m: PageToWorker, transfer: Transferable[] = []): void => worker.postMessage(m, transfer);
 const encoder = new TextEncoder();
 term.onData((s) => { const bytes = encoder.encode(s); send({ type: "input", bytes }, [bytes.buffer]); });
@@ -95,17 +155,48 @@ worker.onmessage = (e: MessageEvent<WorkerToPage>): void => {
     case "started":
       Object.assign(state, { phase: "running", ramShared: m.ramShared, ramBuffer: m.ramBuffer, diskStore: m.diskStore, message: "running" });
       progressBox.hidden = true;
+      if (m.restored !== undefined) {
+        // The restored machine's console: what it had printed, then what it prints from now on.
+        term.reset();
+        term.write(m.restored.history);
+        const { name, producer, createdAt } = m.restored;
+        state.restoredFrom = { name, producer, createdAt };
+        state.snapshotError = null;
+        state.message = `running from snapshot ${name} (taken ${createdAt} by ${producer})`;
+        showNotice(`restored ${name}`, false);
+        term.focus();
+      }
+      break;
+    case "snapshot": download(m.bytes, m.createdAt); break;
+    case "snapshot-error":
+      state.snapshotError = m.message;
+      showNotice(`snapshot: ${m.message}`, true);
       break;
     case "output": term.write(m.bytes); break;
     case "exit": Object.assign(state, { phase: "exited", message: `the machine ${m.reason}` }); break;
     case "error": Object.assign(state, { phase: "error", message: `error: ${m.message}` }); break;
   }
-  if (m.type !== "output" && m.type !== "progress") showStatus();
+  if (m.type !== "output" && m.type !== "progress" && m.type !== "snapshot" && m.type !== "snapshot-error") showStatus();
 };
 worker.onerror = (e: ErrorEvent): void => { Object.assign(state, { phase: "error", message: `worker error: ${e.message}` }); showStatus(); };
 
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
+  const snapUrl = params.get("snapshot");
+  if (snapUrl !== null) {
+    state.message = `fetching snapshot ${snapUrl}`;
+    showStatus();
+    const r = await fetch(snapUrl);
+    if (!r.ok) throw new Error(`snapshot ${snapUrl}: ${r.status} ${r.statusText}`);
+    loadSnapshot(new Uint8Array(await r.arrayBuffer()), snapUrl.split("/").pop() ?? snapUrl);
+    return;
+  }
+  if (params.get("boot") === "0") {
+    Object.assign(state, { phase: "waiting", message: "no machine yet: load a snapshot" });
+    progressBox.hidden = true;
+    showStatus();
+    return;
+  }
   const r = await fetch(`${IMAGE_DIR}manifest.json`);
   if (!r.ok) throw new Error(`guest image manifest: ${r.status} ${r.statusText}`);
   const man = (await r.json()) as GuestManifest;
