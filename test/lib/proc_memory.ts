@@ -1,6 +1,6 @@
 // A process's memory as Linux accounts it: /proc/PID/smaps_rollup (RSS, PSS of the whole
 // process) and, from /proc/PID/smaps, the mapping that holds a VM's guest RAM (the
-// WebAssembly memory: the one anonymous mapping at least as large as the guest's RAM).
+// WebAssembly memory: the largest accessible anonymous mapping at least as large as the guest's RAM).
 import { readFileSync } from "node:fs";
 
 export interface ProcessMemory {
@@ -26,8 +26,9 @@ export function processMemory(pid: number, guestBytes: number): ProcessMemory {
   // Each mapping starts with "start-end perms offset dev inode [path]".
   const parts = smaps.split(/^(?=[0-9a-f]+-[0-9a-f]+ )/m);
   for (const p of parts) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/m.exec(p);
-    if (head === null || head[3] !== "0" || head[4] !== "") continue;
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)[ \t]*(.*)$/m.exec(p);
+    // Anonymous and accessible: the guard regions around a WebAssembly memory are ---p.
+    if (head === null || !head[3].startsWith("rw") || head[4] !== "0" || head[5] !== "") continue;
     const size = field(p, "Size");
     if (size >= guestBytes && size > best) { best = size; guestRss = field(p, "Rss"); guestMapping = `${head[1]}-${head[2]}`; }
   }

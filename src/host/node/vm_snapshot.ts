@@ -412,7 +412,7 @@ async function restoreInPlace(store: VmStore, name: string, socket: string, cfg:
  * first, then stopped, its disks put on new overlays over the snapshot's images, and started
  * from the snapshot's machine state. Returns the VM process's pid.
  */
-export async function revertVm(store: VmStore, name: string, snap: string, opts: RevertOptions = {}): Promise<{ pid: number; record: SnapshotRecord }> {
+export async function revertVm(store: VmStore, name: string, snap: string, opts: RevertOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<{ pid: number; record: SnapshotRecord }> {
   requireDefined(store, name);
   return store.withLock(async () => {
     const cfg = store.read(name);
@@ -438,7 +438,7 @@ export async function revertVm(store: VmStore, name: string, snap: string, opts:
     store.writeConfig({ ...cfg, disks });
     setPendingRestore(store, name, join(store.snapshotDir(name, snap), rec.machineFile), state, `${name}/${snap}`);
     await collectImages(store);
-    return { pid: await startVmLocked(store, name), record: rec };
+    return { pid: await startVmLocked(store, name, env), record: rec };
   });
 }
 
