@@ -111,6 +111,13 @@ const marks: [string, number][] = [];
 function mark(what: string): void { marks.push([what, performance.now()]); }
 
 export async function vmProcessMain(name: string): Promise<number> {
+  // Built in a function of its own: the snapshot file's bytes (as large as the guest RAM it
+  // held) are garbage once the machine is restored, not kept alive by this frame for the run.
+  const vm = await loadVm(name);
+  return vm.run();
+}
+
+async function loadVm(name: string): Promise<VmProcess> {
   mark("modules loaded");
   const store = new VmStore();
   const cfg = store.read(name);
@@ -124,7 +131,7 @@ export async function vmProcessMain(name: string): Promise<number> {
   mark(from === null ? "machine built" : "machine restored");
   // Loaded: a later start boots (the run goes on from the snapshot's state, not back to it).
   if (pending !== null) clearPendingRestore(store, name);
-  return vm.run();
+  return vm;
 }
 
 /** Tells the starter (fd 3, if it gave one) that the VM is up. */
