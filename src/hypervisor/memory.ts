@@ -6,7 +6,7 @@
 // VM_HEAP_LIMIT_MIB through --max-old-space-size), decoded-code caches and JIT modules, disk and
 // console buffers — is the overhead. The VM process compares its resident size with
 // memoryCapBytes() twice a second and ends the run with an error past it (src/host/node/vm_process.ts),
-// so a host-side leak stops one VM instead of pressing on the others. docs/hypervisor.md has the
+// so a host-side leak stops one VM instead of pressing on the others. README ("Persistent VMs") has the
 // measured figures these bounds leave room for.
 
 const MIB = 1 << 20;

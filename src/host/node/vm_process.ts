@@ -33,7 +33,7 @@
 // Memory: guest RAM is one fixed WebAssembly.Memory of the VM's size (the guest cannot grow it);
 // the JavaScript heap is capped by the starter (--max-old-space-size, vm_ops.ts); and the process
 // checks its own resident size every MEMORY_CHECK_MS against memoryCapBytes(): past it, the run
-// ends with an error exit instead of pressing on the host (docs/hypervisor.md has the figures).
+// ends with an error exit instead of pressing on the host (README, "Persistent VMs", has the figures).
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import type { VmConfig } from "../../hypervisor/config.js";
