@@ -124,3 +124,10 @@ test("control requests: commands parse, everything else is a named error", () =>
   assert.match((parseControlRequest('{"cmd":"reboot"}') as { error: string }).error, /unknown command "reboot"/);
   assert.match((parseControlRequest("{}") as { error: string }).error, /unknown command \(none\)/);
 });
+
+test("memory cap: guest RAM plus the bounded host overhead; VM processes get a capped heap", async () => {
+  const { memoryCapBytes, vmNodeOptions, VM_HOST_OVERHEAD_MIB, VM_HEAP_LIMIT_MIB } = await import("./memory.js");
+  assert.equal(memoryCapBytes(64), (64 + VM_HOST_OVERHEAD_MIB) * 2 ** 20);
+  assert.ok(VM_HEAP_LIMIT_MIB < VM_HOST_OVERHEAD_MIB, "the heap fits in the overhead");
+  assert.ok(vmNodeOptions().includes(`--max-old-space-size=${VM_HEAP_LIMIT_MIB}`));
+});

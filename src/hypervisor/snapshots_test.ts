@@ -62,3 +62,13 @@ test("control requests: snapshot carries a checked name; powerdown is a command"
   assert.match((parseControlRequest('{"cmd":"snapshot"}') as { error: string }).error, /invalid snapshot name undefined/);
   assert.match((parseControlRequest('{"cmd":"snapshot","snapshot":"../x"}') as { error: string }).error, /invalid snapshot name '..\/x'/);
 });
+
+test("control requests: restore carries the machine file, one disk per slot (null: read-only) and the state", () => {
+  assert.deepEqual(parseControlRequest('{"cmd":"restore","machine":"/s/m.rvsnap","disks":["/d/a.qcow2",null],"state":"paused"}'),
+    { cmd: "restore", machine: "/s/m.rvsnap", disks: ["/d/a.qcow2", null], state: "paused" });
+  const err = (line: string): string => (parseControlRequest(line) as { error: string }).error;
+  assert.equal(err('{"cmd":"restore","disks":[],"state":"running"}'), "restore: machine must be a file path");
+  assert.equal(err('{"cmd":"restore","machine":"m","disks":[1],"state":"running"}'), "restore: disks must be an array of paths (or null for a read-only disk)");
+  assert.equal(err('{"cmd":"restore","machine":"m","disks":"x","state":"running"}'), "restore: disks must be an array of paths (or null for a read-only disk)");
+  assert.equal(err('{"cmd":"restore","machine":"m","disks":[],"state":"off"}'), 'restore: state must be "running" or "paused"');
+});

@@ -215,7 +215,7 @@ export class Hypervisor {
   /** Returns the VM to a snapshot (machine and disks) and starts it from there, running or paused. */
   async restore(name: string, snap: string, opts: { state?: RunState } = {}): Promise<{ pid: number; record: SnapshotRecord }> {
     this.config(name);
-    return revertVm(this.store, name, snap, opts);
+    return revertVm(this.store, name, snap, opts, this.env);
   }
 
   /** A new VM with copy-on-write overlays on `src`'s disks (`src` shut off), or on a snapshot's, starting from its machine state. */

@@ -56,9 +56,12 @@ export interface VmResources {
   /** The opened disks (raw or qcow2 with backing chains, locked as QEMU locks them). */
   drives: OpenDisk[];
   shares: { fs: NodeFs9p; tag: string }[];
+  /** False when firmware, kernel and initrd were left unread (a machine restored from a snapshot needs them only to reboot). */
+  bootFilesLoaded: boolean;
 }
 
-export async function openVmResources(cfg: VmConfig): Promise<VmResources> {
+/** The firmware, kernel and initrd a boot of `cfg` needs (rvisor's guest image when it names no kernel). */
+export async function loadBootFiles(cfg: VmConfig): Promise<Pick<VmResources, "firmware" | "kernel" | "initrd">> {
   const b = cfg.boot;
   let firmware: Firmware = { kind: "builtin" };
   if (b.firmware === "none") firmware = { kind: "none" };
@@ -67,6 +70,12 @@ export async function openVmResources(cfg: VmConfig): Promise<VmResources> {
   if (kernelPath === null && firmware.kind !== "image") ({ kernel: kernelPath, initrd: initrdPath } = await defaultGuestImage());
   const kernel = kernelPath === null ? undefined : readHostFile(kernelPath, "kernel");
   const initrd = initrdPath === null ? undefined : readHostFile(initrdPath, "initrd");
+  return { firmware, kernel, initrd };
+}
+
+/** Opens what the machine of `cfg` runs on; `bootFiles: false` leaves the boot files for loadBootFiles. */
+export async function openVmResources(cfg: VmConfig, opts: { bootFiles?: boolean } = {}): Promise<VmResources> {
+  const boot = opts.bootFiles === false ? { firmware: { kind: "none" } as Firmware, kernel: undefined, initrd: undefined } : await loadBootFiles(cfg);
   const drives: OpenDisk[] = [];
   try {
     for (const [i, d] of cfg.disks.entries()) {
@@ -82,7 +91,7 @@ export async function openVmResources(cfg: VmConfig): Promise<VmResources> {
     throw e;
   }
   const shares = cfg.shares.map((s, i) => openShare(s.path, s.tag, s.readonly, `shares[${i}]`));
-  return { firmware, kernel, initrd, drives, shares };
+  return { ...boot, drives, shares, bootFilesLoaded: opts.bootFiles !== false };
 }
 
 export function buildVmMachine(cfg: VmConfig, r: VmResources, console: CharBackend, clock: () => number): VirtMachine {

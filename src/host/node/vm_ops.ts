@@ -14,7 +14,9 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { VmConfig } from "../../hypervisor/config.js";
 import { startRefusal } from "../../hypervisor/limits.js";
+import { vmNodeOptions } from "../../hypervisor/memory.js";
 import { HypervisorError, type HypervisorErrorKind } from "../../hypervisor/api.js";
+import { READY_ENV, READY_FD, READY_LINE } from "../../hypervisor/control.js";
 import { controlRequest, vmState, type VmStateInfo } from "./vm_control.js";
 import { pidAlive, type VmExit, type VmStore } from "./vm_store.js";
 
@@ -30,7 +32,8 @@ const START_WAIT_MS = 15_000;
 /** How long the host-side stop may take (flushing the disks) before the process is killed. */
 const HOST_STOP_WAIT_MS = 10_000;
 const KILL_WAIT_MS = 5000;
-const RVISOR_BIN = fileURLToPath(new URL("../../../../bin/rvisor.js", import.meta.url));
+/** The VM process's entry (vm_main.ts), spawned with node directly: it loads only what a VM runs. */
+const VM_MAIN = fileURLToPath(new URL("./vm_main.js", import.meta.url));
 
 function readOrEmpty(file: string): string { try { return readFileSync(file, "utf8"); } catch { return ""; } }
 
@@ -73,35 +76,51 @@ export async function startVmLocked(store: VmStore, name: string, env: NodeJS.Pr
   const cfg = store.read(name);
   const st = await vmState(store, name);
   if (st.state === "running" || st.state === "paused") throw new VmOpError(`VM '${name}' is already ${st.state}`, "state");
-  const refusal = startRefusal(store.limits(env), await runningConfigs(store, name), cfg);
-  if (refusal !== null) throw new VmOpError(refusal, "limit");
+  const limits = store.limits(env);
+  // Asking every running VM for its state costs a round trip each: only when a limit needs it.
+  if (limits.cpu !== null || limits.memoryMib !== null) {
+    const refusal = startRefusal(limits, await runningConfigs(store, name), cfg);
+    if (refusal !== null) throw new VmOpError(refusal, "limit");
+  }
   store.clearRuntime(name);
   return spawnVmProcess(store, name, env);
 }
 
-/** Spawns `rvisor __vm NAME` detached and waits until it records itself (or dies trying). */
+/**
+ * Spawns the VM process (vm_main.js NAME) detached and waits until it says it is up on the
+ * start-up pipe (fd 3, see vm_process.ts), or dies trying.
+ */
 async function spawnVmProcess(s: VmStore, name: string, env: NodeJS.ProcessEnv): Promise<number> {
   const err = openSync(s.errPath(name), "w");
-  const child = spawn(process.execPath, [RVISOR_BIN, "__vm", name], {
-    detached: true, stdio: ["ignore", "ignore", err], env: { ...env, RVISOR_HOME: s.root },
+  const stdio: ("ignore" | "pipe" | number)[] = ["ignore", "ignore", err];
+  while (stdio.length < READY_FD) stdio.push("ignore");
+  stdio.push("pipe");
+  const child = spawn(process.execPath, [...vmNodeOptions(), VM_MAIN, name], {
+    detached: true, stdio, env: { ...env, RVISOR_HOME: s.root, [READY_ENV]: String(READY_FD) },
   });
   closeSync(err);
-  let exited: number | null = null;
-  child.once("exit", (code, sig) => { exited = code ?? (sig === null ? 1 : 128); });
-  child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new VmOpError(`cannot start VM '${name}': spawn failed`);
-  const deadline = Date.now() + START_WAIT_MS;
-  for (;;) {
+  const ready = child.stdio[READY_FD];
+  if (pid === undefined || ready === null || ready === undefined) { child.unref(); throw new VmOpError(`cannot start VM '${name}': spawn failed`); }
+  const outcome = await new Promise<"ready" | "exited" | "timeout">((resolve) => {
+    let got = "";
+    const timer = setTimeout(() => resolve("timeout"), START_WAIT_MS);
+    const done = (v: "ready" | "exited"): void => { clearTimeout(timer); resolve(v); };
+    ready.on("data", (d: Buffer) => { got += d.toString("latin1"); if (got.includes(READY_LINE)) done("ready"); });
+    ready.on("error", () => undefined);
+    child.once("exit", () => done("exited"));
+    child.once("error", () => done("exited"));
+  });
+  ready.destroy();
+  child.unref();
+  if (outcome === "ready") {
+    // The process recorded itself before it wrote the line.
     const rt = s.runtime(name);
     if (rt !== null && rt.pid === pid) return pid;
-    if (exited !== null || !pidAlive(pid)) {
-      const why = readOrEmpty(s.errPath(name)).trim().split("\n").filter((l) => l !== "").slice(-3).join("\n").replace(/^rvisor: /, "");
-      throw new VmOpError(`VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
-    }
-    if (Date.now() > deadline) throw new VmOpError(`VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
-    await new Promise((r) => setTimeout(r, 25));
   }
+  if (outcome === "timeout") throw new VmOpError(`VM '${name}' did not come up within ${START_WAIT_MS / 1000} s (pid ${pid})`);
+  const why = readOrEmpty(s.errPath(name)).trim().split("\n").filter((l) => l !== "" && !l.startsWith("vm timing:")).slice(-3).join("\n").replace(/^rvisor: /, "");
+  throw new VmOpError(`VM '${name}' failed to start${why === "" ? "" : `: ${why}`}`);
 }
 
 export interface ShutdownOptions {

@@ -20,17 +20,31 @@
 //
 // Snapshots ("snapshot") run between two run slices with the guest's clock stopped
 // (src/host/node/vm_snapshot.ts). A VM whose directory holds a pending restore (restore.json,
-// written by `rvisor restore` and `rvisor clone --snapshot`) starts from that machine state
-// instead of booting.
+// written by `rvisor restore` of a shut-off VM and `rvisor clone --snapshot`) starts from that
+// machine state instead of booting; it reads no kernel or initrd (they are read if the guest
+// reboots). `rvisor restore` of a live VM is the "restore" request: the same process drops its
+// machine for the snapshot's (see restoreInPlace), which costs no process start.
+//
+// Start-up handshake: the starter passes a pipe as fd 3 (READY_FD) and says so in the
+// environment (RVISOR_VM_READY_FD=3); the process writes one line to it once it serves its
+// socket and has recorded itself in vm.json, then closes it, so the starter waits for an event
+// rather than polling. Started by hand (no such variable), nothing is written.
+//
+// Memory: guest RAM is one fixed WebAssembly.Memory of the VM's size (the guest cannot grow it);
+// the JavaScript heap is capped by the starter (--max-old-space-size, vm_ops.ts); and the process
+// checks its own resident size every MEMORY_CHECK_MS against memoryCapBytes(): past it, the run
+// ends with an error exit instead of pressing on the host (README, "Persistent VMs", has the figures).
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import type { VmConfig } from "../../hypervisor/config.js";
-import { parseControlRequest, type ControlReply, type RunState } from "../../hypervisor/control.js";
-import { machineFromSnapshot, parseSnapshot, type Snapshot } from "../../system/snapshot.js";
+import { parseControlRequest, READY_ENV, READY_FD, READY_LINE, type ControlReply, type RestoreRequest, type RunState } from "../../hypervisor/control.js";
+import { memoryCapBytes } from "../../hypervisor/memory.js";
+import { machineFromSnapshot, parseSnapshot, SnapshotError, type Snapshot } from "../../system/snapshot.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import type { ExitReason, VirtMachine } from "../../system/machine.js";
 import { RunLoop } from "./run_loop.js";
-import { buildVmMachine, openVmResources, type VmResources } from "./virt_build.js";
+import { buildVmMachine, loadBootFiles, openVmResources, VmBuildError, type VmResources } from "./virt_build.js";
+import { DiskOpenError, openDisk, type OpenDisk } from "./disk_image.js";
 import { LOG_MAX_BYTES, VmStore, writeFileAtomic, type VmExit } from "./vm_store.js";
 import { readSnapshotFile } from "./snapshot_file.js";
 import { clearPendingRestore, pendingRestore, takeSnapshot } from "./vm_snapshot.js";
@@ -89,16 +103,49 @@ class ConsoleFanout implements CharBackend {
 
 /** The share of one host core the run loop may use is enforced over windows this long. */
 const QUOTA_WINDOW_MS = 1000;
+/** How often the process compares its resident size with its cap. */
+const MEMORY_CHECK_MS = 500;
+
+/** Where the time of a start went (RVISOR_VM_TIMING=1 writes it to stderr, i.e. vm.err), from process start. */
+const marks: [string, number][] = [];
+function mark(what: string): void { marks.push([what, performance.now()]); }
 
 export async function vmProcessMain(name: string): Promise<number> {
+  // Built in a function of its own: the snapshot file's bytes (as large as the guest RAM it
+  // held) are garbage once the machine is restored, not kept alive by this frame for the run.
+  const vm = await loadVm(name);
+  return vm.run();
+}
+
+async function loadVm(name: string): Promise<VmProcess> {
+  mark("modules loaded");
   const store = new VmStore();
   const cfg = store.read(name);
   const pending = pendingRestore(store, name);
   const from = pending === null ? null : { snap: parseSnapshot(await readSnapshotFile(pending.machine)), state: pending.state };
-  const vm = new VmProcess(store, cfg, await openVmResources(cfg), from);
+  if (pending !== null) mark("snapshot read and checked");
+  // From a snapshot the kernel and initrd are not needed unless the guest reboots.
+  const res = await openVmResources(cfg, { bootFiles: from === null });
+  mark("disks opened");
+  const vm = new VmProcess(store, cfg, res, from);
+  mark(from === null ? "machine built" : "machine restored");
   // Loaded: a later start boots (the run goes on from the snapshot's state, not back to it).
   if (pending !== null) clearPendingRestore(store, name);
-  return vm.run();
+  return vm;
+}
+
+/** A full collection soon (when started with --expose-gc): what loading a snapshot left behind goes. */
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined) setImmediate(gc);
+}
+
+/** Tells the starter (fd 3, if it gave one) that the VM is up. */
+function signalReady(): void {
+  if (process.env[READY_ENV] !== String(READY_FD)) return;
+  delete process.env[READY_ENV];
+  try { writeSync(READY_FD, READY_LINE); } catch { /* the starter went away */ }
+  try { closeSync(READY_FD); } catch { /* already closed */ }
 }
 
 class VmProcess {
@@ -113,6 +160,8 @@ class VmProcess {
   /** Work that needs the harts still (snapshots): run by runGuest between slices, in order. */
   private readonly jobs: (() => Promise<void>)[] = [];
   private server: Server | null = null;
+  /** The resident size that passed the memory cap (the run then ends with an error), or null. */
+  private memoryExceeded: number | null = null;
   private readonly socket: string;
   // CPU quota accounting (process CPU time against wall time in the current window).
   private windowWall = performance.now();
@@ -122,18 +171,20 @@ class VmProcess {
     from: { snap: Snapshot; state: RunState } | null) {
     this.log = new RotatingLog(store.logPath(cfg.name));
     this.console = new ConsoleFanout(this.log);
-    if (from === null) this.machine = this.build();
-    else {
-      this.machine = machineFromSnapshot(from.snap, {
-        drives: res.drives.map((d) => d.backend), shares: res.shares, console: this.console, clock: () => this.clock.now(),
-      });
-    }
+    this.machine = from === null ? this.build() : this.fromSnapshot(from.snap, res.drives);
     this.loop = new RunLoop(this.machine);
     if (from?.state === "paused") this.setState("paused");
     this.socket = store.socketPath(cfg.name);
   }
 
   private build(): VirtMachine { return buildVmMachine(this.cfg, this.res, this.console, () => this.clock.now()); }
+
+  /** The snapshot's machine on `drives` and this VM's shares and console (throws SnapshotError, untouched, when it does not fit). */
+  private fromSnapshot(snap: Snapshot, drives: readonly OpenDisk[]): VirtMachine {
+    return machineFromSnapshot(snap, {
+      drives: drives.map((d) => d.backend), shares: this.res.shares, console: this.console, clock: () => this.clock.now(),
+    });
+  }
 
   async run(): Promise<number> {
     await this.listen();
@@ -142,6 +193,18 @@ class VmProcess {
       `${JSON.stringify({ pid: process.pid, socket: this.socket, startedAt: new Date().toISOString() })}\n`);
     process.on("SIGTERM", () => this.requestStop());
     process.on("SIGINT", () => this.requestStop());
+    mark("recorded");
+    if (process.env.RVISOR_VM_TIMING === "1") {
+      process.stderr.write(`vm timing: ${marks.map(([w, t]) => `${w} ${t.toFixed(0)} ms`).join(", ")}\n`);
+    }
+    signalReady();
+    collectGarbage();
+    const cap = memoryCapBytes(this.cfg.memoryMib);
+    const memCheck = setInterval(() => {
+      const rss = process.memoryUsage.rss();
+      if (rss > cap && this.memoryExceeded === null) { this.memoryExceeded = rss; this.requestStop(); }
+    }, MEMORY_CHECK_MS);
+    memCheck.unref();
     let exit: VmExit;
     try {
       exit = await this.runGuest();
@@ -157,6 +220,10 @@ class VmProcess {
     for (;;) {
       const job = this.jobs.shift();
       if (job !== undefined) { await job(); continue; }
+      if (this.memoryExceeded !== null) {
+        const mib = (n: number): string => `${(n / (1 << 20)).toFixed(0)} MiB`;
+        return { reason: "error", code: 1, at: at(), message: `the VM process used ${mib(this.memoryExceeded)}, more than its cap of ${mib(memoryCapBytes(this.cfg.memoryMib))} (guest RAM plus host overhead)` };
+      }
       if (this.stopRequested) return { reason: "stop", code: 0, at: at() };
       if (this.state === "paused") { await new Promise<void>((r) => { this.wakeResume = r; }); continue; }
       const throttle = this.quotaSleepMs();
@@ -166,7 +233,12 @@ class VmProcess {
         shouldStop: () => this.stopRequested || this.state === "paused" || this.jobs.length > 0 || this.quotaSleepMs() > 0,
       });
       if (reason.kind === "poweroff") return { reason: "poweroff", code: reason.code, at: at() };
-      if (reason.kind === "reboot") { this.machine = this.build(); this.loop = new RunLoop(this.machine); continue; }
+      if (reason.kind === "reboot") {
+        if (!this.res.bootFilesLoaded) Object.assign(this.res, await loadBootFiles(this.cfg), { bootFilesLoaded: true });
+        this.machine = this.build();
+        this.loop = new RunLoop(this.machine);
+        continue;
+      }
       if (reason.kind === "stuck") {
         return { reason: "error", code: 1, at: at(), message: `hart ${reason.hart} makes no progress (trap cause ${reason.cause} at pc 0x${reason.epc.toString(16)})` };
       }
@@ -197,7 +269,8 @@ class VmProcess {
         const wasPaused = this.clock.paused;
         this.clock.pause();
         let resumed = false;
-        const resume = (): void => { if (!resumed && !wasPaused) this.clock.resume(); resumed = true; };
+        // A job that left the VM paused (a restore to a paused snapshot) keeps the clock stopped.
+        const resume = (): void => { if (!resumed && !wasPaused && this.state !== "paused") this.clock.resume(); resumed = true; };
         try { resolve(await fn(wasPaused, resume)); } catch (e) { reject(e instanceof Error ? e : new Error(String(e))); } finally { resume(); }
       });
       this.loop.kick();
@@ -220,6 +293,67 @@ class VmProcess {
     }).catch((e: unknown): ControlReply => ({ ok: false, error: (e as Error).message }));
   }
 
+  /**
+   * Returns this process's VM to a snapshot (the "restore" request): reads and checks the file,
+   * opens the new disks and builds the snapshot's machine on them; only then are the current
+   * machine and writable disks dropped. Any failure before that leaves the VM as it was.
+   */
+  private restoreInPlace(req: RestoreRequest): Promise<ControlReply> {
+    const refuse = (code: "corrupt" | "unfit", error: string): ControlReply => ({ ok: false, code, error });
+    return this.exclusive(async (): Promise<ControlReply> => {
+      const t0 = performance.now();
+      if (req.disks.length !== this.cfg.disks.length) return refuse("unfit", `${req.disks.length} disks given, the VM has ${this.cfg.disks.length}`);
+      let snap: Snapshot;
+      try { snap = parseSnapshot(await readSnapshotFile(req.machine)); } catch (e) {
+        if (e instanceof SnapshotError) return refuse("corrupt", e.message);
+        return refuse("corrupt", `cannot read its machine file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+      const b = snap.header.board, bad: string[] = [];
+      if (b.memBytes !== this.cfg.memoryMib * (1 << 20)) bad.push(`memory ${b.memBytes / (1 << 20)}M, the VM has ${this.cfg.memoryMib}M`);
+      if (b.harts !== this.cfg.cpus) bad.push(`${b.harts} vCPUs, the VM has ${this.cfg.cpus}`);
+      if (bad.length > 0) return refuse("unfit", bad.join("; "));
+      const opened: OpenDisk[] = [];
+      const drives: OpenDisk[] = [];
+      let machine: VirtMachine;
+      try {
+        for (const [i, p] of req.disks.entries()) {
+          if (p === null) {
+            if (!this.cfg.disks[i].readonly) throw new VmBuildError(`disk ${i} is writable: it needs a new overlay`);
+            drives.push(this.res.drives[i]);
+            continue;
+          }
+          let d: OpenDisk;
+          try { d = await openDisk(p, { format: "qcow2" }); } catch (e) {
+            throw new VmBuildError(`disks[${i}]: cannot open ${p}: ${e instanceof DiskOpenError ? e.message : (e as Error).message}`);
+          }
+          opened.push(d);
+          drives.push(d);
+        }
+        machine = this.fromSnapshot(snap, drives);
+      } catch (e) {
+        await Promise.all(opened.map((d) => d.close().catch(() => undefined)));
+        return e instanceof SnapshotError ? refuse("unfit", e.message) : { ok: false, error: (e as Error).message };
+      }
+      // Checked and built: from here on the VM changes.
+      this.console.flush();
+      const errors: string[] = [];
+      for (const [i, p] of req.disks.entries()) {
+        if (p === null) continue;
+        const old = this.res.drives[i];
+        try { await old.backend.flush(); await old.close(); } catch (e) { errors.push(`disk ${i}: ${(e as Error).message}`); }
+        this.res.drives[i] = drives[i];
+      }
+      this.machine = machine;
+      this.loop = new RunLoop(machine);
+      this.cfg = { ...this.cfg, disks: this.cfg.disks.map((d, i) => { const p = req.disks[i]; return p === null ? d : { ...d, path: p, format: "qcow2" as const }; }) };
+      this.store.writeConfig(this.cfg);
+      if (req.state !== this.state) this.setState(req.state);
+      const restoreMs = performance.now() - t0;
+      const tail = errors.length > 0 ? ` (closing the old disks: ${errors.join("; ")})` : "";
+      return { ...this.status(), message: `restored in ${restoreMs.toFixed(0)} ms${tail}`, restoreMs };
+    }).catch((e: unknown): ControlReply => ({ ok: false, error: (e as Error).message }));
+  }
+
   private requestStop(): void {
     this.stopRequested = true;
     this.loop.kick();
@@ -233,7 +367,7 @@ class VmProcess {
     else { this.clock.resume(); const w = this.wakeResume; this.wakeResume = null; w?.(); }
   }
 
-  private status(): ControlReply {
+  private status(): Extract<ControlReply, { ok: true }> {
     return {
       ok: true, state: this.state, pid: process.pid, cpus: this.cfg.cpus, memoryMib: this.cfg.memoryMib,
       executed: this.machine.executed, guestMs: Math.round(this.clock.now()),
@@ -286,6 +420,9 @@ class VmProcess {
             break;
           case "snapshot":
             void this.snapshot(req.snapshot).then(reply);
+            break;
+          case "restore":
+            void this.restoreInPlace(req).then((r) => { reply(r); collectGarbage(); });
             break;
           case "console": {
             reply({ ok: true });

@@ -25,7 +25,7 @@ import { promises as fsp } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { validateName, type DiskConfig, type DiskFormat, type VmConfig } from "../../hypervisor/config.js";
-import type { RunState } from "../../hypervisor/control.js";
+import type { ControlReply, RunState } from "../../hypervisor/control.js";
 import { createRefusal } from "../../hypervisor/limits.js";
 import {
   defaultSnapshotName, parseSnapshotRecord, SNAPSHOT_RECORD_VERSION, SnapshotRecordError, validateSnapshotName, type SnapshotDisk, type SnapshotRecord,
@@ -369,16 +369,62 @@ export interface RevertOptions {
   state?: RunState;
 }
 
+/** How long a live VM process may take to load a snapshot in place. */
+const RESTORE_REQUEST_MS = 60_000;
+
 /**
- * Returns VM `name` to snapshot `snap`: everything is checked first; then a live VM is stopped,
- * its disks are put on new overlays over the snapshot's images, and it starts from the
- * snapshot's machine state. Returns the new process's pid.
+ * Restores live VM `name` in its own process (the "restore" control request): new overlays on
+ * the snapshot's images, then the process checks the machine file, builds the snapshot's
+ * machine on them and switches. Returns null when the process could not be asked (it is gone
+ * or does not answer: the caller falls back to a new process); throws a VmOpError when the
+ * process refused (the VM is left as it was).
  */
-export async function revertVm(store: VmStore, name: string, snap: string, opts: RevertOptions = {}): Promise<{ pid: number; record: SnapshotRecord }> {
+async function restoreInPlace(store: VmStore, name: string, socket: string, cfg: VmConfig, rec: SnapshotRecord, state: RunState): Promise<boolean> {
+  const what = `snapshot '${rec.name}' of VM '${name}'`;
+  if (rec.disks.length !== cfg.disks.length) throw new VmOpError(`${what} does not fit the VM: ${rec.disks.length} disks, the VM has ${cfg.disks.length}`);
+  await checkSnapshotDisks(name, rec);
+  const made: string[] = [];
+  let disks: DiskConfig[];
+  try { disks = await disksFrom(store, name, cfg.disks, rec, made); } catch (e) {
+    for (const m of made) rmSync(m, { force: true });
+    throw new VmOpError(`cannot create the disk overlays: ${(e as Error).message}`);
+  }
+  const machine = join(store.snapshotDir(name, rec.name), rec.machineFile);
+  let r: ControlReply;
+  try {
+    r = await controlRequest(socket, { cmd: "restore", machine, disks: disks.map((d, i) => cfg.disks[i].readonly ? null : d.path), state }, RESTORE_REQUEST_MS);
+  } catch {
+    for (const m of made) rmSync(m, { force: true });
+    return false;
+  }
+  if (!r.ok) {
+    for (const m of made) rmSync(m, { force: true });
+    if (r.code === "corrupt") throw new VmOpError(`${what} is corrupt: ${r.error}`);
+    if (r.code === "unfit") throw new VmOpError(`${what} does not fit the VM: ${r.error}`);
+    throw new VmOpError(`cannot restore ${what}: ${r.error}`);
+  }
+  return true;
+}
+
+/**
+ * Returns VM `name` to snapshot `snap`. A live VM is restored in its own process (no process
+ * start: restoreInPlace); a shut-off one, or one whose process does not answer, is checked
+ * first, then stopped, its disks put on new overlays over the snapshot's images, and started
+ * from the snapshot's machine state. Returns the VM process's pid.
+ */
+export async function revertVm(store: VmStore, name: string, snap: string, opts: RevertOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<{ pid: number; record: SnapshotRecord }> {
   requireDefined(store, name);
   return store.withLock(async () => {
     const cfg = store.read(name);
     const rec = readSnapshotRecord(store, name, snap);
+    const state = opts.state ?? rec.state;
+    const st = await vmState(store, name);
+    if ((st.state === "running" || st.state === "paused") && st.runtime !== null) {
+      if (await restoreInPlace(store, name, st.runtime.socket, cfg, rec, state)) {
+        await collectImages(store);
+        return { pid: st.runtime.pid, record: rec };
+      }
+    }
     await checkedMachine(store, name, rec, cfg);
     await checkSnapshotDisks(name, rec);
     // Checked: from here on the VM changes.
@@ -390,9 +436,9 @@ export async function revertVm(store: VmStore, name: string, snap: string, opts:
       throw new VmOpError(`cannot create the disk overlays: ${(e as Error).message}`);
     }
     store.writeConfig({ ...cfg, disks });
-    setPendingRestore(store, name, join(store.snapshotDir(name, snap), rec.machineFile), opts.state ?? rec.state, `${name}/${snap}`);
+    setPendingRestore(store, name, join(store.snapshotDir(name, snap), rec.machineFile), state, `${name}/${snap}`);
     await collectImages(store);
-    return { pid: await startVmLocked(store, name), record: rec };
+    return { pid: await startVmLocked(store, name, env), record: rec };
   });
 }
 

@@ -1,0 +1,35 @@
+// The memory a VM's host process may use: its guest RAM plus a bounded host overhead.
+//
+// Guest RAM is one WebAssembly.Memory of exactly the VM's size, allocated at start and never
+// grown, so the guest cannot take more than its RAM however it behaves (a guest that exhausts it
+// meets its own kernel's OOM killer). The host side — Node itself, the JavaScript heap (capped by
+// VM_HEAP_LIMIT_MIB through --max-old-space-size), decoded-code caches and JIT modules, disk and
+// console buffers — is the overhead. The VM process compares its resident size with
+// memoryCapBytes() twice a second and ends the run with an error past it (src/host/node/vm_process.ts),
+// so a host-side leak stops one VM instead of pressing on the others. README ("Persistent VMs") has the
+// measured figures these bounds leave room for.
+
+const MIB = 1 << 20;
+
+/** The V8 old-space limit of a VM process (--max-old-space-size, MiB). */
+export const VM_HEAP_LIMIT_MIB = 96;
+/** The V8 young generation's semi-space (--max-semi-space-size, MiB): small, so idle VMs stay small. */
+export const VM_SEMI_SPACE_MIB = 2;
+
+/**
+ * Host overhead a VM process may add on top of its guest RAM (MiB): Node's own resident size
+ * (about 40 MiB, mostly the shared executable), the capped heap, code caches and JIT modules.
+ */
+export const VM_HOST_OVERHEAD_MIB = 192;
+
+/** The resident size past which a VM process stops its guest (bytes). */
+export function memoryCapBytes(memoryMib: number): number {
+  return (memoryMib + VM_HOST_OVERHEAD_MIB) * MIB;
+}
+
+/** Node options every VM process is started with. */
+export function vmNodeOptions(): string[] {
+  // --expose-gc: the VM process collects once after loading a snapshot, so the file's bytes
+  // (as large as the guest RAM it held) do not stay resident in an idle VM whose heap never fills.
+  return [`--max-old-space-size=${VM_HEAP_LIMIT_MIB}`, `--max-semi-space-size=${VM_SEMI_SPACE_MIB}`, "--expose-gc"];
+}
