@@ -28,6 +28,8 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
   // copy_process: past threads-max → EAGAIN; no memory for the copy → ENOMEM. Both before
   // anything is created, so a fork bomb fails calls instead of ending the VM.
   if (k.threads.size >= maxTasks(k)) return -EAGAIN;
+  // The pids cgroup (a container's --pids-limit): fork and thread creation past pids.max fail with EAGAIN.
+  if (k.opts.maxTasks !== undefined && k.threads.size >= k.opts.maxTasks) return -EAGAIN;
   let forked: AddressSpace | null = null;
   if ((flags & (CLONE_THREAD | CLONE_VM)) === 0) {
     forked = t.proc.as.fork();
