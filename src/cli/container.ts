@@ -588,6 +588,8 @@ async function cmdExec(store: ContainerStore, argv: string[]): Promise<number> {
 
 export async function containerMain(argv: string[], store = new ContainerStore()): Promise<number> {
   const [sub, ...rest] = argv;
+  // A closed stdout (`container ps | head`) ends the listing quietly.
+  process.stdout.on("error", () => { /* the reader went away */ });
   try {
     switch (sub) {
       case "run": return await cmdRun(store, rest);

@@ -112,6 +112,25 @@ function mkdirs(fs: HostFs, dir: string): void {
   }
 }
 
+/** The devices the kernel provides by name (src/user/kernel.ts devFile), as /dev lists them. */
+const DEV_NODES = ["null", "zero", "random", "urandom", "tty"];
+/** Links a container's /dev has (as runc makes them). */
+const DEV_LINKS: [string, string][] = [["fd", "/proc/self/fd"], ["stdin", "/proc/self/fd/0"], ["stdout", "/proc/self/fd/1"], ["stderr", "/proc/self/fd/2"]];
+
+/**
+ * The container's /dev and /proc mount points, made in its own layer as Docker mounts them: /dev
+ * with the names of the kernel's devices (opening them reaches the kernel's device, never a
+ * file), /dev/pts, a writable /dev/shm, and the fd links; /proc is the kernel's.
+ */
+function containerDev(fs: HostFs): void {
+  mkdirs(fs, "/proc");
+  mkdirs(fs, "/dev/pts");
+  mkdirs(fs, "/dev/shm");
+  fs.chmod("/dev/shm", 0o1777);
+  for (const n of DEV_NODES) if (typeof fs.lstat(`/dev/${n}`) === "number") writeAll(fs, `/dev/${n}`, "", 0o666);
+  for (const [n, target] of DEV_LINKS) if (typeof fs.lstat(`/dev/${n}`) === "number") fs.symlink(target, `/dev/${n}`);
+}
+
 /**
  * The program a command names, looked up as runc does: a name with a slash as it is (relative to
  * the working directory), else in the container's PATH. Not found: 127; not executable: 126.
@@ -253,6 +272,7 @@ function prepare(store: ContainerStore, rec: ContainerRecord, io: RunIo): Starte
     let hostResolv = "";
     try { hostResolv = readFileSync("/etc/resolv.conf", "utf8"); } catch { /* no resolver on the host */ }
     writeAll(overlay, "/etc/resolv.conf", resolvConf(hostResolv), 0o644);
+    containerDev(overlay);
     const cwd = posix.resolve("/", spec.workdir ?? (config.WorkingDir !== undefined && config.WorkingDir !== "" ? config.WorkingDir : "/"));
     mkdirs(overlay, cwd);
     const env = containerEnv(config, spec.env, {}, spec.hostname, user.home, spec.tty);
