@@ -196,6 +196,7 @@ export class Kernel {
     }
     const pid = this.allocId();
     const p = new Process(pid, null, img.as, fds, new SignalHandlers(), cwd, img.exe, img.argv);
+    p.commName = path.split("/").pop() ?? null;
     p.startNs = this.host.clock.monotonic();
     this.procs.set(pid, p);
     this.init = p;
@@ -226,6 +227,7 @@ export class Kernel {
     stdio.forEach((f, fd) => fds.set(fd, f, false));
     const pid = this.allocId();
     const p = new Process(pid, null, img.as, fds, new SignalHandlers(), cwd, img.exe, img.argv);
+    p.commName = path.split("/").pop() ?? null;
     p.startNs = this.host.clock.monotonic();
     this.procs.set(pid, p);
     const t = new Thread(pid, p, this.newHart(pid));
@@ -484,9 +486,10 @@ export class Kernel {
     const sig = info.signo;
     if (sig === 0 || !p.alive) return;
     const a = p.sig.actions[sig];
+    // sig_task_ignored: a namespace's init does not take signals it has no handler for; from
+    // outside the namespace (the host: no sender pid) SIGKILL and SIGSTOP still do.
+    if (this.isNamespaceInit(p) && a.handler === SIG_DFL && (info.pid !== undefined || (sig !== SIGKILL && sig !== SIGSTOP))) return;
     if (sig === SIGKILL) { this.exitProcess(p, SIGKILL); return; }
-    // sig_task_ignored: a namespace's init does not take signals it has no handler for.
-    if (this.isNamespaceInit(p) && a.handler === SIG_DFL && sig !== SIGSTOP) return;
     // prepare_signal: a stop signal cancels a pending SIGCONT; SIGCONT cancels pending stops
     // and continues a stopped process even when it is ignored.
     if (isStopSignal(sig)) this.dropPending(p, sigbit(SIGCONT));

@@ -53,7 +53,7 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     if ((flags & CLONE_FILES) !== 0) p.fds.users++;
     const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
       (flags & CLONE_SIGHAND) !== 0 ? p.sig : p.sig.clone(), p.cwd, p.exe, p.argv.slice());
-    np.umask = p.umask; np.pgid = p.pgid; np.sid = p.sid; np.ctty = p.ctty;
+    np.umask = p.umask; np.commName = p.commName; np.pgid = p.pgid; np.sid = p.sid; np.ctty = p.ctty;
     np.startNs = k.host.clock.monotonic();
     parent?.children.add(np);
     k.procs.set(tid, np);
@@ -119,6 +119,7 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
   p.as = img.as;
   p.as.attach(t.hart);
   p.exe = img.exe; p.argv = img.argv;
+  p.commName = path.split("/").pop() ?? null;
   p.execed = true;
   p.sig = p.sig.clone();
   for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }

@@ -203,6 +203,7 @@ export async function runContainer(home: string, id: string, io: RunIo): Promise
   const fail = async (e: ContainerError): Promise<number> => {
     await store.update(id, (s) => ({ ...s, status: "created", pid: null, exitCode: e.status, error: e.message }));
     io.onStarted?.(e);
+    if (rec.spec.autoRemove) store.remove(id);
     return e.status;
   };
   let started: Started;
