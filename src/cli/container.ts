@@ -17,7 +17,6 @@ import { ContainerError, parseEnvFile } from "../host/node/container_config.js";
 import { FRAME_EXIT, FRAME_STDERR, FRAME_STDIN, FRAME_STDIN_EOF, FRAME_STDOUT, FrameReader, frame, openLog, runContainer } from "../host/node/container_run.js";
 import type { PortMapping, PortProto } from "../host/node/container_net.js";
 import { pidAlive } from "../host/node/vm_store.js";
-import { MEM_MAX, MEM_MIN, parseSize } from "./main.js";
 
 const RVISOR_BIN = fileURLToPath(new URL("../../../bin/rvisor.js", import.meta.url));
 /** Docker's exit status for an error of the runtime (bad flags included). */
@@ -182,11 +181,15 @@ export function parsePublish(v: string): PortMapping {
   return { hostIp, hostPort: portNumber(parts[0], "host port"), port: portNumber(parts[1], "container port"), proto };
 }
 
+/** The process VM's guest memory range (as `rvisor exec --mem`; not imported from main.ts, which loads the whole system VM). */
+const MEM_MIN = 16 << 20, MEM_MAX = 2 * 2 ** 30;
+const UNIT: Record<string, number> = { "": 1, b: 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
+
 /** Docker's --memory: a number of bytes, or with b, k, m, g. */
 function parseMemory(s: string): number {
-  const bare = /^\d+$/.test(s);
-  let n: number;
-  try { n = bare ? Number(s) : parseSize(s.replace(/b$/i, "")); } catch { throw new CtrUsage(`invalid --memory '${s}' (e.g. 256m or 1g)`); }
+  const m = /^(\d+)([bkmg]?)b?$/i.exec(s.trim());
+  if (m === null) throw new CtrUsage(`invalid --memory '${s}' (e.g. 256m or 1g)`);
+  let n = Number(m[1]) * UNIT[m[2].toLowerCase()];
   n = Math.ceil(n / PAGE) * PAGE;
   if (n < MEM_MIN || n > MEM_MAX) throw new CtrUsage(`--memory must be between 16m and 2g for the process VM (got ${s})`);
   return n;
