@@ -180,6 +180,10 @@ test("container: volumes read and written, :ro refused; whiteouts honoured; the 
   const id = ps.stdout.split("\n").find((l) => existsSync(join(home, "containers", l, "upper", "root", "note")));
   assert.ok(id !== undefined, "the upper layer holds the container's files");
   assert.ok(existsSync(join(home, "containers", id, "upper", "etc", ".wh.hello")), "a whiteout in the upper layer");
+  // The image of an existing container stays (its layers are the container's lower layers).
+  const rmi = await rvisor(["image", "rm", IMG]);
+  assert.equal(rmi.code, 1);
+  assert.match(rmi.stderr, /conflict: unable to remove .* container [0-9a-f]{12} \(vols\) is using its referenced image/);
   assert.equal((await ctr(["rm", "vols"])).code, 0);
   assert.ok(!existsSync(join(home, "containers", id)));
 });
