@@ -319,6 +319,19 @@ test("container: Ctrl-C (SIGINT to rvisor) reaches the attached container's fore
   assert.equal(out, "ready\nINT\n");
 });
 
+test("container: -it on a terminal: the container's stdin and stdout are its tty (/dev/pts/0), with the host terminal's size", { skip: skip !== false ? skip : which("script") === null ? "script (util-linux) not found" : false, timeout: 120_000 }, async () => {
+  // script(1) gives rvisor a pseudo-terminal; the shell reads the commands typed on it.
+  const p = spawn("script", ["-qec", `stty rows 30 cols 100; '${process.execPath}' '${RVISOR_BIN}' container run --rm -it ${IMG} sh`, "/dev/null"],
+    { env: { ...process.env, RVISOR_HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  p.stdout.on("data", (d: Buffer) => { out += d; });
+  p.stdin.end("tty; stty size; echo $TERM; [ -t 0 ] && echo stdin-is-tty; exit 7\n");
+  const code = await new Promise<number>((r) => p.on("close", (c) => r(c ?? -1)));
+  const text = out.replace(/\r/g, "");
+  assert.equal(code, 7, text);
+  assert.match(text, /\n\/dev\/pts\/0\n30 100\nxterm\nstdin-is-tty\n/);
+});
+
 test("container: exit statuses as Docker reports them", { skip, timeout: 120_000 }, async () => {
   assert.equal((await sh("exit 42")).code, 42);
   const nf = await ctr(["run", "--rm", IMG, "nothere"]);

@@ -782,6 +782,8 @@ export class Kernel {
       case "/dev/zero": return new DevNull("zero", r);
       case "/dev/urandom": case "/dev/random": return new DevNull("random", r);
       case "/dev/tty": return this.tty !== null ? new TtyFile(this, this.tty) : new TermFile(1, this.host.term, this.stdin);
+      // The terminal itself, as fds 0-2 name it (ttyname reads /proc/self/fd/0 and stats this).
+      case "/dev/pts/0": return this.tty !== null ? new TtyFile(this, this.tty) : null;
     }
     return null;
   }

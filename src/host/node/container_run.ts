@@ -122,12 +122,14 @@ const DEV_LINKS: [string, string][] = [["fd", "/proc/self/fd"], ["stdin", "/proc
  * with the names of the kernel's devices (opening them reaches the kernel's device, never a
  * file), /dev/pts, a writable /dev/shm, and the fd links; /proc is the kernel's.
  */
-function containerDev(fs: HostFs): void {
+function containerDev(fs: HostFs, tty: boolean): void {
   mkdirs(fs, "/proc");
   mkdirs(fs, "/dev/pts");
   mkdirs(fs, "/dev/shm");
   fs.chmod("/dev/shm", 0o1777);
   for (const n of DEV_NODES) if (typeof fs.lstat(`/dev/${n}`) === "number") writeAll(fs, `/dev/${n}`, "", 0o666);
+  // With -t the container's terminal is /dev/pts/0 (a name: the kernel's tty answers it).
+  if (tty && typeof fs.lstat("/dev/pts/0") === "number") writeAll(fs, "/dev/pts/0", "", 0o620);
   for (const [n, target] of DEV_LINKS) if (typeof fs.lstat(`/dev/${n}`) === "number") fs.symlink(target, `/dev/${n}`);
 }
 
@@ -273,7 +275,7 @@ function prepare(store: ContainerStore, rec: ContainerRecord, io: RunIo): Starte
     let hostResolv = "";
     try { hostResolv = readFileSync("/etc/resolv.conf", "utf8"); } catch { /* no resolver on the host */ }
     writeAll(overlay, "/etc/resolv.conf", resolvConf(hostResolv), 0o644);
-    containerDev(overlay);
+    containerDev(overlay, spec.tty);
     const cwd = posix.resolve("/", spec.workdir ?? (config.WorkingDir !== undefined && config.WorkingDir !== "" ? config.WorkingDir : "/"));
     mkdirs(overlay, cwd);
     const env = containerEnv(config, spec.env, {}, spec.hostname, user.home, spec.tty);
