@@ -17,6 +17,7 @@ import { importImage } from "../src/host/node/image_import.js";
 import { Progress } from "../src/host/node/progress.js";
 import { ContainerStore, type ContainerSpec } from "../src/host/node/container_store.js";
 import { runContainer } from "../src/host/node/container_run.js";
+import { debianRootfs, debianToolsMissing } from "../test/lib/debian_image.js";
 
 const RUNS = 7;
 const GOAL_MS = 150;
@@ -33,6 +34,22 @@ function timeSpawn(cmd: string, args: string[], env: NodeJS.ProcessEnv): number 
   const s = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: status ${r.status}: ${r.stderr}`);
   return s;
+}
+
+/** `python3 -c pass` in a Debian trixie container, and under qemu-riscv64 -L on the same root. */
+async function pythonRows(images: ImageStore, env: NodeJS.ProcessEnv): Promise<BenchRow[]> {
+  const built = debianToolsMissing() ?? debianRootfs();
+  if (typeof built === "string") return [row("container python3 -c pass", null, null, built)];
+  await importImage(images, built.tar, "debian:trixie", new Progress(process.stderr, false));
+  const t0 = performance.now();
+  await importImage(new ImageStore(join(images.home, "again")), built.tar, "debian:trixie", new Progress(process.stderr, false));
+  const importSeconds = (performance.now() - t0) / 1000;
+  const ctr = Array.from({ length: RUNS }, () => timeSpawn(process.execPath, [RVISOR_BIN, "container", "run", "--rm", "debian:trixie", "python3", "-c", "pass"], env));
+  const qemu = Array.from({ length: RUNS }, () => timeSpawn("qemu-riscv64", ["-L", built.root, join(built.root, "usr", "bin", "python3"), "-c", "pass"], env));
+  return [
+    row("container run --rm python3 -c pass (Debian trixie)", median(ctr), median(qemu), `median of ${RUNS}; qemu-riscv64 -L on the same root`),
+    row("image import Debian trixie rootfs tarball (python3, perl)", importSeconds, null, "one run; no qemu equivalent"),
+  ];
 }
 
 export const containerSection: BenchSection = {
@@ -69,9 +86,11 @@ export const containerSection: BenchSection = {
       // qemu-riscv64: the busybox the image was built from (byte for byte its /bin/busybox), no container around it.
       const qemu = Array.from({ length: RUNS }, () => timeSpawn("qemu-riscv64", [bb.path, "true"], env));
       const q = median(qemu);
+      const python = await pythonRows(images, env);
       return [
         row("container run --rm true (CLI process)", median(cli), q, `median of ${RUNS}; Node start-up alone ${(median(node) * 1000).toFixed(0)} ms; goal ${GOAL_MS} ms`),
         row("container create+run+rm true (in process)", median(inProc), q, `median of ${RUNS}; the runtime without Node start-up`),
+        ...python,
       ];
     } finally { rmSync(home, { recursive: true, force: true }); }
   },

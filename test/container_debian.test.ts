@@ -1,48 +1,20 @@
 // A Debian trixie riscv64 image from Debian's own packages (mmdebstrap --variant=extract, merged
 // /usr, python3 and perl), imported as a rootfs tarball; Python and Perl scripts run in a
 // container and under qemu-riscv64 on the same root filesystem must print the same. Cached under
-// ~/.cache/rvisor/debian-ctr-<key> (the key hashes the suite, architecture, packages, hooks,
-// mmdebstrap's version and this recipe); building needs Debian's mirror (skipped without it).
+// ~/.cache/rvisor/debian-ctr-<key> (test/lib/debian_image.ts); skipped when it cannot be built.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RVISOR_BIN } from "./lib/guest.js";
-import { repoRoot, which } from "./lib/toolchain.js";
+import { repoRoot } from "./lib/toolchain.js";
+import { debianRootfs, debianToolsMissing } from "./lib/debian_image.js";
 
-const RECIPE = "debian-ctr-v1";
-const SUITE = "trixie", ARCH = "riscv64", PACKAGES = ["python3", "perl"];
-const HOOK = "/usr/share/mmdebstrap/hooks/merged-usr";
 const IMG = "debian:trixie";
-
-const missing = ["mmdebstrap", "qemu-riscv64"].filter((t) => which(t) === null);
 const work = mkdtempSync(join(tmpdir(), "rvisor-ctr-deb-"));
 const home = join(work, "home");
-
-/** The rootfs tarball and its extracted tree (for qemu-riscv64 -L), built once per key. */
-function debianRootfs(): { tar: string; root: string } | string {
-  const version = spawnSync("mmdebstrap", ["--version"], { encoding: "utf8" }).stdout.trim();
-  const key = createHash("sha256").update([RECIPE, SUITE, ARCH, ...PACKAGES, HOOK, version].join("\n")).digest("hex").slice(0, 16);
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "rvisor", `debian-ctr-${key}`);
-  const out = { tar: join(cache, "rootfs.tar"), root: join(cache, "root") };
-  if (existsSync(out.tar) && existsSync(join(out.root, "usr", "bin", "python3"))) return out;
-  const tmp = mkdtempSync(join(tmpdir(), "rvisor-mmdebstrap-"));
-  try {
-    const tar = join(tmp, "rootfs.tar");
-    const r = spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--arch=${ARCH}`, `--include=${PACKAGES.join(",")}`, `--hook-dir=${HOOK}`, SUITE, tar], { encoding: "utf8", timeout: 900_000 });
-    if (r.status !== 0) return `mmdebstrap could not build the ${SUITE} ${ARCH} root (no mirror?): ${(r.stderr || r.stdout).trim().split("\n").slice(-2).join(" ")}`;
-    mkdirSync(join(tmp, "root"));
-    const x = spawnSync("tar", ["-C", join(tmp, "root"), "-xf", tar], { encoding: "utf8" });
-    if (x.status !== 0) throw new Error(`tar -x: ${x.stderr}`);
-    mkdirSync(join(cache, ".."), { recursive: true });
-    rmSync(cache, { recursive: true, force: true });
-    renameSync(tmp, cache);
-    return out;
-  } finally { rmSync(tmp, { recursive: true, force: true }); }
-}
 
 interface Result { code: number; stdout: string; stderr: string }
 function run(cmd: string, args: string[]): Promise<Result> {
@@ -54,7 +26,7 @@ function run(cmd: string, args: string[]): Promise<Result> {
     p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
-const built = missing.length > 0 ? `missing ${missing.join(", ")} (sudo bash scripts/install-deps.sh)` : debianRootfs();
+const built = debianToolsMissing() ?? debianRootfs();
 const skip: string | false = typeof built === "string" ? built : false;
 const root = typeof built === "string" ? "" : built.root;
 
