@@ -17,6 +17,7 @@ import { bootSection } from "./boot.js";
 import { jitSection } from "./jit.js";
 import { snapshotSection } from "./snapshot.js";
 import { imageSection } from "./image.js";
+import { containerSection } from "./container.js";
 import { vmSnapshotSection } from "./vm_snapshot.js";
 import { loadRunBareMetal } from "../test/lib/rvisor.js";
 import { netSection } from "./net.js";
@@ -224,6 +225,7 @@ export const sections: BenchSection[] = [
   bootSection,
   snapshotSection,
   imageSection,
+  containerSection,
   vmSnapshotSection,
   ...userSections,
   jitSection,

@@ -3,7 +3,7 @@
 # chromium: the browser the in-tab VM tests drive (test/web.test.ts, through playwright-core).
 # Idempotent; run as root (CI runs as root). Prints what it does.
 set -euo pipefail
-PKGS="gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user qemu-system-misc opensbi qemu-utils device-tree-compiler linux-source-6.1 build-essential bc bison flex libssl-dev libelf-dev cpio e2fsprogs dpkg-dev xz-utils golang-go zstd skopeo umoci docker-registry chromium"
+PKGS="gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user qemu-system-misc opensbi qemu-utils device-tree-compiler linux-source-6.1 build-essential bc bison flex libssl-dev libelf-dev cpio e2fsprogs dpkg-dev xz-utils golang-go zstd skopeo umoci docker-registry mmdebstrap chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,6 +6,7 @@
 //   rvisor exec [options] PROGRAM [ARGS...]
 //   rvisor img create|info ...            (src/cli/img.ts)
 //   rvisor image pull|import|ls|inspect|rm (src/cli/image.ts)
+//   rvisor container run|ps|stop|kill|rm|logs|exec|inspect (src/cli/container.ts)
 //   rvisor serve [--socket PATH] [--listen HOST:PORT --token-file F]   (src/cli/serve.ts)
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
@@ -80,6 +81,7 @@ commands:
   exec    run a riscv64 Linux program directly (process VM)
   img     create and inspect disk images (raw, qcow2), like qemu-img ('rvisor img --help')
   image   pull, import, list, inspect and remove OCI container images ('rvisor image --help')
+  container  run OCI images as containers on the process VM, in Docker's shape ('rvisor container --help')
   create, start, console, stop, kill, pause, resume, list, info, logs, rm, snapshot, restore, clone
           manage persistent VMs, each running in its own process (below)
   serve   serve the REST API on a Unix socket (or TCP with a token) ('rvisor serve --help')
@@ -126,6 +128,10 @@ export async function main(argv: string[]): Promise<number> {
       case "image": {
         const mod = await import("./image.js");
         return await mod.imageMain(rest);
+      }
+      case "container": {
+        const mod = await import("./container.js");
+        return await mod.containerMain(rest);
       }
       case "exec": {
         const mod = await import("../host/node/exec_main.js");

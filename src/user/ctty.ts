@@ -17,6 +17,7 @@ export const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x540
   TIOCGSID = 0x5429, TCGETS2 = 0x802c542a, TCSETS2 = 0x402c542b, TCSETSW2 = 0x402c542c, TCSETSF2 = 0x402c542d;
 const TCIFLUSH = 0, TCIOFLUSH = 2;
 /** pts major 136, minor 0. */
+const PTS0_INO = 3;
 const PTS0_RDEV = 0x8800;
 
 /** A file open on the guest terminal (fds 0-2 when the host's are terminals, /dev/tty). */
@@ -39,7 +40,8 @@ export class TtyFile extends OpenFile {
     return this.k.host.term.write(this.k.ttyOut, data);
   }
   override poll(): number { return (this.tty.canRead() ? POLLIN : 0) | POLLOUT; }
-  override stat(): HostStat { return fakeStat(S_IFCHR | 0o620, 0, PTS0_RDEV); }
+  /** A stable inode, as devpts gives /dev/pts/0 (N + 3), so that ttyname's stat of /dev/pts/0 matches fstat of the fd. */
+  override stat(): HostStat { const st = fakeStat(S_IFCHR | 0o620, 0, PTS0_RDEV); st.ino = PTS0_INO; return st; }
 }
 
 /** Whether `sig` is blocked by t or ignored by its process (is_ignored in tty_jobctrl.c). */

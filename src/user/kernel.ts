@@ -44,6 +44,16 @@ export interface KernelOptions {
    * (the overlay of src/user/overlay.ts); `root` is then "/" and nothing else is reachable.
    */
   fs?: HostFs;
+  /**
+   * A container's pid namespace (pid_namespaces(7)): pids start at 1, so the first process is
+   * pid 1, the namespace's init: orphans are re-parented to it, and signals whose action is the
+   * default are not delivered to it (SIGKILL and SIGSTOP excepted), as Linux treats an init.
+   */
+  pidNamespace?: boolean;
+  /** The most tasks (processes and threads) at once, as the pids cgroup's pids.max: clone past it fails with EAGAIN. */
+  maxTasks?: number;
+  /** The share of one host CPU the guest may use (cpu.max quota/period); below 1 the scheduler sleeps between slices. */
+  cpuShare?: number;
 }
 
 /** The ids the guest runs with. */
@@ -54,6 +64,10 @@ const SI_KERNEL = 0x80, SI_USER = 0;
 const STOP_SIGNALS = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU);
 
 const RAM_BASE = 0x8000_0000;
+/** The first pid outside a pid namespace (well above the host shell's usual numbers, as under qemu-riscv64 they are the host's). */
+const FIRST_PID = 1000;
+/** cpu.max's default period: with --cpus below 1 the guest runs quota = share · period per period. */
+const CPU_PERIOD_MS = 100;
 const FRAME_BYTES = 1088, UC = 128, MC = UC + 176, FPR = MC + 256;
 
 export class Kernel {
@@ -66,7 +80,7 @@ export class Kernel {
   readonly procs = new Map<number, Process>();
   readonly threads = new Map<number, Thread>();
   private runList: Thread[] = [];
-  private nextId = 1000;
+  private nextId: number;
   init: Process | null = null;
   /** The thread whose system call is running (for /proc/self). */
   current: Thread | null = null;
@@ -83,6 +97,7 @@ export class Kernel {
   private firstExitDone = false;
 
   constructor(readonly host: UserHost, readonly opts: KernelOptions) {
+    this.nextId = opts.pidNamespace === true ? 1 : FIRST_PID;
     this.ram = new Ram(RAM_BASE, opts.memBytes ?? 1 << 30);
     this.bus = new Bus(this.ram);
     this.code = new CodeCache(this.ram, opts.isa);
@@ -181,6 +196,7 @@ export class Kernel {
     }
     const pid = this.allocId();
     const p = new Process(pid, null, img.as, fds, new SignalHandlers(), cwd, img.exe, img.argv);
+    p.commName = path.split("/").pop() ?? null;
     p.startNs = this.host.clock.monotonic();
     this.procs.set(pid, p);
     this.init = p;
@@ -200,6 +216,29 @@ export class Kernel {
     this.addThread(t);
     return p;
   }
+
+  /**
+   * Starts another process beside the first one (`container exec`): no parent in the guest, its
+   * own session, and the descriptors given as fds 0-2. Throws ExecError when it cannot be loaded.
+   */
+  spawn(path: string, argv: string[], env: string[], cwd: string, stdio: readonly OpenFile[]): Process {
+    const img = loadProgram({ vfs: this.vfs, frames: this.frames, cwd, path, argv, env, uid: this.uid, gid: this.gid, random: (b) => this.host.random(b) });
+    const fds = new FdTable();
+    stdio.forEach((f, fd) => fds.set(fd, f, false));
+    const pid = this.allocId();
+    const p = new Process(pid, null, img.as, fds, new SignalHandlers(), cwd, img.exe, img.argv);
+    p.commName = path.split("/").pop() ?? null;
+    p.startNs = this.host.clock.monotonic();
+    this.procs.set(pid, p);
+    const t = new Thread(pid, p, this.newHart(pid));
+    this.setEntry(t.hart, img);
+    this.addThread(t);
+    this.notify();
+    return p;
+  }
+
+  /** Called when a process has exited (its status set), before it may be reaped. */
+  onProcessExit: ((p: Process) => void) | null = null;
 
   setEntry(h: Hart, img: LoadedImage): void {
     h.x.fill(0); h.fi.fill(0); h.fflags = 0; h.frm = 0;
@@ -230,6 +269,7 @@ export class Kernel {
         if (init.stopped && init.alive) { this.checkWaits(lastYield); await this.idle(); continue; }
       }
       let ran = 0;
+      const sliceStart = this.host.clock.monotonic();
       const list = this.runList;
       const slice = list.length > 1 ? 20_000 : 200_000;
       const firstExitPending = (): boolean => init.status !== null && !this.firstExitDone;
@@ -251,7 +291,14 @@ export class Kernel {
       }
       if (this.runList.some((t) => t.dead)) this.runList = this.runList.filter((t) => !t.dead);
       if (firstExitPending() || init.stopped) continue;
-      const now = this.host.clock.monotonic();
+      let now = this.host.clock.monotonic();
+      const share = this.opts.cpuShare ?? 1;
+      if (share < 1 && ran > 0) {
+        // cpu.max: having run for `busy`, sleep so that busy / (busy + sleep) is the share.
+        const busyMs = (now - sliceStart) / 1e6;
+        await this.sleepMs(Math.min(CPU_PERIOD_MS, busyMs * (1 - share) / share));
+        now = lastYield = this.host.clock.monotonic();
+      }
       this.checkWaits(now);
       if (ran === 0 && !this.runList.some((t) => t.wait === null && !t.proc.stopped)) {
         await this.idle();
@@ -264,6 +311,10 @@ export class Kernel {
     }
     const st = init.status ?? 0;
     return (st & 0x7f) !== 0 ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+  }
+
+  private sleepMs(ms: number): Promise<void> {
+    return new Promise((resolve) => { this.host.clock.setTimer(ms, resolve); });
   }
 
   private anyAlive(): boolean {
@@ -435,6 +486,9 @@ export class Kernel {
     const sig = info.signo;
     if (sig === 0 || !p.alive) return;
     const a = p.sig.actions[sig];
+    // sig_task_ignored: a namespace's init does not take signals it has no handler for; from
+    // outside the namespace (the host: no sender pid) SIGKILL and SIGSTOP still do.
+    if (this.isNamespaceInit(p) && a.handler === SIG_DFL && (info.pid !== undefined || (sig !== SIGKILL && sig !== SIGSTOP))) return;
     if (sig === SIGKILL) { this.exitProcess(p, SIGKILL); return; }
     // prepare_signal: a stop signal cancels a pending SIGCONT; SIGCONT cancels pending stops
     // and continues a stopped process even when it is ignored.
@@ -455,6 +509,9 @@ export class Kernel {
     }
     this.notify();
   }
+
+  /** p is pid 1 of the kernel's pid namespace. */
+  isNamespaceInit(p: Process): boolean { return this.opts.pidNamespace === true && p === this.init && p.pid === 1; }
 
   private dropPending(p: Process, mask: bigint): void {
     p.pending &= ~mask;
@@ -660,6 +717,8 @@ export class Kernel {
     // qemu-riscv64, where the host's init adopts them): they run on, reaped when they exit.
     let reaper: Process | null = null;
     for (let a = p.parent; a !== null; a = a.parent) if (a.alive && a.subreaper) { reaper = a; break; }
+    // In a pid namespace the orphans' last resort is its init (find_child_reaper).
+    if (reaper === null && this.opts.pidNamespace === true && this.init !== null && this.init.alive && this.init !== p) reaper = this.init;
     for (const c of p.children) {
       c.parent = reaper;
       if (reaper !== null) {
@@ -675,6 +734,7 @@ export class Kernel {
       for (const q of this.procs.values()) if (q.alive && q.pgid === g && q.stopped) { stopped = true; break; }
       if (stopped) { this.killProcessGroup(g, SIGHUP); this.killProcessGroup(g, SIGCONT); }
     }
+    this.onProcessExit?.(p);
     const parent = p.parent;
     if (parent !== null && parent.alive) this.notifyExit(parent, p);
     else if (p !== this.init) { p.reaped = true; this.procs.delete(p.pid); }
@@ -722,6 +782,8 @@ export class Kernel {
       case "/dev/zero": return new DevNull("zero", r);
       case "/dev/urandom": case "/dev/random": return new DevNull("random", r);
       case "/dev/tty": return this.tty !== null ? new TtyFile(this, this.tty) : new TermFile(1, this.host.term, this.stdin);
+      // The terminal itself, as fds 0-2 name it (ttyname reads /proc/self/fd/0 and stats this).
+      case "/dev/pts/0": return this.tty !== null ? new TtyFile(this, this.tty) : null;
     }
     return null;
   }

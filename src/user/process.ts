@@ -28,6 +28,8 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
   // copy_process: past threads-max → EAGAIN; no memory for the copy → ENOMEM. Both before
   // anything is created, so a fork bomb fails calls instead of ending the VM.
   if (k.threads.size >= maxTasks(k)) return -EAGAIN;
+  // The pids cgroup (a container's --pids-limit): fork and thread creation past pids.max fail with EAGAIN.
+  if (k.opts.maxTasks !== undefined && k.threads.size >= k.opts.maxTasks) return -EAGAIN;
   let forked: AddressSpace | null = null;
   if ((flags & (CLONE_THREAD | CLONE_VM)) === 0) {
     forked = t.proc.as.fork();
@@ -51,7 +53,7 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     if ((flags & CLONE_FILES) !== 0) p.fds.users++;
     const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
       (flags & CLONE_SIGHAND) !== 0 ? p.sig : p.sig.clone(), p.cwd, p.exe, p.argv.slice());
-    np.umask = p.umask; np.pgid = p.pgid; np.sid = p.sid; np.ctty = p.ctty;
+    np.umask = p.umask; np.commName = p.commName; np.pgid = p.pgid; np.sid = p.sid; np.ctty = p.ctty;
     np.startNs = k.host.clock.monotonic();
     parent?.children.add(np);
     k.procs.set(tid, np);
@@ -117,6 +119,7 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
   p.as = img.as;
   p.as.attach(t.hart);
   p.exe = img.exe; p.argv = img.argv;
+  p.commName = path.split("/").pop() ?? null;
   p.execed = true;
   p.sig = p.sig.clone();
   for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }

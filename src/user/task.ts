@@ -148,6 +148,8 @@ export class Process {
     public exe: string,
     public argv: string[],
   ) { this.pgid = parent?.pgid ?? pid; this.sid = parent?.sid ?? pid; }
-  get comm(): string { const b = this.exe.split("/").pop() ?? ""; return b.slice(0, 15); }
+  /** The last component of the path execve was given (Linux's comm: a symlink's name, not its target's). */
+  commName: string | null = null;
+  get comm(): string { const b = this.commName ?? this.exe.split("/").pop() ?? ""; return b.slice(0, 15); }
   get alive(): boolean { return this.status === null; }
 }

@@ -13,12 +13,13 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { OciError, digestHex, type Digest } from "../../oci/digest.js";
+import { OciError, digestHex, shortDigest, type Digest } from "../../oci/digest.js";
 import { parseLayerIndex, type LayerIndex } from "../../oci/layer_index.js";
 import { parseImageConfig, parseJsonDocument, parseManifestDocument, type ImageConfig, type ImageManifest } from "../../oci/manifest.js";
 import { familiarName, parseReference, type ImageReference } from "../../oci/reference.js";
 import { defaultHome, pidAlive, VmStore, writeFileAtomic } from "./vm_store.js";
 import { unpackLayer } from "./layer_unpack.js";
+import { ContainerStore } from "./container_store.js";
 
 export const IMAGES_FILE_VERSION = 1;
 
@@ -157,9 +158,16 @@ export class ImageStore {
       else if (tags.length > 1 && !force) {
         throw new OciError(`unable to delete ${name} (must be forced) - image is referenced in multiple repositories (${tags.map((t) => { const x = familiarTag(t); return `${x.repository}:${x.tag}`; }).join(", ")})`);
       } else untag = tags;
+      // An image a container uses stays (its layers are the container's lower layers): refused,
+      // or with -f untagged only, as Docker keeps it.
+      const last = untag.length === tags.length;
+      const users = last ? new ContainerStore(this.home).list().filter((c) => c.spec.manifest === hit.record.manifest) : [];
+      if (users.length > 0 && !force) {
+        throw new OciError(`conflict: unable to remove ${name} (must be forced) - container ${users[0].id.slice(0, 12)} (${users[0].name}) is using its referenced image ${shortDigest(hit.record.config)}`);
+      }
       for (const t of untag) delete f.tags[t];
       let deleted: Digest | null = null;
-      if (!Object.values(f.tags).includes(hit.record.manifest)) { delete f.images[hit.record.manifest]; deleted = hit.record.config; }
+      if (!Object.values(f.tags).includes(hit.record.manifest) && users.length === 0) { delete f.images[hit.record.manifest]; deleted = hit.record.config; }
       this.writeFile(f);
       this.collect(f);
       return { untagged: untag, deleted };

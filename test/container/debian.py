@@ -1,0 +1,20 @@
+# Run by test/container_debian.test.ts in a container and under qemu-riscv64 on the same rootfs:
+# the outputs must be equal (nothing here depends on pids, time or the host).
+import collections, datetime, decimal, fractions, hashlib, itertools, json, math, random, re, struct, sys, unicodedata, zlib
+r = random.Random(42)
+print(tuple(sys.version_info[:3]))
+print(json.dumps({"k": [1, 2.5, None, "\u00e9"], "a": {"b": True}}, sort_keys=True))
+print(hashlib.sha256(b"rvisor").hexdigest(), hashlib.md5(b"x").hexdigest())
+print(re.sub(r"(\w+)@(\w+)", r"\2 at \1", "me@host you@there"))
+print(struct.pack("<IdH", 7, 1.5, 9).hex())
+print(zlib.crc32(b"x" * 1000), len(zlib.compress(b"ab" * 5000)))
+print(decimal.Decimal(1) / decimal.Decimal(7))
+print(fractions.Fraction(3, 9) + fractions.Fraction(1, 6))
+print(list(itertools.permutations("abc", 2))[:4])
+print(collections.Counter("mississippi").most_common(2))
+print(unicodedata.name("\u00e9"), "stra\u00dfe".upper())
+print(datetime.date(2024, 2, 29) + datetime.timedelta(days=365))
+print(math.factorial(30), math.sqrt(2), math.pi * 1e10)
+print([r.randint(0, 100) for _ in range(8)])
+print(sum(i * i for i in range(200000)))
+print(sorted({"pear": 3, "apple": 1, "fig": 2}.items(), key=lambda kv: kv[1]))
