@@ -28,7 +28,12 @@ import { SnapshotError } from "../system/snapshot.js";
 import { SnapshotTrigger, restoreMachine } from "./run_snapshot.js";
 import { NodeNetHost } from "../host/node/net_host.js";
 import { HostForwardError, UserNet } from "../net/user_net.js";
-import { NetOptionError, parseNetOption, type UserNetOption } from "./net_option.js";
+import { NetOptionError, parseNetOption, type SwitchNetOption, type UserNetOption } from "./net_option.js";
+import { SwitchJoinFailed, SwitchPort } from "../host/node/switch_port.js";
+import { defaultHome } from "../host/node/vm_store.js";
+import { QEMU_MAC_PREFIX, formatMac } from "../system/devices/virtio_net.js";
+import { randomBytes } from "node:crypto";
+import type { NetBackend } from "../net/backend.js";
 
 export class UsageError extends Error {}
 
@@ -103,7 +108,9 @@ ${cpuUsage(24)}  --drive SPEC          file=PATH[,format=raw|qcow2][,readonly=on
                         [,restrict=on][,hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport]...
                         [,guestfwd=[tcp]:server:port-tcp:hostaddr:hostport]... (repeatable):
                         a virtio-net card on user-mode networking (DHCP, DNS, TCP, UDP; 10.0.2.2 is the host's
-                        loopback; hostfwd listens on 127.0.0.1 unless given an address); none: no card (the default)
+                        loopback; hostfwd listens on 127.0.0.1 unless given an address);
+                        switch=NAME[,mac=..][,name=HOST]: a card on the VM switch NAME (shared with the managed
+                        VMs on it; DHCP, and DNS for HOST.internal); none: no card (the default)
   --dump-dtb FILE       write the device tree blob and exit
   --no-reboot           exit with status ${EXIT_REBOOT} when the guest reboots instead of restarting
   --max-instructions N  stop after N instructions, give or take one block (exit status 3)
@@ -141,6 +148,7 @@ export async function main(argv: string[]): Promise<number> {
       case "create": case "start": case "console": case "stop": case "kill": case "pause": case "resume":
       case "list": case "info": case "logs": case "rm": case "snapshot": case "snapshots": case "restore": case "clone": case "__vm":
         return await (await import("./vm_commands.js")).vmMain(cmd, rest);
+      case "__switch": return await (await import("../host/node/switch_process.js")).switchProcessMain(rest[0]);
       case undefined: case "-h": case "--help": case "help":
         process.stdout.write(USAGE + (await import("./vm_commands.js")).VM_USAGE);
         return cmd === undefined ? 2 : 0;
@@ -148,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}' (try 'rvisor --help')`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError || e instanceof SnapshotError || e instanceof HostForwardError) {
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof ElfError || e instanceof DiskLockError || e instanceof DiskOpenError || e instanceof SnapshotError || e instanceof HostForwardError || e instanceof SwitchJoinFailed) {
       process.stderr.write(`rvisor: ${e.message}\n`);
       return e instanceof UsageError ? 2 : 1;
     }
@@ -289,27 +297,41 @@ async function cmdRun(argv: string[]): Promise<number> {
     catch (e) { throw e instanceof VmBuildError ? new UsageError(e.message) : e; }
   }
 
-  let nets: { spec: string; opt: UserNetOption }[];
+  let nets: { spec: string; opt: UserNetOption | SwitchNetOption }[];
   try {
     nets = (o.net ?? []).map((spec) => ({ spec, opt: parseNetOption(spec) }))
-      .flatMap((n) => (n.opt.kind === "user" ? [{ spec: n.spec, opt: n.opt }] : []));
+      .flatMap((n) => (n.opt.kind !== "none" ? [{ spec: n.spec, opt: n.opt }] : []));
   } catch (e) {
     if (e instanceof NetOptionError) throw new UsageError(e.message);
     throw e;
   }
   const netHost = new NodeNetHost();
-  // One stack per NIC for the whole run (as QEMU's slirp): its forwards keep listening across reboots.
+  // One backend per NIC for the whole run (as QEMU's slirp): forwards and switch ports stay across reboots.
   let wake = (): void => undefined;
-  const userNets = nets.map((n) => new UserNet(netHost, { config: n.opt.config, onAsyncFrame: () => wake() }));
+  const backends: (UserNet | SwitchPort)[] = [];
   try {
-    for (const [i, n] of userNets.entries()) {
-      try { await n.startForwards(); } catch (e) {
-        if (e instanceof HostForwardError) throw new HostForwardError(`--net '${nets[i].spec}': ${e.message}`);
-        throw e;
+    for (const [i, n] of nets.entries()) {
+      if (n.opt.kind === "user") {
+        const u = new UserNet(netHost, { config: n.opt.config, onAsyncFrame: () => wake() });
+        backends.push(u);
+        try { await u.startForwards(); } catch (e) {
+          if (e instanceof HostForwardError) throw new HostForwardError(`--net '${nets[i].spec}': ${e.message}`);
+          throw e;
+        }
+      } else {
+        // Two runs on one switch must not share QEMU's fixed default MAC: without mac= a random one (52:54:00 prefix).
+        n.opt.mac ??= Uint8Array.of(...QEMU_MAC_PREFIX, ...randomBytes(3));
+        const mac = formatMac(n.opt.mac);
+        try {
+          backends.push(await SwitchPort.open({ root: defaultHome(), switchName: n.opt.switchName, vmName: n.opt.name, mac, onAsyncFrame: () => wake() }));
+        } catch (e) {
+          if (e instanceof SwitchJoinFailed) throw new SwitchJoinFailed(`--net '${nets[i].spec}': ${e.message}`);
+          throw e;
+        }
       }
     }
   } catch (e) {
-    for (const n of userNets) n.close();
+    for (const n of backends) n.close();
     throw e;
   }
 
@@ -320,7 +342,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   // The stacks close when the run ends, however it ends (the loop below only returns or throws).
   try {
   for (;;) {
-    const nics = nets.map((n, i) => ({ backend: userNets[i], mac: n.opt.mac }));
+    const nics: { backend: NetBackend; mac?: Uint8Array }[] = nets.map((n, i) => ({ backend: backends[i], mac: n.opt.mac }));
     const machine = o.restore !== undefined
       ? await restoreMachine(o.restore, { drives: drives.map((d) => d.backend), shares, nics, console: out })
       : new VirtMachine({
@@ -375,7 +397,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     return 1;
   }
   } finally {
-    for (const n of userNets) n.close();
+    for (const n of backends) n.close();
     netHost.closeAll();
   }
 }

@@ -1,4 +1,4 @@
-// `rvisor run --net user[,options] | none`: the network card and its backend, with QEMU's
+// `rvisor run --net user[,options] | switch=NAME[,options] | none`: the network card and its backend, with QEMU's
 // -netdev user option names (net=, host=, dns=, dhcpstart=, restrict=, hostfwd=, guestfwd=) and
 // its NIC's mac=.
 // hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport is repeatable; unlike QEMU (every
@@ -8,9 +8,12 @@
 import { HOST_LOOPBACK, USER_NET_DEFAULTS, type GuestForward, type HostForward, type UserNetConfig } from "../net/user_net.js";
 import { ip4, ip4String, type Ip4 } from "../net/packet.js";
 import { parseMac } from "../system/devices/virtio_net.js";
+import { PORT_NAME_PATTERN, SWITCH_NAME_PATTERN } from "../net/switch.js";
 
 export interface UserNetOption { kind: "user"; mac?: Uint8Array; config: UserNetConfig }
-export type NetOption = { kind: "none" } | UserNetOption;
+/** `switch=NAME[,mac=..][,name=HOST]`: a port on the VM switch NAME; `name=` is the VM's `HOST.internal` there. */
+export interface SwitchNetOption { kind: "switch"; mac?: Uint8Array; switchName: string; name: string }
+export type NetOption = { kind: "none" } | UserNetOption | SwitchNetOption;
 
 /** Thrown for a malformed --net; the CLI reports it as a usage error. */
 export class NetOptionError extends Error {}
@@ -47,6 +50,30 @@ export function parseHostForward(spec: string, v: string): HostForward {
   };
 }
 
+function macOption(spec: string, v: string): Uint8Array {
+  const m = parseMac(v);
+  if (m === null) throw new NetOptionError(`--net '${spec}': mac= must be a unicast address like 52:54:00:12:34:56 (got '${v}')`);
+  return m;
+}
+
+function parseSwitchOption(spec: string, parts: string[]): SwitchNetOption {
+  const switchName = parts[0].slice("switch=".length);
+  if (!SWITCH_NAME_PATTERN.test(switchName)) {
+    throw new NetOptionError(`--net '${spec}': switch= needs a name of 1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit`);
+  }
+  const o: SwitchNetOption = { kind: "switch", switchName, name: "" };
+  for (const part of parts.slice(1)) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq), v = eq < 0 ? "" : part.slice(eq + 1);
+    if (key === "mac") o.mac = macOption(spec, v);
+    else if (key === "name") {
+      if (v === "" || !PORT_NAME_PATTERN.test(v)) throw new NetOptionError(`--net '${spec}': name= must be a host name of letters, digits, '-', '_' or '.' (got '${v}')`);
+      o.name = v;
+    } else throw new NetOptionError(`--net '${spec}': unknown option '${key}' for a switch (known: mac, name)`);
+  }
+  return o;
+}
+
 /** Parses one --net value. */
 export function parseNetOption(spec: string): NetOption {
   const parts = spec.split(",");
@@ -55,7 +82,8 @@ export function parseNetOption(spec: string): NetOption {
     if (parts.length > 1) throw new NetOptionError(`--net '${spec}': none takes no options`);
     return { kind: "none" };
   }
-  if (kind !== "user") throw new NetOptionError(`--net '${spec}': the network must be 'user' or 'none'`);
+  if (kind.startsWith("switch=")) return parseSwitchOption(spec, parts);
+  if (kind !== "user") throw new NetOptionError(`--net '${spec}': the network must be 'user', 'switch=NAME' or 'none'`);
   const c: UserNetConfig = { ...USER_NET_DEFAULTS };
   const hostfwd: HostForward[] = [];
   const guestfwd: GuestForward[] = [];
@@ -64,12 +92,7 @@ export function parseNetOption(spec: string): NetOption {
     const eq = part.indexOf("=");
     const key = eq < 0 ? part : part.slice(0, eq), v = eq < 0 ? "" : part.slice(eq + 1);
     switch (key) {
-      case "mac": {
-        const m = parseMac(v);
-        if (m === null) throw new NetOptionError(`--net '${spec}': mac= must be a unicast address like 52:54:00:12:34:56 (got '${v}')`);
-        mac = m;
-        break;
-      }
+      case "mac": mac = macOption(spec, v); break;
       case "net": {
         const [a, p] = v.split("/");
         const prefix = p === undefined ? 24 : Number(p);

@@ -36,9 +36,21 @@ test("--net: hostfwd= (repeatable, tcp by default, loopback by default, guest ad
   ]);
 });
 
+test("--net: switch=NAME with mac= and name=", () => {
+  assert.deepEqual(parseNetOption("switch=lab"), { kind: "switch", switchName: "lab", name: "" });
+  const s = parseNetOption("switch=lab.1,mac=52:54:00:00:00:07,name=web");
+  assert.ok(s.kind === "switch");
+  assert.deepEqual([s.switchName, s.name, Array.from(s.mac!)], ["lab.1", "web", [0x52, 0x54, 0, 0, 0, 7]]);
+});
+
 test("--net: clear errors for unknown networks and options, bad MACs, addresses outside the network", () => {
   const bad: [string, RegExp][] = [
-    ["tap", /must be 'user' or 'none'/],
+    ["tap", /must be 'user', 'switch=NAME' or 'none'/],
+    ["switch=", /switch= needs a name/],
+    ["switch=../x", /switch= needs a name/],
+    ["switch=lab,mac=01:00:5e:00:00:01", /unicast/],
+    ["switch=lab,hostfwd=tcp::80-:80", /unknown option 'hostfwd' for a switch/],
+    ["switch=lab,name=", /name= must be/],
     ["none,mac=52:54:00:00:00:01", /none takes no options/],
     ["user,mac=01:00:5e:00:00:01", /unicast/],
     ["user,mac=52:54", /mac=/],

@@ -25,6 +25,8 @@ export const OPT_PAD = 0;
 export const OPT_SUBNET_MASK = 1;
 export const OPT_ROUTER = 3;
 export const OPT_DNS_SERVER = 6;
+export const OPT_HOST_NAME = 12;
+export const OPT_DOMAIN_NAME = 15;
 export const OPT_REQUESTED_IP = 50;
 export const OPT_LEASE_TIME = 51;
 export const OPT_MESSAGE_TYPE = 53;
@@ -39,12 +41,14 @@ export const DHCP_LEASE_SECONDS = 24 * 3600;
 export interface DhcpMessage {
   op: number; xid: number; flags: number; ciaddr: Ip4; chaddr: Uint8Array;
   type: number; requestedIp: Ip4 | null; serverId: Ip4 | null;
+  /** Option 12, the client's host name (RFC 2132 3.14), when it sent one. */
+  hostName: string | null;
 }
 
 export function parseDhcp(p: Uint8Array): DhcpMessage | null {
   if (p.length < OPTIONS_OFFSET || readU32(p, BOOTP_FIXED_LEN) !== DHCP_MAGIC_COOKIE) return null;
   if (p[1] !== 1 || p[2] !== 6) return null; // htype Ethernet, hlen 6
-  let type = 0, requestedIp: Ip4 | null = null, serverId: Ip4 | null = null;
+  let type = 0, requestedIp: Ip4 | null = null, serverId: Ip4 | null = null, hostName: string | null = null;
   for (let i = OPTIONS_OFFSET; i < p.length;) {
     const code = p[i];
     if (code === OPT_END) break;
@@ -55,13 +59,23 @@ export function parseDhcp(p: Uint8Array): DhcpMessage | null {
     if (code === OPT_MESSAGE_TYPE && len === 1) type = p[v];
     else if (code === OPT_REQUESTED_IP && len === 4) requestedIp = readU32(p, v);
     else if (code === OPT_SERVER_ID && len === 4) serverId = readU32(p, v);
+    else if (code === OPT_HOST_NAME && len > 0) hostName = String.fromCharCode(...p.subarray(v, v + len));
     i = v + len;
   }
   if (type === 0) return null; // plain BOOTP: not served
-  return { op: p[0], xid: readU32(p, 4), flags: readU16(p, 10), ciaddr: readU32(p, 12), chaddr: p.slice(28, 34), type, requestedIp, serverId };
+  return { op: p[0], xid: readU32(p, 4), flags: readU16(p, 10), ciaddr: readU32(p, 12), chaddr: p.slice(28, 34), type, requestedIp, serverId, hostName };
 }
 
-export interface DhcpConfig { server: Ip4; router: Ip4; dns: Ip4; netmask: Ip4; start: Ip4 }
+export interface DhcpConfig {
+  server: Ip4;
+  /** null: no router option (a network without a way out, as a VM switch). */
+  router: Ip4 | null;
+  dns: Ip4; netmask: Ip4; start: Ip4;
+  /** Addresses from `start` on (default DHCP_POOL_SIZE, slirp's). */
+  poolSize?: number;
+  /** Option 15, the domain name clients put in their resolver's search list. */
+  domain?: string;
+}
 
 export interface DhcpReply { type: number; yiaddr: Ip4; payload: Uint8Array }
 
@@ -80,7 +94,7 @@ export class DhcpServer {
     const had = this.leases.get(k);
     if (had !== undefined) return had;
     const taken = new Set(this.leases.values());
-    for (let i = 0; i < DHCP_POOL_SIZE; i++) {
+    for (let i = 0; i < (this.config.poolSize ?? DHCP_POOL_SIZE); i++) {
       const a = (this.config.start + i) >>> 0;
       if (!taken.has(a)) { this.leases.set(k, a); return a; }
     }
@@ -119,7 +133,10 @@ export class DhcpServer {
     const opts: number[] = [OPT_MESSAGE_TYPE, 1, type, OPT_SERVER_ID, 4, ...be32(c.server)];
     if (type !== DHCPNAK) {
       if (type !== DHCPACK || yiaddr !== 0) opts.push(OPT_LEASE_TIME, 4, ...be32(DHCP_LEASE_SECONDS));
-      opts.push(OPT_SUBNET_MASK, 4, ...be32(c.netmask), OPT_ROUTER, 4, ...be32(c.router), OPT_DNS_SERVER, 4, ...be32(c.dns));
+      opts.push(OPT_SUBNET_MASK, 4, ...be32(c.netmask));
+      if (c.router !== null) opts.push(OPT_ROUTER, 4, ...be32(c.router));
+      opts.push(OPT_DNS_SERVER, 4, ...be32(c.dns));
+      if (c.domain !== undefined) opts.push(OPT_DOMAIN_NAME, c.domain.length, ...Array.from(c.domain, (ch) => ch.charCodeAt(0)));
     }
     opts.push(OPT_END);
     const p = new Uint8Array(OPTIONS_OFFSET + opts.length);
