@@ -18,7 +18,7 @@ const kernel = join(dir, "k.elf");
 writeFileSync(kernel, tinyElf({ base: 0x8000_0000, code: WFI_LOOP }));
 
 test("--net: bad values are usage errors (status 2) naming the option", () => {
-  for (const [spec, msg] of [["tap", /must be 'user' or 'none'/], ["user,mac=zz", /mac=/], ["user,foo=1", /unknown option 'foo'/],
+  for (const [spec, msg] of [["tap", /must be 'user', 'switch=NAME' or 'none'/], ["user,mac=zz", /mac=/], ["user,foo=1", /unknown option 'foo'/],
     ["user,hostfwd=tcp::1", /hostfwd= must be \[tcp\|udp\]/], ["user,hostfwd=tcp::99999-:80", /host port must be 1 to 65535/]] as const) {
     const r = rvisor("run", "--bios", "none", "--kernel", kernel, "--net", spec);
     assert.equal(r.status, 2, r.stderr);
