@@ -304,7 +304,9 @@ async function runOne(k: Kernel, clock: WarpClock, bytes: Uint8Array): Promise<s
       if (settled) { resolve(); return; }
       if (clock.activity === last && clock.pending === 0) still++; else { still = 0; last = clock.activity; }
       if (still >= 3 || Date.now() - t0 > INPUT_BUDGET_MS) {
-        if (init.alive) k.exitProcess(init, SIGKILL);
+        // Every process: a fork's child (clone with flags 0) outlives its parent and may wait
+        // forever (rt_sigsuspend), as an orphan does on Linux.
+        for (const p of [...k.procs.values()]) if (p.alive) k.exitProcess(p, SIGKILL);
         resolve();
         return;
       }
