@@ -823,6 +823,34 @@ export function sys_eventfd2(_k: Kernel, t: Thread, a: number[]): R {
   return t.proc.fds.alloc(f, (a[1] & O_CLOEXEC) !== 0);
 }
 
+/**
+ * copy_file_range(fd_in, off_in, fd_out, off_out, len, flags): bytes copied through the kernel
+ * between two files (coreutils cp and install use it). flags must be 0; offsets given are used
+ * and updated instead of the file positions; a zero count at end of input.
+ */
+export function sys_copy_file_range(k: Kernel, t: Thread, a: number[]): R {
+  const inp = fileOf(t, a[0]), out = fileOf(t, a[2]);
+  if (inp === undefined || out === undefined) return -EBADF;
+  if ((a[5] >>> 0) !== 0) return -EINVAL;
+  if ((inp.flags & O_ACCMODE) === O_WRONLY || (out.flags & O_ACCMODE) === O_RDONLY) return -EBADF;
+  if (inp.isDir() || out.isDir()) return -EISDIR;
+  if (!inp.seekable() || !out.seekable()) return -EINVAL;
+  if ((out.flags & O_APPEND) !== 0) return -EBADF;
+  let pin: number | null = null, pout: number | null = null;
+  if (a[1] !== 0) { pin = t.proc.as.u64(a[1]); if (pin === null) return -EFAULT; if (pin < 0) return -EINVAL; }
+  if (a[3] !== 0) { pout = t.proc.as.u64(a[3]); if (pout === null) return -EFAULT; if (pout < 0) return -EINVAL; }
+  if (negativeSsize(a[4])) return -EINVAL;
+  const buf = new Uint8Array(Math.min(rwCount(a[4]), 1 << 20));
+  const from = pin ?? inp.pos, to = pout ?? out.pos;
+  const n = inp.read(buf, from);
+  if (n <= 0) return n;
+  const w = out.write(buf.subarray(0, n), to);
+  if (w < 0) return w;
+  if (pin !== null) t.proc.as.putU64(a[1], from + w); else inp.pos = from + w;
+  if (pout !== null) t.proc.as.putU64(a[3], to + w); else out.pos = to + w;
+  return modified(k, out, w);
+}
+
 export function sys_sendfile(k: Kernel, t: Thread, a: number[]): R {
   const out = fileOf(t, a[0]), inp = fileOf(t, a[1]);
   if (out === undefined || inp === undefined) return -EBADF;

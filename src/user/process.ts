@@ -330,13 +330,17 @@ export const sys_sched_yield = (_k: Kernel, t: Thread): R => { t.hart.stopped = 
 export const sys_zero = (): R => 0;
 export const sys_enosys = (): R => -ENOSYS;
 
-const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
+const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_CAPBSET_READ = 23;
+/** CAP_LAST_CAP of Linux 6.1 (CAP_CHECKPOINT_RESTORE). */
+const CAP_LAST_CAP = 40;
 export function sys_prctl(_k: Kernel, t: Thread, a: number[]): R {
   const op = a[0] | 0;
   if (op === 15) return 0; // PR_SET_NAME
   if (op === 16) { const b = new Uint8Array(16); b.set(new TextEncoder().encode(t.proc.comm)); return t.proc.as.write(a[1], b) ? 0 : -EFAULT; }
   if (op === PR_SET_CHILD_SUBREAPER) { t.proc.subreaper = a[1] !== 0; return 0; }
   if (op === PR_GET_CHILD_SUBREAPER) return t.proc.as.putU32(a[1], t.proc.subreaper ? 1 : 0) ? 0 : -EFAULT;
+  // PR_CAPBSET_READ: the bounding set of an unprivileged process is still every capability.
+  if (op === PR_CAPBSET_READ) return a[1] >= 0 && a[1] <= CAP_LAST_CAP ? 1 : -EINVAL;
   return -EINVAL;
 }
 
