@@ -3,6 +3,7 @@
 // layer parks the thread (or returns EAGAIN under O_NONBLOCK).
 import { EAGAIN, EBADF, EINVAL, ENOTTY, EPIPE, ESPIPE } from "./errno.js";
 import type { HostStat } from "./host.js";
+import type { PageSource } from "./memory.js";
 
 export const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_EXCL = 0o200, O_NOCTTY = 0o400,
   O_TRUNC = 0o1000, O_APPEND = 0o2000, O_NONBLOCK = 0o4000, O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000,
@@ -35,6 +36,15 @@ export abstract class OpenFile {
   write(_data: Uint8Array, _pos: number | null): number { return -EBADF; }
   /** Poll readiness mask (POLLIN/POLLOUT/POLLHUP/POLLERR). */
   poll(): number { return POLLIN | POLLOUT; }
+  /**
+   * A count that moves each time the file wakes its waiters (new data, room, a tick), for
+   * EPOLLET: an edge is a wakeup, not only a change of the readiness mask (Linux reports a
+   * pipe that is readable again after more data came, even when it never drained). Files
+   * that do not count wakeups keep 0, and edges are then readiness bits that were off.
+   */
+  wakeups(): number { return 0; }
+  /** Where mmap takes this file's pages from (null: read/write through fileSource). */
+  mapSource(): PageSource | null { return null; }
   abstract stat(): HostStat | number;
   seekable(): boolean { return false; }
   size(): number { return -ESPIPE; }
@@ -100,6 +110,8 @@ export class Pipe {
   static readonly CAPACITY = 65536;
   static count = 0;
   readonly id = ++Pipe.count + 1000;
+  /** Wakeups (OpenFile.wakeups): every read, write and close of an end. */
+  gen = 0;
 }
 
 export class PipeEnd extends OpenFile {
@@ -122,6 +134,7 @@ export class PipeEnd extends OpenFile {
       if (k === c.length) p.chunks.shift(); else p.chunks[0] = c.subarray(k);
     }
     p.bytes -= n;
+    p.gen++;
     OpenFile.notify();
     return n;
   }
@@ -136,6 +149,7 @@ export class PipeEnd extends OpenFile {
     const n = Math.min(room, data.length);
     p.chunks.push(data.slice(0, n));
     p.bytes += n;
+    p.gen++;
     OpenFile.notify();
     return n;
   }
@@ -148,14 +162,17 @@ export class PipeEnd extends OpenFile {
   override ioctl(req: number, _arg: number): number {
     return req === 0x541b ? this.pipe.bytes : -ENOTTY; // FIONREAD handled by the caller writing the value
   }
+  override wakeups(): number { return this.pipe.gen; }
   override release(): void {
     if (this.writeEnd) this.pipe.writers--; else this.pipe.readers--;
+    this.pipe.gen++;
     OpenFile.notify();
   }
 }
 
 /** eventfd2 counter. */
 export class EventFd extends OpenFile {
+  private gen = 0;
   constructor(public value: number, readonly semaphore: boolean) { super(); this.path = "anon_inode:[eventfd]"; }
   override read(buf: Uint8Array): number {
     if (buf.length < 8) return -EINVAL;
@@ -163,6 +180,7 @@ export class EventFd extends OpenFile {
     const v = this.semaphore ? 1 : this.value;
     this.value -= v;
     new DataView(buf.buffer, buf.byteOffset, 8).setBigUint64(0, BigInt(v), true);
+    this.gen++;
     OpenFile.notify();
     return 8;
   }
@@ -170,9 +188,11 @@ export class EventFd extends OpenFile {
     if (data.length < 8) return -EINVAL;
     const v = Number(new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0, true));
     this.value += v;
+    this.gen++;
     OpenFile.notify();
     return 8;
   }
+  override wakeups(): number { return this.gen; }
   override poll(): number { return (this.value > 0 ? POLLIN : 0) | POLLOUT; }
   override stat(): HostStat { return fakeStat(0o600); }
 }

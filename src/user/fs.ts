@@ -5,16 +5,20 @@ import {
   EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO, EPERM, EPIPE, EROFS, ERANGE, ESPIPE,
 } from "./errno.js";
 import {
-  EventFd, MemFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH,
+  EventFd, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH,
   O_RDONLY, O_TRUNC, O_WRONLY, OpenFile, Pipe, PipeEnd, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
   S_IFSOCK, type Dirent,
 } from "./file.js";
 import type { HostStat } from "./host.js";
-import { procOpen } from "./proc.js";
+import { isSysCpuFile, procOpen, sysCpuOpen } from "./proc.js";
 import { SIGPIPE, Wait, type Thread } from "./task.js";
 import { LOOKUP_EMPTY, LOOKUP_FOLLOW, TermFile, type PathRef } from "./vfs.js";
 import { accessOk, argValue, MAX_RW_COUNT, negativeSsize, ptr, rwCount, sizeT } from "./args.js";
 import { TtyFile, ttyIoctl } from "./ctty.js";
+import { F_ADD_SEALS, F_GET_SEALS, MemfdFile, writablyMapped } from "./memfd.js";
+import {
+  IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_MODIFY, IN_OPEN, fsDeleted, fsMoved, fsNotify, watching,
+} from "./inotify.js";
 
 export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200,
   AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_STATX_SYNC_TYPE = 0x6000;
@@ -64,7 +68,7 @@ export function resolveAt(k: Kernel, t: Thread, dirfd: number, path: string, fol
 export function statRef(k: Kernel, t: Thread, ref: PathRef): HostStat | number {
   if (ref.file !== null) return ref.file.stat();
   const g = ref.guest;
-  if (g === "/proc" || g.startsWith("/proc/") || k.devFile(g) !== null) {
+  if (g === "/proc" || g.startsWith("/proc/") || k.devFile(g) !== null || isSysCpuFile(g)) {
     const f = openGuest(k, t, g, O_RDONLY, 0);
     if (typeof f === "number") return f;
     const st = f.stat();
@@ -78,7 +82,7 @@ export function statRef(k: Kernel, t: Thread, ref: PathRef): HostStat | number {
 
 /** Whether a looked-up path is synthetic (/proc, /dev files): not on the host. */
 function synthetic(k: Kernel, ref: PathRef): boolean {
-  return ref.file === null && (ref.guest === "/proc" || ref.guest.startsWith("/proc/") || k.devFile(ref.guest) !== null);
+  return ref.file === null && (ref.guest === "/proc" || ref.guest.startsWith("/proc/") || k.devFile(ref.guest) !== null || isSysCpuFile(ref.guest));
 }
 
 /** Opens a resolved guest path. */
@@ -88,6 +92,7 @@ export function openGuest(k: Kernel, t: Thread, g: string, flags: number, mode: 
   const dev = k.devFile(g);
   if (dev !== null) { dev.flags = flags; return dev; }
   if (g === "/proc" || g.startsWith("/proc/")) return procOpen(k, t, g);
+  if (isSysCpuFile(g)) return sysCpuOpen(k, g);
   return k.vfs.open(g, flags, mode & ~t.proc.umask);
 }
 
@@ -157,7 +162,7 @@ function doWrite(k: Kernel, t: Thread, fd: number, bufArg: number, countArg: num
   const data = t.proc.as.read(buf, Math.min(count, MAX_RW_COUNT, MAX_IO));
   if (data === null) return -EFAULT;
   let done = 0;
-  return ioWait(k, t, f, () => {
+  return ioWait(k, t, f, () => modified(k, f, (() => {
     // Partial pipe writes continue until everything is written (blocking semantics).
     for (;;) {
       const n = f.write(data.subarray(done), pos);
@@ -165,7 +170,25 @@ function doWrite(k: Kernel, t: Thread, fd: number, bufArg: number, countArg: num
       done += n;
       if (done >= data.length || n === 0) return done;
     }
-  });
+  })()));
+}
+
+/** IN_MODIFY for a write of r > 0 bytes to a file with a guest path; returns r. */
+function modified(k: Kernel, f: OpenFile, r: number): number {
+  if (r > 0 && watching(k) && f.path.startsWith("/")) fsNotify(k, f.path, IN_MODIFY);
+  return r;
+}
+
+/** IN_ATTRIB after a successful attribute change of guest path `path`; returns r. */
+function attrib(k: Kernel, path: string, r: number): number {
+  if (r === 0 && watching(k)) fsNotify(k, path, IN_ATTRIB);
+  return r;
+}
+
+/** IN_CREATE after a successful creation of `path`; returns r. */
+function created(k: Kernel, path: string, r: number, dir = false): number {
+  if (r === 0 && watching(k)) fsNotify(k, path, IN_CREATE, dir);
+  return r;
 }
 
 /** UIO_MAXIOV: the most iovec entries one call takes. */
@@ -229,14 +252,14 @@ function doWritev(k: Kernel, t: Thread, fd: number, iov: number, cnt: number, po
   let o = 0;
   for (const p of parts) { all.set(p, o); o += p.length; }
   let done = 0;
-  return ioWait(k, t, f, () => {
+  return ioWait(k, t, f, () => modified(k, f, (() => {
     for (;;) {
       const n = f.write(all.subarray(done), pos);
       if (n < 0) return done > 0 && n !== -EAGAIN ? done : n;
       done += n;
       if (done >= all.length || n === 0) return done;
     }
-  });
+  })()));
 }
 
 
@@ -263,24 +286,56 @@ export function sys_openat(k: Kernel, t: Thread, a: number[]): R {
     // O_NOFOLLOW on a symlink: ELOOP, unless O_PATH (then the descriptor names the link itself).
     if ((flags & O_PATH) === 0 && typeof st !== "number" && (st.mode & S_IFMT) === S_IFLNK) return -ELOOP;
   }
+  const notify = watching(k) && (flags & O_PATH) === 0;
+  const existed = notify && (flags & O_CREAT) !== 0 ? typeof statRef(k, t, ref) !== "number" : true;
   const f = openGuest(k, t, g, flags & ~O_CLOEXEC, a[3]);
   if (typeof f === "number") return f;
   if ((flags & O_DIRECTORY) !== 0 && !f.isDir()) { f.release(); return -ENOTDIR; }
-  if ((flags & O_PATH) === 0 && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && !f.isDir()) f.truncate(0);
+  const trunc = (flags & O_PATH) === 0 && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && !f.isDir();
+  if (trunc) f.truncate(0);
   const fd = t.proc.fds.alloc(f, (flags & O_CLOEXEC) !== 0);
-  if (fd < 0) f.release();
+  if (fd < 0) { f.release(); return fd; }
+  if (notify) {
+    if (!existed) fsNotify(k, g, IN_CREATE);
+    else if (trunc) fsNotify(k, g, IN_MODIFY);
+    fsNotify(k, g, IN_OPEN, f.isDir());
+  }
   return fd;
 }
 
-export const sys_close = (_k: Kernel, t: Thread, a: number[]): R => t.proc.fds.close(a[0] | 0);
+export function sys_close(k: Kernel, t: Thread, a: number[]): R {
+  const f = fileOf(t, a[0]);
+  if (f === undefined) return -EBADF;
+  return closeNotify(k, t.proc.fds, a[0] | 0, f);
+}
 
-export function sys_close_range(_k: Kernel, t: Thread, a: number[]): R {
-  const last = Math.min(a[1] >= 0 ? a[1] : 1 << 30, 1023);
-  for (let fd = a[0] | 0; fd <= last; fd++) {
-    if (t.proc.fds.get(fd) === undefined) continue;
-    if ((a[2] & 4) !== 0) t.proc.fds.cloexec[fd] = true; else t.proc.fds.close(fd);
+// include/uapi/linux/close_range.h
+export const CLOSE_RANGE_UNSHARE = 1 << 1, CLOSE_RANGE_CLOEXEC = 1 << 2;
+
+export function sys_close_range(k: Kernel, t: Thread, a: number[]): R {
+  // fs/file.c: unsigned int fd, max_fd; "if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))
+  // return -EINVAL; if (fd > max_fd) return -EINVAL".
+  const first = a[0] >>> 0, last = a[1] >>> 0, flags = a[2] >>> 0;
+  if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) !== 0 || first > last) return -EINVAL;
+  const p = t.proc;
+  // CLOSE_RANGE_UNSHARE: a table shared with CLONE_FILES is copied first, so only the caller's changes.
+  if ((flags & CLOSE_RANGE_UNSHARE) !== 0 && p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); }
+  const end = Math.min(last, p.fds.files.length - 1);
+  for (let fd = first; fd <= end; fd++) {
+    const f = p.fds.get(fd);
+    if (f === undefined) continue;
+    if ((flags & CLOSE_RANGE_CLOEXEC) !== 0) p.fds.cloexec[fd] = true;
+    else closeNotify(k, p.fds, fd, f);
   }
   return 0;
+}
+
+/** Closes fd (with the inotify close event when it was the file's last descriptor). */
+function closeNotify(k: Kernel, fds: Thread["proc"]["fds"], fd: number, f: OpenFile): number {
+  if (f.refs === 1 && watching(k) && f.path.startsWith("/")) {
+    fsNotify(k, f.path, (f.flags & O_ACCMODE) === O_RDONLY ? IN_CLOSE_NOWRITE : IN_CLOSE_WRITE, f.isDir());
+  }
+  return fds.close(fd);
 }
 
 export function sys_lseek(_k: Kernel, t: Thread, a: number[]): R {
@@ -317,7 +372,7 @@ export function sys_dup3(_k: Kernel, t: Thread, a: number[]): R {
   return nfd;
 }
 
-export function sys_fcntl(_k: Kernel, t: Thread, a: number[]): R {
+export function sys_fcntl(k: Kernel, t: Thread, a: number[]): R {
   const fd = a[0] | 0, cmd = a[1] | 0;
   const f = fileOf(t, fd);
   if (f === undefined) return -EBADF;
@@ -338,7 +393,8 @@ export function sys_fcntl(_k: Kernel, t: Thread, a: number[]): R {
     case 6: case 7: return 0; // F_SETLK(W): single process view, always granted
     case 8: case 9: return 0;
     case 1031: case 1032: return Pipe.CAPACITY;
-    case 1033: case 1034: return 0; // F_ADD_SEALS / F_GET_SEALS
+    case F_ADD_SEALS: return f instanceof MemfdFile ? f.addSeals(a[2] >>> 0, writablyMapped(k, f)) : -EINVAL;
+    case F_GET_SEALS: return f instanceof MemfdFile ? f.seals : -EINVAL;
   }
   return -EINVAL;
 }
@@ -505,7 +561,7 @@ function writable(k: Kernel): number { return k.vfs.readonly ? -EROFS : 0; }
 export function sys_mkdirat(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, a[0], a[1], 0);
   if (typeof ref === "number") return ref;
-  return writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & 0o7777);
+  return created(k, ref.guest, writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & 0o7777), true);
 }
 
 export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
@@ -523,7 +579,7 @@ export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
   const h = k.vfs.host.open(ref.host, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, mode & 0o7777 & ~t.proc.umask);
   if (h < 0) return h;
   k.vfs.host.close(h);
-  return 0;
+  return created(k, ref.guest, 0);
 }
 
 export function sys_unlinkat(k: Kernel, t: Thread, a: number[]): R {
@@ -531,7 +587,11 @@ export function sys_unlinkat(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, a[0], a[1], 0);
   if (typeof ref === "number") return ref;
   if (writable(k) !== 0) return -EROFS;
-  return (a[2] & AT_REMOVEDIR) !== 0 ? k.vfs.host.rmdir(ref.host) : k.vfs.host.unlink(ref.host);
+  const dir = (a[2] & AT_REMOVEDIR) !== 0;
+  const before = watching(k) ? k.vfs.host.lstat(ref.host) : null;
+  const r = dir ? k.vfs.host.rmdir(ref.host) : k.vfs.host.unlink(ref.host);
+  if (r === 0 && before !== null) fsDeleted(k, ref.guest, dir, dir || typeof before === "number" || before.nlink <= 1);
+  return r;
 }
 
 export function sys_renameat2(k: Kernel, t: Thread, a: number[]): R {
@@ -552,12 +612,17 @@ export function sys_renameat2(k: Kernel, t: Thread, a: number[]): R {
   if ((flags & RENAME_NOREPLACE) !== 0 && toExists) return -EEXIST;
   // A filesystem that cannot make whiteouts answers EINVAL (as Linux's i_op->rename does).
   if ((flags & RENAME_WHITEOUT) !== 0) return -EINVAL;
+  const dir = (src.mode & S_IFMT) === S_IFDIR;
   if ((flags & RENAME_EXCHANGE) !== 0) {
     if (!toExists) return -ENOENT;
     if (from.host === to.host) return 0;
-    return exchange(k, from.host, to.host);
+    const r = exchange(k, from.host, to.host);
+    if (r === 0 && watching(k)) { fsNotify(k, from.guest, IN_ATTRIB, dir); fsNotify(k, to.guest, IN_ATTRIB); }
+    return r;
   }
-  return host.rename(from.host, to.host);
+  const r = host.rename(from.host, to.host);
+  if (r === 0 && watching(k) && from.guest !== to.guest) fsMoved(k, from.guest, to.guest, dir);
+  return r;
 }
 
 /** RENAME_EXCHANGE through a temporary name beside `a`, undone on failure (the guest sees it atomically). */
@@ -583,7 +648,7 @@ export function sys_symlinkat(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, a[1], a[2], 0);
   if (typeof ref === "number") return ref;
   // The target is stored as written; it is only ever interpreted by Vfs.resolve, inside the root.
-  return writable(k) || k.vfs.host.symlink(target, ref.host);
+  return created(k, ref.guest, writable(k) || k.vfs.host.symlink(target, ref.host));
 }
 
 export function sys_linkat(k: Kernel, t: Thread, a: number[]): R {
@@ -596,7 +661,7 @@ export function sys_linkat(k: Kernel, t: Thread, a: number[]): R {
   if (typeof from === "number") return from;
   const to = lookupAt(k, t, a[2], a[3], 0);
   if (typeof to === "number") return to;
-  return writable(k) || k.vfs.host.link(from.host, to.host);
+  return created(k, to.guest, writable(k) || k.vfs.host.link(from.host, to.host));
 }
 
 
@@ -604,7 +669,7 @@ export function sys_linkat(k: Kernel, t: Thread, a: number[]): R {
 export function sys_fchmod(k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
   if (f === undefined) return -EBADF;
-  return writable(k) || f.chmod(a[1] & S_IALLUGO);
+  return attrib(k, f.path, writable(k) || f.chmod(a[1] & S_IALLUGO));
 }
 /** fchmodat(2) has no flags argument (it follows); fchmodat2 has AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH. */
 export const sys_fchmodat = (k: Kernel, t: Thread, a: number[]): R => doFchmodat(k, t, a[0], a[1], a[2], 0);
@@ -615,12 +680,12 @@ function doFchmodat(k: Kernel, t: Thread, dirfd: number, pathPtr: number, mode: 
   const ref = lookupAt(k, t, dirfd, pathPtr, atLookup(flags));
   if (typeof ref === "number") return ref;
   if (writable(k) !== 0) return -EROFS;
-  return synthetic(k, ref) ? -EPERM : k.vfs.chmod(ref, mode & S_IALLUGO);
+  return synthetic(k, ref) ? -EPERM : attrib(k, ref.guest, k.vfs.chmod(ref, mode & S_IALLUGO));
 }
 export function sys_fchown(k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
   if (f === undefined) return -EBADF;
-  return writable(k) || f.chown(a[1] | 0, a[2] | 0);
+  return attrib(k, f.path, writable(k) || f.chown(a[1] | 0, a[2] | 0));
 }
 export function sys_fchownat(k: Kernel, t: Thread, a: number[]): R {
   const flags = a[4] | 0;
@@ -629,7 +694,7 @@ export function sys_fchownat(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, a[0], a[1], atLookup(flags));
   if (typeof ref === "number") return ref;
   if (writable(k) !== 0) return -EROFS;
-  return synthetic(k, ref) ? -EPERM : k.vfs.chown(ref, a[2] | 0, a[3] | 0);
+  return synthetic(k, ref) ? -EPERM : attrib(k, ref.guest, k.vfs.chown(ref, a[2] | 0, a[3] | 0));
 }
 
 export function sys_utimensat(k: Kernel, t: Thread, a: number[]): R {
@@ -670,15 +735,17 @@ export function sys_utimensat(k: Kernel, t: Thread, a: number[]): R {
   if (typeof ref === "number") return ref;
   if (bad) return -EINVAL;
   if (k.vfs.readonly) return -EROFS;
-  return synthetic(k, ref) ? 0 : k.vfs.utimes(ref, at, mt);
+  return synthetic(k, ref) ? 0 : attrib(k, ref.guest, k.vfs.utimes(ref, at, mt));
 }
 
 export function sys_ftruncate(k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
   if (f === undefined) return -EBADF;
   if (a[1] < 0) return -EINVAL; // loff_t length < 0
-  if (k.vfs.readonly) return -EROFS;
-  return f.truncate(a[1]);
+  if (k.vfs.readonly && !(f instanceof MemfdFile)) return -EROFS;
+  const r = f.truncate(a[1]);
+  if (r === 0 && watching(k) && f.path.startsWith("/")) fsNotify(k, f.path, IN_MODIFY);
+  return r;
 }
 export function sys_truncate(k: Kernel, t: Thread, a: number[]): R {
   if (a[1] < 0) return -EINVAL;
@@ -688,7 +755,9 @@ export function sys_truncate(k: Kernel, t: Thread, a: number[]): R {
   if (typeof st === "number") return st;
   if ((st.mode & S_IFMT) === S_IFDIR) return -EISDIR;
   if ((st.mode & S_IFMT) !== S_IFREG) return -EINVAL;
-  return writable(k) || k.vfs.truncate(ref, a[1]);
+  const r = writable(k) || k.vfs.truncate(ref, a[1]);
+  if (r === 0 && watching(k)) fsNotify(k, ref.guest, IN_MODIFY);
+  return r;
 }
 export function sys_fsync(_k: Kernel, t: Thread, a: number[]): R {
   const f = fileOf(t, a[0]);
@@ -754,11 +823,32 @@ export function sys_eventfd2(_k: Kernel, t: Thread, a: number[]): R {
   return t.proc.fds.alloc(f, (a[1] & O_CLOEXEC) !== 0);
 }
 
-export function sys_memfd_create(k: Kernel, t: Thread, a: number[]): R {
-  const name = t.proc.as.cstring(a[0]) ?? "memfd";
-  const f = new MemFile(new Uint8Array(0), `/memfd:${name} (deleted)`);
-  void k;
-  return t.proc.fds.alloc(f, (a[1] & 1) !== 0);
+/**
+ * copy_file_range(fd_in, off_in, fd_out, off_out, len, flags): bytes copied through the kernel
+ * between two files (coreutils cp and install use it). flags must be 0; offsets given are used
+ * and updated instead of the file positions; a zero count at end of input.
+ */
+export function sys_copy_file_range(k: Kernel, t: Thread, a: number[]): R {
+  const inp = fileOf(t, a[0]), out = fileOf(t, a[2]);
+  if (inp === undefined || out === undefined) return -EBADF;
+  if ((a[5] >>> 0) !== 0) return -EINVAL;
+  if ((inp.flags & O_ACCMODE) === O_WRONLY || (out.flags & O_ACCMODE) === O_RDONLY) return -EBADF;
+  if (inp.isDir() || out.isDir()) return -EISDIR;
+  if (!inp.seekable() || !out.seekable()) return -EINVAL;
+  if ((out.flags & O_APPEND) !== 0) return -EBADF;
+  let pin: number | null = null, pout: number | null = null;
+  if (a[1] !== 0) { pin = t.proc.as.u64(a[1]); if (pin === null) return -EFAULT; if (pin < 0) return -EINVAL; }
+  if (a[3] !== 0) { pout = t.proc.as.u64(a[3]); if (pout === null) return -EFAULT; if (pout < 0) return -EINVAL; }
+  if (negativeSsize(a[4])) return -EINVAL;
+  const buf = new Uint8Array(Math.min(rwCount(a[4]), 1 << 20));
+  const from = pin ?? inp.pos, to = pout ?? out.pos;
+  const n = inp.read(buf, from);
+  if (n <= 0) return n;
+  const w = out.write(buf.subarray(0, n), to);
+  if (w < 0) return w;
+  if (pin !== null) t.proc.as.putU64(a[1], from + w); else inp.pos = from + w;
+  if (pout !== null) t.proc.as.putU64(a[3], to + w); else out.pos = to + w;
+  return modified(k, out, w);
 }
 
 export function sys_sendfile(k: Kernel, t: Thread, a: number[]): R {

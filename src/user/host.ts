@@ -183,4 +183,10 @@ export interface UserHost {
   random(buf: Uint8Array): void;
   /** Host name for uname. */
   hostname: string;
+  /**
+   * How many CPUs the guest is shown (sched_getaffinity, /proc/cpuinfo, /proc/stat,
+   * /sys/devices/system/cpu/online): the host's, so that runtimes size their thread pools as
+   * they would natively. Absent: 1.
+   */
+  cpus?: number;
 }

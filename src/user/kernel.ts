@@ -16,6 +16,8 @@ import { argValue } from "./args.js";
 import { FrameAllocator, OUT_OF_MEMORY } from "./memory.js";
 import { procLookup } from "./proc.js";
 import { SYSCALLS, formatCall, NORET } from "./syscalls.js";
+import { exitRobustList } from "./robust.js";
+import { releaseItimers } from "./time.js";
 import {
   CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, FdTable, Process, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART,
   SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGQUIT, SIGSEGV,
@@ -27,6 +29,11 @@ import { StdinBuffer, TermFile, Vfs } from "./vfs.js";
 
 export interface KernelOptions {
   root: string; readonly: boolean; strace: boolean;
+  /**
+   * Print a warning the first time the guest makes a system call rvisor does not implement (as
+   * qemu-riscv64 does only with -strace or -d unimp). --strace implies it. Default: quiet.
+   */
+  verbose?: boolean;
   /** Where strace lines and warnings go. */
   log: (line: string) => void;
   memBytes?: number;
@@ -419,7 +426,7 @@ export class Kernel {
     h.pc = pc + 4;
     let r: number | Wait;
     if (e === undefined || e.fn === undefined) {
-      if (!this.warned.has(nr)) { this.warned.add(nr); this.opts.log(`rvisor: unsupported syscall ${e?.name ?? nr} (${nr}): returning ENOSYS`); }
+      if ((this.opts.strace || this.opts.verbose === true) && !this.warned.has(nr)) { this.warned.add(nr); this.opts.log(`rvisor: unsupported syscall ${e?.name ?? nr} (${nr}): returning ENOSYS`); }
       r = -ENOSYS;
     } else {
       try {
@@ -494,7 +501,9 @@ export class Kernel {
     // and continues a stopped process even when it is ignored.
     if (isStopSignal(sig)) this.dropPending(p, sigbit(SIGCONT));
     if (sig === SIGCONT) { this.dropPending(p, STOP_SIGNALS); this.continueProcess(p); }
-    if (a.handler === SIG_IGN || (a.handler === SIG_DFL && defaultIgnored(sig))) return;
+    // sig_ignored: "Blocked signals are never ignored, since the signal handler may change by
+    // the time it is unblocked" (and a signalfd or sigtimedwait may take it meanwhile).
+    if ((a.handler === SIG_IGN || (a.handler === SIG_DFL && defaultIgnored(sig))) && !this.blockedBy(p, t, sig)) return;
     if (t !== null) { t.pending |= sigbit(sig); if (!t.info.has(sig)) t.info.set(sig, info); }
     else { p.pending |= sigbit(sig); if (!p.info.has(sig)) p.info.set(sig, info); }
     // A stopped process takes it once continued.
@@ -512,6 +521,15 @@ export class Kernel {
 
   /** p is pid 1 of the kernel's pid namespace. */
   isNamespaceInit(p: Process): boolean { return this.opts.pidNamespace === true && p === this.init && p.pid === 1; }
+
+  /** Whether the target (thread t, or every thread of p for a process-directed signal) blocks sig. */
+  private blockedBy(p: Process, t: Thread | null, sig: number): boolean {
+    const bit = sigbit(sig);
+    if (t !== null) return (t.sigmask & bit) !== 0n;
+    if (p.threads.size === 0) return false;
+    for (const c of p.threads) if ((c.sigmask & bit) === 0n) return false;
+    return true;
+  }
 
   private dropPending(p: Process, mask: bigint): void {
     p.pending &= ~mask;
@@ -678,6 +696,7 @@ export class Kernel {
     t.dead = true;
     t.hart.stopped = true;
     if (t.wait !== null) { t.wait.cancel(); t.wait = null; }
+    if (p.alive) exitRobustList(this, t);
     if (t.clearTid !== 0 && p.alive) {
       p.as.putU32(t.clearTid, 0);
       this.futexWake(p, t.clearTid, 1, -1);
@@ -706,6 +725,7 @@ export class Kernel {
     for (const g of groups) wasOrphaned.set(g, this.isOrphanedPgrp(g));
     p.status = status;
     p.stopped = false;
+    releaseItimers(p);
     // A session leader's exit hangs up its controlling terminal (the first process stands for
     // the host shell's job, not for a session leader: its exit leaves the terminal alone).
     if (p.ctty !== null && p.pid === p.sid && p !== this.init) disassociateCtty(this, p, true);

@@ -1,7 +1,9 @@
 // A process's address space: physical frames taken from one shared Ram, real Sv39 page tables
 // the hart walks, and a JS-side list of areas (VMAs) plus a vpn → frame map. Pages are
 // allocated on first touch (the hart's page fault comes back here), so large PROT_NONE
-// reservations cost nothing. fork copies resident pages eagerly (no copy-on-write).
+// reservations cost nothing. fork is copy-on-write: private pages are shared read-only between
+// parent and child (the frame's reference count says how many spaces hold it) and copied by the
+// first write fault (or kernel write) of either side.
 import type { Ram } from "../memory/ram.js";
 import type { Hart } from "../cpu/hart.js";
 
@@ -23,6 +25,13 @@ export const MAX_COPY = 1 << 24;
 export interface PageSource {
   /** Fills dst with bytes at file offset `off` (zeros past the end of file). */
   readAt(off: number, dst: Uint8Array): void;
+  /**
+   * For files whose pages are guest frames (memfd): the frame holding the page at `off` (made
+   * when absent), with a reference taken for the caller; -1 when no frame is left. MAP_SHARED
+   * mappings of such a file map its frames themselves, so every mapping and read/write see
+   * one copy, and nothing is written back.
+   */
+  frameAt?(off: number): number;
   /** For MAP_SHARED file mappings: writes bytes back at `off`. */
   writeAt?(off: number, src: Uint8Array): void;
   readonly name: string;
@@ -52,6 +61,8 @@ export class FrameAllocator {
     return this.ram.base + off;
   }
   ref(pa: number): void { this.refs[(pa - this.ram.base) / PAGE]++; }
+  /** How many holders the frame at `pa` has (address spaces, page caches of memfds). */
+  count(pa: number): number { return this.refs[(pa - this.ram.base) / PAGE]; }
   unref(pa: number): void {
     const idx = (pa - this.ram.base) / PAGE;
     if (--this.refs[idx] === 0) this.free.push(idx);
@@ -136,6 +147,27 @@ export class AddressSpace {
     this.ram.i32[wi] = bits === 0 ? 0 : ((ppn & 0x3fffff) << 10) | bits;
     this.ram.i32[wi + 1] = bits === 0 ? 0 : Math.floor(ppn / 0x400000);
     return true;
+  }
+
+  /**
+   * The protection a present page gets in its PTE: a private page whose frame another space (or
+   * a memfd) also holds is copy-on-write, so it is mapped without write permission until the
+   * write fault copies it.
+   */
+  private pteProt(a: Vma, pa: number): number {
+    return !a.shared && (a.prot & PROT_WRITE) !== 0 && this.frames.count(pa) > 1 ? a.prot & ~PROT_WRITE : a.prot;
+  }
+
+  /** Copy-on-write break for page `vpn` (private, frame shared): a private copy replaces it. */
+  private breakCow(vpn: number, pa: number): number {
+    const npa = this.frames.alloc();
+    if (npa < 0) return OUT_OF_MEMORY;
+    const base = this.ram.base;
+    this.ram.u8.copyWithin(npa - base, pa - base, pa - base + PAGE);
+    this.ram.notifyWrite(npa, PAGE);
+    this.frames.unref(pa);
+    this.pages.set(vpn, npa);
+    return npa;
   }
 
   private clearPte(vpn: number): void {
@@ -273,9 +305,9 @@ export class AddressSpace {
         a.prot = prot;
         const v0 = a.start / PAGE, v1 = a.end / PAGE;
         if (v1 - v0 <= this.pages.size) {
-          for (let v = v0; v < v1; v++) { const pa = this.pages.get(v); if (pa !== undefined) this.setPte(v, pa, prot); }
+          for (let v = v0; v < v1; v++) { const pa = this.pages.get(v); if (pa !== undefined) this.setPte(v, pa, this.pteProt(a, pa)); }
         } else {
-          for (const [v, pa] of this.pages) if (v >= v0 && v < v1) this.setPte(v, pa, prot);
+          for (const [v, pa] of this.pages) if (v >= v0 && v < v1) this.setPte(v, pa, this.pteProt(a, pa));
         }
       }
     }
@@ -299,7 +331,7 @@ export class AddressSpace {
     for (const [i, pa] of moved) {
       if (i * PAGE >= newLen) { this.frames.unref(pa); continue; }
       this.pages.set(to / PAGE + i, pa);
-      this.setPte(to / PAGE + i, pa, a.prot);
+      this.setPte(to / PAGE + i, pa, this.pteProt(a, pa));
     }
     this.flush();
   }
@@ -330,8 +362,23 @@ export class AddressSpace {
       if ((a.prot & need) === 0) return -1;
     }
     const vpn = Math.floor(va / PAGE);
-    const have = this.pages.get(vpn);
-    if (have !== undefined) return this.setPte(vpn, have, a.prot) ? have : OUT_OF_MEMORY;
+    let have = this.pages.get(vpn);
+    if (have !== undefined) {
+      // A write to a copy-on-write page (a private page whose frame is shared) copies it first.
+      if (access === 1 && !a.shared && this.frames.count(have) > 1) {
+        have = this.breakCow(vpn, have);
+        if (have < 0) return OUT_OF_MEMORY;
+        // Load TLBs may still point at the shared frame.
+        this.flush();
+      }
+      return this.setPte(vpn, have, this.pteProt(a, have)) ? have : OUT_OF_MEMORY;
+    }
+    if (a.shared && a.src !== null && a.src.frameAt !== undefined) {
+      const fpa = a.src.frameAt(a.off + (vpn * PAGE - a.start));
+      if (fpa < 0) return OUT_OF_MEMORY;
+      this.pages.set(vpn, fpa);
+      return this.setPte(vpn, fpa, a.prot) ? fpa : OUT_OF_MEMORY;
+    }
     const pa = this.frames.alloc();
     if (pa < 0) return OUT_OF_MEMORY;
     if (a.src !== null) {
@@ -350,11 +397,16 @@ export class AddressSpace {
     if (!(va >= 0 && va < USER_TOP)) return -1;
     const vpn = Math.floor(va / PAGE);
     let pa = this.pages.get(vpn);
-    if (pa === undefined || !ignoreProt) {
+    // A kernel write to a copy-on-write page breaks the sharing, as a user write would.
+    const cow = write && pa !== undefined && this.frames.count(pa) > 1;
+    if (pa === undefined || !ignoreProt || cow) {
       const a = this.findVma(va);
       if (a === null) return -1;
       if (!ignoreProt && (a.prot & (write ? PROT_WRITE : PROT_READ)) === 0) return -1;
-      if (pa === undefined) { pa = this.fault(va, write ? 1 : 0, true); if (pa < 0) return -1; }
+      if (pa === undefined || (cow && !a.shared)) {
+        pa = this.fault(va, write ? 1 : 0, true);
+        if (pa < 0) return -1;
+      }
     }
     return pa + (va % PAGE);
   }
@@ -434,8 +486,11 @@ export class AddressSpace {
 
   // ---------------------------------------------------------------- fork / teardown
   /**
-   * A copy of this address space (fork): private pages copied, shared pages shared. Null when
-   * guest memory runs out on the way (everything taken so far is given back; fork → ENOMEM).
+   * A copy of this address space (fork), copy-on-write: every resident page's frame is shared
+   * (one more reference); private writable pages lose write permission in both spaces, and the
+   * first write fault of either copies the page (fault, breakCow). Only page tables are
+   * allocated here. Null when guest memory runs out on the way (everything taken so far is
+   * given back; fork → ENOMEM).
    */
   fork(): AddressSpace | null {
     const c = AddressSpace.create(this.frames);
@@ -449,21 +504,17 @@ export class AddressSpace {
         }
       }
     }
-    const u8 = this.ram.u8, base = this.ram.base;
+    let downgraded = false;
     for (const [vpn, pa] of this.pages) {
       const a = this.findVma(vpn * PAGE);
       if (a === null) continue;
-      let npa: number;
-      if (a.shared) { npa = pa; this.frames.ref(pa); }
-      else {
-        npa = this.frames.alloc();
-        if (npa < 0) { return c.abandon(); }
-        u8.copyWithin(npa - base, pa - base, pa - base + PAGE);
-        this.ram.notifyWrite(npa, PAGE);
-      }
-      c.pages.set(vpn, npa);
-      if (!c.setPte(vpn, npa, a.prot)) { return c.abandon(); }
+      this.frames.ref(pa);
+      c.pages.set(vpn, pa);
+      const prot = c.pteProt(a, pa);
+      if (!c.setPte(vpn, pa, prot)) { return c.abandon(); }
+      if (prot !== a.prot) { this.setPte(vpn, pa, prot); downgraded = true; }
     }
+    if (downgraded) this.flush();
     return c;
   }
 

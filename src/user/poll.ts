@@ -1,6 +1,6 @@
 // Readiness: poll, ppoll, pselect6, epoll, built on OpenFile.poll().
 import type { Kernel } from "./kernel.js";
-import { EBADF, EEXIST, EFAULT, EINVAL, ENOENT } from "./errno.js";
+import { EBADF, EEXIST, EFAULT, EINVAL, ENOENT, EPERM } from "./errno.js";
 import { OpenFile, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, fakeStat } from "./file.js";
 import type { HostStat } from "./host.js";
 import { UNBLOCKABLE, Wait, type Thread } from "./task.js";
@@ -92,68 +92,114 @@ export function sys_pselect6(k: Kernel, t: Thread, a: number[]): R {
 }
 
 // ------------------------------------------------------------------------ epoll
-interface Interest { fd: number; file: OpenFile; events: number; data: bigint; disabled: boolean }
+// include/uapi/linux/eventpoll.h
+export const EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+export const EPOLLEXCLUSIVE = 1 << 28, EPOLLWAKEUP = 1 << 29, EPOLLONESHOT = 1 << 30, EPOLLET = 2 ** 31;
+export const EPOLL_CLOEXEC = 0o2000000;
+/** EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event). */
+const EP_MAX_EVENTS = Math.floor(0x7fffffff / 16);
+
+interface Interest {
+  fd: number; file: OpenFile; events: number; data: bigint; disabled: boolean;
+  /** EPOLLET: the file's wakeup count and readiness when last reported. */
+  seen: number; reported: number;
+}
 
 export class EpollFile extends OpenFile {
   readonly interest = new Map<number, Interest>();
   constructor() { super(); this.path = "anon_inode:[eventpoll]"; }
-  ready(max: number): Interest[] {
-    const out: Interest[] = [];
+  /**
+   * Interests with events to report, at most max, and what each reports. Level-triggered ones
+   * are reported while ready. Edge-triggered ones (EPOLLET) only after an edge: a wakeup of the
+   * file since the last report (OpenFile.wakeups), or a readiness bit that was off then; a file
+   * that stops being ready is armed again.
+   */
+  ready(max: number): [Interest, number][] {
+    const out: [Interest, number][] = [];
     for (const i of this.interest.values()) {
       if (out.length >= max) break;
       if (i.disabled || i.file.refs <= 0) continue;
-      if ((i.file.poll() & (i.events | POLLERR | POLLHUP)) !== 0) out.push(i);
+      const ev = i.file.poll() & (i.events | POLLERR | POLLHUP);
+      if (ev === 0) { i.reported = 0; continue; }
+      if ((i.events & EPOLLET) !== 0 && i.file.wakeups() === i.seen && (ev & ~i.reported) === 0) continue;
+      out.push([i, ev]);
     }
     return out;
+  }
+  /** Marks interests as reported (edges consumed, one-shots disarmed) and moves them last, so that every ready file gets its turn. */
+  consume(r: [Interest, number][]): void {
+    for (const [i, ev] of r) {
+      if ((i.events & EPOLLET) !== 0) { i.seen = i.file.wakeups(); i.reported = ev; }
+      if ((i.events & EPOLLONESHOT) !== 0) i.disabled = true;
+      this.interest.delete(i.fd); this.interest.set(i.fd, i);
+    }
   }
   override poll(): number { return this.ready(1).length > 0 ? POLLIN : 0; }
   override stat(): HostStat { return fakeStat(0o600); }
 }
 
 export function sys_epoll_create1(_k: Kernel, t: Thread, a: number[]): R {
-  return t.proc.fds.alloc(new EpollFile(), (a[0] & 0o2000000) !== 0);
+  if ((a[0] & ~EPOLL_CLOEXEC) !== 0) return -EINVAL;
+  return t.proc.fds.alloc(new EpollFile(), (a[0] & EPOLL_CLOEXEC) !== 0);
 }
 
 export function sys_epoll_ctl(_k: Kernel, t: Thread, a: number[]): R {
   const ep = t.proc.fds.get(a[0] | 0);
   const f = t.proc.fds.get(a[2] | 0);
-  if (!(ep instanceof EpollFile) || f === undefined) return -EBADF;
+  if (ep === undefined || f === undefined) return -EBADF;
   const op = a[1] | 0, fd = a[2] | 0;
   let events = 0, data = 0n;
-  if (op !== 2) {
+  if (op !== EPOLL_CTL_DEL) {
     const b = t.proc.as.read(a[3], 16);
     if (b === null) return -EFAULT;
     const dv = new DataView(b.buffer);
     events = dv.getUint32(0, true); data = dv.getBigUint64(8, true);
   }
-  const has = ep.interest.has(fd);
-  if (op === 1) { if (has) return -EEXIST; ep.interest.set(fd, { fd, file: f, events, data, disabled: false }); }
-  else if (op === 2) { if (!has) return -ENOENT; ep.interest.delete(fd); }
-  else if (op === 3) { if (!has) return -ENOENT; ep.interest.set(fd, { fd, file: f, events, data, disabled: false }); }
+  // fs/eventpoll.c do_epoll_ctl: "The target file descriptor must support poll" (regular files
+  // and directories do not: EPERM); epfd must be an epoll file and not the target itself.
+  if (f.seekable()) return -EPERM;
+  if (!(ep instanceof EpollFile) || ep === f) return -EINVAL;
+  // EPOLLEXCLUSIVE only with ADD, and not with EPOLLONESHOT.
+  if ((events & EPOLLEXCLUSIVE) !== 0 && (op !== EPOLL_CTL_ADD || (events & EPOLLONESHOT) !== 0)) return -EINVAL;
+  const has = ep.interest.get(fd);
+  const fresh = (): Interest => ({ fd, file: f, events: events >>> 0, data, disabled: false, seen: f.wakeups() - 1, reported: 0 });
+  if (op === EPOLL_CTL_ADD) { if (has !== undefined) return -EEXIST; ep.interest.set(fd, fresh()); }
+  else if (op === EPOLL_CTL_DEL) { if (has === undefined) return -ENOENT; ep.interest.delete(fd); }
+  else if (op === EPOLL_CTL_MOD) { if (has === undefined) return -ENOENT; if ((has.events & EPOLLEXCLUSIVE) !== 0) return -EINVAL; ep.interest.set(fd, fresh()); }
   else return -EINVAL;
+  OpenFile.notify();
   return 0;
 }
 
-export function sys_epoll_pwait(k: Kernel, t: Thread, a: number[]): R {
-  const ep = t.proc.fds.get(a[0] | 0);
-  if (!(ep instanceof EpollFile)) return -EBADF;
-  const max = a[2] | 0;
-  if (max <= 0) return -EINVAL;
-  const timeout = a[3] | 0;
-  const deadline = timeout < 0 ? Infinity : k.host.clock.monotonic() + timeout * 1e6;
+function epollWait(k: Kernel, t: Thread, epfd: number, events: number, maxArg: number, deadline: number, sigmask: number): R {
+  const ep = t.proc.fds.get(epfd | 0);
+  if (ep === undefined) return -EBADF;
+  if (!(ep instanceof EpollFile)) return -EINVAL;
+  const max = maxArg | 0;
+  if (max <= 0 || max > EP_MAX_EVENTS) return -EINVAL;
   let mask: bigint | null = null;
-  if (a[4] !== 0) { const m = t.proc.as.read(a[4], 8); if (m === null) return -EFAULT; mask = new DataView(m.buffer).getBigUint64(0, true); }
+  if (sigmask !== 0) { const m = t.proc.as.read(sigmask, 8); if (m === null) return -EFAULT; mask = new DataView(m.buffer).getBigUint64(0, true); }
   const check = (): number | null => {
     const r = ep.ready(max);
     if (r.length === 0) return null;
     const b = new Uint8Array(r.length * 16);
     const dv = new DataView(b.buffer);
-    r.forEach((i, n) => {
-      dv.setUint32(n * 16, i.file.poll() & (i.events | POLLERR | POLLHUP), true);
-      dv.setBigUint64(n * 16 + 8, i.data, true);
-      if ((i.events & (1 << 30)) !== 0) i.disabled = true; // EPOLLONESHOT
-    });
-    return t.proc.as.write(a[1], b) ? r.length : -EFAULT;
+    r.forEach(([i, ev], n) => { dv.setUint32(n * 16, ev, true); dv.setBigUint64(n * 16 + 8, i.data, true); });
+    if (!t.proc.as.write(events, b)) return -EFAULT;
+    ep.consume(r);
+    return r.length;
   };
   return waitReady(k, t, check, deadline, () => 0, mask);
+}
+
+export function sys_epoll_pwait(k: Kernel, t: Thread, a: number[]): R {
+  const timeout = a[3] | 0;
+  return epollWait(k, t, a[0], a[1], a[2], timeout < 0 ? Infinity : k.host.clock.monotonic() + timeout * 1e6, a[4]);
+}
+
+/** epoll_pwait2: the timeout is a struct timespec (null: wait for ever). */
+export function sys_epoll_pwait2(k: Kernel, t: Thread, a: number[]): R {
+  const d = deadlineOf(k, t, a[3]);
+  if (d === null) return -EFAULT;
+  return epollWait(k, t, a[0], a[1], a[2], d, a[4]);
 }

@@ -3,6 +3,7 @@ import type { Kernel } from "./kernel.js";
 import type { Isa } from "../cpu/isa.js";
 import { ENOENT } from "./errno.js";
 import { MemDir, MemFile, OpenFile, type Dirent } from "./file.js";
+import { cpuList, onlineCpus } from "./sched.js";
 import type { Process, Thread } from "./task.js";
 
 function pidOf(k: Kernel, s: string): Process | null {
@@ -14,6 +15,8 @@ function pidOf(k: Kernel, s: string): Process | null {
 
 /** Symlink target for synthetic links, null for other synthetic entries, undefined outside /proc. */
 export function procLookup(k: Kernel, g: string): string | null | undefined {
+  // The directories above the synthetic /sys CPU files are looked through (on any root).
+  if (isSysCpuFile(g) || (k.vfs.confined && (SYS_CPU + "/").startsWith(g + "/") && g.startsWith("/sys"))) return null;
   if (g !== "/proc" && !g.startsWith("/proc/")) return undefined;
   const parts = g.split("/").slice(2);
   if (parts.length === 0) return null;
@@ -36,12 +39,38 @@ export function procLookup(k: Kernel, g: string): string | null | undefined {
  * string the harts implement (the `--cpu` profile), the process VM's Sv39 address space, and
  * the ID registers, which read 0. No uarch line: the board's cpu node is compatible "riscv" only.
  */
-export function cpuinfo(isa: Isa): string {
+export function cpuinfo(isa: Isa, cpus = 1): string {
   const s = isa.isaString();
-  return `processor\t: 0\nhart\t\t: 0\nisa\t\t: ${s}\nmmu\t\t: sv39\nmvendorid\t: 0x0\nmarchid\t\t: 0x0\nmimpid\t\t: 0x0\nhart isa\t: ${s}\n\n`;
+  let out = "";
+  for (let i = 0; i < cpus; i++) out += `processor\t: ${i}\nhart\t\t: ${i}\nisa\t\t: ${s}\nmmu\t\t: sv39\nmvendorid\t: 0x0\nmarchid\t\t: 0x0\nmimpid\t\t: 0x0\nhart isa\t: ${s}\n\n`;
+  return out;
+}
+
+/** /sys/devices/system/cpu: the CPU lists glibc's get_nprocs and sysconf read (shown for every root). */
+const SYS_CPU = "/sys/devices/system/cpu";
+const SYS_CPU_FILES = ["online", "possible", "present"];
+
+/** Whether guest path g is one of the synthetic /sys CPU files. */
+export function isSysCpuFile(g: string): boolean {
+  return g.startsWith(SYS_CPU + "/") && SYS_CPU_FILES.includes(g.slice(SYS_CPU.length + 1));
+}
+
+/** Opens a synthetic /sys CPU file. */
+export function sysCpuOpen(k: Kernel, g: string): OpenFile {
+  return new MemFile(enc(cpuList(onlineCpus(k))), g);
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The Cpus_allowed mask in hex, 32-bit groups separated by commas (as bitmap_print_to_pagebuf). */
+function cpusAllowed(n: number): string {
+  const words: string[] = [];
+  for (let base = 0; base < n; base += 32) {
+    const bits = Math.min(32, n - base);
+    words.unshift((bits === 32 ? 0xffffffff : (2 ** bits - 1)).toString(16).padStart(base + 32 < n ? 8 : 1, "0"));
+  }
+  return words.join(",");
+}
 
 export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   const parts = g.split("/").slice(2);
@@ -54,7 +83,7 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   }
   const file = (s: string): OpenFile => new MemFile(enc(s), g);
   switch (parts[0]) {
-    case "cpuinfo": return file(cpuinfo(k.code.isa));
+    case "cpuinfo": return file(cpuinfo(k.code.isa, onlineCpus(k)));
     case "meminfo": {
       const total = k.ram.size >> 10, free = total - ((k.frames.used * 4096) >> 10);
       return file(`MemTotal:       ${total} kB\nMemFree:        ${free} kB\nMemAvailable:   ${free} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n`);
@@ -62,7 +91,11 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
     case "uptime": { const s = (k.host.clock.monotonic() - k.bootNs) / 1e9; return file(`${s.toFixed(2)} ${s.toFixed(2)}\n`); }
     case "version": return file("Linux version 6.1.0-rvisor (rvisor) #1 SMP\n");
     case "loadavg": return file("0.00 0.00 0.00 1/1 1\n");
-    case "stat": return file("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\nbtime 0\n");
+    case "stat": {
+      let cpus = "";
+      for (let i = 0; i < onlineCpus(k); i++) cpus += `cpu${i} 0 0 0 0 0 0 0 0 0 0\n`;
+      return file(`cpu  0 0 0 0 0 0 0 0 0 0\n${cpus}btime 0\n`);
+    }
     case "sys": return -ENOENT;
   }
   const p = parts[0] === "self" || parts[0] === "thread-self" ? t.proc : pidOf(k, parts[0]);
@@ -106,7 +139,7 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
         `TracerPid:\t0\nUid:\t${k.uid}\t${k.uid}\t${k.uid}\t${k.uid}\nGid:\t${k.gid}\t${k.gid}\t${k.gid}\t${k.gid}\nFDSize:\t64\n` +
         `VmSize:\t${(p.as.vmas.reduce((s, a) => s + a.end - a.start, 0) >> 10)} kB\nVmRSS:\t${p.as.pages.size * 4} kB\nThreads:\t${p.threads.size}\n` +
         `SigPnd:\t${sigq(main?.pending ?? 0n)}\nShdPnd:\t${sigq(p.pending)}\nSigBlk:\t${sigq(main?.sigmask ?? 0n)}\n` +
-        `Cpus_allowed:\t1\nCpus_allowed_list:\t0\n`);
+        `Cpus_allowed:\t${cpusAllowed(onlineCpus(k))}\nCpus_allowed_list:\t${cpuList(onlineCpus(k)).trim()}\n`);
     }
     case "exe": case "cwd": case "root": return -ENOENT;
   }

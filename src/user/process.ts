@@ -11,9 +11,10 @@ import {
   WCONTINUED_STATUS, Wait,
 } from "./task.js";
 import { readTimespec } from "./time.js";
+import { newPidFd, pidfdTarget } from "./pidfd.js";
 
 type R = number | Wait;
-export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_VFORK = 0x4000,
+export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_PIDFD = 0x1000, CLONE_VFORK = 0x4000,
   CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
   CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x01000000;
 
@@ -24,7 +25,9 @@ export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGH
 const THREAD_SIZE = 16384, MAX_TASKS_HOST = 4096;
 export const maxTasks = (k: Kernel): number => Math.min(MAX_TASKS_HOST, Math.max(20, Math.floor(k.ram.size / (8 * THREAD_SIZE))));
 
-function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: number, tls: number, ctid: number): R {
+function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: number, tls: number, ctid: number, pidfdPtr = ptid): R {
+  // CLONE_PIDFD is not for threads, and (clone, not clone3) shares parent_tid with CLONE_PARENT_SETTID.
+  if ((flags & CLONE_PIDFD) !== 0 && ((flags & CLONE_THREAD) !== 0 || ((flags & CLONE_PARENT_SETTID) !== 0 && pidfdPtr === ptid))) return -EINVAL;
   // copy_process: past threads-max → EAGAIN; no memory for the copy → ENOMEM. Both before
   // anything is created, so a fork bomb fails calls instead of ending the VM.
   if (k.threads.size >= maxTasks(k)) return -EAGAIN;
@@ -63,6 +66,10 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
   // As Linux: a thread sharing the address space must not inherit the alternate signal stack
   // (two threads taking signals on one stack would overwrite each other's frames).
   if ((flags & (CLONE_VM | CLONE_VFORK)) !== CLONE_VM) { child.altSp = t.altSp; child.altSize = t.altSize; child.altFlags = t.altFlags; }
+  if ((flags & CLONE_PIDFD) !== 0) {
+    // copy_process makes the pidfd after copy_files: in the parent's table only (close-on-exec).
+    p.as.putU32(pidfdPtr, newPidFd(t, child.proc, 0));
+  }
   k.addThread(child);
   if ((flags & CLONE_PARENT_SETTID) !== 0) p.as.putU32(ptid, tid);
   if ((flags & CLONE_CHILD_SETTID) !== 0) child.proc.as.putU32(ctid, tid);
@@ -83,7 +90,8 @@ export function sys_clone3(k: Kernel, t: Thread, a: number[]): R {
   const dv = new DataView(b.buffer);
   const u = (o: number): number => dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
   const flags = u(0), stack = u(40), size = u(48);
-  return doClone(k, t, flags, stack === 0 ? 0 : stack + size, u(24), u(56), u(16));
+  // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls.
+  return doClone(k, t, flags, stack === 0 ? 0 : stack + size, u(24), u(56), u(16), u(8));
 }
 
 function strArray(t: Thread, ptr: number): string[] | null {
@@ -154,6 +162,7 @@ function reap(k: Kernel, c: Process): void {
   k.procs.delete(c.pid);
 }
 
+const P_PIDFD = 3;
 // wait options (include/uapi/linux/wait.h)
 const WNOHANG = 1, WUNTRACED = 2, WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x1000000;
 
@@ -192,7 +201,10 @@ export function sys_wait4(k: Kernel, t: Thread, a: number[]): R {
 export function sys_waitid(k: Kernel, t: Thread, a: number[]): R {
   const idtype = a[0] | 0, id = a[1] | 0, infop = a[2], options = a[3] | 0;
   if ((options & (WEXITED | WSTOPPED | WCONTINUED)) === 0) return -EINVAL;
-  const pid = idtype === 0 ? -1 : idtype === 1 ? id : idtype === 2 ? -id : -1;
+  // P_ALL, P_PID, P_PGID, P_PIDFD (the process a pidfd names).
+  let pid = idtype === 0 ? -1 : idtype === 1 ? id : idtype === 2 ? -id : -1;
+  if (idtype === P_PIDFD) { const target = pidfdTarget(t, id); if (typeof target === "number") return target; pid = target.pid; }
+  else if (idtype < 0 || idtype > P_PIDFD) return -EINVAL;
   const p = t.proc;
   const check = (): number | null => {
     let any = false;
@@ -242,7 +254,6 @@ export function sys_getgroups(k: Kernel, t: Thread, a: number[]): R {
   return t.proc.as.putU32(a[1], k.gid) ? 1 : -EFAULT;
 }
 export function sys_set_tid_address(_k: Kernel, t: Thread, a: number[]): R { t.clearTid = a[0]; return t.tid; }
-export function sys_set_robust_list(_k: Kernel, t: Thread, a: number[]): R { t.robustList = a[0]; return 0; }
 
 export function sys_setpgid(k: Kernel, t: Thread, a: number[]): R {
   // setpgid(2): the caller or one of its children (not after it has exec'd), never a session
@@ -319,22 +330,20 @@ export function sys_sysinfo(k: Kernel, t: Thread, a: number[]): R {
 
 /** Ends the thread's time slice so that the others run (Go's osyield in its spin loops). */
 export const sys_sched_yield = (_k: Kernel, t: Thread): R => { t.hart.stopped = true; return 0; };
-export function sys_sched_getaffinity(_k: Kernel, t: Thread, a: number[]): R {
-  const n = Math.min(a[1], 128);
-  if (n < 8) return -EINVAL;
-  const b = new Uint8Array(8); b[0] = 1;
-  return t.proc.as.write(a[2], b) ? 8 : -EFAULT;
-}
 export const sys_zero = (): R => 0;
 export const sys_enosys = (): R => -ENOSYS;
 
-const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
+const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_CAPBSET_READ = 23;
+/** CAP_LAST_CAP of Linux 6.1 (CAP_CHECKPOINT_RESTORE). */
+const CAP_LAST_CAP = 40;
 export function sys_prctl(_k: Kernel, t: Thread, a: number[]): R {
   const op = a[0] | 0;
   if (op === 15) return 0; // PR_SET_NAME
   if (op === 16) { const b = new Uint8Array(16); b.set(new TextEncoder().encode(t.proc.comm)); return t.proc.as.write(a[1], b) ? 0 : -EFAULT; }
   if (op === PR_SET_CHILD_SUBREAPER) { t.proc.subreaper = a[1] !== 0; return 0; }
   if (op === PR_GET_CHILD_SUBREAPER) return t.proc.as.putU32(a[1], t.proc.subreaper ? 1 : 0) ? 0 : -EFAULT;
+  // PR_CAPBSET_READ: the bounding set of an unprivileged process is still every capability.
+  if (op === PR_CAPBSET_READ) return a[1] >= 0 && a[1] <= CAP_LAST_CAP ? 1 : -EINVAL;
   return -EINVAL;
 }
 

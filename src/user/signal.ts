@@ -3,7 +3,36 @@
 import type { Kernel } from "./kernel.js";
 import { EFAULT, EINVAL, ENOMEM, EPERM, ESRCH } from "./errno.js";
 import { NORET } from "./syscalls.js";
-import { SIGKILL, SIGSEGV, SIGSTOP, UNBLOCKABLE, Wait, sigbit, type Thread } from "./task.js";
+import { SIGKILL, SIGSEGV, SIGSTOP, UNBLOCKABLE, Wait, sigbit, type SigInfo, type Thread } from "./task.js";
+
+/**
+ * Takes the lowest pending signal in `mask` from thread `t` (its own queue first, then its
+ * process's), as dequeue_signal does for sigtimedwait and signalfd reads; null when none.
+ */
+export function dequeueSignal(t: Thread, mask: bigint): SigInfo | null {
+  const ready = (t.pending | t.proc.pending) & mask;
+  if (ready === 0n) return null;
+  let sig = 1;
+  while ((ready & sigbit(sig)) === 0n) sig++;
+  let info: SigInfo | undefined;
+  if ((t.pending & sigbit(sig)) !== 0n) { t.pending &= ~sigbit(sig); info = t.info.get(sig); t.info.delete(sig); }
+  else { t.proc.pending &= ~sigbit(sig); info = t.proc.info.get(sig); t.proc.info.delete(sig); }
+  return info ?? { signo: sig, code: 0 };
+}
+
+/** struct siginfo (128 bytes, the generic layout) for a signal's info. */
+export function siginfoBytes(info: SigInfo): Uint8Array {
+  const b = new Uint8Array(128);
+  const dv = new DataView(b.buffer);
+  dv.setInt32(0, info.signo, true); dv.setInt32(8, info.code, true);
+  if (info.addr !== undefined) dv.setBigUint64(16, BigInt.asUintN(64, BigInt(info.addr)), true);
+  else {
+    dv.setInt32(16, info.pid ?? 0, true); dv.setInt32(20, info.uid ?? 0, true);
+    if (info.status !== undefined) dv.setInt32(24, info.status, true);
+    if (info.value !== undefined) dv.setBigUint64(24, BigInt.asUintN(64, BigInt(info.value)), true);
+  }
+  return b;
+}
 
 type R = number | Wait;
 
@@ -137,14 +166,10 @@ export function sys_rt_sigtimedwait(k: Kernel, t: Thread, a: number[]): R {
   const s = readSet(t, a[0]);
   if (s === null) return -EFAULT;
   const take = (): number | null => {
-    const ready = (t.pending | t.proc.pending) & s;
-    if (ready === 0n) return null;
-    let sig = 1;
-    while ((ready & sigbit(sig)) === 0n) sig++;
-    if ((t.pending & sigbit(sig)) !== 0n) { t.pending &= ~sigbit(sig); t.info.delete(sig); }
-    else { t.proc.pending &= ~sigbit(sig); t.proc.info.delete(sig); }
-    if (a[1] !== 0) { const b = new Uint8Array(128); new DataView(b.buffer).setInt32(0, sig, true); t.proc.as.write(a[1], b); }
-    return sig;
+    const info = dequeueSignal(t, s);
+    if (info === null) return null;
+    if (a[1] !== 0) t.proc.as.write(a[1], siginfoBytes(info));
+    return info.signo;
   };
   const r = take();
   if (r !== null) return r;

@@ -1,6 +1,9 @@
 // The system-call table (riscv64 uses Linux's generic numbering, asm-generic/unistd.h). Each
-// entry records its status — supported, partial (with why) or unsupported — its strace
-// argument format (d int, u unsigned, x hex, s string, o octal) and its handler.
+// entry records its status — supported, partial (with why) or unsupported (with why) — its
+// strace argument format (d int, u unsigned, x hex, s string, o octal) and its handler.
+// Unsupported calls that programs probe (rseq, io_uring_setup, ...) have a handler that answers
+// ENOSYS quietly, as a kernel built without them does; calls with no handler at all answer
+// ENOSYS too, with a warning under --strace or --verbose. `rvisor exec --syscalls` lists it all.
 import { hex64 } from "../memory/hex.js";
 import type { Kernel } from "./kernel.js";
 import type { Thread, Wait } from "./task.js";
@@ -13,6 +16,14 @@ import * as pl from "./poll.js";
 import * as nt from "./net.js";
 import * as xa from "./xattr.js";
 import * as hw from "./hwprobe.js";
+import * as tfd from "./timerfd.js";
+import * as sfd from "./signalfd.js";
+import * as ino from "./inotify.js";
+import * as mfd from "./memfd.js";
+import * as pfd from "./pidfd.js";
+import * as sch from "./sched.js";
+import * as rb from "./robust.js";
+import { ENOSYS } from "./errno.js";
 
 /** A handler's result when it has set the registers itself (exit, execve, rt_sigreturn). */
 export const NORET = -0x1_0000_0001;
@@ -24,7 +35,12 @@ export interface SyscallEntry { nr: number; name: string; status: Status; why?: 
 export const SYSCALLS: (SyscallEntry | undefined)[] = [];
 
 function def(nr: number, name: string, args: string, fn: Handler | undefined, status: Status = "supported", why?: string): void {
-  SYSCALLS[nr] = { nr, name, args, fn, status: fn === undefined ? "unsupported" : status, why };
+  SYSCALLS[nr] = { nr, name, args, fn, status: fn === undefined ? "unsupported" : status, why: fn === undefined ? why ?? "not implemented (ENOSYS)" : why };
+}
+
+/** A call answered with ENOSYS on purpose and without a warning: programs probe it and fall back. */
+function enosys(nr: number, name: string, args: string, why: string): void {
+  SYSCALLS[nr] = { nr, name, args, fn: () => -ENOSYS, status: "unsupported", why: `ENOSYS: ${why}` };
 }
 
 def(5, "setxattr", "ssxux", xa.sys_setxattr, "partial", "no extended attributes (EOPNOTSUPP, as a filesystem without them)");
@@ -42,11 +58,14 @@ def(16, "fremovexattr", "ds", xa.sys_fremovexattr, "partial", "no extended attri
 def(17, "getcwd", "xu", fs.sys_getcwd);
 def(19, "eventfd2", "ux", fs.sys_eventfd2);
 def(20, "epoll_create1", "x", pl.sys_epoll_create1);
-def(21, "epoll_ctl", "dddx", pl.sys_epoll_ctl);
-def(22, "epoll_pwait", "dxddx", pl.sys_epoll_pwait, "partial", "EPOLLET is level-triggered");
+def(21, "epoll_ctl", "dddx", pl.sys_epoll_ctl, "partial", "EPOLLEXCLUSIVE and EPOLLWAKEUP accepted (one waiter is woken per event anyway); no ELOOP check of nested epolls");
+def(22, "epoll_pwait", "dxddx", pl.sys_epoll_pwait);
 def(23, "dup", "d", fs.sys_dup);
 def(24, "dup3", "ddx", fs.sys_dup3);
 def(25, "fcntl", "ddx", fs.sys_fcntl, "partial", "record locks always succeed (one kernel, no contention tracking)");
+def(26, "inotify_init1", "x", ino.sys_inotify_init1);
+def(27, "inotify_add_watch", "dsx", ino.sys_inotify_add_watch, "partial", "events for changes the guest makes through its own system calls; changes by host processes are not seen");
+def(28, "inotify_rm_watch", "dd", ino.sys_inotify_rm_watch);
 def(29, "ioctl", "dxx", fs.sys_ioctl, "partial", "terminal (termios, job control, window size; no IXON flow control or VTIME timers: tty.ts) and FIONREAD/FIONBIO requests only");
 def(32, "flock", "dd", fs.sys_flock, "partial", "always granted");
 def(33, "mknodat", "dsod", fs.sys_mknodat, "partial", "regular files only: FIFOs and socket nodes EPERM (no mknod in the host API), devices EPERM (no CAP_MKNOD)");
@@ -55,8 +74,8 @@ def(35, "unlinkat", "dsx", fs.sys_unlinkat);
 def(36, "symlinkat", "sds", fs.sys_symlinkat);
 def(37, "linkat", "dsdsx", fs.sys_linkat);
 def(38, "renameat", "dsds", fs.sys_renameat);
-def(39, "umount2", "sx", undefined);
-def(40, "mount", "ssxxx", undefined);
+def(39, "umount2", "sx", undefined, "unsupported", "no mounts (an unprivileged user: EPERM on Linux)");
+def(40, "mount", "ssxxx", undefined, "unsupported", "no mounts (an unprivileged user: EPERM on Linux)");
 def(43, "statfs", "sx", fs.sys_statfs, "partial", "fixed numbers");
 def(44, "fstatfs", "dx", fs.sys_fstatfs, "partial", "fixed numbers");
 def(45, "truncate", "sd", fs.sys_truncate);
@@ -65,7 +84,7 @@ def(47, "fallocate", "dddd", fs.sys_fallocate, "partial", "extends the file only
 def(48, "faccessat", "dsox", fs.sys_faccessat);
 def(49, "chdir", "s", fs.sys_chdir);
 def(50, "fchdir", "d", fs.sys_fchdir);
-def(51, "chroot", "s", undefined);
+def(51, "chroot", "s", undefined, "unsupported", "not implemented (needs CAP_SYS_CHROOT on Linux)");
 def(52, "fchmod", "do", fs.sys_fchmod);
 def(53, "fchmodat", "dsox", fs.sys_fchmodat);
 def(54, "fchownat", "dsddx", fs.sys_fchownat);
@@ -86,23 +105,29 @@ def(70, "pwritev", "dxdd", fs.sys_pwritev);
 def(71, "sendfile", "ddxu", fs.sys_sendfile);
 def(72, "pselect6", "dxxxxx", pl.sys_pselect6);
 def(73, "ppoll", "xuxxu", pl.sys_ppoll);
+def(74, "signalfd4", "dxux", sfd.sys_signalfd4);
 def(78, "readlinkat", "dsxu", fs.sys_readlinkat);
 def(79, "newfstatat", "dsxx", fs.sys_newfstatat);
 def(80, "fstat", "dx", fs.sys_fstat);
 def(81, "sync", "", fs.sys_sync);
 def(82, "fsync", "d", fs.sys_fsync);
 def(83, "fdatasync", "d", fs.sys_fsync);
+def(85, "timerfd_create", "dx", tfd.sys_timerfd_create, "partial", "CLOCK_*_ALARM are EPERM (no CAP_WAKE_ALARM); absolute CLOCK_REALTIME expiries are fixed when set (the guest cannot set the clock)");
+def(86, "timerfd_settime", "dxxx", tfd.sys_timerfd_settime);
+def(87, "timerfd_gettime", "dx", tfd.sys_timerfd_gettime);
 def(88, "utimensat", "dsxx", fs.sys_utimensat);
-def(90, "capget", "xx", undefined);
+def(90, "capget", "xx", sch.sys_capget);
+def(91, "capset", "xx", sch.sys_capset, "partial", "an unprivileged user: only empty sets");
 def(93, "exit", "d", pr.sys_exit);
 def(94, "exit_group", "d", pr.sys_exit_group);
 def(95, "waitid", "ddxx", pr.sys_waitid);
 def(96, "set_tid_address", "x", pr.sys_set_tid_address);
 def(98, "futex", "xdux", pr.sys_futex);
-def(99, "set_robust_list", "xu", pr.sys_set_robust_list, "partial", "the list is recorded, not walked at exit");
+def(99, "set_robust_list", "xu", rb.sys_set_robust_list);
+def(100, "get_robust_list", "dxx", rb.sys_get_robust_list);
 def(101, "nanosleep", "xx", tm.sys_nanosleep);
-def(102, "getitimer", "dx", undefined);
-def(103, "setitimer", "dxx", undefined);
+def(102, "getitimer", "dx", tm.sys_getitimer);
+def(103, "setitimer", "dxx", tm.sys_setitimer, "partial", "ITIMER_VIRTUAL and ITIMER_PROF count wall time (no per-process CPU time is kept)");
 def(113, "clock_gettime", "dx", tm.sys_clock_gettime);
 def(114, "clock_getres", "dx", tm.sys_clock_getres);
 def(115, "clock_nanosleep", "ddxx", tm.sys_clock_nanosleep);
@@ -110,8 +135,8 @@ def(118, "sched_setparam", "dx", pr.sys_zero, "partial", "ignored");
 def(119, "sched_setscheduler", "ddx", pr.sys_zero, "partial", "ignored");
 def(120, "sched_getscheduler", "d", pr.sys_zero);
 def(121, "sched_getparam", "dx", pr.sys_zero, "partial", "nothing written");
-def(122, "sched_setaffinity", "dux", pr.sys_zero, "partial", "ignored (one CPU)");
-def(123, "sched_getaffinity", "dux", pr.sys_sched_getaffinity);
+def(122, "sched_setaffinity", "dux", sch.sys_sched_setaffinity, "partial", "checked, then ignored (every hart runs on one host thread)");
+def(123, "sched_getaffinity", "dux", sch.sys_sched_getaffinity);
 def(124, "sched_yield", "", pr.sys_sched_yield);
 def(129, "kill", "dd", sg.sys_kill);
 def(130, "tkill", "dd", sg.sys_tkill);
@@ -143,7 +168,8 @@ def(163, "getrlimit", "dx", pr.sys_getrlimit);
 def(164, "setrlimit", "dx", pr.sys_zero, "partial", "ignored");
 def(165, "getrusage", "dx", pr.sys_getrusage, "partial", "zeros");
 def(166, "umask", "o", fs.sys_umask);
-def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET_NAME/PR_GET_NAME, PR_SET/GET_CHILD_SUBREAPER");
+def(168, "getcpu", "xxx", sch.sys_getcpu, "partial", "always CPU 0, node 0 (every hart runs on one host thread)");
+def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET_NAME/PR_GET_NAME, PR_SET/GET_CHILD_SUBREAPER, PR_CAPBSET_READ");
 def(169, "gettimeofday", "xx", tm.sys_gettimeofday);
 def(172, "getpid", "", pr.sys_getpid);
 def(173, "getppid", "", pr.sys_getppid);
@@ -188,14 +214,25 @@ def(260, "wait4", "dxdx", pr.sys_wait4);
 def(261, "prlimit64", "ddxx", pr.sys_prlimit64, "partial", "fixed limits; setting is ignored");
 def(276, "renameat2", "dsdsx", fs.sys_renameat2);
 def(278, "getrandom", "xux", pr.sys_getrandom);
-def(279, "memfd_create", "sx", fs.sys_memfd_create, "partial", "empty read-only file");
+def(279, "memfd_create", "sx", mfd.sys_memfd_create, "partial", "MFD_HUGETLB is EINVAL (no huge pages)");
 def(281, "execveat", "dsxxx", undefined);
-def(283, "membarrier", "dd", pr.sys_zero);
+def(285, "copy_file_range", "dxdxux", fs.sys_copy_file_range, "partial", "copies through a buffer, at most 1 MiB per call (a short count, as allowed)");
+def(283, "membarrier", "dd", sch.sys_membarrier);
 def(291, "statx", "dsxxx", fs.sys_statx);
-def(293, "rseq", "xudx", undefined);
+enosys(293, "rseq", "xudx", "no restartable sequences (glibc then runs without them, as on a kernel without CONFIG_RSEQ)");
+def(424, "pidfd_send_signal", "ddxx", pfd.sys_pidfd_send_signal);
+enosys(425, "io_uring_setup", "ux", "no io_uring (programs fall back to epoll/threads, as with io_uring disabled)");
+enosys(426, "io_uring_enter", "duux", "no io_uring");
+enosys(427, "io_uring_register", "dudx", "no io_uring");
+def(434, "pidfd_open", "dx", pfd.sys_pidfd_open);
 def(435, "clone3", "xu", pr.sys_clone3);
-def(436, "close_range", "ddx", fs.sys_close_range);
+def(436, "close_range", "uux", fs.sys_close_range);
+def(438, "pidfd_getfd", "ddx", pfd.sys_pidfd_getfd);
 def(439, "faccessat2", "dsox", fs.sys_faccessat2);
+def(441, "epoll_pwait2", "dxdxx", pl.sys_epoll_pwait2);
+enosys(444, "landlock_create_ruleset", "xux", "no Landlock (as a kernel built without it)");
+enosys(445, "landlock_add_rule", "ddxx", "no Landlock");
+enosys(446, "landlock_restrict_self", "dx", "no Landlock");
 def(452, "fchmodat2", "dsox", fs.sys_fchmodat2);
 
 const AT_FDCWD = -100;
@@ -226,6 +263,21 @@ export function formatCall(_k: Kernel, t: Thread, nr: number, a: number[]): stri
 /** Register values are signed numbers; strace shows them as the unsigned 64-bit word. */
 const hex = hex64;
 function unsigned(v: number): string { return v < 0 ? (2n ** 64n + BigInt(Math.trunc(v))).toString() : String(v); }
+
+/** Every entry in number order (for `rvisor exec --syscalls`). */
+export function syscallEntries(): SyscallEntry[] {
+  return SYSCALLS.filter((e): e is SyscallEntry => e !== undefined);
+}
+
+/** The table as text: one line per call (number, name, status, why), then the counts. */
+export function syscallTable(): string {
+  const rows = syscallEntries();
+  const w = Math.max(...rows.map((e) => e.name.length));
+  const lines = rows.map((e) => `${String(e.nr).padStart(3)}  ${e.name.padEnd(w)}  ${e.status.padEnd(11)}${e.why !== undefined ? "  " + e.why : ""}`.trimEnd());
+  const c = coverage();
+  lines.push(`${rows.length} calls: ${c.supported} supported, ${c.partial} partial, ${c.unsupported} unsupported (others: ENOSYS)`);
+  return lines.join("\n") + "\n";
+}
 
 /** Counts by status (for reports and tests). */
 export function coverage(): Record<Status, number> {

@@ -1,16 +1,19 @@
 // `rvisor exec`: runs a riscv64 Linux program in the process VM (src/user/).
 //   rvisor exec [--cpu PROFILE] [--jit off|on] [--root DIR | --layer DIR... [--upper DIR] [-v HOST:GUEST[:ro]]...] [--ro] [-L DIR]
-//               [--strace] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+//               [--strace] [--verbose] [--orphans wait|kill] [-E VAR=VAL]... [-U VAR]... PROGRAM [ARGS...]
+//   rvisor exec --syscalls   (the system-call table: every call, its status and why)
 import { posix, resolve } from "node:path";
 import { statSync, readFileSync } from "node:fs";
 import { OverlayFs, type OverlayLower, type OverlayVolume } from "../../user/overlay.js";
 import { UsageError, applyJitOption, cpuUsage, jitUsage, parseCpu, parseMem } from "../../cli/main.js";
 import { DEFAULT_PROFILE, type Isa } from "../../cpu/isa.js";
 import { GUEST_GID, GUEST_UID, Kernel } from "../../user/kernel.js";
+import { syscallTable } from "../../user/syscalls.js";
 import { ExecError } from "../../user/loader.js";
 import { nodeUserHost } from "./user_host.js";
 
 export const EXEC_USAGE = `usage: rvisor exec [options] PROGRAM [ARGS...]
+       rvisor exec --syscalls
 
 options:
   --root DIR     DIR is the guest's / (nothing outside it is reachable)
@@ -26,6 +29,10 @@ options:
   --ro           make the root read-only
   -L DIR         look paths up under DIR first, then on the host (like qemu-riscv64 -L)
   --strace       print each system call with its arguments and result (stderr)
+  --verbose      warn (once per call) when the program makes a system call rvisor does
+                 not implement; quiet by default, as qemu-riscv64 (--strace implies it)
+  --syscalls     list every system call rvisor knows: number, name, status (supported,
+                 partial, unsupported) and why, then the counts; runs nothing
   -E VAR=VALUE   set an environment variable (repeatable)
   -U VAR         unset an environment variable (repeatable)
   --mem SIZE     guest memory, 16M to 2G, e.g. 512M or 2G; a bare number is MiB (default 1G)
@@ -41,7 +48,7 @@ Ctrl-Z signal the guest's foreground process group, never rvisor itself.
 `;
 
 export interface ExecOptions {
-  root: string; readonly: boolean; prefix: string | null; strace: boolean; env: string[]; argv: string[]; memBytes: number;
+  root: string; readonly: boolean; prefix: string | null; strace: boolean; verbose: boolean; env: string[]; argv: string[]; memBytes: number;
   orphans: "wait" | "kill"; isa: Isa;
   /** A layered root: lower layers (lowest first), the upper (or null), volumes. Empty layers and no upper: not layered. */
   layers: string[]; upper: string | null; volumes: OverlayVolume[];
@@ -66,7 +73,7 @@ function parseVolume(v: string): OverlayVolume {
 }
 
 export function parseExecArgs(argv: string[]): ExecOptions {
-  let root = "/", ro = false, strace = false, prefix: string | null = null, memBytes = 1 << 30;
+  let root = "/", ro = false, strace = false, verbose = false, prefix: string | null = null, memBytes = 1 << 30;
   let orphans: "wait" | "kill" = "wait";
   let isa = parseCpu(DEFAULT_PROFILE);
   const layers: string[] = [], volumes: OverlayVolume[] = [];
@@ -94,6 +101,7 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     else if (a === "--ro") ro = true;
     else if (a === "-L") prefix = need(a);
     else if (a === "--strace" || a === "-strace") strace = true;
+    else if (a === "--verbose") verbose = true;
     else if (a === "-E") { const kv = need(a); const eq = kv.indexOf("="); if (eq < 0) throw new UsageError(`exec: -E wants VAR=VALUE, got '${kv}'`); env.set(kv.slice(0, eq), kv.slice(eq + 1)); }
     else if (a === "-U") env.delete(need(a));
     else if (a === "--mem") memBytes = parseMem(need(a), "exec: --mem");
@@ -136,11 +144,16 @@ export function parseExecArgs(argv: string[]): ExecOptions {
     if (!ok) throw new UsageError(`exec: -L ${prefix} is not a directory`);
     prefix = resolve(prefix);
   }
-  return { root, readonly: ro || (layered && upper === null), prefix, strace, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa, layers, upper, volumes, ...(jit !== undefined ? { jit } : {}) };
+  return { root, readonly: ro || (layered && upper === null), prefix, strace, verbose, env: [...env].map(([k, v]) => `${k}=${v}`), argv: rest, memBytes, orphans, isa, layers, upper, volumes, ...(jit !== undefined ? { jit } : {}) };
 }
 
 export async function execMain(argv: string[]): Promise<number> {
   if (argv[0] === "-h" || argv[0] === "--help") { process.stdout.write(EXEC_USAGE); return 0; }
+  if (argv[0] === "--syscalls") {
+    if (argv.length > 1) throw new UsageError("exec: --syscalls takes no program (it lists the system-call table)");
+    process.stdout.write(syscallTable());
+    return 0;
+  }
   const o = parseExecArgs(argv);
   applyJitOption(o.jit, "exec: --jit");
   const host = nodeUserHost();
@@ -163,7 +176,7 @@ export async function execMain(argv: string[]): Promise<number> {
     }
   }
   const k = new Kernel(host, {
-    root: o.root, readonly: o.readonly, strace: o.strace, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans, isa: o.isa,
+    root: o.root, readonly: o.readonly, strace: o.strace, verbose: o.verbose, prefix: o.prefix, memBytes: o.memBytes, orphans: o.orphans, isa: o.isa,
     log: (line) => process.stderr.write(line + "\n"), fs: overlay,
   });
   if (overlay !== undefined) overlay.creds = { uid: k.uid, gid: k.gid };

@@ -249,6 +249,6 @@ export class NodeClock implements HostClock {
 export function nodeUserHost(): UserHost {
   return {
     fs: new NodeFs(), term: new NodeTerminal(), clock: new NodeClock(), net: new NodeNet(),
-    random: (b) => { randomFillSync(b); }, hostname: os.hostname(),
+    random: (b) => { randomFillSync(b); }, hostname: os.hostname(), cpus: os.availableParallelism(),
   };
 }
