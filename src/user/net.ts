@@ -198,12 +198,21 @@ export abstract class Socket extends OpenFile {
   /** Host path or abstract key registered in `unixNames`. */
   unixKey: string | null = null;
   credPid = 0;
+  /** Wakeups of this socket's waiters (data, a connection, room, end of file, an error): EPOLLET edges. */
+  gen = 0;
   constructor(readonly k: Kernel, readonly domain: number, readonly type: number, readonly protocol: number) {
     super();
     this.flags = 2;
     this.path = `socket:[${nextSockId++}]`;
   }
   override stat(): HostStat { return fakeStat(S_IFSOCK | 0o777); }
+  /**
+   * Linux wakes a socket's wait queue (sk_data_ready, sk_write_space, sk_state_change) on every
+   * arrival, not only when it turns readable, and an EPOLLET interest reports each such wakeup.
+   */
+  override wakeups(): number { return this.gen; }
+  /** Wakes this socket's waiters: an edge for EPOLLET interests, and a re-check for blocked calls. */
+  wake(): void { this.gen++; OpenFile.notify(); }
   abstract bind(t: Thread, a: GuestAddr): R;
   abstract connect(t: Thread, a: GuestAddr, nonblock: boolean): R;
   listen(_backlog: number): R { return -EOPNOTSUPP; }
@@ -269,23 +278,23 @@ export class StreamSocket extends Socket {
         this.state = "connected";
         if (this.domain !== AF_UNIX) { this.local = local; this.peer = remote; }
         this.applyOptions();
-        OpenFile.notify();
+        this.wake();
       },
       data: (chunk) => {
         if (this.rdShut) return;
         this.rx.push({ data: chunk, rights: null, from: null });
         this.rxBytes += chunk.length;
         if (this.rxBytes > RX_HIGH && this.host !== null && !this.hostPaused) { this.hostPaused = true; this.host.pause(); }
-        OpenFile.notify();
+        this.wake();
       },
-      end: () => { this.rxEof = true; OpenFile.notify(); },
-      drained: () => { this.writeBlocked = false; OpenFile.notify(); },
+      end: () => { this.rxEof = true; this.wake(); },
+      drained: () => { this.writeBlocked = false; this.wake(); },
       error: (errno) => {
         this.soError = errno;
-        if (this.state === "connecting") { this.state = "init"; this.host = null; OpenFile.notify(); return; }
+        if (this.state === "connecting") { this.state = "init"; this.host = null; this.wake(); return; }
         this.rxEof = true;
         this.wrShut = true;
-        OpenFile.notify();
+        this.wake();
       },
     };
   }
@@ -346,10 +355,10 @@ export class StreamSocket extends Socket {
         this.acceptQ.push(c);
         for (const [key, v] of this.opts) c.opts.set(key, v);
         c.applyOptions();
-        OpenFile.notify();
+        this.wake();
         return c.events();
       },
-      error: (errno) => { this.soError = errno; OpenFile.notify(); },
+      error: (errno) => { this.soError = errno; this.wake(); },
     }, (r) => {
       if (typeof r === "number" && this.domain === AF_UNIX && r !== -EADDRINUSE && r !== -ENOENT && r !== -EACCES && r !== -ENOTDIR && r !== -EROFS) {
         // The host cannot listen there (a path too long for the host, say): the name stays guest-only.
@@ -405,7 +414,8 @@ export class StreamSocket extends Socket {
     client.state = "connected";
     server.peer = client.local;
     this.acceptQ.push(server);
-    OpenFile.notify();
+    client.gen++;
+    this.wake();
     return true;
   }
 
@@ -474,7 +484,7 @@ export class StreamSocket extends Socket {
       const n = Math.min(room, data.length);
       p.rx.push({ data: data.slice(0, n), rights, from: null });
       p.rxBytes += n;
-      OpenFile.notify();
+      p.wake();
       return n;
     }
     if (this.host === null) return -ENOTCONN;
@@ -513,6 +523,8 @@ export class StreamSocket extends Socket {
     if (!peek) {
       this.rxBytes -= n;
       if (this.hostPaused && this.rxBytes < RX_LOW && this.host !== null) { this.hostPaused = false; this.host.resume(); }
+      // Room for an in-kernel writer (sk_write_space).
+      if (this.peerSock !== null) this.peerSock.gen++;
       OpenFile.notify();
     }
     return { data: out.subarray(0, n), from: null, rights, flags: 0, full: n };
@@ -529,10 +541,10 @@ export class StreamSocket extends Socket {
     }
     if ((how === 1 || how === 2) && !this.wrShut) {
       this.wrShut = true;
-      if (this.peerSock !== null) this.peerSock.rxEof = true;
+      if (this.peerSock !== null) { this.peerSock.rxEof = true; this.peerSock.gen++; }
       else this.host?.shutdownWrite();
     }
-    OpenFile.notify();
+    this.wake();
     return 0;
   }
 
@@ -566,7 +578,7 @@ export class StreamSocket extends Socket {
     this.acceptQ = [];
     this.listener?.close();
     this.listener = null;
-    if (this.peerSock !== null) { this.peerSock.rxEof = true; }
+    if (this.peerSock !== null) { this.peerSock.rxEof = true; this.peerSock.gen++; }
     if (this.host !== null && was !== "closed") this.host.close();
     OpenFile.notify();
   }
@@ -608,9 +620,9 @@ export class DgramSocket extends Socket {
           if (this.peer !== null && (from.port !== this.peer.port || !sameHost(from.address, this.peer.address))) return;
           if (this.rxQ.length >= 1024) return; // a full receive buffer drops datagrams
           this.rxQ.push({ data, rights: null, from });
-          OpenFile.notify();
+          this.wake();
         },
-        error: (errno) => { this.soError = errno; OpenFile.notify(); },
+        error: (errno) => { this.soError = errno; this.wake(); },
       });
       if (this.option(SOL_SOCKET, SO_BROADCAST) !== 0) this.host.setBroadcast(true);
     }
@@ -680,7 +692,7 @@ export class DgramSocket extends Socket {
       if (data.length > LOCAL_CAPACITY) return -EMSGSIZE;
       if (dst.rxQ.length >= 256) return -EAGAIN;
       dst.rxQ.push({ data: data.slice(), rights, from: this.local });
-      OpenFile.notify();
+      dst.wake();
       return data.length;
     }
     const dest = to ?? this.peer;
@@ -710,8 +722,8 @@ export class DgramSocket extends Socket {
   override shutdown(how: number): number {
     if (this.peer === null && this.peerSock === null) return -ENOTCONN;
     if (how === 0 || how === 2) this.rdShut = true;
-    if (how === 1 || how === 2) { this.wrShut = true; if (this.peerSock !== null) this.peerSock.peerClosed = true; }
-    OpenFile.notify();
+    if (how === 1 || how === 2) { this.wrShut = true; if (this.peerSock !== null) { this.peerSock.peerClosed = true; this.peerSock.gen++; } }
+    this.wake();
     return 0;
   }
 
@@ -732,7 +744,7 @@ export class DgramSocket extends Socket {
     this.closed = true;
     for (const s of this.rxQ) releaseRights(s.rights);
     this.rxQ = [];
-    if (this.peerSock !== null && this.peerSock.peerSock === this) this.peerSock.peerClosed = true;
+    if (this.peerSock !== null && this.peerSock.peerSock === this) { this.peerSock.peerClosed = true; this.peerSock.gen++; }
     this.host?.close();
     this.host = null;
     OpenFile.notify();

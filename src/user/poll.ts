@@ -109,10 +109,17 @@ export class EpollFile extends OpenFile {
   readonly interest = new Map<number, Interest>();
   constructor() { super(); this.path = "anon_inode:[eventpoll]"; }
   /**
+   * EPOLL_CTL_ADD / EPOLL_CTL_MOD: a fresh interest in fd. ep_insert and ep_modify check the
+   * file's readiness at once, so an edge-triggered interest reports what is ready now.
+   */
+  arm(fd: number, file: OpenFile, events: number, data: bigint): void {
+    this.interest.set(fd, { fd, file, events: events >>> 0, data, disabled: false, seen: file.wakeups() - 1, reported: 0 });
+  }
+  /**
    * Interests with events to report, at most max, and what each reports. Level-triggered ones
    * are reported while ready. Edge-triggered ones (EPOLLET) only after an edge: a wakeup of the
-   * file since the last report (OpenFile.wakeups), or a readiness bit that was off then; a file
-   * that stops being ready is armed again.
+   * file since the last report (OpenFile.wakeups), or a readiness bit that was off then; a bit
+   * that goes off is armed again.
    */
   ready(max: number): [Interest, number][] {
     const out: [Interest, number][] = [];
@@ -120,7 +127,10 @@ export class EpollFile extends OpenFile {
       if (out.length >= max) break;
       if (i.disabled || i.file.refs <= 0) continue;
       const ev = i.file.poll() & (i.events | POLLERR | POLLHUP);
-      if (ev === 0) { i.reported = 0; continue; }
+      // A readiness bit that went off is armed again (a file ready to write stays so while its
+      // readable edge comes and goes).
+      i.reported &= ev;
+      if (ev === 0) continue;
       if ((i.events & EPOLLET) !== 0 && i.file.wakeups() === i.seen && (ev & ~i.reported) === 0) continue;
       out.push([i, ev]);
     }
@@ -162,10 +172,9 @@ export function sys_epoll_ctl(_k: Kernel, t: Thread, a: number[]): R {
   // EPOLLEXCLUSIVE only with ADD, and not with EPOLLONESHOT.
   if ((events & EPOLLEXCLUSIVE) !== 0 && (op !== EPOLL_CTL_ADD || (events & EPOLLONESHOT) !== 0)) return -EINVAL;
   const has = ep.interest.get(fd);
-  const fresh = (): Interest => ({ fd, file: f, events: events >>> 0, data, disabled: false, seen: f.wakeups() - 1, reported: 0 });
-  if (op === EPOLL_CTL_ADD) { if (has !== undefined) return -EEXIST; ep.interest.set(fd, fresh()); }
+  if (op === EPOLL_CTL_ADD) { if (has !== undefined) return -EEXIST; ep.arm(fd, f, events, data); }
   else if (op === EPOLL_CTL_DEL) { if (has === undefined) return -ENOENT; ep.interest.delete(fd); }
-  else if (op === EPOLL_CTL_MOD) { if (has === undefined) return -ENOENT; if ((has.events & EPOLLEXCLUSIVE) !== 0) return -EINVAL; ep.interest.set(fd, fresh()); }
+  else if (op === EPOLL_CTL_MOD) { if (has === undefined) return -ENOENT; if ((has.events & EPOLLEXCLUSIVE) !== 0) return -EINVAL; ep.arm(fd, f, events, data); }
   else return -EINVAL;
   OpenFile.notify();
   return 0;
