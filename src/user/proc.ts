@@ -101,7 +101,7 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   const p = parts[0] === "self" || parts[0] === "thread-self" ? t.proc : pidOf(k, parts[0]);
   if (p === null) return -ENOENT;
   if (parts.length === 1) {
-    return new MemDir(() => ["exe", "cwd", "root", "fd", "maps", "cmdline", "stat", "status", "comm", "environ", "task"].map((name, i) => ({ name, ino: 100 + i, type: 8 })), g);
+    return new MemDir(() => ["exe", "cwd", "root", "fd", "maps", "smaps_rollup", "cmdline", "stat", "status", "comm", "environ", "task"].map((name, i) => ({ name, ino: 100 + i, type: 8 })), g);
   }
   const main = [...p.threads][0];
   switch (parts[1]) {
@@ -123,6 +123,7 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
       if (parts.length === 2) return new MemDir(() => [...p.threads].map((x) => ({ name: String(x.tid), ino: x.tid, type: 4 })), g);
       return procOpen(k, t, `/proc/${p.pid}/${parts.slice(3).join("/")}`);
     case "maps": return file(p.as.mapsText());
+    case "smaps_rollup": return file(smapsRollup(k, p));
     case "cmdline": return file(p.argv.map((a) => a + "\0").join(""));
     case "environ": return file("");
     case "comm": return file(p.comm + "\n");
@@ -145,3 +146,24 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   }
   return -ENOENT;
 }
+
+/**
+ * /proc/PID/smaps_rollup (fs/proc/task_mmu.c show_smaps_rollup): the process's resident pages,
+ * split into frames it shares with other address spaces or page caches (after a copy-on-write
+ * fork, until one side writes) and frames only it holds. rvisor keeps no dirty bits, so every
+ * resident page counts as dirty, as a written anonymous page does on Linux.
+ */
+function smapsRollup(k: Kernel, p: Process): string {
+  let shared = 0, priv = 0, pss = 0;
+  for (const pa of p.as.pages.values()) {
+    const n = k.frames.count(pa);
+    if (n > 1) shared++; else priv++;
+    pss += PAGE_KB / Math.max(1, n);
+  }
+  const lo = p.as.vmas.length > 0 ? p.as.vmas[0].start : 0, hi = p.as.vmas.length > 0 ? p.as.vmas[p.as.vmas.length - 1].end : 0;
+  const kb = (name: string, v: number): string => `${(name + ":").padEnd(16)}${String(Math.floor(v)).padStart(8)} kB\n`;
+  return `${lo.toString(16).padStart(8, "0")}-${hi.toString(16).padStart(8, "0")} ---p 00000000 00:00 0                          [rollup]\n` +
+    kb("Rss", (shared + priv) * PAGE_KB) + kb("Pss", pss) + kb("Shared_Clean", 0) + kb("Shared_Dirty", shared * PAGE_KB) +
+    kb("Private_Clean", 0) + kb("Private_Dirty", priv * PAGE_KB) + kb("Swap", 0);
+}
+const PAGE_KB = 4;

@@ -83,31 +83,37 @@ static void probes_part(void) {
   printf("syscall 1000 %ld errno %d\n", syscall(1000), errno);
 }
 
-static long mem_free_kb(void) {
-  FILE *f = fopen("/proc/meminfo", "r");
-  char line[128]; long v = -1;
-  while (f != NULL && fgets(line, sizeof line, f) != NULL) if (sscanf(line, "MemFree: %ld kB", &v) == 1) break;
+/** A field of /proc/self/smaps_rollup, in kB: this process's own page counts, whatever other processes do meanwhile. */
+static long rollup_kb(const char *field) {
+  FILE *f = fopen("/proc/self/smaps_rollup", "r");
+  char line[160], name[64]; long v = -1, x;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "%63[^:]: %ld kB", name, &x) == 2 && strcmp(name, field) == 0) { v = x; break; }
   if (f != NULL) fclose(f);
   return v;
 }
+static long private_kb(void) { return rollup_kb("Private_Clean") + rollup_kb("Private_Dirty"); }
+static long shared_kb(void) { return rollup_kb("Shared_Clean") + rollup_kb("Shared_Dirty"); }
 
 #define HEAP (128L << 20)
 
 static void cow_part(void) {
   char *heap = malloc(HEAP);
   memset(heap, 0x5a, HEAP);
-  long before = mem_free_kb();
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   pid_t c = fork();
   if (c == 0) {
-    long in_child = mem_free_kb();
-    // Less than a tenth of the heap may go to the fork (page tables): nothing was copied.
-    int shared = before - in_child < (HEAP >> 10) / 10;
-    heap[0] = 1; heap[HEAP / 2] = 2; // two writes copy two pages
-    long after_writes = mem_free_kb();
-    int two = in_child - after_writes >= 8 && in_child - after_writes < 64;
-    _exit(shared && two && heap[1] == 0x5a ? 0 : 1);
+    // Right after fork the heap's pages are still the parent's frames, shared (nothing was copied).
+    long shared = shared_kb(), priv = private_kb();
+    int no_copy = shared >= (HEAP >> 10) && priv < (HEAP >> 10) / 10;
+    // Two writes copy two pages (volatile: the heap never escapes, so the compiler could sink them past the reads).
+    ((volatile char *)heap)[0] = 1; ((volatile char *)heap)[HEAP / 2] = 2;
+    long priv_after = private_kb(), shared_after = shared_kb();
+    // Two heap pages (and perhaps a stack page or two, which the parent's own writes unshare) became private.
+    int two = priv_after - priv >= 8 && priv_after - priv < 64 && shared - shared_after >= 8;
+    if (!no_copy || !two) fprintf(stderr, "cow: shared %ld kB private %ld kB after fork; %ld / %ld after two writes\n", shared, priv, shared_after, priv_after);
+    _exit(no_copy && two && heap[1] == 0x5a ? 0 : 1);
   }
   int st;
   waitpid(c, &st, 0);
