@@ -1,7 +1,8 @@
 // riscv_hwprobe(2) (syscall 258): what the hart implements, as Linux 6.12 answers it
 // (arch/riscv/kernel/sys_hwprobe.c, uapi asm/hwprobe.h; Documentation/arch/riscv/hwprobe.rst).
 // The answers come from the process VM's Isa, the same object that builds its decoder, so a
-// program is told exactly what it may execute. The process VM is one CPU (cpu 0).
+// program is told exactly what it may execute. Every online CPU (the host's count, as
+// sched_getaffinity and /proc/cpuinfo report it: sched.ts onlineCpus) has the same values.
 //
 //   long riscv_hwprobe(struct riscv_hwprobe *pairs, size_t pair_count,
 //                      size_t cpusetsize, cpu_set_t *cpus, unsigned int flags);
@@ -12,6 +13,7 @@ import type { Thread } from "./task.js";
 import { EFAULT, EINVAL } from "./errno.js";
 import { ptr, sizeT, uint } from "./args.js";
 import { USER_TOP } from "./memory.js";
+import { cpumaskBytes, onlineCpus } from "./sched.js";
 
 export const RISCV_HWPROBE_KEY_MVENDORID = 0;
 export const RISCV_HWPROBE_KEY_MARCHID = 1;
@@ -53,7 +55,7 @@ export const CPUMASK_SIZE = 16;
 /** Keys whose value is a set of bits (asm/hwprobe.h hwprobe_key_is_bitmask), for WHICH_CPUS matching. */
 const BITMASK_KEYS: ReadonlySet<number> = new Set([RISCV_HWPROBE_KEY_BASE_BEHAVIOR, RISCV_HWPROBE_KEY_IMA_EXT_0, RISCV_HWPROBE_KEY_CPUPERF_0]);
 
-/** The value of `key` on this (one-CPU) machine, or null for a key Linux 6.12 does not know. */
+/** The value of `key` on every CPU of this machine, or null for a key Linux 6.12 does not know. */
 export function hwprobeValue(isa: Isa, key: bigint): bigint | null {
   if (key < 0n || key > BigInt(RISCV_HWPROBE_MAX_KEY)) return null;
   switch (Number(key)) {
@@ -103,14 +105,16 @@ function writePair(t: Thread, at: number, key: bigint, value: bigint): boolean {
 
 export function sys_riscv_hwprobe(k: Kernel, t: Thread, a: number[]): number {
   const pairs = ptr(a[0]), pairCount = sizeT(a[1]), cpusetsize = sizeT(a[2]), cpus = a[3], flags = uint(a[4]);
-  const isa = k.code.isa;
-  if ((flags & RISCV_HWPROBE_WHICH_CPUS) !== 0) return whichCpus(isa, t, pairs, pairCount, cpusetsize, cpus, flags);
+  const isa = k.code.isa, online = onlineCpus(k);
+  if ((flags & RISCV_HWPROBE_WHICH_CPUS) !== 0) return whichCpus(isa, online, t, pairs, pairCount, cpusetsize, cpus, flags);
   if (flags !== 0) return -EINVAL; // reserved flags
   // NULL and 0 are a shortcut for all online CPUs; otherwise the set must hold an online one.
   if (cpusetsize !== 0 || cpus !== 0) {
     const set = readUser(t, cpus, Math.min(cpusetsize, CPUMASK_SIZE));
     if (set === null) return -EFAULT;
-    if (set.length === 0 || (set[0] & 1) === 0) return -EINVAL;
+    let any = false;
+    for (let i = 0; i < Math.min(online, set.length * 8); i++) if ((set[i >> 3] & (1 << (i & 7))) !== 0) { any = true; break; }
+    if (!any) return -EINVAL;
   }
   for (let i = 0; i < pairCount; i++) {
     const at = pairs + i * PAIR_BYTES;
@@ -129,16 +133,26 @@ export function sys_riscv_hwprobe(k: Kernel, t: Thread, a: number[]): number {
  * values match every pair (a bitmask key matches when the CPU has all the asked bits). An
  * unknown key is rewritten to -1 and empties the set. An empty set on input means all CPUs.
  */
-function whichCpus(isa: Isa, t: Thread, pairs: number, pairCount: number, cpusetsize: number, cpus: number, flags: number): number {
+function whichCpus(isa: Isa, online: number, t: Thread, pairs: number, pairCount: number, cpusetsize: number, cpus: number, flags: number): number {
   if (flags !== RISCV_HWPROBE_WHICH_CPUS) return -EINVAL;
   if (cpusetsize === 0 || cpus === 0) return -EINVAL;
   const size = Math.min(cpusetsize, CPUMASK_SIZE);
   const set = readUser(t, cpus, size);
   if (set === null) return -EFAULT;
-  // Only cpu 0 is online: bit 0 of the first word is the whole set (cpumask_and with the online
-  // mask rewrites that word; the bytes after it are written back as they came).
-  let cpu0 = (set[0] & 1) !== 0;
-  if (!cpu0) { set.fill(0); cpu0 = true; } // empty: all online CPUs
+  // cpumask_and with the online mask rewrites the words of nr_cpu_ids bits (offline CPUs'
+  // bits cleared); the bytes after them are written back as they came.
+  const maskBytes = Math.min(size, cpumaskBytes(online));
+  const isOnline = (i: number): boolean => i < online;
+  let any = false;
+  for (let i = 0; i < maskBytes * 8; i++) {
+    const bit = 1 << (i & 7);
+    if (!isOnline(i)) set[i >> 3] &= ~bit;
+    else if ((set[i >> 3] & bit) !== 0) any = true;
+  }
+  // Empty: all online CPUs.
+  if (!any) for (let i = 0; i < Math.min(online, maskBytes * 8); i++) set[i >> 3] |= 1 << (i & 7);
+  // Every CPU has the same values: the pairs keep the set or empty it.
+  let match = true;
   let clearAll = false;
   for (let i = 0; i < pairCount; i++) {
     const at = pairs + i * PAIR_BYTES;
@@ -152,10 +166,9 @@ function whichCpus(isa: Isa, t: Thread, pairs: number, pairCount: number, cpuset
       if (!writePair(t, at, -1n, 0n)) return -EFAULT;
     }
     if (clearAll || have === null) continue;
-    const match = BITMASK_KEYS.has(Number(key)) ? (have & want) === want : have === want;
-    if (!match) cpu0 = false;
+    if (!(BITMASK_KEYS.has(Number(key)) ? (have & want) === want : have === want)) match = false;
   }
   if (clearAll) set.fill(0);
-  else { set.fill(0, 0, Math.min(size, 8)); if (cpu0) set[0] = 1; }
+  else if (!match) set.fill(0, 0, maskBytes);
   return t.proc.as.write(cpus, set) ? 0 : -EFAULT;
 }

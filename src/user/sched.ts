@@ -22,7 +22,7 @@ export function onlineCpus(k: Kernel): number {
 export function cpuList(n: number): string { return n === 1 ? "0\n" : `0-${n - 1}\n`; }
 
 /** cpumask_size(): nr_cpu_ids bits rounded up to whole longs. */
-function cpumaskBytes(n: number): number { return Math.ceil(n / 64) * 8; }
+export function cpumaskBytes(n: number): number { return Math.ceil(n / 64) * 8; }
 
 function targetOk(k: Kernel, t: Thread, pid: number): boolean {
   return pid === 0 || pid === t.tid || k.threads.has(pid);

@@ -208,7 +208,7 @@ def(229, "munlock", "xu", mm.sys_mlock);
 def(232, "mincore", "xux", mm.sys_mincore);
 def(233, "madvise", "xud", mm.sys_madvise, "partial", "MADV_DONTNEED/MADV_FREE free the pages (read back as zero); other advice is accepted and ignored");
 def(242, "accept4", "dxxx", nt.sys_accept4);
-def(258, "riscv_hwprobe", "xuuxx", hw.sys_riscv_hwprobe, "partial", "one CPU; no vDSO, so every probe is this system call");
+def(258, "riscv_hwprobe", "xuuxx", hw.sys_riscv_hwprobe, "partial", "no vDSO, so every probe is this system call");
 def(259, "riscv_flush_icache", "xxx", pr.sys_zero);
 def(260, "wait4", "dxdx", pr.sys_wait4);
 def(261, "prlimit64", "ddxx", pr.sys_prlimit64, "partial", "fixed limits; setting is ignored");

@@ -4,6 +4,7 @@
 // 6.1, which has no hwprobe). Prints what it got; the IMA_EXT_0 bits as extension names.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,15 +60,23 @@ int main(void) {
   for (int b = 0; b < 64; b++) if (EXT0[b] && b > 2) printf(" %s", EXT0[b]);
   printf("\n");
 
-  // The cpu set: cpu 0 is the only online CPU.
+  // The cpu set: the online CPUs are the ones sched_getaffinity reports (0 .. n-1).
+  cpu_set_t cs;
+  CPU_ZERO(&cs);
+  int ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : -1;
+  printf("online cpus: %d\n", ncpu);
   struct riscv_hwprobe one = { KEY_IMA_EXT_0, 0 };
   unsigned long set[4] = { 1, 0, 0, 0 };
   result("set {0}", hwprobe(&one, 1, sizeof set[0], set, 0));
   uint64_t ext0 = one.value;
   printf("same value: %d\n", ext0 == all[4].value);
   result("set {0}, 32-byte set (the kernel reads 16)", hwprobe(&one, 1, sizeof set, set, 0));
-  set[0] = 2;
-  result("set {1} (offline)", hwprobe(&one, 1, sizeof set[0], set, 0));
+  // The first CPU past the online ones.
+  set[0] = 0;
+  if (ncpu >= 0 && ncpu < 256) set[ncpu / 64] = 1UL << (ncpu % 64);
+  result("set {n} (offline)", hwprobe(&one, 1, ncpu >= 0 && ncpu < 256 ? (size_t)(ncpu / 64 + 1) * sizeof set[0] : 8, set, 0));
+  memset(set, 0, sizeof set);
+  set[0] = 1;
   result("size 0, set given", hwprobe(&one, 1, 0, set, 0));
   result("size 8, NULL set", hwprobe(&one, 1, 8, NULL, 0));
   result("set at a bad address", hwprobe(&one, 1, 8, (void *)16, 0));
@@ -97,7 +106,7 @@ int main(void) {
   printf("  set %#lx, key %lld value %llu, next key %lld\n", set[0], (long long)unk[0].key, (unsigned long long)unk[0].value, (long long)unk[1].key);
   set[0] = 0xff01; set[1] = 0xabc;
   struct riscv_hwprobe freq = { 8, all[8].value };
-  result("which: bits past cpu 0 are dropped, the second word kept", hwprobe(&freq, 1, 16, set, RISCV_HWPROBE_WHICH_CPUS));
+  result("which: offline CPUs' bits are dropped, words past nr_cpu_ids kept", hwprobe(&freq, 1, 16, set, RISCV_HWPROBE_WHICH_CPUS));
   printf("  set %#lx %#lx\n", set[0], set[1]);
   result("which: size 0", hwprobe(q, 1, 0, set, RISCV_HWPROBE_WHICH_CPUS));
   result("which: NULL set", hwprobe(q, 1, 8, NULL, RISCV_HWPROBE_WHICH_CPUS));
