@@ -1,13 +1,14 @@
 // Debian trixie's own riscv64 programs (python3, perl, coreutils, bash) from a root built from
-// Debian's packages (test/lib/debian_root.ts), run under rvisor (--root) and under qemu-riscv64
+// Debian's packages (mmdebstrap --variant=extract: test/lib/debian_image.ts), run under rvisor (--root) and under qemu-riscv64
 // (-L, the same root): their output must match, and rvisor must print no warnings. LANG=C:
 // the root has no locales (perl would warn about C.UTF-8 under both).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { debianRoot, debianRootUnavailable } from "./lib/debian_root.js";
+import { debianRootfs, debianToolsMissing } from "./lib/debian_image.js";
 import { run, rvisor, toolsMissing } from "./user/build.js";
 
-const skip = toolsMissing() || debianRootUnavailable() || false;
+const built = toolsMissing() || (debianToolsMissing() ?? debianRootfs());
+const skip: string | false = typeof built === "string" ? built : false;
 
 const CASES: { name: string; argv: string[] }[] = [
   { name: "python3", argv: ["/usr/bin/python3.13", "-c", "import os, subprocess, threading, json, hashlib, select, signal, time\n" +
@@ -22,7 +23,8 @@ const CASES: { name: string; argv: string[] }[] = [
 ];
 
 test("user debian: trixie's python3, perl and coreutils match qemu-riscv64 on the same root", { skip, timeout: 600_000 }, async (t) => {
-  const root = debianRoot(undefined, (s) => t.diagnostic(s));
+  if (typeof built === "string") return;
+  const { root } = built;
   for (const c of CASES) {
     const q = await run("qemu-riscv64", ["-E", "LANG=C", "-L", root, root + c.argv[0], ...c.argv.slice(1)], 240_000);
     const r = await rvisor(["-E", "LANG=C", "--root", root, ...c.argv], 240_000);

@@ -1,5 +1,5 @@
-// The Debian trixie riscv64 root the container tests and benchmarks use: Debian's own packages
-// (python3, perl) unpacked by mmdebstrap --variant=extract with merged /usr, as a rootfs tarball
+// The Debian trixie riscv64 root the container tests, the process-VM tests (user_debian) and the
+// benchmarks use: Debian's own packages (python3, perl, bash, coreutils) unpacked by mmdebstrap --variant=extract with merged /usr, as a rootfs tarball
 // (for rvisor image import) and extracted (for qemu-riscv64 -L). Cached under
 // ~/.cache/rvisor/debian-ctr-<key>; the key hashes the suite, architecture, packages, hooks,
 // mmdebstrap's version and this recipe. Building needs Debian's mirror.
@@ -10,8 +10,8 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { which } from "./toolchain.js";
 
-const RECIPE = "debian-ctr-v1";
-const SUITE = "trixie", ARCH = "riscv64", PACKAGES = ["python3", "perl"];
+const RECIPE = "debian-ctr-v2";
+const SUITE = "trixie", ARCH = "riscv64", PACKAGES = ["python3", "perl", "bash", "coreutils"];
 const HOOK = "/usr/share/mmdebstrap/hooks/merged-usr";
 
 /** The tools building and comparing need, missing ones named; null when all are there. */

@@ -37,14 +37,13 @@ export function debianKernelUnavailable(): string | null {
   return null;
 }
 
-export function cacheDir(): string {
+function cacheDir(): string {
   // The guest image's cache root (scripts/lib/image.mjs cacheRoot).
   const root = process.env["RVISOR_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "rvisor");
   return join(root, "debian-kernel");
 }
 
-/** A private riscv64 apt configuration (lists and cache under the rvisor cache root). */
-export class AptRoot {
+class AptRoot {
   readonly dir: string;
   constructor(base: string) {
     this.dir = join(base, `apt-${DEBIAN_SUITE}-riscv64`);
