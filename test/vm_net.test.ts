@@ -33,7 +33,7 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
-/** Gives VM `name` one user-mode card forwarding 127.0.0.1:port to the guest's port 80. */
+/** Gives VM (after create, through its config file, as the REST PUT network-interfaces does) `name` one user-mode card forwarding 127.0.0.1:port to the guest's port 80. */
 function forward(home: string, name: string, port: number): void {
   const p = join(home, "vms", name, "config.json");
   const cfg = JSON.parse(readFileSync(p, "utf8")) as { network: { hostfwd: unknown[] }[] };
@@ -48,9 +48,13 @@ test("managed VM network: DHCP gives 10.0.2.15, hostfwd reaches the guest's http
   let g: GuestConsole | null = null;
   const blocker = net.createServer();
   try {
-    await ok(env, "create", "web", "--memory", "128M", "--cpus", "1");
     const port = await freePort();
-    forward(home, "web", port);
+    await ok(env, "create", "web", "--memory", "128M", "--cpus", "1", "--net", `user,hostfwd=tcp:127.0.0.1:${port}-:80`);
+    const cfg = JSON.parse(readFileSync(join(home, "vms", "web", "config.json"), "utf8")) as { network: { type: string; hostfwd: { hostPort: number }[] }[] };
+    assert.deepEqual(cfg.network.map((n) => [n.type, n.hostfwd.map((f) => f.hostPort)]), [["user", [port]]]);
+    const bad = await rvisor(env, "create", "bad", "--net", "user,net=10.9.0.0/24");
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /a managed VM's user network is 10\.0\.2\.0\/24/);
     await ok(env, "start", "web");
     await waitReady(home, "web");
     g = await attach(env, "web");
@@ -60,7 +64,7 @@ test("managed VM network: DHCP gives 10.0.2.15, hostfwd reaches the guest's http
     await g.run("mkdir -p /tmp/www && echo hello-managed > /tmp/www/index.html && httpd -p 80 -h /tmp/www; echo started");
     assert.equal(await get(port, "/index.html"), "hello-managed\n");
 
-    // A second VM forwarding a host port that is taken: a clear error, and it stays shut off.
+    // A second VM forwarding a host port that is taken: a clear error, and it stays shut off (forward given by editing the config).
     await ok(env, "create", "busy", "--memory", "128M", "--cpus", "1");
     const taken = await freePort();
     await new Promise<void>((r) => blocker.listen(taken, "127.0.0.1", r));
