@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { ApiServer, MAX_BODY_BYTES } from "../src/api/server.js";
 import { OPERATIONS } from "../src/api/openapi.js";
+import { vmMac } from "../src/hypervisor/config.js";
 import { ApiClient, WsConsole, type ApiResponse } from "./lib/api_client.js";
 import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
 
@@ -112,10 +113,26 @@ test("REST: every endpoint on a shut-off VM; responses match the OpenAPI documen
     assert.equal((await api.call("DELETE", dr, "/v1/vms/vm1/drives/data")).status, 204);
     assert.equal((await api.call("GET", dr, "/v1/vms/vm1/drives/data")).status, 404);
 
+    // Network cards: one user-mode card by default, its MAC derived from the VM's name; PUT adds or replaces, DELETE removes.
+    const ni = "/v1/vms/{name}/network-interfaces/{iface_id}", nis = "/v1/vms/{name}/network-interfaces";
+    const mac0 = vmMac("vm1", 0);
+    assert.deepEqual((await api.call("GET", nis, "/v1/vms/vm1/network-interfaces")).json,
+      [{ iface_id: "net0", guest_mac: mac0, type: "user", switch: null, hostfwd: [], restrict: false }]);
+    assert.equal((await api.call("PUT", ni, "/v1/vms/vm1/network-interfaces/lan", { iface_id: "lan", type: "switch", switch: "lab", guest_mac: "52:54:00:00:00:42" })).status, 204);
+    assert.equal((await api.call("PUT", ni, "/v1/vms/vm1/network-interfaces/net0", { iface_id: "net0", hostfwd: [{ hostPort: 18080, guestPort: 80 }] })).status, 204);
+    const nets = [
+      { iface_id: "net0", guest_mac: mac0, type: "user", switch: null, hostfwd: [{ proto: "tcp", hostAddr: "127.0.0.1", hostPort: 18080, guestAddr: null, guestPort: 80 }], restrict: false },
+      { iface_id: "lan", guest_mac: "52:54:00:00:00:42", type: "switch", switch: "lab", hostfwd: [], restrict: false },
+    ];
+    assert.deepEqual((await api.call("GET", nis, "/v1/vms/vm1/network-interfaces")).json, nets);
+    assert.equal((await api.call("DELETE", ni, "/v1/vms/vm1/network-interfaces/lan")).status, 204);
+    assert.deepEqual(e.hv.config("vm1").network.map((n) => n.id), ["net0"]);
+
     assert.deepEqual((await api.call("GET", "/v1/vms/{name}/vm/config", "/v1/vms/vm1/vm/config")).json, {
       "machine-config": { vcpu_count: 1, mem_size_mib: 32, smt: false, cpu_profile: "max", cpu_quota_percent: 100 },
       "boot-source": { kernel_image_path: e.kernel, initrd_path: null, boot_args: "console=ttyS0", firmware: "none" },
       drives: [{ drive_id: "root", path_on_host: e.disk1, is_read_only: true, is_root_device: false, format: "raw" }],
+      "network-interfaces": [nets[0]],
     });
     const logs = await api.call("GET", "/v1/vms/{name}/logs", "/v1/vms/vm1/logs?tail=5");
     assert.deepEqual([logs.status, logs.text], [200, ""]);
@@ -204,7 +221,16 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       ["GET", "/v1/vms/{name}/vm/config", "/v1/vms/nosuch/vm/config", undefined, 404, /does not exist/],
       ["POST", null, "/v1/vms/vm1", {}, 405, /^POST is not allowed on \/v1\/vms\/vm1 \(allowed: GET, DELETE\)$/],
       ["GET", null, "/v2/vms", undefined, 404, /^no such resource: \/v2\/vms$/],
-      ["GET", null, "/v1/vms/vm1/network-interfaces/eth0", undefined, 404, /no such resource/],
+      ["GET", null, "/v1/vms/vm1/network-interfaces/eth0", undefined, 405, /^GET is not allowed on .* \(allowed: PUT, DELETE\)$/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/a", { iface_id: "b" }, 400, /the body's iface_id 'b' differs from the path's 'a'/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/a", { iface_id: "a", host_dev_name: "tap0" }, 400, /^host_dev_name: not supported/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/a", { iface_id: "a", type: "switch" }, 400, /^network\[1\]\.switch: must be a string/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/a", { iface_id: "a", guest_mac: "01:00:5e:00:00:01" }, 400, /^network\[1\]\.mac: must be a unicast MAC/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/a", { iface_id: "a", guest_mac: "nope" }, 400, /^guest_mac: must match pattern/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/a.b", { iface_id: "a.b" }, 400, /^iface_id: invalid interface id 'a\.b'/],
+      ["PUT", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/nosuch/network-interfaces/a", { iface_id: "a" }, 404, /does not exist/],
+      ["DELETE", "/v1/vms/{name}/network-interfaces/{iface_id}", "/v1/vms/vm1/network-interfaces/nosuch", undefined, 404, /^VM 'vm1' has no network interface 'nosuch'$/],
+      ["GET", "/v1/vms/{name}/network-interfaces", "/v1/vms/nosuch/network-interfaces", undefined, 404, /does not exist/],
       ["GET", null, "/v1/vms/vm1/snapshot/create", undefined, 405, /^GET is not allowed on \/v1\/vms\/vm1\/snapshot\/create \(allowed: PUT\)$/],
     ];
     for (const [method, template, path, body, status, message, headers] of cases) {
@@ -212,7 +238,7 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)}: ${r.text}`);
       assert.ok(await api.matches("Error", r.json), `${method} ${path}: ${r.text}`);
       assert.match(fault(r), message, `${method} ${path} ${JSON.stringify(body)}`);
-      if (status === 405) assert.equal(r.headers.allow, /snapshot\/create$/.test(path) ? "PUT" : "GET, DELETE");
+      if (status === 405) assert.equal(r.headers.allow, /snapshot\/create$/.test(path) ? "PUT" : /network-interfaces\//.test(path) ? "PUT, DELETE" : "GET, DELETE");
     }
     // A host limit: creating a second VM would exceed limits.instances=1.
     writeFileSync(join(e.home, "config.json"), JSON.stringify({ "limits.instances": 1 }));

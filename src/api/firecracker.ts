@@ -1,7 +1,10 @@
 // Firecracker's resource shapes (machine-config, boot-source, drives) as views of a VmConfig and
 // as changes to one. Pure functions: the REST handlers hand the result to Hypervisor.update, which
 // validates the whole new definition (parseVmConfig) before anything is written.
-import { DEFAULT_CMDLINE, VmConfigError, type DiskConfig, type DiskFormat, type VmConfig } from "../hypervisor/config.js";
+import {
+  DEFAULT_CMDLINE, VmConfigError, parseNetwork, type DiskConfig, type DiskFormat, type HostForwardConfig, type NetInterfaceConfig,
+  type NetInterfaceType, type VmConfig,
+} from "../hypervisor/config.js";
 import { HypervisorError } from "../hypervisor/api.js";
 import { DEFAULT_PROFILE } from "../cpu/isa.js";
 
@@ -33,10 +36,25 @@ export interface Drive {
 
 export type PartialDrive = Partial<Omit<Drive, "drive_id" | "is_root_device">> & { drive_id: string };
 
+/**
+ * Firecracker's NetworkInterface {iface_id, guest_mac, host_dev_name}. rvisor's cards need no host
+ * device: `type` (rvisor) picks user-mode networking or a VM switch, with its options beside it.
+ */
+export interface NetworkInterface {
+  iface_id: string;
+  guest_mac?: string;
+  host_dev_name?: string;
+  type?: NetInterfaceType;
+  switch?: string | null;
+  hostfwd?: Partial<HostForwardConfig>[];
+  restrict?: boolean;
+}
+
 export interface FullVmConfiguration {
   "machine-config": Required<MachineConfiguration>;
   "boot-source": Required<BootSource>;
   drives: Required<Drive>[];
+  "network-interfaces": Required<Omit<NetworkInterface, "host_dev_name">>[];
 }
 
 export function machineConfigOf(c: VmConfig): Required<MachineConfiguration> {
@@ -80,8 +98,32 @@ export function findDrive(c: VmConfig, id: string): DiskConfig {
   return d;
 }
 
-function sameId(pathId: string, bodyId: string): void {
-  if (pathId !== bodyId) throw new VmConfigError("drive_id", `the body's drive_id '${bodyId}' differs from the path's '${pathId}'`);
+function sameId(pathId: string, bodyId: string, field = "drive_id"): void {
+  if (pathId !== bodyId) throw new VmConfigError(field, `the body's ${field} '${bodyId}' differs from the path's '${pathId}'`);
+}
+
+export function networkInterfaceOf(n: NetInterfaceConfig): Required<Omit<NetworkInterface, "host_dev_name">> {
+  return { iface_id: n.id, guest_mac: n.mac, type: n.type, switch: n.switch, hostfwd: n.hostfwd, restrict: n.restrict };
+}
+
+/**
+ * PUT network-interfaces/{id}: replaces the card of that id in place or appends a new one (its
+ * MAC, when not given, derived from the VM's name and the card's index). Validated as a whole.
+ */
+export function withNetworkInterface(c: VmConfig, id: string, n: NetworkInterface): VmConfig {
+  sameId(id, n.iface_id, "iface_id");
+  if (n.host_dev_name !== undefined) {
+    throw new VmConfigError("host_dev_name", "not supported: rvisor's cards need no host TAP device; set type user (user-mode NAT) or switch (with switch: NAME)");
+  }
+  const entry = { id, type: n.type, mac: n.guest_mac, switch: n.switch, hostfwd: n.hostfwd, restrict: n.restrict };
+  const i = c.network.findIndex((x) => x.id === id);
+  const raw: unknown[] = i < 0 ? [...c.network, entry] : c.network.map((x, j) => j === i ? entry : x);
+  return { ...c, network: parseNetwork(raw, c.name) };
+}
+
+export function withoutNetworkInterface(c: VmConfig, id: string): VmConfig {
+  if (!c.network.some((x) => x.id === id)) throw new HypervisorError("not_found", `VM '${c.name}' has no network interface '${id}'`);
+  return { ...c, network: c.network.filter((x) => x.id !== id) };
 }
 
 /** PUT drives/{id}: replaces the drive of that id in place, or appends a new one. */
@@ -109,5 +151,5 @@ export function withoutDrive(c: VmConfig, id: string): VmConfig {
 }
 
 export function fullConfigOf(c: VmConfig): FullVmConfiguration {
-  return { "machine-config": machineConfigOf(c), "boot-source": bootSourceOf(c), drives: c.disks.map(driveOf) };
+  return { "machine-config": machineConfigOf(c), "boot-source": bootSourceOf(c), drives: c.disks.map(driveOf), "network-interfaces": c.network.map(networkInterfaceOf) };
 }

@@ -7,7 +7,11 @@
 // same thing — machine-config, boot-source, drives/{drive_id}, actions, PATCH vm {state}, errors
 // as {"fault_message": ...} — under a collection /v1/vms/{name}, since one rvisor serves many VMs
 // where Firecracker serves one per process. The collection's bodies are rvisor's VmConfig.
-import { CPUS_MAX, CPUS_MIN, DISK_FORMATS, DRIVE_ID_PATTERN, MEMORY_MIB_MAX, MEMORY_MIB_MIN, NAME_PATTERN } from "../hypervisor/config.js";
+import {
+  CPUS_MAX, CPUS_MIN, DISK_FORMATS, DRIVE_ID_PATTERN, IFACE_ID_PATTERN, MEMORY_MIB_MAX, MEMORY_MIB_MIN, NAME_PATTERN, NET_INTERFACES_MAX,
+  NET_INTERFACE_TYPES,
+} from "../hypervisor/config.js";
+import { SWITCH_NAME_PATTERN } from "../net/switch.js";
 import { PROFILES } from "../cpu/isa.js";
 
 export type JsonSchema = { [key: string]: unknown };
@@ -32,6 +36,19 @@ const memMib: JsonSchema = { type: "integer", minimum: MEMORY_MIB_MIN, maximum: 
 const profile: JsonSchema = { type: "string", enum: Object.keys(PROFILES) };
 const quota: JsonSchema = { type: "integer", minimum: 1, maximum: 100, description: "share of one host core, percent" };
 const format: JsonSchema = { type: "string", enum: [...DISK_FORMATS] };
+const ifaceId: JsonSchema = { type: "string", pattern: IFACE_ID_PATTERN.source };
+const macAddr: JsonSchema = { type: "string", pattern: "^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$", description: "a unicast MAC address, 52:54:00:12:34:56" };
+const switchName: JsonSchema = { type: "string", pattern: SWITCH_NAME_PATTERN.source, description: "a VM switch's name: VMs on one switch reach each other" };
+const port: JsonSchema = { type: "integer", minimum: 1, maximum: 0xffff };
+const hostForward = (required: string[]): JsonSchema => obj({
+  proto: { type: "string", enum: ["tcp", "udp"] }, hostAddr: { type: "string", description: "IPv4 address to listen on (default 127.0.0.1)" }, hostPort: port,
+  guestAddr: nullable({ type: "string", description: "in 10.0.2.0/24; null: the guest's DHCP address 10.0.2.15" }), guestPort: port,
+}, required, { description: "QEMU's hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport" });
+const netInterface = (required: string[]): JsonSchema => obj({
+  id: ifaceId, type: { type: "string", enum: [...NET_INTERFACE_TYPES] }, mac: macAddr,
+  hostfwd: { type: "array", items: hostForward(required.length > 0 ? ["proto", "hostAddr", "hostPort", "guestAddr", "guestPort"] : ["hostPort", "guestPort"]) },
+  restrict: { type: "boolean" }, switch: nullable(switchName),
+}, required);
 const vmState: JsonSchema = { type: "string", enum: ["running", "paused", "shut off", "crashed"] };
 
 export const SCHEMAS = {
@@ -45,6 +62,7 @@ export const SCHEMAS = {
     boot: obj({ firmware: nullable(firmware), kernel: nullable(absPath), initrd: nullable(absPath), cmdline: nullable({ type: "string" }) }),
     disks: { type: "array", items: obj({ id: driveId, path: absPath, format, readonly: { type: "boolean" } }, ["path"]) },
     shares: { type: "array", items: obj({ path: absPath, tag: { type: "string", minLength: 1 }, readonly: { type: "boolean" } }, ["path"]) },
+    network: { type: "array", maxItems: NET_INTERFACES_MAX, items: netInterface([]), description: "left out: one user-mode interface; []: none" },
   }, ["name"], { description: "A VM definition; fields left out take their defaults (1 vCPU, 256 MiB, rvisor's guest image)." }),
   VmConfig: obj({
     version: { type: "integer", const: 1 },
@@ -54,7 +72,7 @@ export const SCHEMAS = {
       ["firmware", "kernel", "initrd", "cmdline"]),
     disks: { type: "array", items: obj({ id: driveId, path: { type: "string" }, format, readonly: { type: "boolean" } }, ["id", "path", "format", "readonly"]) },
     shares: { type: "array", items: obj({ path: { type: "string" }, tag: { type: "string" }, readonly: { type: "boolean" } }, ["path", "tag", "readonly"]) },
-    network: { type: "array", maxItems: 0 },
+    network: { type: "array", maxItems: NET_INTERFACES_MAX, items: netInterface(["id", "type", "mac", "hostfwd", "restrict", "switch"]) },
   }, ["version", "name", "cpus", "memoryMib", "cpu", "boot", "disks", "shares", "network"]),
   VmSummary: obj({ name: vmName, state: vmState, cpus: cpuCount, memoryMib: memMib, pid: nullable({ type: "integer" }) }, ["name", "state", "cpus", "memoryMib", "pid"]),
   VmList: { type: "array", items: ref("VmSummary") },
@@ -86,6 +104,19 @@ export const SCHEMAS = {
     format: { ...format, description: "rvisor: the image format (default raw)" },
   }, ["drive_id", "path_on_host"], { description: "Firecracker's Drive, as a virtio-blk disk." }),
   DriveList: { type: "array", items: ref("Drive") },
+  NetworkInterface: obj({
+    iface_id: ifaceId, guest_mac: { ...macAddr, description: "default: derived from the VM's name and the card's index (52:54:00 prefix)" },
+    host_dev_name: { type: "string", description: "Firecracker's TAP device: refused, rvisor's cards need none (see type)" },
+    type: { type: "string", enum: [...NET_INTERFACE_TYPES], description: "rvisor: user (user-mode NAT, 10.0.2.0/24, the default) or switch (a port on the VM switch named by switch)" },
+    switch: nullable(switchName),
+    hostfwd: { type: "array", items: hostForward(["hostPort", "guestPort"]), description: "rvisor, type user: ports forwarded from the host" },
+    restrict: { type: "boolean", description: "rvisor, type user: the guest reaches only DHCP, DNS, the gateway's echo and the forwards" },
+  }, ["iface_id"], { description: "Firecracker's NetworkInterface, as a virtio-net card" }),
+  NetworkInterfaceInfo: obj({
+    iface_id: ifaceId, guest_mac: macAddr, type: { type: "string", enum: [...NET_INTERFACE_TYPES] }, switch: nullable(switchName),
+    hostfwd: { type: "array", items: hostForward(["proto", "hostAddr", "hostPort", "guestAddr", "guestPort"]) }, restrict: { type: "boolean" },
+  }, ["iface_id", "guest_mac", "type", "switch", "hostfwd", "restrict"]),
+  NetworkInterfaceList: { type: "array", items: ref("NetworkInterfaceInfo") },
   PartialDrive: obj({ drive_id: driveId, path_on_host: absPath, is_read_only: { type: "boolean" }, format }, ["drive_id"]),
   SnapshotDisk: obj({
     index: { type: "integer", minimum: 0 }, path: { type: "string" }, format, readonly: { type: "boolean" },
@@ -119,8 +150,8 @@ export const SCHEMAS = {
     timeout_s: { type: "integer", minimum: 0, maximum: 3600, description: "rvisor, InstanceStop only: seconds the guest has to power off (0: the host stops it at once)" },
   }, ["action_type"]),
   Vm: obj({ state: { type: "string", enum: ["Paused", "Resumed"] } }, ["state"]),
-  FullVmConfiguration: obj({ "machine-config": ref("MachineConfiguration"), "boot-source": ref("BootSource"), drives: ref("DriveList") },
-    ["machine-config", "boot-source", "drives"]),
+  FullVmConfiguration: obj({ "machine-config": ref("MachineConfiguration"), "boot-source": ref("BootSource"), drives: ref("DriveList"), "network-interfaces": ref("NetworkInterfaceList") },
+    ["machine-config", "boot-source", "drives", "network-interfaces"]),
   ConsoleControl: obj({ type: { type: "string", const: "resize" }, cols: { type: "integer", minimum: 1, maximum: WINSIZE_MAX }, rows: { type: "integer", minimum: 1, maximum: WINSIZE_MAX } },
     ["type", "cols", "rows"], { description: "A text frame on the console WebSocket. The serial console has no window size, so a valid resize is accepted and has no effect." }),
   ConsoleTicket: obj({
@@ -176,6 +207,12 @@ export const OPERATIONS = [
   { operationId: "patchDrive", method: "PATCH", path: "/v1/vms/{name}/drives/{drive_id}", summary: "Change a drive's image or flags (the VM must be shut off)", body: "PartialDrive",
     responses: [noContent("updated")] },
   { operationId: "deleteDrive", method: "DELETE", path: "/v1/vms/{name}/drives/{drive_id}", summary: "Remove a drive (the VM must be shut off)", responses: [noContent("removed")] },
+  { operationId: "listNetworkInterfaces", method: "GET", path: "/v1/vms/{name}/network-interfaces", summary: "The VM's network cards",
+    responses: [{ status: 200, description: "the cards", schema: "NetworkInterfaceList" }] },
+  { operationId: "putNetworkInterface", method: "PUT", path: "/v1/vms/{name}/network-interfaces/{iface_id}", summary: "Add or replace a network card (the VM must be shut off)",
+    body: "NetworkInterface", responses: [noContent("added or replaced")] },
+  { operationId: "deleteNetworkInterface", method: "DELETE", path: "/v1/vms/{name}/network-interfaces/{iface_id}", summary: "Remove a network card (the VM must be shut off)",
+    responses: [noContent("removed")] },
   { operationId: "createSyncAction", method: "PUT", path: "/v1/vms/{name}/actions", summary: "Start, stop or kill the VM", body: "InstanceActionInfo",
     responses: [noContent("done: the VM process serves its control socket (start) or is gone (stop, kill)")] },
   { operationId: "patchVm", method: "PATCH", path: "/v1/vms/{name}/vm", summary: "Pause or resume the VM's vCPUs", body: "Vm", responses: [noContent("the VM is in the requested state")] },

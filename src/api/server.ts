@@ -20,7 +20,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { timingSafeEqual } from "node:crypto";
 import { WebSocketServer } from "ws";
-import { validateName, VmConfigError, DRIVE_ID_PATTERN, type VmConfig } from "../hypervisor/config.js";
+import { validateName, VmConfigError, DRIVE_ID_PATTERN, IFACE_ID_PATTERN, type VmConfig } from "../hypervisor/config.js";
 import { HypervisorError, type HypervisorErrorKind, type VmConfigInput } from "../hypervisor/api.js";
 import { SnapshotRecordError, validateSnapshotName } from "../hypervisor/snapshots.js";
 import { ControlError } from "../host/node/vm_control.js";
@@ -29,7 +29,8 @@ import { OPERATIONS, openApiDocument, type Operation, type OperationId, type Sch
 import { compileSchemas, type Validators } from "./validate.js";
 import {
   bootSourceOf, driveOf, findDrive, fullConfigOf, machineConfigOf, withBootSource, withDrive, withDrivePatch, withMachineConfig, withoutDrive,
-  type BootSource, type Drive, type MachineConfiguration, type PartialDrive,
+  networkInterfaceOf, withNetworkInterface, withoutNetworkInterface,
+  type BootSource, type Drive, type MachineConfiguration, type NetworkInterface, type PartialDrive,
 } from "./firecracker.js";
 import { bridgeConsole } from "./console_ws.js";
 import { ConsoleTickets } from "./console_tickets.js";
@@ -69,6 +70,7 @@ type Reply = { status: number; json?: unknown; text?: string | Buffer; headers?:
 interface Ctx {
   name: string;
   driveId: string;
+  ifaceId: string;
   snapshot: string;
   query: Map<string, boolean | number | string>;
   body: unknown;
@@ -166,6 +168,9 @@ export class ApiServer {
       putDrive: (c) => update(c, (cfg) => withDrive(cfg, c.driveId, c.body as Drive)),
       patchDrive: (c) => update(c, (cfg) => withDrivePatch(cfg, c.driveId, c.body as PartialDrive)),
       deleteDrive: (c) => update(c, (cfg) => withoutDrive(cfg, c.driveId)),
+      listNetworkInterfaces: (c) => ({ status: HTTP_OK, json: hv.config(c.name).network.map(networkInterfaceOf) }),
+      putNetworkInterface: (c) => update(c, (cfg) => withNetworkInterface(cfg, c.ifaceId, c.body as NetworkInterface)),
+      deleteNetworkInterface: (c) => update(c, (cfg) => withoutNetworkInterface(cfg, c.ifaceId)),
       createSyncAction: async (c) => {
         const body = c.body as { action_type: "InstanceStart" | "SendCtrlAltDel" | "InstanceStop" | "InstanceKill"; timeout_s?: number };
         const action = body.action_type;
@@ -263,12 +268,16 @@ export class ApiServer {
       const m = r.re.exec(pathname);
       if (m === null) continue;
       if (r.op.method !== method) { allowed.push(r.op.method); continue; }
-      const ctx: Ctx = { name: "", driveId: "", snapshot: "", query: new Map(), body: undefined };
+      const ctx: Ctx = { name: "", driveId: "", ifaceId: "", snapshot: "", query: new Map(), body: undefined };
       r.params.forEach((p, i) => {
         let v: string;
         try { v = decodeURIComponent(m[i + 1]); } catch { throw new ApiError(HTTP_BAD_REQUEST, `bad percent-encoding in the path: '${m[i + 1]}'`); }
         if (p === "name") ctx.name = validateName(v);
         else if (p === "snapshot_name") ctx.snapshot = validateSnapshotName(v);
+        else if (p === "iface_id") {
+          if (!IFACE_ID_PATTERN.test(v)) throw new VmConfigError("iface_id", `invalid interface id '${v}': use 1 to 64 letters, digits, '_' or '-'`);
+          ctx.ifaceId = v;
+        }
         else if (!DRIVE_ID_PATTERN.test(v)) throw new VmConfigError("drive_id", `invalid drive id '${v}': use 1 to 64 letters, digits, '_' or '-'`);
         else ctx.driveId = v;
       });

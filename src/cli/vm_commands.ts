@@ -14,6 +14,10 @@ import { HypervisorError, type VmConfigInput } from "../hypervisor/api.js";
 import type { RunState } from "../hypervisor/control.js";
 import { parseDiskSize, SnapshotRecordError, type SnapshotRecord } from "../hypervisor/snapshots.js";
 import { ControlError } from "../host/node/vm_control.js";
+import { NetOptionError, parseNetOption } from "./net_option.js";
+import { ip4String } from "../net/packet.js";
+import { USER_NET_DEFAULTS } from "../net/user_net.js";
+import { formatMac } from "../system/devices/virtio_net.js";
 import { Hypervisor, type NewDisk } from "../host/node/hypervisor.js";
 
 /** An error reported as `error: MESSAGE` with exit status `code`. */
@@ -30,6 +34,7 @@ export const VM_USAGE = `VM commands (definitions kept in $RVISOR_HOME, default 
   create NAME [--cpus N] [--memory SIZE] [--disk PATH[,id=ID][,format=raw|qcow2][,readonly=on] | SIZE[,id=ID][,format=qcow2|raw]]...
               [--share DIR[,tag=NAME][,readonly=on]]... [--kernel FILE] [--initrd FILE]
               [--append STR] [--bios FILE|none] [--cpu PROFILE] [--cpu-quota PERCENT]
+              [--net user[,mac=M][,hostfwd=[tcp|udp]:[ADDR]:PORT-[GADDR]:GPORT][,restrict=on] | switch=NAME[,mac=M] | none]...
                            define a VM (default: 1 vCPU, 256M, rvisor's guest image); --disk 10G makes
                            a new, empty qcow2 disk of that size in the VM's directory
   start NAME [--attach]    start it in its own background process
@@ -99,12 +104,48 @@ function onOff(v: string | undefined, what: string): boolean {
 
 function hypervisor(): Hypervisor { return new Hypervisor(); }
 
+/**
+ * `create --net` (as `run --net`: user[,mac=,hostfwd=,restrict=] | switch=NAME[,mac=] | none) as
+ * VmConfig.network entries. A managed VM's user network is QEMU's default 10.0.2.0/24; a switch
+ * port is named after the VM (NAME.internal).
+ */
+function netInputs(specs: string[]): unknown[] {
+  const out: unknown[] = [];
+  for (const spec of specs) {
+    let n;
+    try { n = parseNetOption(spec); } catch (e) {
+      if (e instanceof NetOptionError) throw new VmCommandError(e.message, EXIT_USAGE);
+      throw e;
+    }
+    if (n.kind === "none") {
+      if (specs.length > 1) throw new VmCommandError(`--net '${spec}': none cannot be combined with other --net options`, EXIT_USAGE);
+      continue;
+    }
+    const mac = n.mac === undefined ? undefined : formatMac(n.mac);
+    if (n.kind === "switch") {
+      if (n.name !== "") throw new VmCommandError(`--net '${spec}': a managed VM's name on the switch is its own name (name= is for rvisor run)`, EXIT_USAGE);
+      out.push({ type: "switch", switch: n.switchName, mac });
+      continue;
+    }
+    const c = n.config, d = USER_NET_DEFAULTS;
+    if (c.net !== d.net || c.prefix !== d.prefix || c.host !== d.host || c.dns !== d.dns || c.dhcpStart !== d.dhcpStart || c.guestfwd.length > 0) {
+      throw new VmCommandError(`--net '${spec}': a managed VM's user network is 10.0.2.0/24 with its defaults (net=, host=, dns=, dhcpstart=, guestfwd= are for rvisor run)`, EXIT_USAGE);
+    }
+    out.push({
+      type: "user", mac, restrict: c.restrict,
+      hostfwd: c.hostfwd.map((f) => ({ proto: f.proto, hostAddr: f.hostAddr, hostPort: f.hostPort, guestAddr: f.guestAddr === null ? null : ip4String(f.guestAddr), guestPort: f.guestPort })),
+    });
+  }
+  return out;
+}
+
 async function cmdCreate(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, {
     cpus: { type: "string" }, memory: { type: "string", short: "m" }, disk: { type: "string", multiple: true },
     share: { type: "string", multiple: true }, kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
-    bios: { type: "string" }, cpu: { type: "string" }, "cpu-quota": { type: "string" },
+    bios: { type: "string" }, cpu: { type: "string" }, "cpu-quota": { type: "string" }, net: { type: "string", multiple: true },
   }, 1);
+  const network = o.net === undefined ? undefined : netInputs(o.net);
   const hv = hypervisor();
   const name = positionals[0];
   // --disk SIZE (a size with a unit, naming no existing file): a new image in the VM's directory.
@@ -132,7 +173,7 @@ async function cmdCreate(argv: string[]): Promise<number> {
     name, cpus: o.cpus, memory: o.memory,
     cpu: { profile: o.cpu, quotaPercent: o["cpu-quota"] },
     boot: { firmware: o.bios, kernel: o.kernel, initrd: o.initrd, cmdline: o.append },
-    disks, shares,
+    disks, shares, network,
   };
   const cfg = await hv.create(JSON.parse(JSON.stringify(input)) as VmConfigInput, { newDisks: fresh });
   const made = fresh.map((f) => `, ${(f.size / BYTES_PER_GIB).toFixed(f.size % BYTES_PER_GIB === 0 ? 0 : 1)}G ${f.format} disk`).join("");

@@ -2,7 +2,7 @@
 // the CLI verbs (clients of it) and the REST API (src/api/): what list/info return, what stop
 // did, and one error type whose kind tells a client what went wrong (the REST server maps a kind
 // to its HTTP status, the CLI to its exit status). Platform-neutral: no Node APIs.
-import type { DiskFormat, VmConfig } from "./config.js";
+import type { DiskFormat, HostForwardConfig, VmConfig } from "./config.js";
 import type { VmState, VmStatus } from "./control.js";
 
 /**
@@ -80,4 +80,6 @@ export interface VmConfigInput {
   boot?: { firmware?: string | null; kernel?: string | null; initrd?: string | null; cmdline?: string | null };
   disks?: (string | { id?: string; path: string; format?: DiskFormat; readonly?: boolean })[];
   shares?: (string | { path: string; tag?: string; readonly?: boolean })[];
+  /** Left out: one user-mode card; []: none. */
+  network?: { id?: string; type?: "user" | "switch"; mac?: string; hostfwd?: Partial<HostForwardConfig>[]; restrict?: boolean; switch?: string | null }[];
 }

@@ -6,6 +6,7 @@
 // into an object) and returns a complete config with defaults filled in, or throws a
 // VmConfigError naming the offending field.
 import { DEFAULT_PROFILE, PROFILES, type CpuProfile } from "../cpu/isa.js";
+import { SWITCH_NAME_PATTERN } from "../net/switch.js";
 
 export const VM_CONFIG_VERSION = 1;
 
@@ -66,8 +67,53 @@ export interface VmConfig {
   boot: BootConfig;
   disks: DiskConfig[];
   shares: ShareConfig[];
-  /** Network interfaces: none yet (issue 10 adds them); kept so the shape is stable. */
-  network: never[];
+  /** Network interfaces (virtio-net cards eth0, eth1, ... in this order). */
+  network: NetInterfaceConfig[];
+}
+
+export type NetInterfaceType = "user" | "switch";
+export const NET_INTERFACE_TYPES: readonly NetInterfaceType[] = ["user", "switch"];
+/** An interface id, as Firecracker's iface_id: letters, digits, '_' and '-', 1 to 64 of them. */
+export const IFACE_ID_PATTERN = DRIVE_ID_PATTERN;
+/** Interfaces per VM at most (each is a virtio-mmio slot of the board). */
+export const NET_INTERFACES_MAX = 4;
+/** User-mode networking's guest network (QEMU's default): a hostfwd guest address must be in it. */
+const USER_NET_PREFIX = "10.0.2.";
+/** The host's loopback: where hostfwd listens unless given an address (QEMU listens on every address). */
+export const HOSTFWD_DEFAULT_ADDR = "127.0.0.1";
+
+/** QEMU's hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, as data. */
+export interface HostForwardConfig {
+  proto: "tcp" | "udp";
+  hostAddr: string; hostPort: number;
+  /** null: the guest's first DHCP address (10.0.2.15). */
+  guestAddr: string | null; guestPort: number;
+}
+
+export interface NetInterfaceConfig {
+  /** Firecracker's iface_id: unique within the VM; default net0, net1, ... */
+  id: string;
+  /** user: user-mode NAT (10.0.2.0/24, as QEMU's -netdev user); switch: a port on the VM switch `switch`. */
+  type: NetInterfaceType;
+  /** The guest's MAC; default derived from the VM's name and the card's index (52:54:00 prefix). */
+  mac: string;
+  /** user only: ports forwarded from the host. */
+  hostfwd: HostForwardConfig[];
+  /** user only: restrict=on (the guest reaches only DHCP, DNS, the gateway's echo and the forwards). */
+  restrict: boolean;
+  /** switch only: the switch's name. */
+  switch: string | null;
+}
+
+/**
+ * The default MAC of card `index` of VM `name`: QEMU's 52:54:00 prefix and 24 bits of FNV-1a
+ * over "name#index", so it is stable across runs and differs between VMs (a clone gets its own).
+ */
+export function vmMac(name: string, index: number): string {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(`${name}#${index}`)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  const tail = [(h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
+  return ["52", "54", "00", ...tail.map((x) => x.toString(16).padStart(2, "0"))].join(":");
 }
 
 export class VmConfigError extends Error {
@@ -193,6 +239,68 @@ function parseShare(v: unknown, field: string, index: number): ShareConfig {
   return { path: path(v, "path", `${field}.path`, false), tag, readonly: bool(v, "readonly", `${field}.readonly`) };
 }
 
+const MAC_PATTERN = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+const IPV4_PATTERN = /^(25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+function portNumber(v: unknown, field: string): number { return intIn(v, field, 1, 0xffff, "a port number"); }
+
+function parseHostForwardConfig(v: unknown, field: string): HostForwardConfig {
+  if (!isObj(v)) throw new VmConfigError(field, `must be an object {proto, hostAddr, hostPort, guestAddr, guestPort} (got ${describe(v)})`);
+  checkKeys(v, field, ["proto", "hostAddr", "hostPort", "guestAddr", "guestPort"]);
+  const proto = str(v, "proto", `${field}.proto`, "tcp");
+  if (proto !== "tcp" && proto !== "udp") throw new VmConfigError(`${field}.proto`, `must be tcp or udp (got '${proto}')`);
+  const hostAddr = str(v, "hostAddr", `${field}.hostAddr`, HOSTFWD_DEFAULT_ADDR);
+  if (!IPV4_PATTERN.test(hostAddr)) throw new VmConfigError(`${field}.hostAddr`, `must be an IPv4 address (got '${hostAddr}')`);
+  const guestAddr = v.guestAddr === undefined || v.guestAddr === null ? null : str(v, "guestAddr", `${field}.guestAddr`);
+  if (guestAddr !== null && (!IPV4_PATTERN.test(guestAddr) || !guestAddr.startsWith(USER_NET_PREFIX))) {
+    throw new VmConfigError(`${field}.guestAddr`, `must be an address of the guest network 10.0.2.0/24 (got '${guestAddr}')`);
+  }
+  return { proto, hostAddr, hostPort: portNumber(v.hostPort, `${field}.hostPort`), guestAddr, guestPort: portNumber(v.guestPort, `${field}.guestPort`) };
+}
+
+function parseNetInterface(v: unknown, field: string, index: number, vm: string): NetInterfaceConfig {
+  if (!isObj(v)) throw new VmConfigError(field, `must be an object {id, type, mac, hostfwd, restrict, switch} (got ${describe(v)})`);
+  checkKeys(v, field, ["id", "type", "mac", "hostfwd", "restrict", "switch"]);
+  const id = str(v, "id", `${field}.id`, `net${index}`);
+  if (!IFACE_ID_PATTERN.test(id)) throw new VmConfigError(`${field}.id`, `invalid interface id ${describe(id)}: use 1 to 64 letters, digits, '_' or '-'`);
+  const type = str(v, "type", `${field}.type`, v.switch !== undefined && v.switch !== null ? "switch" : "user");
+  if (!(NET_INTERFACE_TYPES as readonly string[]).includes(type)) throw new VmConfigError(`${field}.type`, `unknown interface type '${type}' (valid: ${NET_INTERFACE_TYPES.join(", ")})`);
+  const mac = (v.mac === undefined || v.mac === null ? vmMac(vm, index) : str(v, "mac", `${field}.mac`)).toLowerCase();
+  if (!MAC_PATTERN.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) !== 0 || mac === "00:00:00:00:00:00") {
+    throw new VmConfigError(`${field}.mac`, `must be a unicast MAC address such as 52:54:00:12:34:56 (got ${describe(v.mac)})`);
+  }
+  const hostfwd = list(v, "hostfwd", (x, f) => parseHostForwardConfig(x, `${field}.${f}`));
+  const restrict = bool(v, "restrict", `${field}.restrict`);
+  if (type === "user") {
+    if (v.switch !== undefined && v.switch !== null) throw new VmConfigError(`${field}.switch`, "only a switch interface names a switch");
+    return { id, type: "user", mac, hostfwd, restrict, switch: null };
+  }
+  const sw = str(v, "switch", `${field}.switch`);
+  if (!SWITCH_NAME_PATTERN.test(sw)) throw new VmConfigError(`${field}.switch`, `invalid switch name ${describe(sw)}: use 1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit`);
+  if (hostfwd.length > 0) throw new VmConfigError(`${field}.hostfwd`, "port forwards are for user-mode interfaces (type user)");
+  if (restrict) throw new VmConfigError(`${field}.restrict`, "restrict is for user-mode interfaces (type user)");
+  return { id, type: "switch", mac, hostfwd, restrict, switch: sw };
+}
+
+/** The interfaces of VM `vm`: absent means one user-mode card (the default for a managed VM), [] none. */
+export function parseNetwork(v: unknown, vm: string): NetInterfaceConfig[] {
+  const network = v === undefined ? [{}] : v;
+  const nics = list({ network }, "network", (x, f, i) => parseNetInterface(x, f, i, vm));
+  if (nics.length > NET_INTERFACES_MAX) throw new VmConfigError("network", `at most ${NET_INTERFACES_MAX} interfaces (got ${nics.length})`);
+  const ids = new Set<string>(), macs = new Set<string>(), fwd = new Set<string>();
+  nics.forEach((n, i) => {
+    if (ids.has(n.id)) throw new VmConfigError(`network[${i}].id`, `interface id '${n.id}' is used twice`);
+    if (macs.has(n.mac)) throw new VmConfigError(`network[${i}].mac`, `MAC ${n.mac} is used twice`);
+    ids.add(n.id); macs.add(n.mac);
+    n.hostfwd.forEach((f, j) => {
+      const k = `${f.proto}:${f.hostAddr}:${f.hostPort}`;
+      if (fwd.has(k)) throw new VmConfigError(`network[${i}].hostfwd[${j}]`, `host port ${k} is forwarded twice`);
+      fwd.add(k);
+    });
+  });
+  return nics;
+}
+
 function list<T>(o: Obj, key: string, each: (v: unknown, field: string, i: number) => T): T[] {
   const v = o[key];
   if (v === undefined) return [];
@@ -252,7 +360,7 @@ export function parseVmConfig(input: unknown): VmConfig {
     if (tags.has(s.tag)) throw new VmConfigError(`shares[${i}].tag`, `tag '${s.tag}' is used twice`);
     tags.add(s.tag);
   });
-  const network = list(input, "network", (_v, f) => { throw new VmConfigError(f, "network interfaces are not supported yet"); });
+  const network = parseNetwork(input.network, name);
 
   return { version: VM_CONFIG_VERSION, name, cpus, memoryMib, cpu: { profile: profile as CpuProfile, quotaPercent }, boot, disks, shares, network };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_CMDLINE, formatMib, parseMemoryMib, parseVmConfig, VM_CONFIG_VERSION, VmConfigError } from "./config.js";
+import { DEFAULT_CMDLINE, formatMib, parseMemoryMib, parseVmConfig, vmMac, VM_CONFIG_VERSION, VmConfigError } from "./config.js";
 import { createRefusal, parseLimits, startRefusal } from "./limits.js";
 import { parseControlRequest } from "./control.js";
 
@@ -19,7 +19,9 @@ test("VmConfig: defaults for a bare name; the result round-trips through JSON", 
   const c = parseVmConfig({ name: "web-1" });
   assert.deepEqual(c, {
     version: VM_CONFIG_VERSION, name: "web-1", cpus: 1, memoryMib: 256, cpu: { profile: "max", quotaPercent: 100 },
-    boot: { firmware: "builtin", kernel: null, initrd: null, cmdline: DEFAULT_CMDLINE }, disks: [], shares: [], network: [],
+    boot: { firmware: "builtin", kernel: null, initrd: null, cmdline: DEFAULT_CMDLINE }, disks: [], shares: [],
+    // A managed VM gets one user-mode card by default, its MAC derived from the VM's name.
+    network: [{ id: "net0", type: "user", mac: vmMac("web-1", 0), hostfwd: [], restrict: false, switch: null }],
   });
   assert.deepEqual(parseVmConfig(JSON.parse(JSON.stringify(c))), c);
 });
@@ -96,7 +98,40 @@ test("VmConfig: each field's error names the field", () => {
   rejects({ name: "x", shares: [{ path: "/s", tag: "" }] }, "shares[0].tag", /1 to 65535 bytes/);
   rejects({ name: "x", shares: ["/a", { path: "/b", tag: "host0" }] }, "shares[1].tag", /used twice/);
   rejects({ name: "x", shares: [{ tag: "t" }] }, "shares[0].path", /must be a string/);
-  rejects({ name: "x", network: [{}] }, "network[0]", /not supported yet/);
+  rejects({ name: "x", network: {} }, "network", /must be an array/);
+  rejects({ name: "x", network: ["user"] }, "network[0]", /must be an object/);
+  rejects({ name: "x", network: [{ type: "tap" }] }, "network[0].type", /unknown interface type 'tap' \(valid: user, switch\)/);
+  rejects({ name: "x", network: [{ id: "a b" }] }, "network[0].id", /invalid interface id/);
+  rejects({ name: "x", network: [{ mac: "01:00:5e:00:00:01" }] }, "network[0].mac", /unicast MAC/);
+  rejects({ name: "x", network: [{ mac: "52:54" }] }, "network[0].mac", /unicast MAC/);
+  rejects({ name: "x", network: [{}, { id: "net0" }] }, "network[1].id", /used twice/);
+  rejects({ name: "x", network: [{ mac: "52:54:00:00:00:01" }, { mac: "52:54:00:00:00:01" }] }, "network[1].mac", /used twice/);
+  rejects({ name: "x", network: [{ type: "switch" }] }, "network[0].switch", /must be a string/);
+  rejects({ name: "x", network: [{ type: "switch", switch: "../s" }] }, "network[0].switch", /invalid switch name/);
+  rejects({ name: "x", network: [{ type: "user", switch: "s" }] }, "network[0].switch", /only a switch interface/);
+  rejects({ name: "x", network: [{ switch: "s", hostfwd: [{ hostPort: 80, guestPort: 80 }] }] }, "network[0].hostfwd", /user-mode interfaces/);
+  rejects({ name: "x", network: [{ hostfwd: [{ hostPort: 0, guestPort: 80 }] }] }, "network[0].hostfwd[0].hostPort", /port number from 1 to 65535/);
+  rejects({ name: "x", network: [{ hostfwd: [{ proto: "sctp", hostPort: 1, guestPort: 80 }] }] }, "network[0].hostfwd[0].proto", /tcp or udp/);
+  rejects({ name: "x", network: [{ hostfwd: [{ hostAddr: "localhost", hostPort: 1, guestPort: 80 }] }] }, "network[0].hostfwd[0].hostAddr", /IPv4/);
+  rejects({ name: "x", network: [{ hostfwd: [{ hostPort: 1, guestAddr: "10.0.3.15", guestPort: 80 }] }] }, "network[0].hostfwd[0].guestAddr", /10\.0\.2\.0\/24/);
+  rejects({ name: "x", network: [{ hostfwd: [{ hostPort: 8080, guestPort: 80 }] }, { hostfwd: [{ hostPort: 8080, guestPort: 81 }] }] }, "network[1].hostfwd[0]", /forwarded twice/);
+  rejects({ name: "x", network: [{}, {}, {}, {}, {}] }, "network", /at most 4/);
+});
+
+test("VmConfig network: none, user with forwards, switch; MACs stable per name and different between names", () => {
+  assert.deepEqual(parseVmConfig({ name: "a", network: [] }).network, []);
+  const c = parseVmConfig({ name: "a", network: [{ hostfwd: [{ hostPort: 8080, guestPort: 80 }, { proto: "udp", hostAddr: "0.0.0.0", hostPort: 5353, guestAddr: "10.0.2.16", guestPort: 53 }], restrict: true }, { switch: "lab", mac: "52:54:00:AA:BB:CC" }] });
+  assert.deepEqual(c.network, [
+    { id: "net0", type: "user", mac: vmMac("a", 0), restrict: true, switch: null, hostfwd: [
+      { proto: "tcp", hostAddr: "127.0.0.1", hostPort: 8080, guestAddr: null, guestPort: 80 },
+      { proto: "udp", hostAddr: "0.0.0.0", hostPort: 5353, guestAddr: "10.0.2.16", guestPort: 53 }] },
+    { id: "net1", type: "switch", mac: "52:54:00:aa:bb:cc", hostfwd: [], restrict: false, switch: "lab" },
+  ]);
+  assert.deepEqual(parseVmConfig(JSON.parse(JSON.stringify(c))), c);
+  assert.match(vmMac("a", 0), /^52:54:00(:[0-9a-f]{2}){3}$/);
+  assert.equal(vmMac("a", 0), vmMac("a", 0));
+  assert.notEqual(vmMac("a", 0), vmMac("b", 0));
+  assert.notEqual(vmMac("a", 0), vmMac("a", 1));
 });
 
 test("limits: from the host config and the environment (which wins); refusals name the limit and its value", () => {

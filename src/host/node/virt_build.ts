@@ -4,7 +4,7 @@ import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { VmConfig } from "../../hypervisor/config.js";
 import { Isa } from "../../cpu/isa.js";
-import { VirtMachine, type Firmware } from "../../system/machine.js";
+import { VirtMachine, type Firmware, type VirtConfig } from "../../system/machine.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import { DiskOpenError, openDisk, type OpenDisk } from "./disk_image.js";
 import { NodeFs9p } from "./fs_9p_node.js";
@@ -94,9 +94,9 @@ export async function openVmResources(cfg: VmConfig, opts: { bootFiles?: boolean
   return { ...boot, drives, shares, bootFilesLoaded: opts.bootFiles !== false };
 }
 
-export function buildVmMachine(cfg: VmConfig, r: VmResources, console: CharBackend, clock: () => number): VirtMachine {
+export function buildVmMachine(cfg: VmConfig, r: VmResources, nics: VirtConfig["nics"], console: CharBackend, clock: () => number): VirtMachine {
   return new VirtMachine({
     memBytes: cfg.memoryMib * MIB, harts: cfg.cpus, firmware: r.firmware, kernel: r.kernel, initrd: r.initrd,
-    append: cfg.boot.cmdline, drives: r.drives.map((d) => d.backend), shares: r.shares, console, clock, isa: Isa.profile(cfg.cpu.profile),
+    append: cfg.boot.cmdline, drives: r.drives.map((d) => d.backend), shares: r.shares, nics, console, clock, isa: Isa.profile(cfg.cpu.profile),
   });
 }

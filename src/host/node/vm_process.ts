@@ -43,6 +43,7 @@ import { machineFromSnapshot, parseSnapshot, SnapshotError, type Snapshot } from
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import type { ExitReason, VirtMachine } from "../../system/machine.js";
 import { RunLoop } from "./run_loop.js";
+import { openVmNics, type VmNics } from "./vm_net.js";
 import { buildVmMachine, loadBootFiles, openVmResources, VmBuildError, type VmResources } from "./virt_build.js";
 import { DiskOpenError, openDisk, type OpenDisk } from "./disk_image.js";
 import { LOG_MAX_BYTES, VmStore, writeFileAtomic, type VmExit } from "./vm_store.js";
@@ -127,7 +128,15 @@ async function loadVm(name: string): Promise<VmProcess> {
   // From a snapshot the kernel and initrd are not needed unless the guest reboots.
   const res = await openVmResources(cfg, { bootFiles: from === null });
   mark("disks opened");
-  const vm = new VmProcess(store, cfg, res, from);
+  // The cards' backends (forwards listening, switch ports joined): a taken host port fails the start.
+  let kick = (): void => undefined;
+  let nics: VmNics;
+  try { nics = await openVmNics(cfg, store.root, () => kick()); } catch (e) {
+    await Promise.all(res.drives.map((d) => d.close().catch(() => undefined)));
+    throw e;
+  }
+  const vm = new VmProcess(store, cfg, res, nics, from);
+  kick = () => vm.kick();
   mark(from === null ? "machine built" : "machine restored");
   // Loaded: a later start boots (the run goes on from the snapshot's state, not back to it).
   if (pending !== null) clearPendingRestore(store, name);
@@ -168,7 +177,7 @@ class VmProcess {
   private windowCpu = process.cpuUsage();
 
   constructor(private readonly store: VmStore, private cfg: VmConfig, private readonly res: VmResources,
-    from: { snap: Snapshot; state: RunState } | null) {
+    private readonly nics: VmNics, from: { snap: Snapshot; state: RunState } | null) {
     this.log = new RotatingLog(store.logPath(cfg.name));
     this.console = new ConsoleFanout(this.log);
     this.machine = from === null ? this.build() : this.fromSnapshot(from.snap, res.drives);
@@ -177,12 +186,15 @@ class VmProcess {
     this.socket = store.socketPath(cfg.name);
   }
 
-  private build(): VirtMachine { return buildVmMachine(this.cfg, this.res, this.console, () => this.clock.now()); }
+  private build(): VirtMachine { return buildVmMachine(this.cfg, this.res, this.nics.nics, this.console, () => this.clock.now()); }
+
+  /** A frame for the guest arrived from a network backend: wake the run loop. */
+  kick(): void { this.loop.kick(); }
 
   /** The snapshot's machine on `drives` and this VM's shares and console (throws SnapshotError, untouched, when it does not fit). */
   private fromSnapshot(snap: Snapshot, drives: readonly OpenDisk[]): VirtMachine {
     return machineFromSnapshot(snap, {
-      drives: drives.map((d) => d.backend), shares: this.res.shares, console: this.console, clock: () => this.clock.now(),
+      drives: drives.map((d) => d.backend), shares: this.res.shares, nics: this.nics.nics, console: this.console, clock: () => this.clock.now(),
     });
   }
 
@@ -444,6 +456,7 @@ class VmProcess {
       try { await d.backend.flush(); await d.close(); } catch (e) { errors.push((e as Error).message); }
     }
     if (errors.length > 0 && exit.reason !== "error") exit = { ...exit, reason: "error", code: 1, message: `disk flush failed: ${errors.join("; ")}` };
+    this.nics.close();
     for (const c of this.console.clients) c.end();
     this.log.close();
     writeFileAtomic(this.store.exitPath(this.cfg.name), `${JSON.stringify(exit)}\n`);

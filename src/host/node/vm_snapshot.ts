@@ -24,7 +24,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync,
 import { promises as fsp } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { validateName, type DiskConfig, type DiskFormat, type VmConfig } from "../../hypervisor/config.js";
+import { validateName, vmMac, type DiskConfig, type DiskFormat, type VmConfig } from "../../hypervisor/config.js";
 import type { ControlReply, RunState } from "../../hypervisor/control.js";
 import { createRefusal } from "../../hypervisor/limits.js";
 import {
@@ -499,7 +499,10 @@ export async function cloneVm(store: VmStore, src: string, dst: string, opts: Cl
       // The definition first (its directory must not exist before), then its overlays in it.
       try { store.create({ ...s, name: dst }); } catch (e) { if (e instanceof VmExistsError) throw new VmOpError(e.message, "exists"); throw e; }
       created = true;
-      const cfg: VmConfig = { ...s, name: dst, disks: await disksFrom(store, dst, s.disks, base, made) };
+      // The clone's cards: MACs derived from its own name (a pinned one is kept); host forwards
+      // dropped, as the source's ports would collide (give the clone its own with network-interfaces).
+      const network = s.network.map((n, i) => ({ ...n, mac: n.mac === vmMac(s.name, i) ? vmMac(dst, i) : n.mac, hostfwd: [] }));
+      const cfg: VmConfig = { ...s, name: dst, network, disks: await disksFrom(store, dst, s.disks, base, made) };
       store.writeConfig(cfg);
       if (rec !== null) setPendingRestore(store, dst, join(store.snapshotDir(src, rec.name), rec.machineFile), "running", `${src}/${rec.name}`);
       return cfg;
