@@ -98,7 +98,13 @@ export class CodeCache {
       }
     }
     const b = this.build(h, pc, off);
-    if (b !== null) { blocks[slot] = b; return b; }
+    if (b !== null) {
+      blocks[slot] = b;
+      // Threshold 1 (testing): translated before it first runs. (A block evicted later is
+      // queued again by the run loop on its next execution.)
+      if (h.jitEager) (this.jit as Jit).translateNow(b, h.retired);
+      return b;
+    }
     return this.crossing(h, pc, off);
   }
 
