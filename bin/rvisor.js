@@ -1,6 +1,57 @@
 #!/usr/bin/env node
-import { main } from "../dist/src/cli/main.js";
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
+// The rvisor command. It runs the CLI bundle dist/bundle/cli.cjs (scripts/cli-bundle.mjs, made by
+// `npm run build`) when there is one at least as new as dist/src/cli/main.js, else the modules
+// under dist/src (after a bare `tsc -p .` the bundle would be stale). The bundle is compiled
+// through vm.Script with V8's code cache, one per command under dist/bundle/cache/ (written by
+// the first run of that command, after it finishes, holding every function that run compiled),
+// so that a short command such as `container run --rm IMAGE true` starts without parsing or
+// compiling the CLI again.
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Script } from "node:vm";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const BUNDLE = fileURLToPath(new URL("../dist/bundle/cli.cjs", import.meta.url));
+const MODULES_MAIN = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
+const CACHE_DIR = fileURLToPath(new URL("../dist/bundle/cache/", import.meta.url));
+
+function mtime(file) {
+  try { return statSync(file).mtimeMs; } catch { return null; }
+}
+
+/** The bundle's main() with a function writing its code cache (null: nothing to write), or null without a usable bundle. */
+function loadBundle(command) {
+  const bundleTime = mtime(BUNDLE);
+  const modulesTime = mtime(MODULES_MAIN);
+  if (bundleTime === null || (modulesTime !== null && modulesTime > bundleTime)) return null;
+  const source = readFileSync(BUNDLE, "utf8");
+  // V8 checks a cache against the source's length only: the name carries the bundle's time too.
+  const cacheFile = `${CACHE_DIR}${/^[a-z_]+$/.test(command ?? "") ? command : "other"}-${source.length}-${Math.trunc(bundleTime)}-${process.version}.bin`;
+  let cachedData;
+  try { cachedData = readFileSync(cacheFile); } catch { /* first run of this command */ }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __rvisor_bundle_url, __rvisor_import) {${source}\n})`,
+    { filename: BUNDLE, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, fileURLToPath(new URL(".", pathToFileURL(BUNDLE))),
+    pathToFileURL(BUNDLE).href, (specifier) => import(specifier));
+  const writeCache = cachedData !== undefined && !script.cachedDataRejected ? null : () => {
+    try {
+      mkdirSync(CACHE_DIR, { recursive: true });
+      const tmp = `${cacheFile}.tmp-${process.pid}`;
+      writeFileSync(tmp, script.createCachedData());
+      try { renameSync(tmp, cacheFile); } catch { rmSync(tmp, { force: true }); }
+    } catch { /* a read-only installation runs without a cache */ }
+  };
+  return { main: module.exports.main, writeCache };
+}
+
+const argv = process.argv.slice(2);
+const bundle = loadBundle(argv[0]);
+const main = bundle !== null ? bundle.main : (await import(MODULES_MAIN)).main;
+main(argv).then((code) => {
+  bundle?.writeCache?.();
+  process.exitCode = code;
+}, (err) => {
   process.stderr.write(`rvisor: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
 });
