@@ -109,12 +109,18 @@ const MEMORY_CHECK_MS = 500;
 /** Where the time of a start went (RVISOR_VM_TIMING=1 writes it to stderr, i.e. vm.err), from process start. */
 const marks: [string, number][] = [];
 function mark(what: string): void { marks.push([what, performance.now()]); }
+/** Records a step of the start in the RVISOR_VM_TIMING line (vm_main.ts: a warm process's assignment). */
+export function markVm(what: string): void { mark(what); }
 
-export async function vmProcessMain(name: string): Promise<number> {
+/**
+ * Runs VM `name` in this process. `onReady` is told once it serves its socket and is recorded
+ * (a warm process answers its pool with it); without it, the start-up pipe of fd 3 is used.
+ */
+export async function vmProcessMain(name: string, onReady: () => void = signalReady): Promise<number> {
   // Built in a function of its own: the snapshot file's bytes (as large as the guest RAM it
   // held) are garbage once the machine is restored, not kept alive by this frame for the run.
   const vm = await loadVm(name);
-  return vm.run();
+  return vm.run(onReady);
 }
 
 async function loadVm(name: string): Promise<VmProcess> {
@@ -186,7 +192,7 @@ class VmProcess {
     });
   }
 
-  async run(): Promise<number> {
+  async run(onReady: () => void): Promise<number> {
     await this.listen();
     rmSync(this.store.exitPath(this.cfg.name), { force: true });
     writeFileAtomic(this.store.runtimePath(this.cfg.name),
@@ -197,7 +203,7 @@ class VmProcess {
     if (process.env.RVISOR_VM_TIMING === "1") {
       process.stderr.write(`vm timing: ${marks.map(([w, t]) => `${w} ${t.toFixed(0)} ms`).join(", ")}\n`);
     }
-    signalReady();
+    onReady();
     collectGarbage();
     const cap = memoryCapBytes(this.cfg.memoryMib);
     const memCheck = setInterval(() => {
