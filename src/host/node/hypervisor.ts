@@ -264,7 +264,8 @@ export class Hypervisor {
     const row = this.summary(name, cfg, st);
     const pending = pendingRestore(this.store, name);
     return {
-      name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name), consoleLog: this.store.logPath(name),
+      name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name),
+      ...(row.crash === undefined ? {} : { crash: row.crash }), consoleLog: this.store.logPath(name),
       snapshots: listSnapshots(this.store, name).map((e) => e.name), restoreFrom: pending === null ? null : pending.from,
     };
   }
@@ -328,7 +329,21 @@ export class Hypervisor {
   }
 
   private summary(name: string, cfg: VmConfig, st: VmStateInfo): VmSummary {
-    return { name, state: st.state, cpus: cfg.cpus, memoryMib: cfg.memoryMib, pid: isLive(st) ? st.runtime?.pid ?? null : null };
+    const row: VmSummary = { name, state: st.state, cpus: cfg.cpus, memoryMib: cfg.memoryMib, pid: isLive(st) ? st.runtime?.pid ?? null : null };
+    return st.state === "crashed" ? { ...row, crash: this.crashReason(name, st) } : row;
+  }
+
+  /**
+   * Why a crashed VM crashed: the error its last run recorded (exit.json, written by the VM
+   * process, also by one that stopped itself past its memory cap), or, when its process vanished
+   * without recording one (SIGKILL, a fatal signal), that.
+   */
+  private crashReason(name: string, st: VmStateInfo): string {
+    const last = this.store.lastExit(name);
+    const started = st.runtime === null ? null : Date.parse(st.runtime.startedAt);
+    const ofThisRun = last !== null && last.reason === "error" && (started === null || Date.parse(last.at) >= started);
+    if (ofThisRun) return (last.message ?? `the run ended in an error (code ${last.code})`).split("\n")[0];
+    return "its process ended without a clean exit (killed by a signal, or it died)";
   }
 
   private async control(name: string, cmd: "pause" | "resume"): Promise<VmStatus> {
