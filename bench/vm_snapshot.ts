@@ -105,6 +105,21 @@ export const vmSnapshotSection: BenchSection = {
         timing = readFileSync(hv.store.errPath("bench"), "utf8").trim().replace(/^vm timing: /, "");
       }
       rows.push(row("restore-to-running, shut-off VM (new process)", median(cold), `median of 3; in the new process: ${timing}`));
+      // The same with a warm process pool (what `rvisor serve` keeps): Node and the modules are loaded ahead.
+      const pooled = new Hypervisor({ home, env, warmPool: 1 });
+      const warm: number[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          await pooled.stop("bench", { force: true });
+          await pooled.warmUp(60_000);
+          t0 = t();
+          await pooled.restore("bench", "s1");
+          warm.push((t() - t0) / 1000);
+          timing = readFileSync(hv.store.errPath("bench"), "utf8").trim().replace(/^vm timing: /, "");
+        }
+      } finally { pooled.close(); }
+      rows.push(row("restore-to-running, shut-off VM (warm process pool)", median(warm),
+        `median of 3 (${warm.map((s) => (s * 1000).toFixed(0)).join(", ")} ms); times in the process since its start, warmed ahead: ${timing}`));
       await hv.kill("bench");
 
       // Clones of a small warm snapshot: starts per minute and memory per idle VM.

@@ -49,6 +49,7 @@ const netInterface = (required: string[]): JsonSchema => obj({
   hostfwd: { type: "array", items: hostForward(required.length > 0 ? ["proto", "hostAddr", "hostPort", "guestAddr", "guestPort"] : ["hostPort", "guestPort"]) },
   restrict: { type: "boolean" }, switch: nullable(switchName),
 }, required);
+const crashReason: JsonSchema = { type: "string", description: "why it crashed (state \"crashed\" only)" };
 const vmState: JsonSchema = { type: "string", enum: ["running", "paused", "shut off", "crashed"] };
 
 export const SCHEMAS = {
@@ -74,7 +75,7 @@ export const SCHEMAS = {
     shares: { type: "array", items: obj({ path: { type: "string" }, tag: { type: "string" }, readonly: { type: "boolean" } }, ["path", "tag", "readonly"]) },
     network: { type: "array", maxItems: NET_INTERFACES_MAX, items: netInterface(["id", "type", "mac", "hostfwd", "restrict", "switch"]) },
   }, ["version", "name", "cpus", "memoryMib", "cpu", "boot", "disks", "shares", "network"]),
-  VmSummary: obj({ name: vmName, state: vmState, cpus: cpuCount, memoryMib: memMib, pid: nullable({ type: "integer" }) }, ["name", "state", "cpus", "memoryMib", "pid"]),
+  VmSummary: obj({ name: vmName, state: vmState, cpus: cpuCount, memoryMib: memMib, pid: nullable({ type: "integer" }), crash: crashReason }, ["name", "state", "cpus", "memoryMib", "pid"]),
   VmList: { type: "array", items: ref("VmSummary") },
   VmStatus: obj({
     state: { type: "string", enum: ["running", "paused"] }, pid: { type: "integer" }, cpus: { type: "integer" }, memoryMib: { type: "integer" },
@@ -83,7 +84,7 @@ export const SCHEMAS = {
   VmExit: obj({ reason: { type: "string", enum: ["poweroff", "stop", "halted", "error"] }, code: { type: "integer" }, at: { type: "string" }, message: { type: "string" } }, ["reason", "code", "at"]),
   VmInfo: obj({
     name: vmName, state: vmState, pid: nullable({ type: "integer" }), status: nullable(ref("VmStatus")), config: ref("VmConfig"),
-    lastExit: nullable(ref("VmExit")), consoleLog: { type: "string" },
+    lastExit: nullable(ref("VmExit")), crash: crashReason, consoleLog: { type: "string" },
     snapshots: { type: "array", items: { type: "string" }, description: "its snapshots' names, oldest first" },
     restoreFrom: nullable({ type: "string", description: "the snapshot the next start continues from" }),
   }, ["name", "state", "pid", "status", "config", "lastExit", "consoleLog", "snapshots", "restoreFrom"]),

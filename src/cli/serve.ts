@@ -13,12 +13,17 @@ import { Hypervisor } from "../host/node/hypervisor.js";
 /** A token shorter than this is refused: it would be guessable. */
 export const TOKEN_MIN_CHARS = 16;
 
-export const SERVE_USAGE = `usage: rvisor serve [--socket PATH] [--listen HOST:PORT --token-file FILE]
+/** Warm VM processes `rvisor serve` keeps by default (src/host/node/vm_pool.ts). */
+const DEFAULT_WARM_POOL = 1;
+
+export const SERVE_USAGE = `usage: rvisor serve [--socket PATH] [--listen HOST:PORT --token-file FILE] [--warm-pool N]
   Serves the REST API (OpenAPI document at GET /v1/openapi.json).
   --socket PATH       the Unix socket (default $RVISOR_HOME/api.sock; mode 0600, no token)
   --listen HOST:PORT  serve on TCP instead (add --socket to serve on both); needs --token-file
   --token-file FILE   the bearer token clients send (Authorization: Bearer TOKEN), at least
                       ${TOKEN_MIN_CHARS} characters; the file's surrounding whitespace is ignored
+  --warm-pool N       keep N VM processes started ahead (Node and modules loaded), each handed to
+                      the next VM that starts or is restored from shut off (default ${DEFAULT_WARM_POOL}; 0: none)
   The web console (a page for a browser: VMs, their actions, snapshots and serial consoles) is
   at http://HOST:PORT/ui/ on the TCP listener; it asks for the token (or takes #token=TOKEN).
 `;
@@ -59,11 +64,13 @@ function version(): string {
 export async function serveMain(argv: string[]): Promise<number> {
   let o;
   try {
-    o = parseArgs({ args: argv, options: { socket: { type: "string" }, listen: { type: "string" }, "token-file": { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }).values;
+    o = parseArgs({ args: argv, options: { socket: { type: "string" }, listen: { type: "string" }, "token-file": { type: "string" }, "warm-pool": { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }).values;
   } catch (e) { process.stderr.write(`rvisor serve: ${(e as Error).message.split("\n")[0]}\n`); return 2; }
   if (o.help === true) { process.stdout.write(SERVE_USAGE); return 0; }
   try {
-    const hv = new Hypervisor();
+    const pool = o["warm-pool"] === undefined ? DEFAULT_WARM_POOL : Number(o["warm-pool"]);
+    if (!/^\d+$/.test(o["warm-pool"] ?? "0")) throw new ServeUsageError(`--warm-pool: expected a whole number (got '${o["warm-pool"]}')`);
+    const hv = new Hypervisor({ warmPool: pool });
     const listen = o.listen === undefined ? null : parseListen(o.listen);
     let token: string | null = null;
     if (o["token-file"] !== undefined) {
@@ -92,6 +99,7 @@ export async function serveMain(argv: string[]): Promise<number> {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
+    hv.close();
     await server.close();
     if (socket !== null) rmSync(socket, { force: true });
     return 0;

@@ -264,6 +264,7 @@ async function cmdList(argv: string[]): Promise<number> {
   }
   const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID"], ...rows.map((r) => [r.name, r.state, String(r.cpus), formatMib(r.memoryMib), r.pid === null ? "-" : String(r.pid)])];
   printTable(table);
+  for (const r of rows) if (r.crash !== undefined) process.stdout.write(`${r.name}: crashed: ${r.crash}\n`);
   return 0;
 }
 
@@ -288,6 +289,7 @@ async function cmdInfo(argv: string[]): Promise<number> {
   ];
   if (r.restoreFrom !== null) lines.push(["Next start", `continues from snapshot ${r.restoreFrom}`]);
   if (r.status !== null) lines.push(["Guest time", `${(r.status.guestMs / MS_PER_S).toFixed(1)} s`], ["Instructions", String(r.status.executed)]);
+  if (r.crash !== undefined) lines.push(["Crashed", r.crash]);
   if (last !== null && r.pid === null) lines.push(["Last exit", `${last.reason} (code ${last.code}) at ${last.at}${last.message !== undefined ? `: ${last.message.split("\n")[0]}` : ""}`]);
   for (const [k, v] of lines) process.stdout.write(`${(k + ":").padEnd(14)}${v}\n`);
   return 0;

@@ -28,6 +28,8 @@ export interface VmSummary {
   memoryMib: number;
   /** The VM process's pid while it runs (running or paused), else null. */
   pid: number | null;
+  /** Why it crashed (state "crashed" only): the error its run ended with, or that its process vanished. */
+  crash?: string;
 }
 
 /** How a VM's last run ended (vms/NAME/exit.json). */
@@ -48,6 +50,8 @@ export interface VmInfo {
   status: VmStatus | null;
   config: VmConfig;
   lastExit: VmExitRecord | null;
+  /** Why it crashed (state "crashed" only), as in `list`. */
+  crash?: string;
   /** Host path of the kept console output. */
   consoleLog: string;
   /** The names of its snapshots, oldest first. */

@@ -27,6 +27,14 @@ export function memoryCapBytes(memoryMib: number): number {
   return (memoryMib + VM_HOST_OVERHEAD_MIB) * MIB;
 }
 
+/**
+ * Test only: a VM process started with this variable set to N allocates (and touches) N MiB of
+ * host memory every MEMORY_GROW_MS, as a host-side leak would, so that tests can watch the cap
+ * act (a guest cannot grow its process past its fixed RAM: that is the point of the design).
+ */
+export const TEST_HOST_GROW_ENV = "RVISOR_TEST_HOST_GROW_MIB";
+export const TEST_HOST_GROW_MS = 100;
+
 /** Node options every VM process is started with. */
 export function vmNodeOptions(): string[] {
   // --expose-gc: the VM process collects once after loading a snapshot, so the file's bytes

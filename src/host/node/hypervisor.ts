@@ -21,12 +21,20 @@ import {
   cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
 } from "./vm_snapshot.js";
 import { VmExistsError, VmStore } from "./vm_store.js";
+import { WarmPool } from "./vm_pool.js";
 
 export interface HypervisorOptions {
   /** The state directory; default $RVISOR_HOME, else $XDG_DATA_HOME/rvisor, else ~/.local/share/rvisor. */
   home?: string;
   /** Where host-wide limits are read from (RVISOR_LIMITS_*), and the VM processes' environment; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How many warm VM processes to keep (src/host/node/vm_pool.ts): Node started and the VM
+   * modules loaded, each handed to the next VM that starts (a cold start or the restore of a
+   * shut-off VM) and replaced in the background. Default 0 (none): a one-shot program gains
+   * nothing from one; `rvisor serve` keeps 1. Idle warm processes end with this program.
+   */
+  warmPool?: number;
 }
 
 export interface StopOptions {
@@ -92,11 +100,25 @@ function readOrEmpty(file: string): Buffer { try { return readFileSync(file); } 
 export class Hypervisor {
   readonly store: VmStore;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly pool: WarmPool | null;
 
   constructor(opts: HypervisorOptions = {}) {
     this.env = opts.env ?? process.env;
     this.store = opts.home === undefined ? new VmStore() : new VmStore(opts.home);
+    const size = opts.warmPool ?? 0;
+    if (!Number.isInteger(size) || size < 0) throw new VmConfigError("warmPool", `must be a whole number (got ${size})`);
+    this.pool = size === 0 ? null : new WarmPool(this.store, this.env, size);
+    this.pool?.refill();
   }
+
+  /** The pids of the idle warm processes (empty without a pool). */
+  warmPids(): number[] { return this.pool?.pids() ?? []; }
+
+  /** Resolves once the warm pool is full (at once without one). */
+  async warmUp(timeoutMs?: number): Promise<void> { await this.pool?.whenFull(timeoutMs); }
+
+  /** Ends the idle warm processes (running VMs are not touched); the pool starts no more. */
+  close(): void { this.pool?.close(); }
 
   /** The state directory. */
   get home(): string { return this.store.root; }
@@ -162,7 +184,7 @@ export class Hypervisor {
   /** Starts the VM in its own detached process; resolves with its pid once it serves its control socket. */
   async start(name: string): Promise<number> {
     this.config(name);
-    return this.store.withLock(() => startVmLocked(this.store, name, this.env));
+    return this.store.withLock(() => startVmLocked(this.store, name, this.env, this.pool));
   }
 
   /**
@@ -215,7 +237,7 @@ export class Hypervisor {
   /** Returns the VM to a snapshot (machine and disks) and starts it from there, running or paused. */
   async restore(name: string, snap: string, opts: { state?: RunState } = {}): Promise<{ pid: number; record: SnapshotRecord }> {
     this.config(name);
-    return revertVm(this.store, name, snap, opts, this.env);
+    return revertVm(this.store, name, snap, opts, this.env, this.pool);
   }
 
   /** A new VM with copy-on-write overlays on `src`'s disks (`src` shut off), or on a snapshot's, starting from its machine state. */
@@ -242,7 +264,8 @@ export class Hypervisor {
     const row = this.summary(name, cfg, st);
     const pending = pendingRestore(this.store, name);
     return {
-      name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name), consoleLog: this.store.logPath(name),
+      name, state: row.state, pid: row.pid, status: st.status, config: cfg, lastExit: this.store.lastExit(name),
+      ...(row.crash === undefined ? {} : { crash: row.crash }), consoleLog: this.store.logPath(name),
       snapshots: listSnapshots(this.store, name).map((e) => e.name), restoreFrom: pending === null ? null : pending.from,
     };
   }
@@ -306,7 +329,21 @@ export class Hypervisor {
   }
 
   private summary(name: string, cfg: VmConfig, st: VmStateInfo): VmSummary {
-    return { name, state: st.state, cpus: cfg.cpus, memoryMib: cfg.memoryMib, pid: isLive(st) ? st.runtime?.pid ?? null : null };
+    const row: VmSummary = { name, state: st.state, cpus: cfg.cpus, memoryMib: cfg.memoryMib, pid: isLive(st) ? st.runtime?.pid ?? null : null };
+    return st.state === "crashed" ? { ...row, crash: this.crashReason(name, st) } : row;
+  }
+
+  /**
+   * Why a crashed VM crashed: the error its last run recorded (exit.json, written by the VM
+   * process, also by one that stopped itself past its memory cap), or, when its process vanished
+   * without recording one (SIGKILL, a fatal signal), that.
+   */
+  private crashReason(name: string, st: VmStateInfo): string {
+    const last = this.store.lastExit(name);
+    const started = st.runtime === null ? null : Date.parse(st.runtime.startedAt);
+    const ofThisRun = last !== null && last.reason === "error" && (started === null || Date.parse(last.at) >= started);
+    if (ofThisRun) return (last.message ?? `the run ended in an error (code ${last.code})`).split("\n")[0];
+    return "its process ended without a clean exit (killed by a signal, or it died)";
   }
 
   private async control(name: string, cmd: "pause" | "resume"): Promise<VmStatus> {

@@ -9,9 +9,9 @@
 // gpio-keys) is stopped by the host: the harts stop between instructions, the disks are flushed
 // and closed (the "stop" control request); a VM process that does not even answer that is
 // killed. A paused guest cannot react to the button, so it is stopped by the host at once.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { VmConfig } from "../../hypervisor/config.js";
 import { startRefusal } from "../../hypervisor/limits.js";
 import { vmNodeOptions } from "../../hypervisor/memory.js";
@@ -19,6 +19,7 @@ import { HypervisorError, type HypervisorErrorKind } from "../../hypervisor/api.
 import { READY_ENV, READY_FD, READY_LINE } from "../../hypervisor/control.js";
 import { controlRequest, vmState, type VmStateInfo } from "./vm_control.js";
 import { pidAlive, type VmExit, type VmStore } from "./vm_store.js";
+import { assignWarm, VM_MAIN, type WarmPool } from "./vm_pool.js";
 
 /**
  * An operation refused or failed for a reason the user can act on (exit status 1 in the CLI; a
@@ -32,8 +33,6 @@ const START_WAIT_MS = 15_000;
 /** How long the host-side stop may take (flushing the disks) before the process is killed. */
 const HOST_STOP_WAIT_MS = 10_000;
 const KILL_WAIT_MS = 5000;
-/** The VM process's entry (vm_main.ts), spawned with node directly: it loads only what a VM runs. */
-const VM_MAIN = fileURLToPath(new URL("./vm_main.js", import.meta.url));
 
 function readOrEmpty(file: string): string { try { return readFileSync(file, "utf8"); } catch { return ""; } }
 
@@ -72,7 +71,7 @@ export async function runningConfigs(store: VmStore, except: string): Promise<Vm
  * Starts VM `name` in its own process; the caller holds the host lock (store.withLock).
  * Refused when it runs already or the host-wide limits would be exceeded.
  */
-export async function startVmLocked(store: VmStore, name: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function startVmLocked(store: VmStore, name: string, env: NodeJS.ProcessEnv = process.env, pool: WarmPool | null = null): Promise<number> {
   const cfg = store.read(name);
   const st = await vmState(store, name);
   if (st.state === "running" || st.state === "paused") throw new VmOpError(`VM '${name}' is already ${st.state}`, "state");
@@ -83,7 +82,12 @@ export async function startVmLocked(store: VmStore, name: string, env: NodeJS.Pr
     if (refusal !== null) throw new VmOpError(refusal, "limit");
   }
   store.clearRuntime(name);
-  return spawnVmProcess(store, name, env);
+  const warm = pool?.take() ?? null;
+  if (warm === null) return spawnVmProcess(store, name, env);
+  try {
+    assignWarm(store, warm, name);
+    return await awaitReady(store, name, warm.child, warm.pid, warm.ctl);
+  } finally { pool?.refill(); }
 }
 
 /**
@@ -102,6 +106,12 @@ async function spawnVmProcess(s: VmStore, name: string, env: NodeJS.ProcessEnv):
   const pid = child.pid;
   const ready = child.stdio[READY_FD];
   if (pid === undefined || ready === null || ready === undefined) { child.unref(); throw new VmOpError(`cannot start VM '${name}': spawn failed`); }
+  return awaitReady(s, name, child, pid, ready as Readable);
+}
+
+/** Waits until VM process `pid` (a fresh or a warm one) writes READY_LINE on `ready`, or dies trying. */
+async function awaitReady(s: VmStore, name: string, child: ChildProcess, pid: number, ready: Readable): Promise<number> {
+  if (child.exitCode !== null || child.signalCode !== null) throw new VmOpError(`VM '${name}' failed to start: its process is gone`);
   const outcome = await new Promise<"ready" | "exited" | "timeout">((resolve) => {
     let got = "";
     const timer = setTimeout(() => resolve("timeout"), START_WAIT_MS);

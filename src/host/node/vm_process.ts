@@ -38,7 +38,7 @@ import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "no
 import { createServer, type Server, type Socket } from "node:net";
 import type { VmConfig } from "../../hypervisor/config.js";
 import { parseControlRequest, READY_ENV, READY_FD, READY_LINE, type ControlReply, type RestoreRequest, type RunState } from "../../hypervisor/control.js";
-import { memoryCapBytes } from "../../hypervisor/memory.js";
+import { memoryCapBytes, TEST_HOST_GROW_ENV, TEST_HOST_GROW_MS } from "../../hypervisor/memory.js";
 import { machineFromSnapshot, parseSnapshot, SnapshotError, type Snapshot } from "../../system/snapshot.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import type { ExitReason, VirtMachine } from "../../system/machine.js";
@@ -106,16 +106,27 @@ class ConsoleFanout implements CharBackend {
 const QUOTA_WINDOW_MS = 1000;
 /** How often the process compares its resident size with its cap. */
 const MEMORY_CHECK_MS = 500;
+/**
+ * How long a VM past its memory cap has to end its run cleanly (stop the harts, flush the disks)
+ * before it records the exit and kills itself with SIGKILL.
+ */
+const MEMORY_STOP_GRACE_MS = 5000;
 
 /** Where the time of a start went (RVISOR_VM_TIMING=1 writes it to stderr, i.e. vm.err), from process start. */
 const marks: [string, number][] = [];
 function mark(what: string): void { marks.push([what, performance.now()]); }
+/** Records a step of the start in the RVISOR_VM_TIMING line (vm_main.ts: a warm process's assignment). */
+export function markVm(what: string): void { mark(what); }
 
-export async function vmProcessMain(name: string): Promise<number> {
+/**
+ * Runs VM `name` in this process. `onReady` is told once it serves its socket and is recorded
+ * (a warm process answers its pool with it); without it, the start-up pipe of fd 3 is used.
+ */
+export async function vmProcessMain(name: string, onReady: () => void = signalReady): Promise<number> {
   // Built in a function of its own: the snapshot file's bytes (as large as the guest RAM it
   // held) are garbage once the machine is restored, not kept alive by this frame for the run.
   const vm = await loadVm(name);
-  return vm.run();
+  return vm.run(onReady);
 }
 
 async function loadVm(name: string): Promise<VmProcess> {
@@ -198,7 +209,7 @@ class VmProcess {
     });
   }
 
-  async run(): Promise<number> {
+  async run(onReady: () => void): Promise<number> {
     await this.listen();
     rmSync(this.store.exitPath(this.cfg.name), { force: true });
     writeFileAtomic(this.store.runtimePath(this.cfg.name),
@@ -209,14 +220,26 @@ class VmProcess {
     if (process.env.RVISOR_VM_TIMING === "1") {
       process.stderr.write(`vm timing: ${marks.map(([w, t]) => `${w} ${t.toFixed(0)} ms`).join(", ")}\n`);
     }
-    signalReady();
+    onReady();
     collectGarbage();
     const cap = memoryCapBytes(this.cfg.memoryMib);
     const memCheck = setInterval(() => {
       const rss = process.memoryUsage.rss();
-      if (rss > cap && this.memoryExceeded === null) { this.memoryExceeded = rss; this.requestStop(); }
+      if (rss <= cap || this.memoryExceeded !== null) return;
+      this.memoryExceeded = rss;
+      this.requestStop();
+      // A run that cannot end cleanly in time still ends: the exit is recorded, then SIGKILL.
+      setTimeout(() => {
+        writeFileAtomic(this.store.exitPath(this.cfg.name), `${JSON.stringify(this.memoryExit())}\n`);
+        process.kill(process.pid, "SIGKILL");
+      }, MEMORY_STOP_GRACE_MS).unref();
     }, MEMORY_CHECK_MS);
     memCheck.unref();
+    const grow = Number(process.env[TEST_HOST_GROW_ENV] ?? "0");
+    if (Number.isInteger(grow) && grow > 0) {
+      const held: Buffer[] = [];
+      setInterval(() => { held.push(Buffer.alloc(grow * (1 << 20), 1)); }, TEST_HOST_GROW_MS).unref();
+    }
     let exit: VmExit;
     try {
       exit = await this.runGuest();
@@ -232,10 +255,7 @@ class VmProcess {
     for (;;) {
       const job = this.jobs.shift();
       if (job !== undefined) { await job(); continue; }
-      if (this.memoryExceeded !== null) {
-        const mib = (n: number): string => `${(n / (1 << 20)).toFixed(0)} MiB`;
-        return { reason: "error", code: 1, at: at(), message: `the VM process used ${mib(this.memoryExceeded)}, more than its cap of ${mib(memoryCapBytes(this.cfg.memoryMib))} (guest RAM plus host overhead)` };
-      }
+      if (this.memoryExceeded !== null) return this.memoryExit();
       if (this.stopRequested) return { reason: "stop", code: 0, at: at() };
       if (this.state === "paused") { await new Promise<void>((r) => { this.wakeResume = r; }); continue; }
       const throttle = this.quotaSleepMs();
@@ -256,6 +276,15 @@ class VmProcess {
       }
       if (this.machine.harts.every((h) => h.stopped)) return { reason: "halted", code: 0, at: at() };
     }
+  }
+
+  /** The exit of a run stopped by the memory cap. */
+  private memoryExit(): VmExit {
+    const mib = (n: number): string => `${(n / (1 << 20)).toFixed(0)} MiB`;
+    return {
+      reason: "error", code: 1, at: new Date().toISOString(),
+      message: `memory cap exceeded: the VM process used ${mib(this.memoryExceeded ?? 0)}, more than its cap of ${mib(memoryCapBytes(this.cfg.memoryMib))} (guest RAM plus host overhead)`,
+    };
   }
 
   /** How long to sleep to keep the process within its CPU quota (0 when under it or unlimited). */

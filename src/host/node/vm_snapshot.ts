@@ -38,6 +38,7 @@ import { producer, readSnapshotFile, writeSnapshotFile } from "./snapshot_file.j
 import { controlRequest, vmState } from "./vm_control.js";
 import { liveVm, startVmLocked, VmOpError, waitGone } from "./vm_ops.js";
 import { VmExistsError, writeFileAtomic, type VmStore } from "./vm_store.js";
+import type { WarmPool } from "./vm_pool.js";
 
 export const MACHINE_FILE = "machine.rvsnap";
 export const RECORD_FILE = "snapshot.json";
@@ -412,7 +413,7 @@ async function restoreInPlace(store: VmStore, name: string, socket: string, cfg:
  * first, then stopped, its disks put on new overlays over the snapshot's images, and started
  * from the snapshot's machine state. Returns the VM process's pid.
  */
-export async function revertVm(store: VmStore, name: string, snap: string, opts: RevertOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<{ pid: number; record: SnapshotRecord }> {
+export async function revertVm(store: VmStore, name: string, snap: string, opts: RevertOptions = {}, env: NodeJS.ProcessEnv = process.env, pool: WarmPool | null = null): Promise<{ pid: number; record: SnapshotRecord }> {
   requireDefined(store, name);
   return store.withLock(async () => {
     const cfg = store.read(name);
@@ -438,7 +439,7 @@ export async function revertVm(store: VmStore, name: string, snap: string, opts:
     store.writeConfig({ ...cfg, disks });
     setPendingRestore(store, name, join(store.snapshotDir(name, snap), rec.machineFile), state, `${name}/${snap}`);
     await collectImages(store);
-    return { pid: await startVmLocked(store, name, env), record: rec };
+    return { pid: await startVmLocked(store, name, env, pool), record: rec };
   });
 }
 
