@@ -25,7 +25,11 @@ import type { VmExitRecord } from "../../hypervisor/api.js";
 export const LOG_MAX_BYTES = 1 << 20;
 /** sun_path is 108 bytes on Linux, NUL included. */
 const SUN_PATH_MAX = 107;
-const LOCK_RETRY_MS = 20, LOCK_WAIT_MS = 10_000;
+/**
+ * The host lock is held across a whole start (limits check until the VM process is up), so
+ * concurrent starts queue behind each other: 20 at once on a loaded 2-core host took > 10 s.
+ */
+const LOCK_RETRY_MS = 20, LOCK_WAIT_MS = 120_000;
 
 export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
   if (env.RVISOR_HOME !== undefined && env.RVISOR_HOME !== "") return env.RVISOR_HOME;
