@@ -1,10 +1,13 @@
 // Which snapshots the in-tab VM can take and restore (worker.ts), as plain functions so they are
 // tested under Node (tab_snapshot_test.ts). A snapshot holds RAM and device state but no disk
 // contents (docs/snapshot.md, "Disks"), so:
-//   restore  a machine with only the virtio devices every board has (rng, console): the tab
-//            cannot reach the host's disk images or shared folders, nor give the disk state of
-//            the snapshot's instant. Such a snapshot is refused, saying so, and the tab's machine
-//            runs on. (rvisor's guest image runs from its initramfs: its VMs need no disk.)
+//   restore  a machine with only the virtio devices every board has (rng, console), plus any
+//            network cards: the tab cannot reach the host's disk images or shared folders, nor
+//            give the disk state of the snapshot's instant, so a snapshot with a disk or a share
+//            is refused, saying so, and the tab's machine runs on. (rvisor's guest image runs
+//            from its initramfs: its VMs need no disk.) A network card (managed VMs have one by
+//            default) continues with its cable pulled: the tab has no network to offer, so what
+//            the guest sends is dropped and nothing arrives, as on an unplugged port.
 //   take     any machine whose disk (the HTTP range disk of the guest image) has no writes: the
 //            snapshot then fits the image as served, and `rvisor run --restore FILE --drive
 //            file=rootfs.ext4,format=raw` (a copy of that image) continues it. Once the guest
@@ -14,20 +17,35 @@ import { VIRTIO_ID_BLOCK } from "../../system/devices/virtio_blk.js";
 import { VIRTIO_ID_CONSOLE } from "../../system/devices/virtio_console.js";
 import { VIRTIO_ID_9P } from "../../system/devices/virtio_9p.js";
 import { VIRTIO_ID_NET } from "../../system/devices/virtio_net.js";
+import type { NetBackend } from "../../net/backend.js";
 
 /** virtio 1.2 section 5.4: the entropy device's id. */
 export const VIRTIO_ID_RNG = 4;
 
-const DEVICE_NAMES: Record<number, string> = { [VIRTIO_ID_BLOCK]: "a disk", [VIRTIO_ID_9P]: "a shared folder (9P)", [VIRTIO_ID_NET]: "a network card" };
+const DEVICE_NAMES: Record<number, string> = { [VIRTIO_ID_BLOCK]: "a disk", [VIRTIO_ID_9P]: "a shared folder (9P)" };
+/** Devices the tab restores: every board's, and network cards (unplugged, see above). */
+const TAB_DEVICES = new Set([VIRTIO_ID_CONSOLE, VIRTIO_ID_RNG, VIRTIO_ID_NET]);
+
+/** A network card's backend with nothing behind it: frames the guest sends go nowhere. */
+export class UnpluggedNet implements NetBackend {
+  attach(): void { /* nothing will ever be delivered */ }
+  transmit(): void { /* dropped, as on a port with no cable */ }
+  rxReady(): void { /* nothing queued */ }
+}
+
+/** How many network cards the snapshot's board has (each gets an UnpluggedNet in the tab). */
+export function tabNicCount(board: BoardConfig): number {
+  return (Array.isArray(board.virtio) ? board.virtio : []).filter((v) => v.deviceId === VIRTIO_ID_NET).length;
+}
 
 /** Why the tab cannot restore a snapshot of this board, or null. */
 export function tabRestoreProblem(board: BoardConfig): string | null {
   const extra = (Array.isArray(board.virtio) ? board.virtio : []).map((v, i) => ({ i, v }))
-    .filter(({ v }) => v.deviceId !== VIRTIO_ID_CONSOLE && v.deviceId !== VIRTIO_ID_RNG);
+    .filter(({ v }) => !TAB_DEVICES.has(v.deviceId));
   if (extra.length === 0) return null;
   const what = extra.map(({ i, v }) => `virtio${i}: ${DEVICE_NAMES[v.deviceId] ?? `device ${v.deviceId}`}` +
     `${v.disk !== undefined ? ` of ${v.disk.capacitySectors} sectors` : ""}${v.tag !== undefined ? ` '${v.tag}'` : ""}`).join(", ");
-  return `this snapshot's machine has ${what}. The in-tab VM restores only machines without disks, shares or network cards: ` +
+  return `this snapshot's machine has ${what}. The in-tab VM restores only machines without disks or shares: ` +
     "a snapshot does not carry disk contents, and the tab cannot reach the host's images (restore it with rvisor run --restore or rvisor restore instead)";
 }
 

@@ -12,7 +12,7 @@
 // the file to the page. What fits is tab_snapshot.ts's to say.
 import { VirtMachine, type ExitReason } from "../../system/machine.js";
 import { captureSnapshot, machineFromSnapshot, parseSnapshot, snapshotConsoleHistory, snapshotIsa, SnapshotError } from "../../system/snapshot.js";
-import { tabRestoreProblem, tabSnapshotProblem } from "./tab_snapshot.js";
+import { tabNicCount, tabRestoreProblem, tabSnapshotProblem, UnpluggedNet } from "./tab_snapshot.js";
 import { RunLoop, type YieldToHost } from "../../system/run_loop.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
 import { HttpRangeDisk } from "./http_disk.js";
@@ -204,7 +204,8 @@ async function restore(bytes: Uint8Array, name: string): Promise<void> {
     old.loop.kick();
     await old.done;
   }
-  const m = machineFromSnapshot(snap, { console });
+  const nics = Array.from({ length: tabNicCount(snap.header.board) }, () => ({ backend: new UnpluggedNet() }));
+  const m = machineFromSnapshot(snap, { console, nics });
   run(m, null, null, null, { name, producer: snap.header.producer, createdAt: snap.header.createdAt, history: snapshotConsoleHistory(snap) });
 }
 
