@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { READY_FD, READY_LINE } from "../../hypervisor/control.js";
 import { WARM_ARG, WARM_ERR_ENV, WARM_LINE } from "./vm_pool.js";
-import { markVm, vmProcessMain } from "./vm_process.js";
+import { markVm, primeRestore, vmProcessMain } from "./vm_process.js";
 
 function runVm(name: string, onReady?: () => void): void {
   vmProcessMain(name, onReady).then((code) => { process.exitCode = code; }, (err: unknown) => {
@@ -18,7 +18,9 @@ function runVm(name: string, onReady?: () => void): void {
   });
 }
 
-function warm(): void {
+async function warm(): Promise<void> {
+  // A failed priming only costs speed: the process is still a fine VM process.
+  await primeRestore().catch((e: unknown) => { process.stderr.write(`rvisor: warm process: priming failed: ${(e as Error).message}\n`); });
   const ctl = new Socket({ fd: READY_FD, readable: true, writable: true });
   let buf = "";
   let assigned = false;
@@ -57,7 +59,7 @@ if (arg === undefined) {
   process.stderr.write("rvisor: usage: vm_main.js NAME | --warm\n");
   process.exitCode = 2;
 } else if (arg === WARM_ARG) {
-  warm();
+  void warm();
 } else {
   runVm(arg);
 }

@@ -34,21 +34,23 @@
 // the JavaScript heap is capped by the starter (--max-old-space-size, vm_ops.ts); and the process
 // checks its own resident size every MEMORY_CHECK_MS against memoryCapBytes(): past it, the run
 // ends with an error exit instead of pressing on the host (README, "Persistent VMs", has the figures).
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type Server, type Socket } from "node:net";
 import type { VmConfig } from "../../hypervisor/config.js";
 import { parseControlRequest, READY_ENV, READY_FD, READY_LINE, type ControlReply, type RestoreRequest, type RunState } from "../../hypervisor/control.js";
 import { memoryCapBytes, TEST_HOST_GROW_ENV, TEST_HOST_GROW_MS } from "../../hypervisor/memory.js";
-import { machineFromSnapshot, parseSnapshot, SnapshotError, type Snapshot } from "../../system/snapshot.js";
+import { captureSnapshot, machineFromSnapshot, parseSnapshot, SnapshotError, type Snapshot } from "../../system/snapshot.js";
 import type { CharBackend } from "../../system/devices/char_backend.js";
-import type { ExitReason, VirtMachine } from "../../system/machine.js";
+import { VirtMachine, type ExitReason } from "../../system/machine.js";
 import { RunLoop } from "./run_loop.js";
 import { openVmNics, type VmNics } from "./vm_net.js";
 import { buildVmMachine, loadBootFiles, openVmResources, VmBuildError, type VmResources } from "./virt_build.js";
 import { DiskOpenError, openDisk, type OpenDisk } from "./disk_image.js";
 import { LOG_MAX_BYTES, VmStore, writeFileAtomic, type VmExit } from "./vm_store.js";
 import { readSnapshotFile } from "./snapshot_file.js";
-import { clearPendingRestore, pendingRestore, takeSnapshot } from "./vm_snapshot.js";
+import { clearPendingRestore, createDiskImage, pendingRestore, takeSnapshot } from "./vm_snapshot.js";
 
 /** Host milliseconds that stand still while the VM is paused: the guest's monotonic time base. */
 export class GuestClock {
@@ -111,6 +113,14 @@ const MEMORY_CHECK_MS = 500;
  * before it records the exit and kills itself with SIGKILL.
  */
 const MEMORY_STOP_GRACE_MS = 5000;
+/**
+ * An idle VM drops its decoded code: the guest retiring fewer than IDLE_INSNS_PER_S instructions
+ * a second over IDLE_TRIM_MS (a Linux guest waiting in WFI between timer ticks) has its decoded
+ * blocks and their WebAssembly translations dropped and the heap collected once, until it gets
+ * busy again. The first work after that decodes its code afresh (as after a code write).
+ */
+const IDLE_TRIM_MS = 10_000;
+const IDLE_INSNS_PER_S = 5_000_000;
 
 /** Where the time of a start went (RVISOR_VM_TIMING=1 writes it to stderr, i.e. vm.err), from process start. */
 const marks: [string, number][] = [];
@@ -134,10 +144,21 @@ async function loadVm(name: string): Promise<VmProcess> {
   const store = new VmStore();
   const cfg = store.read(name);
   const pending = pendingRestore(store, name);
-  const from = pending === null ? null : { snap: parseSnapshot(await readSnapshotFile(pending.machine)), state: pending.state };
-  if (pending !== null) mark("snapshot read and checked");
-  // From a snapshot the kernel and initrd are not needed unless the guest reboots.
-  const res = await openVmResources(cfg, { bootFiles: from === null });
+  // The disks open (I/O) while the snapshot file is read and checked (mostly CPU). From a
+  // snapshot the kernel and initrd are not needed unless the guest reboots.
+  const resP = openVmResources(cfg, { bootFiles: pending === null });
+  const snapP = pending === null ? Promise.resolve(null) : readSnapshotFile(pending.machine).then((b) => {
+    const snap = parseSnapshot(b);
+    mark("snapshot read and checked");
+    return { snap, state: pending.state };
+  });
+  const [resR, snapR] = await Promise.allSettled([resP, snapP]);
+  if (snapR.status === "rejected") {
+    if (resR.status === "fulfilled") await Promise.all(resR.value.drives.map((d) => d.close().catch(() => undefined)));
+    throw snapR.reason;
+  }
+  if (resR.status === "rejected") throw resR.reason;
+  const [res, from] = [resR.value, snapR.value];
   mark("disks opened");
   // The cards' backends (forwards listening, switch ports joined): a taken host port fails the start.
   let kick = (): void => undefined;
@@ -152,6 +173,35 @@ async function loadVm(name: string): Promise<VmProcess> {
   // Loaded: a later start boots (the run goes on from the snapshot's state, not back to it).
   if (pending !== null) clearPendingRestore(store, name);
   return vm;
+}
+
+/** RAM of the throw-away machine primeRestore builds (the board's smallest sensible size). */
+const PRIME_MEM_BYTES = 16 << 20;
+/** How often primeRestore runs the restore path (V8 optimizes what runs repeatedly). */
+const PRIME_ROUNDS = 3;
+/** The throw-away machine's one instruction: `j .` (jal x0, 0). */
+const PRIME_PROGRAM = Uint8Array.of(0x6f, 0x00, 0x00, 0x00);
+
+/**
+ * Runs what a restore runs once on throw-away objects, so that a warm process
+ * (src/host/node/vm_pool.ts) meets its real VM with that code compiled rather than cold (a first
+ * qcow2 open and a first snapshot load cost several times their later runs): a qcow2 image
+ * made, opened and closed in a temporary directory, and a small bare machine captured, checked
+ * and restored. Nothing of it is kept.
+ */
+export async function primeRestore(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "rvisor-prime-"));
+  try {
+    const img = join(dir, "prime.qcow2");
+    await createDiskImage(img, 1 << 20, "qcow2");
+    for (let i = 0; i < PRIME_ROUNDS; i++) await (await openDisk(img, { format: "qcow2", lock: false })).close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+  const sink: CharBackend = { write: () => undefined };
+  const m = new VirtMachine({ memBytes: PRIME_MEM_BYTES, harts: 1, firmware: { kind: "none" }, kernel: PRIME_PROGRAM, console: sink, clock: () => 0 });
+  m.step(1000);
+  const file = captureSnapshot(m, { producer: "rvisor prime" });
+  for (let i = 0; i < PRIME_ROUNDS; i++) machineFromSnapshot(parseSnapshot(file), { drives: [], console: sink, clock: () => 0 });
+  collectGarbage();
 }
 
 /** A full collection soon (when started with --expose-gc): what loading a snapshot left behind goes. */
@@ -235,6 +285,16 @@ class VmProcess {
       }, MEMORY_STOP_GRACE_MS).unref();
     }, MEMORY_CHECK_MS);
     memCheck.unref();
+    let lastExecuted = this.machine.executed, trimmed = false;
+    setInterval(() => {
+      const ran = this.machine.executed - lastExecuted;
+      lastExecuted = this.machine.executed;
+      if (ran >= IDLE_INSNS_PER_S * IDLE_TRIM_MS / 1000) { trimmed = false; return; }
+      if (trimmed || this.state === "paused") return;
+      trimmed = true;
+      void this.exclusive(async () => { this.machine.code.invalidateAll(); collectGarbage(); })
+        .then(() => { lastExecuted = this.machine.executed; }, () => undefined);
+    }, IDLE_TRIM_MS).unref();
     const grow = Number(process.env[TEST_HOST_GROW_ENV] ?? "0");
     if (Number.isInteger(grow) && grow > 0) {
       const held: Buffer[] = [];
