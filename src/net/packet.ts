@@ -74,8 +74,14 @@ export function parseEth(f: Uint8Array): EthFrame | null {
 
 export function buildEth(dst: Uint8Array, src: Uint8Array, type: number, payload: Uint8Array): Uint8Array {
   const f = new Uint8Array(ETH_HEADER_LEN + payload.length);
-  f.set(dst.subarray(0, 6), 0); f.set(src.subarray(0, 6), 6); writeU16(f, 12, type); f.set(payload, ETH_HEADER_LEN);
+  writeEthHeader(f, dst, src, type);
+  f.set(payload, ETH_HEADER_LEN);
   return f;
+}
+
+/** Writes an Ethernet header at the start of `f`. */
+export function writeEthHeader(f: Uint8Array, dst: Uint8Array, src: Uint8Array, type: number): void {
+  f.set(dst.subarray(0, 6), 0); f.set(src.subarray(0, 6), 6); writeU16(f, 12, type);
 }
 
 export interface ArpPacket { op: number; sha: Uint8Array; spa: Ip4; tha: Uint8Array; tpa: Ip4 }
@@ -117,22 +123,33 @@ export function parseIpv4(p: Uint8Array): Ipv4Packet | Ipv4Error {
 
 export function buildIpv4(src: Ip4, dst: Ip4, proto: number, id: number, payload: Uint8Array, ttl = DEFAULT_TTL): Uint8Array {
   const p = new Uint8Array(IPV4_HEADER_MIN + payload.length);
-  p[0] = 0x45; writeU16(p, 2, p.length); writeU16(p, 4, id & 0xffff); writeU16(p, 6, IPV4_FLAG_DF);
-  p[8] = ttl; p[9] = proto; writeU32(p, 12, src); writeU32(p, 16, dst);
-  writeU16(p, 10, checksum(p, 0, IPV4_HEADER_MIN));
+  writeIpv4Header(p, 0, src, dst, proto, id, payload.length, ttl);
   p.set(payload, IPV4_HEADER_MIN);
   return p;
 }
 
+/** Writes an option-less IPv4 header (DF set) with its checksum at `b[o]`, for `payloadLen` bytes that follow it. */
+export function writeIpv4Header(b: Uint8Array, o: number, src: Ip4, dst: Ip4, proto: number, id: number, payloadLen: number, ttl = DEFAULT_TTL): void {
+  b[o] = 0x45; b[o + 1] = 0; writeU16(b, o + 2, IPV4_HEADER_MIN + payloadLen); writeU16(b, o + 4, id & 0xffff); writeU16(b, o + 6, IPV4_FLAG_DF);
+  b[o + 8] = ttl; b[o + 9] = proto; writeU16(b, o + 10, 0); writeU32(b, o + 12, src); writeU32(b, o + 16, dst);
+  writeU16(b, o + 10, checksum(b, o, IPV4_HEADER_MIN));
+}
+
+/** Bytes in front of a transport segment built in place: its Ethernet and option-less IPv4 headers. */
+export const FRAME_HEADROOM = ETH_HEADER_LEN + IPV4_HEADER_MIN;
+
 export interface UdpDatagram { srcPort: number; dstPort: number; data: Uint8Array }
 
-/** Parses a UDP datagram carried from `src` to `dst`; checks length and (when not 0) the checksum. */
-export function parseUdp(p: Uint8Array, src: Ip4, dst: Ip4): UdpDatagram | "short" | "length" | "checksum" {
+/**
+ * Parses a UDP datagram carried from `src` to `dst`; checks length and (when not 0) the checksum,
+ * unless `partialChecksum` says the sender left it to us (checksum offload) and we need none.
+ */
+export function parseUdp(p: Uint8Array, src: Ip4, dst: Ip4, partialChecksum = false): UdpDatagram | "short" | "length" | "checksum" {
   if (p.length < UDP_HEADER_LEN) return "short";
   const len = readU16(p, 4);
   if (len < UDP_HEADER_LEN || len > p.length) return "length";
   // RFC 768: "An all zero transmitted checksum value means that the transmitter generated no checksum".
-  if (readU16(p, 6) !== 0 && finishChecksum(onesSum(p, 0, len, pseudoSum(src, dst, IPPROTO_UDP, len))) !== 0) return "checksum";
+  if (!partialChecksum && readU16(p, 6) !== 0 && finishChecksum(onesSum(p, 0, len, pseudoSum(src, dst, IPPROTO_UDP, len))) !== 0) return "checksum";
   return { srcPort: readU16(p, 0), dstPort: readU16(p, 2), data: p.subarray(UDP_HEADER_LEN, len) };
 }
 

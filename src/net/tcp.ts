@@ -22,12 +22,13 @@
 // TIME-WAIT lasts TIME_WAIT_MS, far shorter than 2 MSL: the only path is the NIC's queue, where
 // no segment lingers. Timers run on NetHost.setTimer/now, so tests drive them with a fake clock.
 import type { HostTcpEvents, HostTcpIncoming, HostTcpSocket, HostTimer, NetHost } from "./host.js";
+import { IPV4_DATAGRAM_MAX, NET_OFFLOAD_CSUM, NET_OFFLOAD_TSO4 } from "./backend.js";
 import {
-  IPPROTO_TCP, type Ip4, finishChecksum, onesSum, pseudoSum, readU16, readU32, writeU16, writeU32,
+  FRAME_HEADROOM, IPPROTO_TCP, IPV4_HEADER_MIN, type Ip4, finishChecksum, onesSum, pseudoSum, readU16, readU32, writeU16, writeU32,
 } from "./packet.js";
 
 export const TCP_HEADER_MIN = 20;
-export const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10, TCP_URG = 0x20;
+export const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10, TCP_URG = 0x20, TCP_ECE = 0x40, TCP_CWR = 0x80;
 export const TCPOPT_EOL = 0, TCPOPT_NOP = 1, TCPOPT_MSS = 2, TCPOPT_WINDOW = 3;
 /** RFC 9293 3.7.1: the MSS a host assumes when the SYN carries none. */
 export const TCP_DEFAULT_MSS = 536;
@@ -62,6 +63,8 @@ export const MAX_OOO_SEGMENTS = 64;
 export const MAX_TCP_CONNECTIONS = 1024;
 /** Local ports for connections the stack opens toward the guest (IANA dynamic range). */
 export const EPHEMERAL_FIRST = 49152, EPHEMERAL_LAST = 65535;
+/** Data bytes of the largest segment with TSO: an IPv4 datagram with option-less IPv4 and TCP headers. */
+export const TSO_DATA_MAX = IPV4_DATAGRAM_MAX - IPV4_HEADER_MIN - TCP_HEADER_MIN;
 
 // ---- wire format ----
 
@@ -74,12 +77,16 @@ export interface TcpSegment {
 
 export type TcpParseError = "short" | "header-length" | "checksum";
 
-/** Parses a TCP segment carried from `src` to `dst`, checking the checksum over the pseudo-header. */
-export function parseTcp(p: Uint8Array, src: Ip4, dst: Ip4): TcpSegment | TcpParseError {
+/**
+ * Parses a TCP segment carried from `src` to `dst`, checking the checksum over the pseudo-header
+ * unless `partialChecksum` says the guest left it to us (checksum offload: the segment comes
+ * from its own stack through the NIC, and we end the connection, so there is nothing to check).
+ */
+export function parseTcp(p: Uint8Array, src: Ip4, dst: Ip4, partialChecksum = false): TcpSegment | TcpParseError {
   if (p.length < TCP_HEADER_MIN) return "short";
   const hlen = (p[12] >>> 4) * 4;
   if (hlen < TCP_HEADER_MIN || hlen > p.length) return "header-length";
-  if (finishChecksum(onesSum(p, 0, p.length, pseudoSum(src, dst, IPPROTO_TCP, p.length))) !== 0) return "checksum";
+  if (!partialChecksum && finishChecksum(onesSum(p, 0, p.length, pseudoSum(src, dst, IPPROTO_TCP, p.length))) !== 0) return "checksum";
   let mss: number | null = null, wscale: number | null = null;
   for (let i = TCP_HEADER_MIN; i < hlen;) {
     const kind = p[i];
@@ -100,19 +107,34 @@ export function parseTcp(p: Uint8Array, src: Ip4, dst: Ip4): TcpSegment | TcpPar
 
 export interface TcpHeader { srcPort: number; dstPort: number; seq: number; ack: number; flags: number; wnd: number; mss?: number; wscale?: number }
 
+/** The header length of a segment with `h`'s options. */
+export function tcpHeaderLen(h: TcpHeader): number {
+  return TCP_HEADER_MIN + (h.mss !== undefined ? 4 : 0) + (h.wscale !== undefined ? 4 : 0);
+}
+
 /** A TCP segment from `src` to `dst` with its checksum; SYNs carry MSS and window scale when given. */
 export function buildTcp(src: Ip4, dst: Ip4, h: TcpHeader, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const optLen = (h.mss !== undefined ? 4 : 0) + (h.wscale !== undefined ? 4 : 0);
-  const hlen = TCP_HEADER_MIN + optLen;
+  const hlen = tcpHeaderLen(h);
   const p = new Uint8Array(hlen + data.length);
-  writeU16(p, 0, h.srcPort); writeU16(p, 2, h.dstPort); writeU32(p, 4, h.seq); writeU32(p, 8, h.ack);
-  p[12] = (hlen / 4) << 4; p[13] = h.flags; writeU16(p, 14, h.wnd);
-  let o = TCP_HEADER_MIN;
-  if (h.mss !== undefined) { p[o] = TCPOPT_MSS; p[o + 1] = 4; writeU16(p, o + 2, h.mss); o += 4; }
-  if (h.wscale !== undefined) { p[o] = TCPOPT_NOP; p[o + 1] = TCPOPT_WINDOW; p[o + 2] = 3; p[o + 3] = h.wscale; o += 4; }
   p.set(data, hlen);
-  writeU16(p, 16, finishChecksum(onesSum(p, 0, p.length, pseudoSum(src, dst, IPPROTO_TCP, p.length))));
+  writeTcpHeader(p, 0, src, dst, h, data.length, false);
   return p;
+}
+
+/**
+ * Writes `h` at `b[o]` in front of the `dataLen` data bytes already in place after it, and the
+ * checksum: complete, or with `partial` only the pseudo-header sum (checksum offload: the NIC or
+ * the guest completes it, as Linux leaves a CHECKSUM_PARTIAL segment).
+ */
+export function writeTcpHeader(b: Uint8Array, o: number, src: Ip4, dst: Ip4, h: TcpHeader, dataLen: number, partial: boolean): void {
+  const hlen = tcpHeaderLen(h), len = hlen + dataLen;
+  writeU16(b, o, h.srcPort); writeU16(b, o + 2, h.dstPort); writeU32(b, o + 4, h.seq); writeU32(b, o + 8, h.ack);
+  b[o + 12] = (hlen / 4) << 4; b[o + 13] = h.flags; writeU16(b, o + 14, h.wnd); writeU16(b, o + 16, 0); writeU16(b, o + 18, 0);
+  let p = o + TCP_HEADER_MIN;
+  if (h.mss !== undefined) { b[p] = TCPOPT_MSS; b[p + 1] = 4; writeU16(b, p + 2, h.mss); p += 4; }
+  if (h.wscale !== undefined) { b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_WINDOW; b[p + 2] = 3; b[p + 3] = h.wscale; p += 4; }
+  const pseudo = pseudoSum(src, dst, IPPROTO_TCP, len);
+  writeU16(b, o + 16, partial ? ~finishChecksum(pseudo) & 0xffff : finishChecksum(onesSum(b, o, len, pseudo)));
 }
 
 // ---- sequence numbers (RFC 9293 3.4: arithmetic modulo 2^32) ----
@@ -145,6 +167,12 @@ export class ByteQueue {
   /** A copy of `len` bytes from offset `off` (off + len <= length). */
   copy(off: number, len: number): Uint8Array {
     const out = new Uint8Array(len);
+    this.copyInto(out, 0, off, len);
+    return out;
+  }
+
+  /** Copies `len` bytes from offset `off` (off + len <= length) to `out[at]`. */
+  copyInto(out: Uint8Array, at: number, off: number, len: number): void {
     let pos = -this.head, got = 0;
     for (const c of this.chunks) {
       if (got === len) break;
@@ -152,12 +180,11 @@ export class ByteQueue {
       if (end > off + got) {
         const from = off + got - pos;
         const n = Math.min(c.length - from, len - got);
-        out.set(c.subarray(from, from + n), got);
+        out.set(c.subarray(from, from + n), at + got);
         got += n;
       }
       pos = end;
     }
-    return out;
   }
 
   drop(n: number): void {
@@ -204,8 +231,15 @@ export type TcpDropReason = "tcp-short" | "tcp-header-length" | "tcp-checksum" |
 
 export interface TcpStackOptions {
   host: NetHost;
-  /** Sends a segment to the guest in an IPv4 datagram from `src` to `dst`. */
-  send(src: Ip4, dst: Ip4, segment: Uint8Array): void;
+  /**
+   * Sends a segment to the guest in an IPv4 datagram from `src` to `dst`: `frame` has
+   * FRAME_HEADROOM bytes for the Ethernet and IPv4 headers, then the segment. `partial`: its
+   * checksum holds only the pseudo-header sum; `gsoSize` > 0: it is longer than one frame and
+   * stands for segments of that many data bytes (TSO toward the guest).
+   */
+  send(src: Ip4, dst: Ip4, frame: Uint8Array, partial: boolean, gsoSize: number): void;
+  /** NET_OFFLOAD_* bits the guest's NIC takes now (partial checksums, large segments). */
+  offloads(): number;
   /** Whether segments carrying data may be queued toward the guest now; when not, pump() is called later. */
   room(): boolean;
   /** A segment was queued from a host event (socket, timer): the guest should look. */
@@ -241,9 +275,13 @@ export class TcpStack {
   /** The connections by state, for tests and diagnostics. */
   states(): TcpState[] { return [...this.conns.values()].map((c) => c.state); }
 
-  /** A segment from the guest (`src` the guest, `dst` where it is headed). */
-  input(src: Ip4, dst: Ip4, p: Uint8Array): void {
-    const seg = parseTcp(p, src, dst);
+  /**
+   * A segment from the guest (`src` the guest, `dst` where it is headed); `partialChecksum`: the
+   * NIC says the guest left the checksum to us (offload), so it is not checked. With TSO from the
+   * guest a segment may be longer than the MSS: it is taken whole.
+   */
+  input(src: Ip4, dst: Ip4, p: Uint8Array, partialChecksum = false): void {
+    const seg = parseTcp(p, src, dst, partialChecksum);
     if (typeof seg === "string") { this.opts.drop(`tcp-${seg}`); return; }
     const key = connKey(src, seg.srcPort, dst, seg.dstPort);
     const c = this.conns.get(key);
@@ -312,7 +350,27 @@ export class TcpStack {
       ? { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: TCP_RST, wnd: 0 }
       : { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: seqAdd(seg.seq, segLen), flags: TCP_RST | TCP_ACK, wnd: 0 };
     this.stats.resetsSent++;
-    this.opts.send(dst, src, buildTcp(dst, src, h));
+    this.sendSegment(dst, src, h, null, 0, 0);
+  }
+
+  /**
+   * @internal Builds a segment from `src` to `dst` in a frame with room for its lower headers,
+   * with `len` data bytes from `data` at offset `off`, and sends it.
+   */
+  sendSegment(src: Ip4, dst: Ip4, h: TcpHeader, data: ByteQueue | null, off: number, len: number, gsoSize = 0): void {
+    const offloads = this.opts.offloads();
+    const partial = (offloads & NET_OFFLOAD_CSUM) !== 0;
+    const hlen = tcpHeaderLen(h);
+    const frame = new Uint8Array(FRAME_HEADROOM + hlen + len);
+    if (data !== null && len > 0) data.copyInto(frame, FRAME_HEADROOM + hlen, off, len);
+    writeTcpHeader(frame, FRAME_HEADROOM, src, dst, h, len, partial);
+    this.opts.send(src, dst, frame, partial, len > gsoSize && gsoSize > 0 && (offloads & NET_OFFLOAD_TSO4) !== 0 ? gsoSize : 0);
+  }
+
+  /** The largest segment to send toward the guest: one MSS, or with TSO as many as fit an IPv4 datagram. */
+  maxSegment(mss: number): number {
+    if ((this.opts.offloads() & NET_OFFLOAD_TSO4) === 0) return mss;
+    return Math.max(mss, Math.floor(TSO_DATA_MAX / mss) * mss);
   }
 }
 
@@ -481,11 +539,12 @@ export class TcpConnection {
 
   // ---- toward the guest ----
 
-  private emit(h: Omit<TcpHeader, "srcPort" | "dstPort">, data?: Uint8Array): void {
-    const { opts, stats } = this.stack;
+  /** A segment to the guest, with `len` bytes of sndBuf from `off` (TSO: more than an MSS, cut at mss). */
+  private emit(h: Omit<TcpHeader, "srcPort" | "dstPort">, off = 0, len = 0): void {
+    const { stats } = this.stack;
     stats.segmentsOut++;
     if (h.flags & TCP_RST) stats.resetsSent++;
-    opts.send(this.peerIp, this.guestIp, buildTcp(this.peerIp, this.guestIp, { srcPort: this.peerPort, dstPort: this.guestPort, ...h }, data));
+    this.stack.sendSegment(this.peerIp, this.guestIp, { srcPort: this.peerPort, dstPort: this.guestPort, ...h }, len > 0 ? this.sndBuf : null, off, len, this.mss);
   }
 
   /** Receive space the host side has left (3.8.6.2.2: the window is what the receiver can take). */
@@ -542,7 +601,7 @@ export class TcpConnection {
       if (unsent <= 0 && !finNow) break;
       const flight = seqDiff(this.sndNxt, this.sndUna);
       const usable = Math.min(seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt), this.cwnd - flight);
-      let len = Math.max(0, Math.min(this.mss, unsent, usable));
+      let len = Math.max(0, Math.min(this.stack.maxSegment(this.mss), unsent, usable));
       if (unsent > 0 && len === 0) {
         // 3.8.6.1: a zero window is probed on the persist timer (rtx below, with backoff).
         if (this.sndWnd === 0 && flight === 0 && !this.rtx.armed) this.rtx.set(this.rto);
@@ -566,10 +625,9 @@ export class TcpConnection {
   /** One segment of `len` bytes from sndNxt (plus FIN). */
   private sendData(len: number, fin: boolean): void {
     const off = seqDiff(this.sndNxt, this.bufSeq);
-    const data = len > 0 ? this.sndBuf.copy(off, len) : undefined;
     const flags = TCP_ACK | (len > 0 && off + len === this.sndBuf.length ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     this.ackPending = false; this.unacked = 0; this.delack.clear();
-    this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags, wnd: this.windowField() }, data);
+    this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags, wnd: this.windowField() }, off, len);
     const retransmit = seqLt(this.sndNxt, this.sndMax);
     this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
     if (seqLt(this.sndMax, this.sndNxt)) this.sndMax = this.sndNxt;
@@ -698,7 +756,8 @@ export class TcpConnection {
       const filled = this.drainOutOfOrder();
       if (fin || filled || this.peerFin) this.ackPending = true;
       else if (data.length > 0) {
-        if (full) this.unacked++;
+        // A TSO segment from the guest counts for the full-size segments it stands for.
+        if (full) this.unacked += Math.floor(data.length / this.mss);
         // An ACK for every second full-size segment (RFC 5681 4.2); a lone or short one after DELACK_MS.
         if (this.unacked >= 2 || !full) this.ackPending = true;
         else this.delack.set(DELACK_MS);
@@ -737,9 +796,12 @@ export class TcpConnection {
       this.bufSeq = seqAdd(this.bufSeq, dataAcked);
       if (this.rttSeq >= 0 && seqLe(this.rttSeq, ack)) { this.rttSample(this.host.now() - this.rttStart); this.rttSeq = -1; }
       this.retries = 0;
+      // Growth by the bytes acknowledged, as Linux counts (tcp_slow_start, tcp_cong_avoid_ai)
+      // rather than RFC 5681's one MSS per ACK: the guest's GRO and delayed ACKs acknowledge
+      // many segments at once (a TSO segment is dozens), which would keep the window small.
       if (this.dupAcks >= DUPACK_THRESHOLD) this.cwnd = this.ssthresh; // leaving fast recovery
-      else if (this.cwnd < this.ssthresh) this.cwnd += Math.min(acked, this.mss);
-      else this.cwnd += Math.max(1, Math.floor(this.mss * this.mss / this.cwnd));
+      else if (this.cwnd < this.ssthresh) this.cwnd += acked;
+      else this.cwnd += Math.max(1, Math.floor(this.mss * acked / this.cwnd));
       this.dupAcks = 0;
       if (seqDiff(this.sndMax, this.sndUna) > 0) this.rtx.set(this.rto); else this.rtx.clear();
       if (this.hostPaused && this.sndBuf.length < SND_BUF_MAX / 2) { this.hostPaused = false; this.sock?.resume(); }
@@ -789,7 +851,7 @@ export class TcpConnection {
   private takeInOrder(data: Uint8Array, fin: boolean): void {
     if (data.length > 0) {
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
-      this.sock?.write(data.slice());
+      this.sock?.write(data); // the frame is ours (NetBackend.transmit): no copy
     }
     if (fin) {
       this.rcvNxt = seqAdd(this.rcvNxt, 1);

@@ -9,8 +9,10 @@ import {
 } from "./packet.js";
 import {
   DELACK_MS, MAX_RETRIES, SYN_RETRIES, RTO_INITIAL_MS, SND_BUF_MAX, TCP_ACK, TCP_FIN, TCP_MSS, TCP_PSH, TCP_RCV_BUF, TCP_RST, TCP_SYN,
-  TCP_WSCALE, TIME_WAIT_MS, ByteQueue, buildTcp, parseTcp, seqAdd, seqLt, type TcpHeader, type TcpSegment,
+  TCP_WSCALE, TIME_WAIT_MS, ByteQueue, buildTcp, parseTcp, seqAdd, seqLt, writeTcpHeader, type TcpHeader, type TcpSegment,
 } from "./tcp.js";
+import { NET_FRAME_CSUM_PARTIAL, NET_OFFLOAD_CSUM, NET_OFFLOAD_TSO4 } from "./backend.js";
+import { completeChecksum } from "./offload.js";
 import { GATEWAY_MAC, HostForwardError, UserNet, type UserNetConfig } from "./user_net.js";
 import { FakeFrontend, FakeNetHost, GUEST_MAC, guestUdp, type FakeTcpSocket } from "./testing.js";
 
@@ -18,7 +20,7 @@ const GW = ip4("10.0.2.2"), GUEST = ip4("10.0.2.15"), OUTSIDE = ip4("192.0.2.7")
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-interface Out extends TcpSegment { src: Ip4; dst: Ip4 }
+interface Out extends TcpSegment { src: Ip4; dst: Ip4; partial: boolean; gsoSize: number }
 
 class Harness {
   readonly host = new FakeNetHost();
@@ -28,15 +30,18 @@ class Harness {
     this.net = new UserNet(this.host, { config });
     this.net.attach(this.fe);
   }
-  /** A segment from the guest. */
-  send(h: TcpHeader, data?: Uint8Array, dst = GW, corrupt = false): void {
+  /** A segment from the guest; `partial`: its checksum left to the NIC (offload), as the frame is flagged. */
+  send(h: TcpHeader, data?: Uint8Array, dst = GW, corrupt = false, partial = false): void {
     const t = buildTcp(GUEST, dst, h, data);
+    if (partial) writeTcpHeader(t, 0, GUEST, dst, h, data?.length ?? 0, true);
     if (corrupt) t[t.length - 1] ^= 0x01;
-    this.net.transmit(buildEth(GATEWAY_MAC, GUEST_MAC, ETHERTYPE_IPV4, buildIpv4(GUEST, dst, IPPROTO_TCP, 1, t)));
+    this.net.transmit(buildEth(GATEWAY_MAC, GUEST_MAC, ETHERTYPE_IPV4, buildIpv4(GUEST, dst, IPPROTO_TCP, 1, t)), partial ? NET_FRAME_CSUM_PARTIAL : 0);
   }
-  /** Segments the stack sent to the guest since the last call (checksums verified). */
+  /** Segments the stack sent to the guest since the last call (checksums verified; partial ones completed first, as the guest's NIC would). */
   take(): Out[] {
-    return this.fe.take().map((f) => {
+    return this.fe.takeWithMeta().map(({ frame: f, flags, gsoSize }) => {
+      const partial = (flags & NET_FRAME_CSUM_PARTIAL) !== 0;
+      if (partial) assert.ok(completeChecksum(f, 34, 16));
       const eth = parseEth(f)!;
       assert.equal(eth.type, ETHERTYPE_IPV4);
       const ip = parseIpv4(eth.payload);
@@ -44,7 +49,7 @@ class Harness {
       assert.equal(ip.proto, IPPROTO_TCP);
       const s = parseTcp(ip.payload, ip.src, ip.dst);
       assert.ok(typeof s !== "string", `bad TCP from the stack: ${String(s)}`);
-      return { ...s, src: ip.src, dst: ip.dst };
+      return { ...s, src: ip.src, dst: ip.dst, partial, gsoSize };
     });
   }
 }
@@ -527,4 +532,61 @@ test("ByteQueue: pushes coalesce, copies cross chunks, drops advance", () => {
   assert.equal(dec(q.copy(0, 3)), "def");
   q.drop(5);
   assert.equal(q.length, 0);
+});
+
+test("offloads toward the guest: with CSUM checksums are left partial; with TSO host data goes out in segments of many MSS, the MSS as GSO size", () => {
+  const h = new Harness();
+  h.fe.offloads = NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4;
+  const c = connect(h, { mss: 1000, wscale: 7 });
+  const data = new Uint8Array(100_000).map((_, i) => (i * 13) & 0xff);
+  c.sock.ev!.data(data);
+  // The initial congestion window (10 segments) goes out as one segment standing for ten.
+  const first = h.take();
+  assert.deepEqual(first.map((x) => [x.data.length, x.gsoSize, x.partial]), [[10_000, 1000, true]]);
+  c.ack = seqAdd(c.ack, 10_000);
+  gack(c);
+  // Slow start grows by the bytes acknowledged (one ACK for ten segments doubles the window).
+  const second = h.take();
+  assert.deepEqual(second.map((x) => x.data.length), [20_000]);
+  c.ack = seqAdd(c.ack, 20_000);
+  gack(c);
+  const third = h.take();
+  assert.deepEqual(third.map((x) => x.data.length), [40_000], "40 segments of 1000 fit one IPv4 datagram");
+  c.ack = seqAdd(c.ack, 40_000);
+  gack(c);
+  const rest = h.take();
+  assert.deepEqual(rest.map((x) => x.data.length), [30_000]);
+  const got = new Uint8Array(100_000);
+  for (const x of [...first, ...second, ...third, ...rest]) got.set(x.data, seqAdd(x.seq, -first[0].seq));
+  assert.deepEqual(got, data);
+  // A segment of at most one MSS is no GSO segment.
+  c.ack = seqAdd(c.ack, 30_000);
+  gack(c);
+  c.sock.ev!.data(new Uint8Array(700));
+  assert.deepEqual(h.take().map((x) => [x.data.length, x.gsoSize, x.partial]), [[700, 0, true]]);
+
+  // CSUM alone: partial checksums, segments of one MSS.
+  const h2 = new Harness();
+  h2.fe.offloads = NET_OFFLOAD_CSUM;
+  const c2 = connect(h2, { mss: 1000 });
+  c2.sock.ev!.data(new Uint8Array(2500));
+  assert.deepEqual(h2.take().map((x) => [x.data.length, x.gsoSize, x.partial]), [[1000, 0, true], [1000, 0, true], [500, 0, true]]);
+});
+
+test("offloads from the guest: a TSO segment with a partial checksum is taken whole and acknowledged at once; unflagged, that checksum is refused", () => {
+  const h = new Harness();
+  const c = connect(h, { mss: 1460 });
+  const big = new Uint8Array(20_000).map((_, i) => (i * 7) & 0xff);
+  h.send({ srcPort: c.port, dstPort: c.dstPort, seq: c.seq, ack: c.ack, flags: TCP_ACK, wnd: 0xffff }, big, GW, false, true);
+  c.seq = seqAdd(c.seq, big.length);
+  assert.deepEqual(c.sock.bytes(), big);
+  const acks = h.take();
+  assert.deepEqual(acks.map((x) => x.ack), [c.seq], "it stands for 13 full-size segments: ACK now, no delay");
+  // The same partial checksum without the NIC's flag is a bad checksum: dropped.
+  const before = h.net.stats.dropped["tcp-checksum"] ?? 0;
+  const t = buildTcp(GUEST, GW, { srcPort: c.port, dstPort: c.dstPort, seq: c.seq, ack: c.ack, flags: TCP_ACK, wnd: 0xffff }, enc("x"));
+  writeTcpHeader(t, 0, GUEST, GW, { srcPort: c.port, dstPort: c.dstPort, seq: c.seq, ack: c.ack, flags: TCP_ACK, wnd: 0xffff }, 1, true);
+  h.net.transmit(buildEth(GATEWAY_MAC, GUEST_MAC, ETHERTYPE_IPV4, buildIpv4(GUEST, GW, IPPROTO_TCP, 1, t)));
+  assert.equal(h.net.stats.dropped["tcp-checksum"], before + 1);
+  assert.equal(c.sock.bytes().length, big.length);
 });

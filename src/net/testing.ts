@@ -123,11 +123,20 @@ export class FakeNetHost implements NetHost {
 
 export class FakeFrontend implements NetFrontend {
   readonly frames: Uint8Array[] = [];
+  /** Beside each frame: its NET_FRAME_* flags and GSO size. */
+  readonly meta: { flags: number; gsoSize: number }[] = [];
   /** Frames the fake guest can still take; Infinity = always room. */
   room = Infinity;
+  /** The NET_OFFLOAD_* bits the fake guest takes (none: complete frames only). */
+  offloads = 0;
   canReceive(): boolean { return this.room > 0; }
-  deliver(frame: Uint8Array): void { this.room--; this.frames.push(frame.slice()); }
-  take(): Uint8Array[] { return this.frames.splice(0); }
+  deliver(frame: Uint8Array, flags = 0, gsoSize = 0): void { this.room--; this.frames.push(frame.slice()); this.meta.push({ flags, gsoSize }); }
+  take(): Uint8Array[] { this.meta.length = 0; return this.frames.splice(0); }
+  /** Frames with their flags and GSO sizes since the last call. */
+  takeWithMeta(): { frame: Uint8Array; flags: number; gsoSize: number }[] {
+    const m = this.meta.splice(0);
+    return this.frames.splice(0).map((frame, i) => ({ frame, ...m[i] }));
+  }
 }
 
 export const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);

@@ -26,11 +26,11 @@
 //    every other TCP connection is refused with RST and every other datagram dropped, so the
 //    guest can never make the host connect anywhere.
 import type { NetBackend, NetFrontend } from "./backend.js";
-import { ETH_FRAME_MAX, ETH_HEADER_LEN } from "./backend.js";
+import { ETH_FRAME_MAX, ETH_HEADER_LEN, NET_FRAME_CSUM_PARTIAL, NET_FRAME_CSUM_VALID, NET_OFFLOAD_CSUM, NET_OFFLOAD_TSO4 } from "./backend.js";
 import {
   ARP_OP_REPLY, ARP_OP_REQUEST, BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST,
   ICMP_HEADER_LEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_MIN, UDP_HEADER_LEN, type Ip4, buildArp, buildEth,
-  buildIpv4, buildUdp, checksum, ip4, ip4String, parseArp, parseEth, parseIpv4, parseUdp, writeU16,
+  buildIpv4, buildUdp, checksum, ip4, ip4String, parseArp, parseEth, parseIpv4, parseUdp, writeEthHeader, writeIpv4Header, writeU16,
 } from "./packet.js";
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DhcpServer, parseDhcp } from "./dhcp.js";
 import {
@@ -115,12 +115,20 @@ export function formatForward(f: HostForward): string {
 }
 
 export class UserNet implements NetBackend {
+  /**
+   * The guest's frames may leave TCP/UDP checksums partial and be TSO segments: the stack ends
+   * every connection itself, so it never needs the sum, and takes a long segment whole.
+   */
+  readonly offloads = NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4;
   readonly config: UserNetConfig;
   readonly dhcp: DhcpServer;
   readonly stats: UserNetStats = { fromGuest: 0, toGuest: 0, dropped: {} };
   private frontend: NetFrontend | null = null;
   private guestMac: Uint8Array | null = null;
   private readonly queue: Uint8Array[] = [];
+  /** Beside each queued frame: its NET_FRAME_* flags and its GSO size (0: one frame). */
+  private readonly queueFlags: number[] = [];
+  private readonly queueGso: number[] = [];
   private ipId = 0;
   private readonly udp = new Map<string, UdpSession>();
   private pendingDns = 0;
@@ -146,7 +154,8 @@ export class UserNet implements NetBackend {
     this.onAsyncFrame = opts.onAsyncFrame ?? ((): void => undefined);
     this.tcp = new TcpStack({
       host,
-      send: (src, dst, seg) => this.sendIp(src, dst, IPPROTO_TCP, seg),
+      send: (src, dst, frame, partial, gsoSize) => this.sendTcpFrame(src, dst, frame, partial, gsoSize),
+      offloads: () => this.frontend?.offloads ?? 0,
       room: () => this.queue.length < TCP_QUEUE_FRAMES,
       wake: () => this.onAsyncFrame(),
       drop: (r) => this.drop(r),
@@ -221,14 +230,17 @@ export class UserNet implements NetBackend {
     const fe = this.frontend;
     if (fe === null) return;
     while (this.queue.length > 0 && fe.canReceive(this.queue[0].length)) {
-      fe.deliver(this.queue.shift()!);
+      fe.deliver(this.queue.shift()!, this.queueFlags.shift(), this.queueGso.shift());
       this.stats.toGuest++;
     }
   }
 
-  private enqueue(frame: Uint8Array): void {
+  /** Every frame the stack builds has its checksums filled in (VALID) or, for TCP toward an offloading guest, left partial. */
+  private enqueue(frame: Uint8Array, flags = NET_FRAME_CSUM_VALID, gsoSize = 0): void {
     if (this.queue.length >= MAX_QUEUED_FRAMES) { this.drop("rx-queue-full"); return; }
     this.queue.push(frame);
+    this.queueFlags.push(flags);
+    this.queueGso.push(gsoSize);
     this.flush();
   }
 
@@ -238,6 +250,18 @@ export class UserNet implements NetBackend {
     this.enqueue(buildEth(dstMac, GATEWAY_MAC, ETHERTYPE_IPV4, buildIpv4(src, dst, proto, this.ipId, payload)));
   }
 
+  /** A TCP segment built in place by the stack, after FRAME_HEADROOM bytes for the Ethernet and IPv4 headers written here. */
+  private sendTcpFrame(src: Ip4, dst: Ip4, frame: Uint8Array, partial: boolean, gsoSize: number): void {
+    const mac = this.guestMac;
+    if (mac === null) { this.drop("no-guest-mac"); return; }
+    this.ipId = (this.ipId + 1) & 0xffff;
+    writeEthHeader(frame, mac, GATEWAY_MAC, ETHERTYPE_IPV4);
+    writeIpv4Header(frame, ETH_HEADER_LEN, src, dst, IPPROTO_TCP, this.ipId, frame.length - ETH_HEADER_LEN - IPV4_HEADER_MIN);
+    // A TSO segment stands for gsoSize-byte segments, each of which would take an IPv4 id (as Linux counts them).
+    if (gsoSize > 0) this.ipId = (this.ipId + Math.ceil((frame.length - ETH_HEADER_LEN - IPV4_HEADER_MIN) / gsoSize) - 1) & 0xffff;
+    this.enqueue(frame, partial ? NET_FRAME_CSUM_PARTIAL : NET_FRAME_CSUM_VALID, gsoSize);
+  }
+
   private sendUdp(src: Ip4, srcPort: number, dst: Ip4, dstPort: number, data: Uint8Array, dstMac?: Uint8Array): void {
     if (data.length > UDP_MAX_PAYLOAD) { this.drop("udp-too-big"); return; }
     this.sendIp(src, dst, IPPROTO_UDP, buildUdp(src, dst, srcPort, dstPort, data), dstMac);
@@ -245,7 +269,7 @@ export class UserNet implements NetBackend {
 
   // ---- from the guest ----
 
-  transmit(frame: Uint8Array): void {
+  transmit(frame: Uint8Array, flags = 0): void {
     this.stats.fromGuest++;
     if (this.closed) return;
     const eth = parseEth(frame);
@@ -254,7 +278,7 @@ export class UserNet implements NetBackend {
     if (!broadcast && !eth.dst.every((b, i) => b === GATEWAY_MAC[i])) { this.drop("not-for-us"); return; }
     if ((eth.src[0] & 1) === 0) this.guestMac = eth.src.slice();
     if (eth.type === ETHERTYPE_ARP) this.arpInput(eth.payload);
-    else if (eth.type === ETHERTYPE_IPV4) this.ipInput(eth.payload);
+    else if (eth.type === ETHERTYPE_IPV4) this.ipInput(eth.payload, (flags & NET_FRAME_CSUM_PARTIAL) !== 0);
     else this.drop("ethertype");
   }
 
@@ -268,7 +292,8 @@ export class UserNet implements NetBackend {
     this.enqueue(buildEth(a.sha, GATEWAY_MAC, ETHERTYPE_ARP, reply));
   }
 
-  private ipInput(p: Uint8Array): void {
+  /** `partial`: the guest left the TCP/UDP checksum to us (offload); IPv4's own is always checked. */
+  private ipInput(p: Uint8Array, partial: boolean): void {
     const ip = parseIpv4(p);
     if (typeof ip === "string") {
       this.drop(ip === "fragment" ? "fragment" : `ip-${ip}` as DropReason);
@@ -276,10 +301,10 @@ export class UserNet implements NetBackend {
     }
     // The guest speaks from its address in the network, or from 0.0.0.0 while it asks DHCP.
     if (ip.src !== 0 && !this.inNet(ip.src)) { this.drop("ip-source"); return; }
-    if (ip.proto === IPPROTO_UDP) this.udpInput(ip.src, ip.dst, ip.payload);
+    if (ip.proto === IPPROTO_UDP) this.udpInput(ip.src, ip.dst, ip.payload, partial);
     else if (ip.src === 0) this.drop("ip-source");
     else if (ip.proto === IPPROTO_ICMP) this.icmpInput(ip.src, ip.dst, ip.payload);
-    else if (ip.proto === IPPROTO_TCP) this.tcpInput(ip.src, ip.dst, ip.payload);
+    else if (ip.proto === IPPROTO_TCP) this.tcp.input(ip.src, ip.dst, ip.payload, partial);
     else this.drop("ip-destination");
   }
 
@@ -295,8 +320,8 @@ export class UserNet implements NetBackend {
     this.sendIp(dst, src, IPPROTO_ICMP, r);
   }
 
-  private udpInput(src: Ip4, dst: Ip4, p: Uint8Array): void {
-    const u = parseUdp(p, src, dst);
+  private udpInput(src: Ip4, dst: Ip4, p: Uint8Array, partial: boolean): void {
+    const u = parseUdp(p, src, dst, partial);
     if (typeof u === "string") { this.drop(`udp-${u}`); return; }
     if (u.dstPort === DHCP_SERVER_PORT && (this.isBroadcast(dst) || dst === this.config.host)) { this.dhcpInput(u.data); return; }
     if (src === 0) { this.drop("ip-source"); return; }
@@ -370,8 +395,6 @@ export class UserNet implements NetBackend {
       } else answer(r.kind === "nxdomain" ? DNS_RCODE_NXDOMAIN : r.kind === "nodata" ? DNS_RCODE_NOERROR : DNS_RCODE_SERVFAIL);
     }, () => answer(DNS_RCODE_SERVFAIL)).finally(() => { this.pendingDns--; this.onAsyncFrame(); });
   }
-
-  private tcpInput(src: Ip4, dst: Ip4, p: Uint8Array): void { this.tcp.input(src, dst, p); }
 
   /** Where a guest's TCP connection goes on the host (null: refused with RST). */
   private tcpRoute(dst: Ip4, port: number): { address: string; port: number } | null {

@@ -23,7 +23,7 @@ import { VirtioConsole } from "./devices/virtio_console.js";
 import { VirtioRng, defaultRandomBytes } from "./devices/virtio_rng.js";
 import { Virtio9p, type FileSystem9p } from "./devices/virtio_9p.js";
 import type { CharBackend } from "./devices/char_backend.js";
-import { VirtioNet, defaultMac } from "./devices/virtio_net.js";
+import { VirtioNet, defaultMac, type VirtioNetOptions } from "./devices/virtio_net.js";
 import { PowerButton, powerButtonFdt } from "./devices/power_button.js";
 import type { NetBackend } from "../net/backend.js";
 import { ConsoleHistory } from "./console_history.js";
@@ -56,7 +56,7 @@ export interface VirtConfig {
   drives?: BlockBackend[];
   shares?: { fs: FileSystem9p; tag: string }[];
   /** Network cards (virtio-net), each on its backend; default MAC 52:54:00:12:34:56 + index. */
-  nics?: { backend: NetBackend; mac?: Uint8Array; mrgRxbuf?: boolean }[];
+  nics?: { backend: NetBackend; mac?: Uint8Array; mrgRxbuf?: boolean; offloads?: VirtioNetOptions["offloads"] }[];
   console: CharBackend;
   /** Host monotonic milliseconds (performance.now). */
   clock?: () => number;
@@ -200,7 +200,7 @@ export class VirtMachine {
     const devices: VirtioDevice[] = [];
     for (const d of config.drives ?? []) devices.push(new VirtioBlk(d));
     for (const s of config.shares ?? []) devices.push(new Virtio9p(s.fs, s.tag));
-    (config.nics ?? []).forEach((n, i) => devices.push(new VirtioNet(n.backend, { mac: n.mac ?? defaultMac(i), mrgRxbuf: n.mrgRxbuf })));
+    (config.nics ?? []).forEach((n, i) => devices.push(new VirtioNet(n.backend, { mac: n.mac ?? defaultMac(i), mrgRxbuf: n.mrgRxbuf, offloads: n.offloads })));
     devices.push(new VirtioRng(config.randomBytes ?? defaultRandomBytes));
     devices.push(new VirtioConsole(this.consoleOut));
     if (devices.length > M.virtio.count) throw new Error(`too many virtio devices (${devices.length}; the board has ${M.virtio.count} slots)`);

@@ -14,6 +14,7 @@ import { pidAlive } from "./vm_store.js";
 
 class Frontend implements NetFrontend {
   readonly frames: Uint8Array[] = [];
+  readonly offloads = 0;
   canReceive(): boolean { return true; }
   deliver(f: Uint8Array): void { this.frames.push(f.slice()); }
 }
