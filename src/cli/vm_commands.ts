@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { formatMib, VmConfigError, type DiskFormat } from "../hypervisor/config.js";
+import { formatMib, VmConfigError, type DiskFormat, type NetInterfaceConfig } from "../hypervisor/config.js";
 import { HypervisorError, type VmConfigInput } from "../hypervisor/api.js";
 import type { RunState } from "../hypervisor/control.js";
 import { parseDiskSize, SnapshotRecordError, type SnapshotRecord } from "../hypervisor/snapshots.js";
@@ -255,14 +255,32 @@ async function cmdKill(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** A network card as `list` and `info` show it (virtio-net on virtio-mmio, eth0, eth1, ... in the guest). */
+interface NicSummary { id: string; model: "virtio-net"; mode: "user" | "switch"; mac: string; switch?: string; hostfwd?: string[]; restrict?: boolean }
+
+function nicSummary(n: NetInterfaceConfig): NicSummary {
+  const base = { id: n.id, model: "virtio-net" as const, mode: n.type, mac: n.mac };
+  if (n.type === "switch") return { ...base, switch: n.switch ?? "" };
+  // QEMU's hostfwd syntax: proto:hostaddr:hostport-guestaddr:guestport (an empty guest address: the first DHCP address).
+  return { ...base, hostfwd: n.hostfwd.map((f) => `${f.proto}:${f.hostAddr}:${f.hostPort}-${f.guestAddr ?? ""}:${f.guestPort}`), restrict: n.restrict };
+}
+
+/** One card in a line: `user 52:54:00:..:..:.. hostfwd=tcp:127.0.0.1:8080-:80` or `switch=lan 52:54:00:..`. */
+function nicLine(n: NicSummary): string {
+  const mode = n.mode === "switch" ? `switch=${n.switch ?? ""}` : `user${n.restrict === true ? ",restrict=on" : ""}`;
+  return [n.model, n.id, mode, n.mac, ...(n.hostfwd ?? []).map((f) => `hostfwd=${f}`)].join(" ");
+}
+
 async function cmdList(argv: string[]): Promise<number> {
   const { values: o } = parse(argv, { json: { type: "boolean" }, all: { type: "boolean", short: "a" } }, 0);
-  const rows = await hypervisor().list();
+  const hv = hypervisor();
+  const rows = (await hv.list()).map((r) => ({ ...r, network: hv.config(r.name).network.map(nicSummary) }));
   if (o.json === true) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
-  const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID"], ...rows.map((r) => [r.name, r.state, String(r.cpus), formatMib(r.memoryMib), r.pid === null ? "-" : String(r.pid)])];
+  const net = (ns: NicSummary[]): string => ns.map((n) => (n.mode === "switch" ? `switch=${n.switch ?? ""}` : n.hostfwd !== undefined && n.hostfwd.length > 0 ? `user(${n.hostfwd.length} fwd)` : "user")).join(",") || "-";
+  const table = [["NAME", "STATE", "CPUS", "MEMORY", "PID", "NETWORK"], ...rows.map((r) => [r.name, r.state, String(r.cpus), formatMib(r.memoryMib), r.pid === null ? "-" : String(r.pid), net(r.network)])];
   printTable(table);
   for (const r of rows) if (r.crash !== undefined) process.stdout.write(`${r.name}: crashed: ${r.crash}\n`);
   return 0;
@@ -270,7 +288,8 @@ async function cmdList(argv: string[]): Promise<number> {
 
 async function cmdInfo(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(argv, { json: { type: "boolean" } }, 1);
-  const r = await hypervisor().info(positionals[0]);
+  const info = await hypervisor().info(positionals[0]);
+  const r = { ...info, network: info.config.network.map(nicSummary) };
   if (o.json === true) {
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     return 0;
@@ -284,6 +303,7 @@ async function cmdInfo(argv: string[]): Promise<number> {
     ["Cmdline", c.boot.cmdline], ["Firmware", c.boot.firmware],
     ...c.disks.map((d, i): [string, string] => [`Disk ${i}`, `${d.path} (${d.id}, ${d.format}${d.readonly ? ", read-only" : ""})`]),
     ...c.shares.map((sh, i): [string, string] => [`Share ${i}`, `${sh.path} tag=${sh.tag}${sh.readonly ? " (read-only)" : ""}`]),
+    ...(r.network.length === 0 ? [["Network", "none"] as [string, string]] : r.network.map((n, i): [string, string] => [`Network ${i}`, nicLine(n)])),
     ["Console log", r.consoleLog],
     ["Snapshots", r.snapshots.join(", ") || "-"],
   ];

@@ -25,6 +25,8 @@ export const NET_FRAME_CSUM_VALID = 2;
 export interface NetFrontend {
   /** NET_OFFLOAD_* bits the guest's driver accepts now (they change when it renegotiates). */
   readonly offloads: number;
+  /** The card's own MAC (what the guest was given), when the frontend has one. */
+  readonly mac?: Uint8Array;
   /**
    * True when a frame of `len` bytes can be handed to the guest now (it has posted enough
    * receive buffers). A backend asks before every `deliver` and keeps the frame queued when

@@ -590,3 +590,13 @@ test("offloads from the guest: a TSO segment with a partial checksum is taken wh
   assert.equal(h.net.stats.dropped["tcp-checksum"], before + 1);
   assert.equal(c.sock.bytes().length, big.length);
 });
+
+test("hostfwd after a snapshot restore: a new stack reaches a guest that has sent nothing yet at the MAC its NIC names", async () => {
+  const h = new Harness({ hostfwd: [{ proto: "tcp", hostAddr: "127.0.0.1", hostPort: 8080, guestAddr: null, guestPort: 80 }] });
+  h.fe.mac = GUEST_MAC;
+  await h.net.startForwards();
+  const client = h.host.clientConnect("127.0.0.1", 8080, "127.0.0.1", 50123)!;
+  assert.equal(client.destroyed, false);
+  const [f] = h.fe.takeWithMeta();
+  assert.deepEqual(parseEth(f.frame)!.dst, GUEST_MAC, "the SYN goes to the NIC's MAC");
+});

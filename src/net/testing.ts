@@ -129,6 +129,8 @@ export class FakeFrontend implements NetFrontend {
   room = Infinity;
   /** The NET_OFFLOAD_* bits the fake guest takes (none: complete frames only). */
   offloads = 0;
+  /** The card's MAC, when the fake NIC names one (a virtio-net card does). */
+  mac: Uint8Array | undefined = undefined;
   canReceive(): boolean { return this.room > 0; }
   deliver(frame: Uint8Array, flags = 0, gsoSize = 0): void { this.room--; this.frames.push(frame.slice()); this.meta.push({ flags, gsoSize }); }
   take(): Uint8Array[] { this.meta.length = 0; return this.frames.splice(0); }

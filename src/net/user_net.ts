@@ -244,7 +244,16 @@ export class UserNet implements NetBackend {
     this.flush();
   }
 
-  private sendIp(src: Ip4, dst: Ip4, proto: number, payload: Uint8Array, dstMac: Uint8Array | null = this.guestMac): void {
+  /**
+   * The guest's MAC: learned from its frames, or else the NIC's own (a guest restored from a
+   * snapshot may not have sent anything to this new stack yet, and a forward must still reach it).
+   */
+  private get toGuestMac(): Uint8Array | null {
+    if (this.guestMac === null && this.frontend?.mac !== undefined) this.guestMac = this.frontend.mac.slice();
+    return this.guestMac;
+  }
+
+  private sendIp(src: Ip4, dst: Ip4, proto: number, payload: Uint8Array, dstMac: Uint8Array | null = this.toGuestMac): void {
     if (dstMac === null) { this.drop("no-guest-mac"); return; }
     this.ipId = (this.ipId + 1) & 0xffff;
     this.enqueue(buildEth(dstMac, GATEWAY_MAC, ETHERTYPE_IPV4, buildIpv4(src, dst, proto, this.ipId, payload)));
@@ -252,7 +261,7 @@ export class UserNet implements NetBackend {
 
   /** A TCP segment built in place by the stack, after FRAME_HEADROOM bytes for the Ethernet and IPv4 headers written here. */
   private sendTcpFrame(src: Ip4, dst: Ip4, frame: Uint8Array, partial: boolean, gsoSize: number): void {
-    const mac = this.guestMac;
+    const mac = this.toGuestMac;
     if (mac === null) { this.drop("no-guest-mac"); return; }
     this.ipId = (this.ipId + 1) & 0xffff;
     writeEthHeader(frame, mac, GATEWAY_MAC, ETHERTYPE_IPV4);
@@ -408,8 +417,8 @@ export class UserNet implements NetBackend {
 
   private tcpForwardIn(f: HostForward, c: HostTcpIncoming): void {
     const refuse = (): void => c.accept({ connected: () => undefined, data: () => undefined, end: () => undefined, drain: () => undefined, closed: () => undefined }).destroy();
-    // Without the guest's MAC (it has sent nothing yet) there is no one to connect to.
-    if (this.closed || this.guestMac === null) { refuse(); return; }
+    // Without the guest's MAC (it has sent nothing yet and the NIC names none) there is no one to connect to.
+    if (this.closed || this.toGuestMac === null) { refuse(); return; }
     if (!this.tcp.connectToGuest(f.guestAddr ?? this.config.dhcpStart, f.guestPort, this.config.host, c)) refuse();
     this.onAsyncFrame();
   }
