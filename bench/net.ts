@@ -4,8 +4,10 @@
 // the host's loopback (10.0.2.2), timed on the host from the request's arrival to wget's exit;
 // guest→host: busybox nc sends it to a host socket, timed from the connection to the last byte.
 // Connection latency: a guest loop of short wget requests, timed on the host between the first
-// and the last request.
-import { existsSync } from "node:fs";
+// and the last request. Beside the wall-clock figures, the CPU time the VM's host process (all
+// its threads: QEMU has several) used per MiB over the whole command, which a host shared with
+// other work changes far less than MB/s.
+import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import { randomBytes } from "node:crypto";
@@ -19,7 +21,20 @@ const REQUESTS = 20;
 const MIB = 1024 * 1024;
 
 interface ImagePaths { kernel: string; initrd: string; ready: boolean }
-interface Figures { down: number; up: number; latencyMs: number }
+interface Figures { down: number; up: number; latencyMs: number; downCpuMs: number; upCpuMs: number }
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU milliseconds (user + system) process `pid` has used so far; NaN where /proc cannot tell. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ;
+  } catch { return NaN; }
+}
 
 async function measure(g: GuestConsole, blob: Uint8Array): Promise<Figures> {
   let reqAt = 0;
@@ -42,14 +57,18 @@ async function measure(g: GuestConsole, blob: Uint8Array): Promise<Figures> {
     await g.waitFor("rvisor guest ready", 300_000);
     await g.waitFor(/# $/m, 30_000);
     await guestDhcp(g);
+    const pid = g.child.pid;
+    const c0 = cpuMs(pid);
     await g.run(`wget -q -O /tmp/blob http://10.0.2.2:${port}/blob`, 600_000);
     const down = blob.length / MIB / ((performance.now() - reqAt) / 1000);
+    const c1 = cpuMs(pid);
     await g.run(`nc 10.0.2.2 ${sinkPort} < /tmp/blob`, 600_000);
     const up = upEnd > upStart ? blob.length / MIB / ((upEnd - upStart) / 1000) : NaN;
+    const c2 = cpuMs(pid);
     smallAt = [];
     await g.run(`for i in $(seq 1 ${REQUESTS}); do wget -q -O /dev/null http://10.0.2.2:${port}/s; done`, 600_000);
     const latencyMs = smallAt.length === REQUESTS ? (smallAt[REQUESTS - 1] - smallAt[0]) / (REQUESTS - 1) : NaN;
-    return { down, up, latencyMs };
+    return { down, up, latencyMs, downCpuMs: (c1 - c0) / (blob.length / MIB), upCpuMs: (c2 - c1) / (blob.length / MIB) };
   } finally {
     server.close();
     sink.close();
@@ -79,7 +98,9 @@ export const netSection: BenchSection = {
     const qNote = (f: (x: Figures) => string): string => (q !== null ? `qemu ${f(q)}` : "qemu: opensbi not installed");
     return [
       row(`tcp host→guest (wget ${SIZE / MIB} MiB), s/MiB`, 1 / rv.down, q !== null ? 1 / q.down : null, `rvisor ${rv.down.toFixed(2)} MB/s; ${qNote((x) => `${x.down.toFixed(2)} MB/s`)}`),
+      row(`tcp host→guest, host CPU s/MiB`, rv.downCpuMs / 1000, q !== null ? q.downCpuMs / 1000 : null, `rvisor ${rv.downCpuMs.toFixed(0)} ms/MiB; ${qNote((x) => `${x.downCpuMs.toFixed(0)} ms/MiB`)}`),
       row(`tcp guest→host (nc ${SIZE / MIB} MiB), s/MiB`, 1 / rv.up, q !== null ? 1 / q.up : null, `rvisor ${rv.up.toFixed(2)} MB/s; ${qNote((x) => `${x.up.toFixed(2)} MB/s`)}`),
+      row(`tcp guest→host, host CPU s/MiB`, rv.upCpuMs / 1000, q !== null ? q.upCpuMs / 1000 : null, `rvisor ${rv.upCpuMs.toFixed(0)} ms/MiB; ${qNote((x) => `${x.upCpuMs.toFixed(0)} ms/MiB`)}`),
       row(`tcp connection (wget, ${REQUESTS} in a row), s/conn`, rv.latencyMs / 1000, q !== null ? q.latencyMs / 1000 : null, `rvisor ${rv.latencyMs.toFixed(1)} ms; ${qNote((x) => `${x.latencyMs.toFixed(1)} ms`)}`),
     ];
   },

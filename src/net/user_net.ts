@@ -10,9 +10,14 @@
 //    from what it sends. IPv6 and other EtherTypes are dropped (counted).
 //  - ARP: requests for the gateway and DNS addresses are answered (slirp answers for those two).
 //  - IPv4: header checksum, version, lengths checked; bad datagrams dropped and counted.
-//    Fragments are dropped (counted): the NIC's MTU is 1500 and the stack offers no offloads,
-//    so a guest fragments only UDP datagrams above 1472 bytes, which QEMU's slirp reassembles
-//    and we do not yet (a later step; see stats.dropped.fragment).
+//    Fragments are dropped (counted): the NIC's MTU is 1500 and TCP never fragments (TSO
+//    segments come whole, with their own IPv4 total length), so a guest fragments only UDP
+//    datagrams above 1472 bytes, which QEMU's slirp reassembles and we do not yet (a later
+//    step; see stats.dropped.fragment).
+//  - Offloads (NET_OFFLOAD_CSUM, NET_OFFLOAD_TSO4): the guest's TCP/UDP checksums may be partial
+//    (not checked: the stack ends every connection itself) and its TCP segments up to 64 KiB
+//    (taken whole); toward a guest that takes them, TCP segments leave the checksum partial and
+//    carry up to 64 KiB with the MSS as GSO size (virtio-net: NEEDS_CSUM, GUEST_TSO4).
 //  - ICMP echo to the gateway or DNS address is answered here; other ICMP is dropped.
 //  - UDP: DHCP (port 67) is served by DhcpServer; DNS to 10.0.2.3:53 is answered through the
 //    host's resolver; anything else leaves through a host datagram socket, one per guest
