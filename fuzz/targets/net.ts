@@ -28,7 +28,11 @@ import {
   writeU16,
 } from "../../src/net/packet.js";
 import { VIRTIO_F_VERSION_1, VIRTIO_STATUS_DEVICE_NEEDS_RESET, featureBit } from "../../src/system/devices/virtio_mmio.js";
-import { RX_QUEUE, TX_QUEUE, VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_HDR_SIZE, VirtioNet } from "../../src/system/devices/virtio_net.js";
+import {
+  RX_QUEUE, TX_QUEUE, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_MRG_RXBUF,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_SIZE, VirtioNet,
+} from "../../src/system/devices/virtio_net.js";
+import type { NetBackend } from "../../src/net/backend.js";
 import { TestDriver } from "../../src/system/devices/virtio_testing.js";
 import { BOOTP_FIXED_LEN, DHCP_MAGIC_COOKIE, DHCPDISCOVER, OPT_END, OPT_MESSAGE_TYPE } from "../../src/net/dhcp.js";
 
@@ -94,17 +98,37 @@ function fixChecksums(f: Uint8Array): void {
 
 let SEEDS: Uint8Array[] | null = null;
 
+/** A random virtio_net_hdr: mostly plausible offload requests (NEEDS_CSUM, TSO) with hostile offsets and sizes. */
+function randomHdr(rng: Rng, frameLen: number): Uint8Array {
+  const h = new Uint8Array(VIRTIO_NET_HDR_SIZE);
+  if (rng.chance(0.4)) return h;
+  h[0] = rng.chance(0.8) ? VIRTIO_NET_HDR_F_NEEDS_CSUM : rng.below(256);
+  h[1] = rng.chance(0.5) ? rng.pick([VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4]) : rng.below(256);
+  const le = (o: number, v: number): void => { h[o] = v & 0xff; h[o + 1] = (v >>> 8) & 0xff; };
+  le(2, rng.below(0x10000));
+  le(4, rng.pick([0, 1, 536, 1460, 1448, 9000, rng.below(0x10000)]));
+  le(6, rng.pick([34, 14, frameLen, frameLen - 1, rng.below(0x10000)]));
+  le(8, rng.pick([16, 6, 0, rng.below(0x10000)]));
+  return h;
+}
+
 /** Frames through a VirtioNet on the stack; the device must never need a reset or overfill a buffer. */
 function deviceBatch(rng: Rng, report: (f: FuzzFinding) => void): void {
   const net = new UserNet(new FakeNetHost());
-  const dev = new VirtioNet(net);
+  // The stack takes offloads; a backend that takes none (as a switch port) makes the card complete checksums and cut TSO segments.
+  const plain = rng.chance(0.5);
+  const backend: NetBackend = plain
+    ? { offloads: 0, attach: (fe) => net.attach(fe), transmit: (f) => net.transmit(f), rxReady: () => net.rxReady() }
+    : net;
+  const dev = new VirtioNet(backend);
   const d = new TestDriver(dev, 2 << 20);
   const mrg = rng.chance(0.5);
-  d.init(featureBit(VIRTIO_F_VERSION_1) | (mrg ? featureBit(VIRTIO_NET_F_MRG_RXBUF) : 0n), [16, 16]);
+  const offloads = rng.chance(0.5) ? [VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4].filter(() => rng.chance(0.7)) : [];
+  d.init(offloads.reduce((f, b) => f | featureBit(b), featureBit(VIRTIO_F_VERSION_1) | (mrg ? featureBit(VIRTIO_NET_F_MRG_RXBUF) : 0n)), [16, 16]);
   const mark = d.mark();
   const posted = new Map<number, number>();
   for (let i = 0; i < INPUTS_PER_BATCH / 8; i++) {
-    const input = `seed ${rng.seed} device #${i} (mrg ${mrg})`;
+    const input = `seed ${rng.seed} device #${i} (mrg ${mrg}, offloads ${offloads.join(",")}, plain backend ${plain})`;
     try {
       d.release(mark);
       while (posted.size < 8) {
@@ -114,7 +138,7 @@ function deviceBatch(rng: Rng, report: (f: FuzzFinding) => void): void {
         posted.set(d.submit(RX_QUEUE, [{ writeLen: len }], { notify: rng.chance(0.5) }).head, len);
       }
       const f = mutate(rng, rng.pick(SEEDS!));
-      d.submit(TX_QUEUE, [{ data: new Uint8Array(VIRTIO_NET_HDR_SIZE) }, { data: f }]);
+      d.submit(TX_QUEUE, [{ data: randomHdr(rng, f.length) }, { data: f }]);
       d.takeUsed(TX_QUEUE);
       for (const u of d.takeUsed(RX_QUEUE)) {
         const cap = posted.get(u.id);
