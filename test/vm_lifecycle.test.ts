@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole, guestImage } from "./lib/guest.js";
 import { attach, list, ok, rvisor, ticks, waitReady } from "./lib/vm.js";
+import { vmMac } from "../src/hypervisor/config.js";
 
 const img = await guestImage();
 const skip = typeof img === "string" ? img : false;
@@ -27,7 +28,10 @@ test("VM lifecycle: create, start, console, pause freezes the guest, resume, det
   let g: GuestConsole | null = null;
   try {
     assert.match(await ok(env, "create", "vm1", "--memory", "128M", "--cpus", "1"), /VM 'vm1' created \(1 vCPU, 128M\)/);
-    assert.deepEqual((await list(env)).get("vm1"), { name: "vm1", state: "shut off", cpus: 1, memoryMib: 128, pid: null });
+    assert.deepEqual((await list(env)).get("vm1"), {
+      name: "vm1", state: "shut off", cpus: 1, memoryMib: 128, pid: null,
+      network: [{ id: "net0", model: "virtio-net", mode: "user", mac: vmMac("vm1", 0), hostfwd: [], restrict: false }], // its default card
+    });
     const dup = await rvisor(env, "create", "vm1");
     assert.equal(dup.code, 1);
     assert.equal(dup.stderr, "error: VM 'vm1' already exists\n");
@@ -92,7 +96,10 @@ test("VM lifecycle: create, start, console, pause freezes the guest, resume, det
     // stop presses the power button: the guest's acpid powers it off.
     const stop = await ok(env, "stop", "vm1", "--timeout", "60");
     assert.match(stop, /VM 'vm1' shut off \(the guest powered off\)/);
-    assert.deepEqual((await list(env)).get("vm1"), { name: "vm1", state: "shut off", cpus: 1, memoryMib: 128, pid: null });
+    assert.deepEqual((await list(env)).get("vm1"), {
+      name: "vm1", state: "shut off", cpus: 1, memoryMib: 128, pid: null,
+      network: [{ id: "net0", model: "virtio-net", mode: "user", mac: vmMac("vm1", 0), hostfwd: [], restrict: false }], // its default card
+    });
     const info = JSON.parse(await ok(env, "info", "vm1", "--json")) as { state: string; lastExit: { reason: string } };
     assert.equal(info.state, "shut off");
     assert.equal(info.lastExit.reason, "poweroff");
@@ -129,7 +136,7 @@ test("VM isolation: SIGKILL one VM's process, the other keeps answering; list sa
     const after = await list(env);
     assert.equal(after.get("a")?.state, "crashed");
     assert.equal(after.get("b")?.state, "running");
-    assert.match(await ok(env, "list"), /^a\s+crashed\s+1\s+128M\s+-$/m);
+    assert.match(await ok(env, "list"), /^a\s+crashed\s+1\s+128M\s+-\s+user$/m); // the last column: its default network card
     g = await attach(env, "b");
     assert.equal((await g.run("echo b-$((20+22))")).trim(), "b-42");
     const crashed = await rvisor(env, "console", "a");

@@ -26,7 +26,10 @@ export async function ok(env: NodeJS.ProcessEnv, ...args: string[]): Promise<str
   return r.stdout;
 }
 
-export interface ListRow { name: string; state: string; cpus: number; memoryMib: number; pid: number | null }
+export interface ListRow {
+  name: string; state: string; cpus: number; memoryMib: number; pid: number | null;
+  network: { id: string; model: string; mode: string; mac: string; switch?: string; hostfwd?: string[]; restrict?: boolean }[];
+}
 export async function list(env: NodeJS.ProcessEnv): Promise<Map<string, ListRow>> {
   const rows = JSON.parse(await ok(env, "list", "--json")) as ListRow[];
   return new Map(rows.map((r) => [r.name, r]));
