@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type * as Rvisor from "../src/index.js";
 import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
 import { RVISOR_BIN } from "./lib/guest.js";
+import { nicSummary } from "../src/hypervisor/config.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DRAM_BASE = 0x80000000;
@@ -48,10 +49,10 @@ test("Node API: import { Hypervisor } from \"rvisor\"; create, start, console, p
     assert.ok(pid > 0);
     const info = await hv.info("n1");
     assert.deepEqual([info.state, info.pid, info.status?.state], ["running", pid, "running"]);
-    // The CLI is a client of the same code: its JSON is the Node API's.
+    // The CLI is a client of the same code: its JSON is the Node API's, with each VM's network cards.
     const cli = await run(process.execPath, [RVISOR_BIN, "list", "--json"], env);
     assert.equal(cli.code, 0, cli.stderr);
-    assert.deepEqual(JSON.parse(cli.stdout), await hv.list());
+    assert.deepEqual(JSON.parse(cli.stdout), (await hv.list()).map((r) => ({ ...r, network: hv.config(r.name).network.map(nicSummary) })));
 
     const con = await hv.console("n1");
     let out = "";

@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { formatMib, VmConfigError, type DiskFormat, type NetInterfaceConfig } from "../hypervisor/config.js";
+import { formatMib, nicSummary, VmConfigError, type DiskFormat, type NicSummary } from "../hypervisor/config.js";
 import { HypervisorError, type VmConfigInput } from "../hypervisor/api.js";
 import type { RunState } from "../hypervisor/control.js";
 import { parseDiskSize, SnapshotRecordError, type SnapshotRecord } from "../hypervisor/snapshots.js";
@@ -253,16 +253,6 @@ async function cmdKill(argv: string[]): Promise<number> {
   const pid = await hypervisor().kill(name);
   process.stdout.write(`VM '${name}' killed (pid ${pid})\n`);
   return 0;
-}
-
-/** A network card as `list` and `info` show it (virtio-net on virtio-mmio, eth0, eth1, ... in the guest). */
-interface NicSummary { id: string; model: "virtio-net"; mode: "user" | "switch"; mac: string; switch?: string; hostfwd?: string[]; restrict?: boolean }
-
-function nicSummary(n: NetInterfaceConfig): NicSummary {
-  const base = { id: n.id, model: "virtio-net" as const, mode: n.type, mac: n.mac };
-  if (n.type === "switch") return { ...base, switch: n.switch ?? "" };
-  // QEMU's hostfwd syntax: proto:hostaddr:hostport-guestaddr:guestport (an empty guest address: the first DHCP address).
-  return { ...base, hostfwd: n.hostfwd.map((f) => `${f.proto}:${f.hostAddr}:${f.hostPort}-${f.guestAddr ?? ""}:${f.guestPort}`), restrict: n.restrict };
 }
 
 /** One card in a line: `user 52:54:00:..:..:.. hostfwd=tcp:127.0.0.1:8080-:80` or `switch=lan 52:54:00:..`. */

@@ -105,6 +105,16 @@ export interface NetInterfaceConfig {
   switch: string | null;
 }
 
+/** A network card as `rvisor list` and `info` show it (virtio-net on virtio-mmio: eth0, eth1, ... in the guest). */
+export interface NicSummary { id: string; model: "virtio-net"; mode: NetInterfaceType; mac: string; switch?: string; hostfwd?: string[]; restrict?: boolean }
+
+export function nicSummary(n: NetInterfaceConfig): NicSummary {
+  const base = { id: n.id, model: "virtio-net" as const, mode: n.type, mac: n.mac };
+  if (n.type === "switch") return { ...base, switch: n.switch ?? "" };
+  // QEMU's hostfwd syntax: proto:hostaddr:hostport-guestaddr:guestport (no guest address: the first DHCP address).
+  return { ...base, hostfwd: n.hostfwd.map((f) => `${f.proto}:${f.hostAddr}:${f.hostPort}-${f.guestAddr ?? ""}:${f.guestPort}`), restrict: n.restrict };
+}
+
 /**
  * The default MAC of card `index` of VM `name`: QEMU's 52:54:00 prefix and 24 bits of FNV-1a
  * over "name#index", so it is stable across runs and differs between VMs (a clone gets its own).
