@@ -12,9 +12,8 @@ import { ApiServer, MAX_BODY_BYTES } from "../src/api/server.js";
 import { OPERATIONS } from "../src/api/openapi.js";
 import { vmMac } from "../src/hypervisor/config.js";
 import { ApiClient, WsConsole, type ApiResponse } from "./lib/api_client.js";
-import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
+import { echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 
-const DRAM_BASE = 0x80000000;
 const WS_NORMAL = 1000;
 
 /** Every client the tests made, for the coverage check at the end. */
@@ -23,14 +22,10 @@ const clients: ApiClient[] = [];
 interface Env { home: string; hv: Hypervisor; server: ApiServer; api: ApiClient; kernel: string; disk1: string; disk2: string }
 
 async function setup(): Promise<Env> {
-  const home = mkdtempSync(join(tmpdir(), "rvisor-api-"));
-  const kernel = join(home, "echo.elf");
-  writeFileSync(kernel, tinyElf({ base: DRAM_BASE, code: UART_ECHO_LOOP }));
+  const { home, env, kernel } = echoHome("api");
   const disk1 = join(home, "d1.img"), disk2 = join(home, "d2.img");
   writeFileSync(disk1, Buffer.alloc(1 << 20));
   writeFileSync(disk2, Buffer.alloc(1 << 20));
-  const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
-  for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
   const hv = new Hypervisor({ home, env });
   const server = new ApiServer({ hypervisor: hv, version: "test" });
   const socketPath = join(home, "api.sock");
@@ -47,7 +42,7 @@ async function teardown(e: Env): Promise<void> {
 }
 
 function echoVm(e: Env, name: string): Record<string, unknown> {
-  return { name, memory: "16M", boot: { firmware: "none", kernel: e.kernel } };
+  return echoVmDefinition(name, e.kernel);
 }
 
 function fault(r: ApiResponse): string {
