@@ -3,6 +3,7 @@
 // bare machines whose one program echoes the serial console (UART_ECHO_LOOP), each in its own
 // process as every managed VM. Every response is checked against the served OpenAPI document.
 import { test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { OPERATIONS } from "../src/api/openapi.js";
 import { vmMac } from "../src/hypervisor/config.js";
 import { ApiClient, WsConsole, type ApiResponse } from "./lib/api_client.js";
 import { echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { RVISOR_BIN } from "./lib/guest.js";
 
 const WS_NORMAL = 1000;
 
@@ -211,6 +213,7 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       ["PATCH", T.vmState, "/v1/vms/vm1/vm", { state: "Resumed" }, 409, /^VM 'vm1' is not running$/],
       ["GET", T.logs, "/v1/vms/vm1/logs?tail=-1", undefined, 400, /'tail' must be a whole number/],
       ["GET", T.logs, "/v1/vms/nosuch/logs", undefined, 404, /does not exist/],
+      ["GET", T.logs, "/v1/vms/vm1/logs?follow=yes", undefined, 400, /'follow' must be true or false/],
       ["GET", "/v1/vms/{name}/drives", "/v1/vms/nosuch/drives", undefined, 404, /does not exist/],
       ["GET", T.bs, "/v1/vms/nosuch/boot-source", undefined, 404, /does not exist/],
       ["GET", "/v1/vms/{name}/vm/config", "/v1/vms/nosuch/vm/config", undefined, 404, /does not exist/],
@@ -306,6 +309,19 @@ test("REST: a running VM — start, console WebSocket, pause holds its input, wr
     await ws.waitText("held", 20_000);
     const logs = await api.call("GET", "/v1/vms/{name}/logs", "/v1/vms/echo/logs");
     assert.match(logs.text, /ping-1\r(?:after-resize)?/);
+    // logs?follow=true: the kept output, then what the VM writes, chunked, until the client closes.
+    const followed = await api.open("/v1/vms/{name}/logs", "/v1/vms/echo/logs?follow=true&tail=1000");
+    assert.deepEqual([followed.status, followed.headers["transfer-encoding"]], [200, "chunked"]);
+    let live = "";
+    followed.res.on("data", (d: Buffer) => { live += d.toString("latin1"); });
+    ws.send("followed-1\r");
+    const deadline = performance.now() + 20_000;
+    while (!(live.includes("ping-1\r") && live.includes("followed-1\r"))) {
+      assert.ok(performance.now() < deadline, `the followed log did not show the new output: ${JSON.stringify(live.slice(-300))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(live.indexOf("ping-1\r") < live.indexOf("followed-1\r"), "the kept output comes first");
+    followed.res.destroy();
 
     // SendCtrlAltDel only presses the power button: this bare-metal guest ignores it and runs on.
     assert.equal((await api.call("PUT", A, "/v1/vms/echo/actions", { action_type: "SendCtrlAltDel" })).status, 204);
@@ -536,6 +552,30 @@ test("REST: snapshots of a running VM — create, list, get, load (the VM restar
     assert.equal(((await api.call("GET", S1, "/v1/vms/src/snapshots/s1")).json as { name: string }).name, "s1");
     assert.equal((await api.call("GET", S1, "/v1/vms/src/snapshots/nope")).status, 404);
     assert.equal(((await api.call("GET", "/v1/vms/{name}", "/v1/vms/src")).json as { snapshots: string[] }).snapshots.join(), "s1");
+
+    // The machine file, downloaded, runs on its own: `rvisor run --restore FILE` (with a card for the
+    // VM's default one) continues the guest.
+    const SF = "/v1/vms/{name}/snapshots/{snapshot_name}/file";
+    const file = await api.call("GET", SF, "/v1/vms/src/snapshots/s1/file");
+    assert.equal(file.status, 200, file.text);
+    assert.deepEqual([file.body.length, file.headers["content-length"], file.headers["content-disposition"]],
+      [rec.machineBytes, String(rec.machineBytes), 'attachment; filename="src-s1.rvsnap"']);
+    assert.equal((await api.call("GET", SF, "/v1/vms/src/snapshots/nope/file")).status, 404);
+    assert.equal((await api.call("GET", SF, "/v1/vms/nosuch/snapshots/s1/file")).status, 404);
+    const downloaded = join(e.home, "downloaded.rvsnap");
+    writeFileSync(downloaded, file.body);
+    const run = spawn(process.execPath, [RVISOR_BIN, "run", "--restore", downloaded, "--net", "user"], { stdio: ["pipe", "pipe", "pipe"] });
+    try {
+      let out = "";
+      run.stdout.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      run.stderr.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      const runDeadline = performance.now() + 20_000;
+      while (!out.includes("restored-echo")) {
+        assert.ok(performance.now() < runDeadline && run.exitCode === null, `rvisor run --restore did not echo: ${out}`);
+        run.stdin.write("restored-echo\r");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally { run.kill("SIGKILL"); }
 
     // load: the running VM is restored in its own process (no new process), paused at the
     // snapshot as asked; the console works after resume.

@@ -8,7 +8,7 @@
 // started it. Decisions that host-wide limits depend on (create, start, update, rm) are taken
 // under the state directory's lock.
 import { readFileSync, statSync, watch } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { parseVmConfig, validateName, VmConfigError, type DiskFormat, type VmConfig } from "../../hypervisor/config.js";
 import type { ControlReply, RunState, VmStatus } from "../../hypervisor/control.js";
@@ -18,7 +18,7 @@ import { HypervisorError, type StopResult, type VmConfigInput, type VmInfo, type
 import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "./vm_control.js";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, killVm, liveVm, shutdownVm, startVmLocked, waitGone, type LiveVm } from "./vm_ops.js";
 import {
-  cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
+  cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, readSnapshotRecord, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
 } from "./vm_snapshot.js";
 import { VmExistsError, VmStore } from "./vm_store.js";
 import { WarmPool } from "./vm_pool.js";
@@ -226,6 +226,17 @@ export class Hypervisor {
   snapshots(name: string): SnapshotListEntry[] {
     this.config(name);
     return listSnapshots(this.store, name);
+  }
+
+  /**
+   * A snapshot's machine file (harts, devices, RAM: the versioned format of docs/snapshot.md),
+   * which `rvisor run --restore FILE` runs on any host; its size is the record's machineBytes.
+   * A not_found HypervisorError for an unknown VM or snapshot; a failed one for a corrupt record.
+   */
+  snapshotFile(name: string, snap: string): { path: string; bytes: number } {
+    this.config(name);
+    const rec = readSnapshotRecord(this.store, name, snap);
+    return { path: join(this.store.snapshotDir(name, snap), rec.machineFile), bytes: rec.machineBytes };
   }
 
   /** Deletes a snapshot; returns the images that were freed. */

@@ -124,7 +124,7 @@ const MEMORY_STOP_GRACE_MS = 5000;
  * (README, "Persistent VMs"): trimming once, 16.4-16.6 MiB private above guest RAM and 0.6 % of a
  * core each; trimming every idle window, 13.1-15.0 MiB and 1.1 % of a core.
  */
-const IDLE_TRIM_MS = 10_000;
+export const IDLE_TRIM_MS = 10_000;
 const IDLE_INSNS_PER_S = 5_000_000;
 
 /** Where the time of a start went (RVISOR_VM_TIMING=1 writes it to stderr, i.e. vm.err), from process start. */
