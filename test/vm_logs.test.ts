@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { appendFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
@@ -50,4 +50,34 @@ test("logs --follow: the kept output, then new output as the VM writes it, acros
     for (const v of await hv.list()) if (v.pid !== null) await hv.kill(v.name).catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+test("followLogs: appended bytes only, the tail of the kept output first, and nothing lost when the log rotates", { timeout: 30_000 }, async () => {
+  const { home, env, kernel } = echoHome("logrot");
+  const hv = new Hypervisor({ home, env });
+  try {
+    await hv.create(echoVmDefinition("r1", kernel));
+    const log = hv.store.logPath("r1");
+    writeFileSync(log, "one\ntwo\nthree\n");
+    let got = "";
+    const stop = hv.followLogs("r1", (b) => { got += b.toString("latin1"); }, { tail: 2, kept: true });
+    try {
+      assert.equal(got, "two\nthree\n", "the kept output's last 2 lines, at once");
+      const wait = async (want: string): Promise<void> => {
+        const deadline = performance.now() + 10_000;
+        while (got !== want) {
+          assert.ok(performance.now() < deadline, `followed ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      appendFileSync(log, "four\n");
+      await wait("two\nthree\nfour\n");
+      // As RotatingLog does: more output, then the file becomes console.log.1 and a new one starts,
+      // before the follower looked again.
+      appendFileSync(log, "five\n");
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, "six\n");
+      await wait("two\nthree\nfour\nfive\nsix\n");
+    } finally { stop(); }
+  } finally { rmSync(home, { recursive: true, force: true }); }
 });

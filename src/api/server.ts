@@ -219,15 +219,17 @@ export class ApiServer {
       getVmConfig: (c) => ({ status: HTTP_OK, json: fullConfigOf(hv.config(c.name)) }),
       getLogs: (c) => {
         const tail = c.query.get("tail");
-        const kept = hv.logs(c.name, { tail: typeof tail === "number" ? tail : undefined });
-        if (c.query.get("follow") !== true) return { status: HTTP_OK, text: kept, headers: TEXT_PLAIN };
+        const opts = { tail: typeof tail === "number" ? tail : undefined };
+        if (c.query.get("follow") !== true) return { status: HTTP_OK, text: hv.logs(c.name, opts), headers: TEXT_PLAIN };
+        hv.config(c.name); // an unknown VM is refused before the head is sent (parseQuery checked tail)
         // docker logs -f / journalctl -f: the kept output, then each chunk as the VM writes it
         // (chunked), across the VM's stops and starts, until the client goes away.
         return {
           status: HTTP_OK, headers: TEXT_PLAIN, stream: (res) => {
-            res.write(kept);
-            const stop = hv.followLogs(c.name, (b) => { res.write(b); });
-            res.once("close", stop);
+            try {
+              const stop = hv.followLogs(c.name, (b) => { res.write(b); }, { ...opts, kept: true });
+              res.once("close", stop);
+            } catch { res.end(); } // deleted in between
           },
         };
       },
