@@ -7,7 +7,8 @@
 //                         (median of 3, with where its start-up time went); and `rvisor restore`
 //                         from the shell (the CLI's own Node start-up included)
 //   VMs started per minute  clones of a 64 MiB warm snapshot started one after another
-//   memory per idle VM    PSS of each clone's process (smaps_rollup) minus its resident guest RAM
+//   memory per idle VM    PSS of each clone's process (smaps_rollup) minus its resident guest RAM,
+//                         3 s after its command and again once idle past two idle trims (vm_process.ts)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import type { Duplex } from "node:stream";
 import type { BenchRow, BenchSection } from "./bench.js";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { newImagePath } from "../src/host/node/vm_snapshot.js";
+import { IDLE_TRIM_MS } from "../src/host/node/vm_process.js";
 import { RVISOR_BIN } from "../test/lib/guest.js";
 import { processMemory } from "../test/lib/proc_memory.js";
 
@@ -141,11 +143,14 @@ export const vmSnapshotSection: BenchSection = {
       rows.push(row(`VMs started per minute (${CLONES} clones of a 64 MiB snapshot, one after another)`, startS / CLONES,
         `${(CLONES / startS * 60).toFixed(0)} VMs/min; seconds per start (new process, snapshot loaded, running)`));
       for (const n of names) { const cc = await hv.console(n); await answers(cc); cc.destroy(); }
-      await new Promise((r) => setTimeout(r, 3000));
-      const mem = pids.map((p) => processMemory(p, 64 * MiB));
-      const mean = (f: (m: typeof mem[number]) => number): number => mem.reduce((s, m) => s + f(m), 0) / mem.length / MiB;
-      rows.push(row("host memory overhead per idle VM (MiB, PSS above resident guest RAM)", mean((m) => m.pss - m.guestRss),
-        `mean of ${CLONES} idle 64 MiB clones: RSS ${mean((m) => m.rss).toFixed(1)} MiB, PSS ${mean((m) => m.pss).toFixed(1)} MiB, guest RAM resident ${mean((m) => m.guestRss).toFixed(1)} MiB (the value column is MiB, not seconds)`));
+      // Just after the work (3 s), and idle past two of the VM process's idle trims.
+      for (const [waitMs, when] of [[3000, "3 s after its command"], [2 * IDLE_TRIM_MS + 5000 - 3000, `idle ${(2 * IDLE_TRIM_MS + 5000) / 1000} s, trimmed`]] as const) {
+        await new Promise((r) => setTimeout(r, waitMs));
+        const mem = pids.map((p) => processMemory(p, 64 * MiB));
+        const mean = (f: (m: typeof mem[number]) => number): number => mem.reduce((s, m) => s + f(m), 0) / mem.length / MiB;
+        rows.push(row(`host memory overhead per idle VM (${when}; MiB, PSS above resident guest RAM)`, mean((m) => m.pss - m.guestRss),
+          `mean of ${CLONES} idle 64 MiB clones: RSS ${mean((m) => m.rss).toFixed(1)} MiB, PSS ${mean((m) => m.pss).toFixed(1)} MiB, private ${mean((m) => m.private).toFixed(1)} MiB, guest RAM resident ${mean((m) => m.guestRss).toFixed(1)} MiB (the value column is MiB, not seconds)`));
+      }
       return rows;
     } finally {
       for (const v of await hv.list()) if (v.pid !== null) await hv.kill(v.name).catch(() => undefined);

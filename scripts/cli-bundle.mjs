@@ -10,47 +10,20 @@
 // the bundle's URL and an import() of bin/rvisor.js's.
 // Usage: node scripts/cli-bundle.mjs [--out DIR]
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE_EXTERNAL, importMetaUrl, reportOutputs } from './lib/bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outIdx = process.argv.indexOf('--out');
 const out = outIdx > 0 ? path.resolve(process.argv[outIdx + 1]) : path.join(root, 'dist', 'bundle');
-const src = path.join(root, 'src');
-
-/**
- * `await import(x)` of a module outside the bundle (x not a relative path, which esbuild inlines): a
- * script compiled by vm.Script cannot import() by itself, so it calls the `__rvisor_import`
- * parameter, bin/rvisor.js's own import().
- */
-const DYNAMIC_IMPORT = /\bawait import\((?!\s*["'`]\.)/g;
-
-/** Rewrites `import.meta.url` in each module under src/ to the URL of its compiled file in dist/. */
-const importMetaUrl = {
-  name: 'import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      if (!args.path.startsWith(src + path.sep)) return { contents: text, loader: 'ts' };
-      const compiled = path.join(root, 'dist', path.relative(root, args.path)).replace(/\.ts$/, '.js');
-      const rel = path.relative(out, compiled).split(path.sep).join('/');
-      const contents = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, __rvisor_bundle_url).href`)
-        .replace(DYNAMIC_IMPORT, 'await __rvisor_import(');
-      return { contents, loader: 'ts' };
-    });
-  },
-};
 
 const result = await build({
-  entryPoints: { cli: path.join(src, 'cli', 'main.ts') },
+  entryPoints: { cli: path.join(root, 'src', 'cli', 'main.ts') },
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', outdir: out, outExtension: { '.js': '.cjs' },
-  // ws's optional native helpers: absent, and ws copes without them.
-  external: ['bufferutil', 'utf-8-validate'],
-  plugins: [importMetaUrl], metafile: true, logLevel: 'warning',
+  external: BUNDLE_EXTERNAL, plugins: [importMetaUrl(root, out)], metafile: true, logLevel: 'warning',
 });
 // Code caches of an earlier bundle would not match this one.
 await rm(path.join(out, 'cache'), { recursive: true, force: true });
-for (const [file, o] of Object.entries(result.metafile.outputs)) {
-  process.stdout.write(`cli-bundle: ${path.relative(root, path.resolve(root, file))} ${(o.bytes / 1024).toFixed(0)} KiB\n`);
-}
+reportOutputs('cli-bundle', root, result);

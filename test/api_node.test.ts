@@ -9,12 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as Rvisor from "../src/index.js";
-import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
+import { echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { nicSummary } from "../src/hypervisor/config.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const DRAM_BASE = 0x80000000;
 /** The package's own name, imported as a user would (a variable, so tsc does not resolve it while building the package itself). */
 const PACKAGE = "rvisor";
 
@@ -29,15 +28,11 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): 
 test("Node API: import { Hypervisor } from \"rvisor\"; create, start, console, pause, resume, logs, stop, update, rm", { timeout: 120_000 }, async () => {
   const mod = (await import(PACKAGE)) as typeof Rvisor;
   const { Hypervisor, HypervisorError, VmConfigError } = mod;
-  const home = mkdtempSync(join(tmpdir(), "rvisor-node-api-"));
-  const kernel = join(home, "echo.elf");
-  writeFileSync(kernel, tinyElf({ base: DRAM_BASE, code: UART_ECHO_LOOP }));
-  const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
-  for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
+  const { home, env, kernel } = echoHome("node-api");
   const hv = new Hypervisor({ home, env });
   const kind = (k: Rvisor.HypervisorErrorKind) => (e: unknown): boolean => e instanceof HypervisorError && e.kind === k;
   try {
-    const cfg = await hv.create({ name: "n1", memory: "16M", boot: { firmware: "none", kernel } });
+    const cfg = await hv.create(echoVmDefinition("n1", kernel));
     assert.deepEqual([cfg.name, cfg.cpus, cfg.memoryMib, cfg.boot.kernel], ["n1", 1, 16, kernel]);
     await assert.rejects(hv.create({ name: "n1" }), kind("exists"));
     await assert.rejects(hv.create({ name: "n2", cpus: 99 }), (e: unknown) => e instanceof VmConfigError && e.field === "cpus");

@@ -3,6 +3,7 @@
 // bare machines whose one program echoes the serial console (UART_ECHO_LOOP), each in its own
 // process as every managed VM. Every response is checked against the served OpenAPI document.
 import { test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,9 +13,9 @@ import { ApiServer, MAX_BODY_BYTES } from "../src/api/server.js";
 import { OPERATIONS } from "../src/api/openapi.js";
 import { vmMac } from "../src/hypervisor/config.js";
 import { ApiClient, WsConsole, type ApiResponse } from "./lib/api_client.js";
-import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
+import { echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { RVISOR_BIN } from "./lib/guest.js";
 
-const DRAM_BASE = 0x80000000;
 const WS_NORMAL = 1000;
 
 /** Every client the tests made, for the coverage check at the end. */
@@ -23,14 +24,10 @@ const clients: ApiClient[] = [];
 interface Env { home: string; hv: Hypervisor; server: ApiServer; api: ApiClient; kernel: string; disk1: string; disk2: string }
 
 async function setup(): Promise<Env> {
-  const home = mkdtempSync(join(tmpdir(), "rvisor-api-"));
-  const kernel = join(home, "echo.elf");
-  writeFileSync(kernel, tinyElf({ base: DRAM_BASE, code: UART_ECHO_LOOP }));
+  const { home, env, kernel } = echoHome("api");
   const disk1 = join(home, "d1.img"), disk2 = join(home, "d2.img");
   writeFileSync(disk1, Buffer.alloc(1 << 20));
   writeFileSync(disk2, Buffer.alloc(1 << 20));
-  const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
-  for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
   const hv = new Hypervisor({ home, env });
   const server = new ApiServer({ hypervisor: hv, version: "test" });
   const socketPath = join(home, "api.sock");
@@ -47,7 +44,7 @@ async function teardown(e: Env): Promise<void> {
 }
 
 function echoVm(e: Env, name: string): Record<string, unknown> {
-  return { name, memory: "16M", boot: { firmware: "none", kernel: e.kernel } };
+  return echoVmDefinition(name, e.kernel);
 }
 
 function fault(r: ApiResponse): string {
@@ -216,6 +213,7 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
       ["PATCH", T.vmState, "/v1/vms/vm1/vm", { state: "Resumed" }, 409, /^VM 'vm1' is not running$/],
       ["GET", T.logs, "/v1/vms/vm1/logs?tail=-1", undefined, 400, /'tail' must be a whole number/],
       ["GET", T.logs, "/v1/vms/nosuch/logs", undefined, 404, /does not exist/],
+      ["GET", T.logs, "/v1/vms/vm1/logs?follow=yes", undefined, 400, /'follow' must be true or false/],
       ["GET", "/v1/vms/{name}/drives", "/v1/vms/nosuch/drives", undefined, 404, /does not exist/],
       ["GET", T.bs, "/v1/vms/nosuch/boot-source", undefined, 404, /does not exist/],
       ["GET", "/v1/vms/{name}/vm/config", "/v1/vms/nosuch/vm/config", undefined, 404, /does not exist/],
@@ -311,6 +309,19 @@ test("REST: a running VM — start, console WebSocket, pause holds its input, wr
     await ws.waitText("held", 20_000);
     const logs = await api.call("GET", "/v1/vms/{name}/logs", "/v1/vms/echo/logs");
     assert.match(logs.text, /ping-1\r(?:after-resize)?/);
+    // logs?follow=true: the kept output, then what the VM writes, chunked, until the client closes.
+    const followed = await api.open("/v1/vms/{name}/logs", "/v1/vms/echo/logs?follow=true&tail=1000");
+    assert.deepEqual([followed.status, followed.headers["transfer-encoding"]], [200, "chunked"]);
+    let live = "";
+    followed.res.on("data", (d: Buffer) => { live += d.toString("latin1"); });
+    ws.send("followed-1\r");
+    const deadline = performance.now() + 20_000;
+    while (!(live.includes("ping-1\r") && live.includes("followed-1\r"))) {
+      assert.ok(performance.now() < deadline, `the followed log did not show the new output: ${JSON.stringify(live.slice(-300))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(live.indexOf("ping-1\r") < live.indexOf("followed-1\r"), "the kept output comes first");
+    followed.res.destroy();
 
     // SendCtrlAltDel only presses the power button: this bare-metal guest ignores it and runs on.
     assert.equal((await api.call("PUT", A, "/v1/vms/echo/actions", { action_type: "SendCtrlAltDel" })).status, 204);
@@ -541,6 +552,30 @@ test("REST: snapshots of a running VM — create, list, get, load (the VM restar
     assert.equal(((await api.call("GET", S1, "/v1/vms/src/snapshots/s1")).json as { name: string }).name, "s1");
     assert.equal((await api.call("GET", S1, "/v1/vms/src/snapshots/nope")).status, 404);
     assert.equal(((await api.call("GET", "/v1/vms/{name}", "/v1/vms/src")).json as { snapshots: string[] }).snapshots.join(), "s1");
+
+    // The machine file, downloaded, runs on its own: `rvisor run --restore FILE` (with a card for the
+    // VM's default one) continues the guest.
+    const SF = "/v1/vms/{name}/snapshots/{snapshot_name}/file";
+    const file = await api.call("GET", SF, "/v1/vms/src/snapshots/s1/file");
+    assert.equal(file.status, 200, file.text);
+    assert.deepEqual([file.body.length, file.headers["content-length"], file.headers["content-disposition"]],
+      [rec.machineBytes, String(rec.machineBytes), 'attachment; filename="src-s1.rvsnap"']);
+    assert.equal((await api.call("GET", SF, "/v1/vms/src/snapshots/nope/file")).status, 404);
+    assert.equal((await api.call("GET", SF, "/v1/vms/nosuch/snapshots/s1/file")).status, 404);
+    const downloaded = join(e.home, "downloaded.rvsnap");
+    writeFileSync(downloaded, file.body);
+    const run = spawn(process.execPath, [RVISOR_BIN, "run", "--restore", downloaded, "--net", "user"], { stdio: ["pipe", "pipe", "pipe"] });
+    try {
+      let out = "";
+      run.stdout.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      run.stderr.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      const runDeadline = performance.now() + 20_000;
+      while (!out.includes("restored-echo")) {
+        assert.ok(performance.now() < runDeadline && run.exitCode === null, `rvisor run --restore did not echo: ${out}`);
+        run.stdin.write("restored-echo\r");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally { run.kill("SIGKILL"); }
 
     // load: the running VM is restored in its own process (no new process), paused at the
     // snapshot as asked; the console works after resume.

@@ -9,17 +9,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { pidAlive } from "../src/host/node/vm_store.js";
 import { ApiClient, WsConsole } from "./lib/api_client.js";
 import { RVISOR_BIN } from "./lib/guest.js";
-import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
+import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 
-const DRAM_BASE = 0x80000000;
 const NAMES = ["r1", "r2", "r3"];
 
 interface Served { child: ChildProcessWithoutNullStreams; output: () => string }
@@ -45,27 +42,8 @@ async function rows(api: ApiClient): Promise<Map<string, Row>> {
   return new Map((r.json as Row[]).map((v) => [v.name, v]));
 }
 
-/** Sends a line to an echoing console stream and waits until it comes back. */
-async function echoes(stream: Duplex, text: string, timeoutMs = 30_000): Promise<void> {
-  let got = "";
-  const onData = (d: Buffer): void => { got += d.toString("latin1"); };
-  stream.on("data", onData);
-  try {
-    stream.write(text);
-    const deadline = performance.now() + timeoutMs;
-    while (!got.includes(text)) {
-      if (performance.now() > deadline) throw new Error(`no echo of ${JSON.stringify(text)}; got ${JSON.stringify(got)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  } finally { stream.off("data", onData); }
-}
-
 test("manager restart: SIGKILL `rvisor serve` with 3 VMs running; a new server and a new Hypervisor find them all running; console and stop work", { timeout: 180_000 }, async () => {
-  const home = mkdtempSync(join(tmpdir(), "rvisor-restart-"));
-  const kernel = join(home, "echo.elf");
-  writeFileSync(kernel, tinyElf({ base: DRAM_BASE, code: UART_ECHO_LOOP }));
-  const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
-  for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
+  const { home, env, kernel } = echoHome("restart");
   const socketPath = join(home, "api.sock");
   const api = new ApiClient({ socketPath });
   const servers: Served[] = [];
@@ -74,7 +52,7 @@ test("manager restart: SIGKILL `rvisor serve` with 3 VMs running; a new server a
     const first = await serve(env, socketPath);
     servers.push(first);
     for (const name of NAMES) {
-      const made = await api.call("POST", "/v1/vms", "/v1/vms", { name, memory: "16M", boot: { firmware: "none", kernel } });
+      const made = await api.call("POST", "/v1/vms", "/v1/vms", echoVmDefinition(name, kernel));
       assert.equal(made.status, 201, made.text);
       const started = await api.call("PUT", "/v1/vms/{name}/actions", `/v1/vms/${name}/actions`, { action_type: "InstanceStart" });
       assert.equal(started.status, 204, started.text);

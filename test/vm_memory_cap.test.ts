@@ -7,42 +7,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Duplex } from "node:stream";
+import { rmSync } from "node:fs";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { memoryCapBytes, TEST_HOST_GROW_ENV } from "../src/hypervisor/memory.js";
 import { pidAlive } from "../src/host/node/vm_store.js";
 import { RVISOR_BIN } from "./lib/guest.js";
-import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
+import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 
-const DRAM_BASE = 0x80000000;
 const MEMORY_MIB = 16;
 const GROW_MIB_PER_STEP = 32;
 
-async function echoes(stream: Duplex, text: string, timeoutMs = 30_000): Promise<void> {
-  let got = "";
-  stream.on("data", (d: Buffer) => { got += d.toString("latin1"); });
-  stream.write(text);
-  const deadline = performance.now() + timeoutMs;
-  while (!got.includes(text)) {
-    if (performance.now() > deadline) throw new Error(`no echo of ${JSON.stringify(text)}; got ${JSON.stringify(got)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("memory cap: a VM process that grows past guest RAM + host overhead is stopped and listed as crashed with the reason; the others keep running", { timeout: 120_000 }, async () => {
-  const home = mkdtempSync(join(tmpdir(), "rvisor-memcap-"));
-  const kernel = join(home, "echo.elf");
-  writeFileSync(kernel, tinyElf({ base: DRAM_BASE, code: UART_ECHO_LOOP }));
-  const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
-  for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY", TEST_HOST_GROW_ENV]) delete env[k];
+  const { home, env, kernel } = echoHome("memcap", [TEST_HOST_GROW_ENV]);
   const hv = new Hypervisor({ home, env });
   // VMs started by this one grow their host memory.
   const leaky = new Hypervisor({ home, env: { ...env, [TEST_HOST_GROW_ENV]: String(GROW_MIB_PER_STEP) } });
   try {
-    for (const n of ["good1", "leak", "good2"]) await hv.create({ name: n, memory: `${MEMORY_MIB}M`, boot: { firmware: "none", kernel } });
+    for (const n of ["good1", "leak", "good2"]) await hv.create(echoVmDefinition(n, kernel, `${MEMORY_MIB}M`));
     const p1 = await hv.start("good1");
     const pl = await leaky.start("leak");
     const p2 = await hv.start("good2");

@@ -6,35 +6,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { pidAlive } from "../src/host/node/vm_store.js";
-import { tinyElf, UART_ECHO_LOOP } from "./lib/tiny_elf.js";
-
-const DRAM_BASE = 0x80000000;
-
-function setup(): { home: string; env: NodeJS.ProcessEnv; kernel: string } {
-  const home = mkdtempSync(join(tmpdir(), "rvisor-pool-"));
-  const kernel = join(home, "echo.elf");
-  writeFileSync(kernel, tinyElf({ base: DRAM_BASE, code: UART_ECHO_LOOP }));
-  const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
-  for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
-  return { home, env, kernel };
-}
-
-async function echoes(stream: Duplex, text: string, timeoutMs = 30_000): Promise<void> {
-  let got = "";
-  stream.on("data", (d: Buffer) => { got += d.toString("latin1"); });
-  stream.write(text);
-  const deadline = performance.now() + timeoutMs;
-  while (!got.includes(text)) {
-    if (performance.now() > deadline) throw new Error(`no echo of ${JSON.stringify(text)}; got ${JSON.stringify(got)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 
 async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -45,10 +21,10 @@ async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promi
 }
 
 test("warm pool: a start takes the warm process (same pid), the pool refills with a new one, each VM its own process", { timeout: 120_000 }, async () => {
-  const { home, env, kernel } = setup();
+  const { home, env, kernel } = echoHome("pool");
   const hv = new Hypervisor({ home, env, warmPool: 1 });
   try {
-    for (const n of ["a", "b"]) await hv.create({ name: n, memory: "16M", boot: { firmware: "none", kernel } });
+    for (const n of ["a", "b"]) await hv.create(echoVmDefinition(n, kernel));
     await hv.warmUp(60_000);
     const [w1] = hv.warmPids();
     assert.ok(typeof w1 === "number" && pidAlive(w1));
@@ -81,7 +57,7 @@ test("warm pool: a start takes the warm process (same pid), the pool refills wit
 });
 
 test("warm pool: when the manager is SIGKILLed, its idle warm process exits and leaves no file; the VM it started keeps running", { timeout: 120_000 }, async () => {
-  const { home, env, kernel } = setup();
+  const { home, env, kernel } = echoHome("pool");
   const hvUrl = new URL("../src/host/node/hypervisor.js", import.meta.url).href;
   // The manager: a program that keeps a pool, starts VM m from it, waits for the refill and says so.
   const script = `

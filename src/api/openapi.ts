@@ -169,8 +169,8 @@ export type Method = "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
 
 export interface QueryParam { name: string; type: "boolean" | "integer" | "string"; description: string }
 
-/** A response: a JSON body of a schema, no body (204), plain text, or a WebSocket upgrade (101). */
-export type ResponseSpec = { status: number; description: string } & ({ schema: SchemaName } | { text: true } | { empty: true });
+/** A response: a JSON body of a schema, no body (204), plain text, bytes (a file), or a WebSocket upgrade (101). */
+export type ResponseSpec = { status: number; description: string } & ({ schema: SchemaName } | { text: true } | { binary: true } | { empty: true });
 
 export interface Operation {
   operationId: string;
@@ -218,8 +218,10 @@ export const OPERATIONS = [
     responses: [noContent("done: the VM process serves its control socket (start) or is gone (stop, kill)")] },
   { operationId: "patchVm", method: "PATCH", path: "/v1/vms/{name}/vm", summary: "Pause or resume the VM's vCPUs", body: "Vm", responses: [noContent("the VM is in the requested state")] },
   { operationId: "getVmConfig", method: "GET", path: "/v1/vms/{name}/vm/config", summary: "The whole configuration in Firecracker's shape", responses: [{ status: 200, description: "the configuration", schema: "FullVmConfiguration" }] },
-  { operationId: "getLogs", method: "GET", path: "/v1/vms/{name}/logs", summary: "The kept console output",
-    query: [{ name: "tail", type: "integer", description: "only the last N lines" }], responses: [{ status: 200, description: "the console output", text: true }] },
+  { operationId: "getLogs", method: "GET", path: "/v1/vms/{name}/logs", summary: "The kept console output; with follow=true, then the output as the VM writes it",
+    query: [{ name: "tail", type: "integer", description: "only the last N lines" },
+      { name: "follow", type: "boolean", description: "keep the response open (chunked) and send console output as it is written, across the VM's stops and starts, until the client closes the connection (docker logs -f)" }],
+    responses: [{ status: 200, description: "the console output", text: true }] },
   { operationId: "getConsole", method: "GET", path: "/v1/vms/{name}/console",
     summary: "The serial console as a WebSocket: binary frames carry serial bytes both ways; a text frame is a JSON ConsoleControl message (an invalid one is answered with a ConsoleError text frame); the server closes with 1000 when the VM stops",
     query: [{ name: "ticket", type: "string", description: "on TCP, instead of the Authorization header: a ticket from POST /v1/vms/{name}/console/ticket (single use, this VM only)" }],
@@ -231,6 +233,9 @@ export const OPERATIONS = [
     responses: [{ status: 200, description: "the snapshots", schema: "SnapshotList" }] },
   { operationId: "getSnapshot", method: "GET", path: "/v1/vms/{name}/snapshots/{snapshot_name}", summary: "One snapshot",
     responses: [{ status: 200, description: "the snapshot", schema: "SnapshotInfo" }] },
+  { operationId: "getSnapshotFile", method: "GET", path: "/v1/vms/{name}/snapshots/{snapshot_name}/file",
+    summary: "The snapshot's machine file (harts, devices, RAM; the versioned format of docs/snapshot.md): `rvisor run --restore FILE` runs it on any host, given the snapshot's disk images as --drive and a --net for each network card",
+    responses: [{ status: 200, description: "the machine file (Content-Disposition: attachment; filename=NAME-SNAPSHOT.rvsnap)", binary: true }] },
   { operationId: "deleteSnapshot", method: "DELETE", path: "/v1/vms/{name}/snapshots/{snapshot_name}", summary: "Delete a snapshot (its images go once nothing refers to them)",
     responses: [noContent("deleted")] },
   { operationId: "createSnapshot", method: "PUT", path: "/v1/vms/{name}/snapshot/create", summary: "Snapshot the running or paused VM (Firecracker's snapshot/create, by name)",
@@ -257,6 +262,7 @@ export function openApiDocument(version: string): JsonSchema {
     for (const r of op.responses) {
       responses[String(r.status)] = "schema" in r ? { description: r.description, content: { "application/json": { schema: ref(r.schema) } } }
         : "text" in r ? { description: r.description, content: { [op.operationId === "getOpenApi" ? "application/json" : "text/plain"]: { schema: { type: "string" } } } }
+        : "binary" in r ? { description: r.description, content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } }
         : { description: r.description };
     }
     responses["4XX"] = ERROR_RESPONSE;

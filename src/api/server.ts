@@ -15,7 +15,7 @@
 // The web console (src/web: a page that calls this API) is served at /ui/ (and / redirects
 // there). Its files hold no data, so they need no token; everything under /v1 does.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { chmodSync } from "node:fs";
+import { chmodSync, createReadStream, statSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { timingSafeEqual } from "node:crypto";
@@ -65,7 +65,13 @@ export function faultOf(e: unknown): ApiError {
   return new ApiError(HTTP_INTERNAL, `internal error: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-type Reply = { status: number; json?: unknown; text?: string | Buffer; headers?: Record<string, string> };
+/**
+ * A response: a JSON or text body sent whole, or `stream`, which writes the body itself after the
+ * head (chunked unless `headers` give its content-length) and ends it.
+ */
+type Reply = { status: number; json?: unknown; text?: string | Buffer; headers?: Record<string, string>; stream?: (res: ServerResponse) => void };
+
+const TEXT_PLAIN = { "content-type": "text/plain; charset=utf-8" };
 
 interface Ctx {
   name: string;
@@ -213,7 +219,31 @@ export class ApiServer {
       getVmConfig: (c) => ({ status: HTTP_OK, json: fullConfigOf(hv.config(c.name)) }),
       getLogs: (c) => {
         const tail = c.query.get("tail");
-        return { status: HTTP_OK, text: hv.logs(c.name, { tail: typeof tail === "number" ? tail : undefined }), headers: { "content-type": "text/plain; charset=utf-8" } };
+        const opts = { tail: typeof tail === "number" ? tail : undefined };
+        if (c.query.get("follow") !== true) return { status: HTTP_OK, text: hv.logs(c.name, opts), headers: TEXT_PLAIN };
+        hv.config(c.name); // an unknown VM is refused before the head is sent (parseQuery checked tail)
+        // docker logs -f / journalctl -f: the kept output, then each chunk as the VM writes it
+        // (chunked), across the VM's stops and starts, until the client goes away.
+        return {
+          status: HTTP_OK, headers: TEXT_PLAIN, stream: (res) => {
+            try {
+              const stop = hv.followLogs(c.name, (b) => { res.write(b); }, { ...opts, kept: true });
+              res.once("close", stop);
+            } catch { res.end(); } // deleted in between
+          },
+        };
+      },
+      getSnapshotFile: (c) => {
+        const f = hv.snapshotFile(c.name, c.snapshot);
+        let bytes: number;
+        try { bytes = statSync(f.path).size; } catch (e) {
+          throw new ApiError(HTTP_INTERNAL, `snapshot '${c.snapshot}' of VM '${c.name}' has no machine file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+        }
+        return {
+          status: HTTP_OK,
+          headers: { "content-type": "application/octet-stream", "content-length": String(bytes), "content-disposition": `attachment; filename="${c.name}-${c.snapshot}.rvsnap"` },
+          stream: (res) => { createReadStream(f.path).on("error", () => res.destroy()).pipe(res); },
+        };
       },
       createConsoleTicket: (c) => {
         hv.config(c.name); // a VM that exists (404 otherwise); whether it runs is the upgrade's to say
@@ -374,6 +404,7 @@ export class ApiServer {
 
   private send(res: ServerResponse, r: Reply): void {
     const headers: Record<string, string> = { ...r.headers };
+    if (r.stream !== undefined) { res.writeHead(r.status, headers); r.stream(res); return; }
     let body: string | Buffer = "";
     if (r.json !== undefined) { body = JSON.stringify(r.json); headers["content-type"] ??= "application/json"; }
     else if (r.text !== undefined) body = r.text;

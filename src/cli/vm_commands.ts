@@ -311,10 +311,9 @@ async function cmdLogs(argv: string[]): Promise<number> {
   if (!(n === undefined || (Number.isInteger(n) && n >= 0))) throw new VmCommandError(`--tail must be a whole number (got '${o.tail ?? ""}')`, EXIT_USAGE);
   const hv = hypervisor();
   const name = positionals[0];
-  process.stdout.write(hv.logs(name, { tail: n }));
-  if (o.follow !== true) return 0;
+  if (o.follow !== true) { process.stdout.write(hv.logs(name, { tail: n })); return 0; }
   return new Promise<number>((resolveExit) => {
-    const stop = hv.followLogs(name, (b) => { process.stdout.write(b); });
+    const stop = hv.followLogs(name, (b) => { process.stdout.write(b); }, { tail: n, kept: true });
     process.once("SIGINT", () => { stop(); resolveExit(0); });
   });
 }

@@ -3,12 +3,15 @@
 // operation declares (or a 4XX/5XX range it declares), and the body must match the declared
 // schema (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses). It compiles the document itself
 // rather than reusing the server's validators, so a schema the server skips still gets checked.
-import { request } from "node:http";
+import { request, type IncomingMessage } from "node:http";
 import assert from "node:assert/strict";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { WebSocket } from "ws";
 
-export interface ApiResponse { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: unknown }
+export interface ApiResponse { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: unknown; body: Buffer }
+
+/** A response whose body is still arriving (a followed log): its head, checked against the document, and the stream. */
+export interface OpenResponse { status: number; headers: Record<string, string | string[] | undefined>; res: IncomingMessage }
 
 type Doc = {
   paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
@@ -40,10 +43,11 @@ export class ApiClient {
         const chunks: Buffer[] = [];
         res.on("data", (d: Buffer) => chunks.push(d));
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
+          const body = Buffer.concat(chunks);
+          const text = body.toString("utf8");
           let json: unknown = undefined;
           if (text !== "" && /application\/json/.test(res.headers["content-type"] ?? "")) json = JSON.parse(text) as unknown;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, body });
         });
       });
       req.on("error", reject);
@@ -77,6 +81,23 @@ export class ApiClient {
     const r = await this.raw(method, path, body, headers);
     await this.check(method, template, r);
     return r;
+  }
+
+  /**
+   * Sends a GET whose body does not end by itself (logs?follow=true) and resolves with its head
+   * once it arrives, checked against the document (status and content type); the caller reads and
+   * destroys `res`.
+   */
+  open(template: string, path: string): Promise<OpenResponse> {
+    const h: Record<string, string> = this.token === null ? {} : { authorization: `Bearer ${this.token}` };
+    return new Promise((resolve, reject) => {
+      const req = request({ ...this.target, method: "GET", path, headers: h }, (res) => {
+        const head = { status: res.statusCode ?? 0, headers: res.headers, text: "", json: undefined, body: Buffer.alloc(0) };
+        this.check("GET", template, head).then(() => resolve({ status: head.status, headers: res.headers, res }), (e: unknown) => { res.destroy(); reject(e instanceof Error ? e : new Error(String(e))); });
+      });
+      req.on("error", reject);
+      req.end();
+    });
   }
 
   /** Checks a response against what the document declares for (method, template). */

@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 export interface ProcessMemory {
   rss: number;
   pss: number;
+  /** Pages only this process maps (Private_Clean + Private_Dirty): what it alone costs the host. */
+  private: number;
   /** Resident bytes of the guest RAM mapping (0 when none was found). */
   guestRss: number;
   /** The guest RAM mapping's address range, or null. */
@@ -32,5 +34,5 @@ export function processMemory(pid: number, guestBytes: number): ProcessMemory {
     const size = field(p, "Size");
     if (size >= guestBytes && size > best) { best = size; guestRss = field(p, "Rss"); guestMapping = `${head[1]}-${head[2]}`; }
   }
-  return { rss: field(rollup, "Rss"), pss: field(rollup, "Pss"), guestRss, guestMapping };
+  return { rss: field(rollup, "Rss"), pss: field(rollup, "Pss"), private: field(rollup, "Private_Clean") + field(rollup, "Private_Dirty"), guestRss, guestMapping };
 }

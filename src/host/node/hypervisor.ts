@@ -7,8 +7,8 @@
 // objects (in one program or in many) see the same VMs, and a VM outlives the program that
 // started it. Decisions that host-wide limits depend on (create, start, update, rm) are taken
 // under the state directory's lock.
-import { readFileSync, statSync, watch } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { parseVmConfig, validateName, VmConfigError, type DiskFormat, type VmConfig } from "../../hypervisor/config.js";
 import type { ControlReply, RunState, VmStatus } from "../../hypervisor/control.js";
@@ -18,7 +18,7 @@ import { HypervisorError, type StopResult, type VmConfigInput, type VmInfo, type
 import { controlRequest, ControlError, openConsole, vmState, type VmStateInfo } from "./vm_control.js";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, killVm, liveVm, shutdownVm, startVmLocked, waitGone, type LiveVm } from "./vm_ops.js";
 import {
-  cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
+  cloneVm, collectImages, createVmDisks, dependents, listSnapshots, newImagePath, pendingRestore, readSnapshotRecord, removeSnapshot, revertVm, snapshotVm, type SnapshotListEntry,
 } from "./vm_snapshot.js";
 import { VmExistsError, VmStore } from "./vm_store.js";
 import { WarmPool } from "./vm_pool.js";
@@ -95,6 +95,21 @@ function tailLines(text: string, n: number): string {
 }
 
 function readOrEmpty(file: string): Buffer { try { return readFileSync(file); } catch { return Buffer.alloc(0); } }
+
+function inode(file: string): number | null { try { return statSync(file).ino; } catch { return null; } }
+
+/** The bytes of `file` from offset `pos` to its end now (none when it is missing or not longer). */
+function readFrom(file: string, pos: number): Buffer {
+  let fd: number;
+  try { fd = openSync(file, "r"); } catch { return Buffer.alloc(0); }
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= pos) return Buffer.alloc(0);
+    const b = Buffer.alloc(size - pos);
+    const n = readSync(fd, b, 0, b.length, pos);
+    return b.subarray(0, n);
+  } finally { closeSync(fd); }
+}
 
 
 export class Hypervisor {
@@ -228,6 +243,17 @@ export class Hypervisor {
     return listSnapshots(this.store, name);
   }
 
+  /**
+   * A snapshot's machine file (harts, devices, RAM: the versioned format of docs/snapshot.md),
+   * which `rvisor run --restore FILE` runs on any host; its size is the record's machineBytes.
+   * A not_found HypervisorError for an unknown VM or snapshot; a failed one for a corrupt record.
+   */
+  snapshotFile(name: string, snap: string): { path: string; bytes: number } {
+    this.config(name);
+    const rec = readSnapshotRecord(this.store, name, snap);
+    return { path: join(this.store.snapshotDir(name, snap), rec.machineFile), bytes: rec.machineBytes };
+  }
+
   /** Deletes a snapshot; returns the images that were freed. */
   async removeSnapshot(name: string, snap: string): Promise<string[]> {
     this.config(name);
@@ -271,24 +297,42 @@ export class Hypervisor {
   }
 
   /** The kept console output (the rotated generation, then the current log). */
-  logs(name: string, opts: LogsOptions = {}): Buffer {
+  logs(name: string, opts: LogsOptions = {}): Buffer { return this.keptLogs(name, opts).text; }
+
+  /** The kept output (tail applied) and the identity and length of the current log it ends with. */
+  private keptLogs(name: string, opts: LogsOptions): { text: Buffer; ino: number | null; size: number } {
     this.config(name);
     const n = opts.tail;
     if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw new VmConfigError("tail", `must be a whole number (got ${n})`);
     const log = this.store.logPath(name);
-    const text = Buffer.concat([readOrEmpty(`${log}.1`), readOrEmpty(log)]);
-    return n === undefined ? text : Buffer.from(tailLines(text.toString("utf8"), n));
+    const ino = inode(log);
+    const current = readOrEmpty(log);
+    const text = Buffer.concat([readOrEmpty(`${log}.1`), current]);
+    return { text: n === undefined ? text : Buffer.from(tailLines(text.toString("utf8"), n)), ino, size: current.length };
   }
 
-  /** Calls `onData` with console output as it is appended to the log; returns a function that stops following. */
-  followLogs(name: string, onData: (chunk: Buffer) => void): () => void {
-    this.config(name);
+  /**
+   * Calls `onData` with console output as it is appended to the log (with `kept`, first with the
+   * kept output, `tail` lines of it, and then from exactly where that ended: nothing lost or
+   * repeated in between); returns a function that stops following. It reads only what was
+   * appended; when the VM process rotates the log (console.log → console.log.1), the rest of the
+   * old generation is read before the new one.
+   */
+  followLogs(name: string, onData: (chunk: Buffer) => void, opts: LogsOptions & { kept?: boolean } = {}): () => void {
+    const start = this.keptLogs(name, opts);
+    if (opts.kept === true && start.text.length > 0) onData(start.text);
     const log = this.store.logPath(name);
-    let pos = readOrEmpty(log).length;
+    let ino = start.ino, pos = start.size;
     const poll = (): void => {
-      const b = readOrEmpty(log);
-      if (b.length < pos) pos = 0; // rotated underneath us
-      if (b.length > pos) { onData(b.subarray(pos)); pos = b.length; }
+      const now = inode(log);
+      if (now !== ino) {
+        // Rotated (or made anew by the VM's first start): finish the generation we were reading.
+        if (ino !== null && inode(`${log}.1`) === ino) { const rest = readFrom(`${log}.1`, pos); if (rest.length > 0) onData(rest); }
+        ino = now;
+        pos = 0;
+      }
+      const b = readFrom(log, pos);
+      if (b.length > 0) { pos += b.length; onData(b); }
     };
     const w = watch(this.store.dir(name), () => poll());
     const t = setInterval(poll, LOG_POLL_MS);

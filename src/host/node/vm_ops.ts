@@ -19,7 +19,7 @@ import { HypervisorError, type HypervisorErrorKind } from "../../hypervisor/api.
 import { READY_ENV, READY_FD, READY_LINE } from "../../hypervisor/control.js";
 import { controlRequest, vmState, type VmStateInfo } from "./vm_control.js";
 import { pidAlive, type VmExit, type VmStore } from "./vm_store.js";
-import { assignWarm, VM_MAIN, type WarmPool } from "./vm_pool.js";
+import { assignWarm, vmMainEntry, type WarmPool } from "./vm_pool.js";
 
 /**
  * An operation refused or failed for a reason the user can act on (exit status 1 in the CLI; a
@@ -99,7 +99,7 @@ async function spawnVmProcess(s: VmStore, name: string, env: NodeJS.ProcessEnv):
   const stdio: ("ignore" | "pipe" | number)[] = ["ignore", "ignore", err];
   while (stdio.length < READY_FD) stdio.push("ignore");
   stdio.push("pipe");
-  const child = spawn(process.execPath, [...vmNodeOptions(), VM_MAIN, name], {
+  const child = spawn(process.execPath, [...vmNodeOptions(), vmMainEntry(), name], {
     detached: true, stdio, env: { ...env, RVISOR_HOME: s.root, [READY_ENV]: String(READY_FD) },
   });
   closeSync(err);

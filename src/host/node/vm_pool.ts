@@ -17,7 +17,7 @@
 // The pool lives in a long-lived Hypervisor (`rvisor serve`, a Node program that passes
 // `warmPool`); a one-shot CLI command has none and starts its VM process cold.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,8 +25,25 @@ import { READY_FD } from "../../hypervisor/control.js";
 import { vmNodeOptions } from "../../hypervisor/memory.js";
 import type { VmStore } from "./vm_store.js";
 
-/** The VM process's entry (vm_main.ts), spawned with node directly: it loads only what a VM runs. */
+/** The VM process's entry (vm_main.ts) as tsc compiles it, spawned with node directly: it loads only what a VM runs. */
 export const VM_MAIN = fileURLToPath(new URL("./vm_main.js", import.meta.url));
+/** The same entry bundled into one script by scripts/vm-bundle.mjs (`npm run build`). */
+export const VM_BUNDLE = fileURLToPath(new URL("../../../bundle/vm.cjs", import.meta.url));
+
+function mtimeMs(file: string): number | null {
+  try { return statSync(file).mtimeMs; } catch { return null; }
+}
+
+/**
+ * The script a VM process runs: the bundle when there is one at least as new as the compiled
+ * vm_main.js (as bin/rvisor.js chooses the CLI bundle), else vm_main.js itself, so that after a bare
+ * `tsc -p .` VMs run the code just compiled. Asked at each start: a rebuild under a long-lived
+ * manager (`rvisor serve`) takes effect with the next VM process.
+ */
+export function vmMainEntry(bundle = VM_BUNDLE, modules = VM_MAIN): string {
+  const b = mtimeMs(bundle), m = mtimeMs(modules);
+  return b !== null && (m === null || b >= m) ? bundle : modules;
+}
 /** vm_main.js's argument that makes it a warm process instead of VM NAME. */
 export const WARM_ARG = "--warm";
 /** What a warm process writes on fd 3 once its modules are loaded. */
@@ -92,7 +109,7 @@ export class WarmPool {
     const stdio: ("ignore" | "pipe" | number)[] = ["ignore", "ignore", err];
     while (stdio.length < READY_FD) stdio.push("ignore");
     stdio.push("pipe");
-    const child = spawn(process.execPath, [...vmNodeOptions(), VM_MAIN, WARM_ARG], {
+    const child = spawn(process.execPath, [...vmNodeOptions(), vmMainEntry(), WARM_ARG], {
       detached: true, stdio, env: { ...this.env, RVISOR_HOME: this.store.root, [WARM_ERR_ENV]: errPath },
     });
     closeSync(err);
