@@ -2,7 +2,7 @@
 // operations it supports; read/write return -EAGAIN when they would block, and the syscall
 // layer parks the thread (or returns EAGAIN under O_NONBLOCK).
 import { EAGAIN, EBADF, EINVAL, ENOTTY, EPIPE, ESPIPE } from "./errno.js";
-import type { HostStat } from "./host.js";
+import type { HostExecFd, HostStat } from "./host.js";
 import type { PageSource } from "./memory.js";
 
 export const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_EXCL = 0o200, O_NOCTTY = 0o400,
@@ -61,6 +61,11 @@ export abstract class OpenFile {
   isDir(): boolean { return false; }
   /** The host path of a host-backed file or directory (for *at calls relative to a dirfd). */
   hostPath(): string | null { return null; }
+  /**
+   * The host descriptor a host-native program gets for this file (src/user/host_exec.ts); null:
+   * none, so the kernel bridges it through a host pipe.
+   */
+  hostExecFd(): HostExecFd | null { return null; }
 }
 
 /** A file whose whole content is generated at open (/proc files, small synthetic files). */

@@ -211,12 +211,7 @@ export class Kernel {
       // The first process stands for the job the host shell started: its session has the
       // terminal and its group is in the foreground.
       p.ctty = tty; tty.sid = p.sid; tty.pgrp = p.pgid; tty.released = false;
-      if (term.isatty(0)) {
-        // rvisor does the line discipline: the host terminal is raw, and typed keys are read
-        // at once (Ctrl-C must work while the guest is not reading).
-        term.setRaw(true);
-        term.startInput((c) => { if (c !== null) tty.input(c); });
-      }
+      this.takeTerminal();
     }
     const t = new Thread(pid, p, this.newHart(pid));
     this.setEntry(t.hart, img);
@@ -242,6 +237,31 @@ export class Kernel {
     this.addThread(t);
     this.notify();
     return p;
+  }
+
+  /**
+   * rvisor does the line discipline: the host terminal is raw, and typed keys are read at once
+   * (Ctrl-C must work while the guest is not reading).
+   */
+  private takeTerminal(): void {
+    const tty = this.tty, term = this.host.term;
+    if (tty === null || !term.isatty(0)) return;
+    term.setRaw(true);
+    term.startInput((c) => { if (c !== null) tty.input(c); });
+  }
+
+  private terminalLends = 0;
+  /**
+   * A host-native program got the terminal (host_exec.ts): while it runs, the host terminal is
+   * in the host's own modes and rvisor does not read it, as when a shell runs a job.
+   */
+  lendTerminal(): void {
+    if (this.terminalLends++ === 0 && this.tty !== null && !this.tty.released) this.host.term.release();
+  }
+
+  /** The last host-native program holding the terminal ended: the guest's tty takes it back. */
+  reclaimTerminal(): void {
+    if (--this.terminalLends === 0 && this.tty !== null && !this.tty.released) this.takeTerminal();
   }
 
   /** Called when a process has exited (its status set), before it may be reaped. */
@@ -492,6 +512,8 @@ export class Kernel {
   sendSignal(p: Process, t: Thread | null, info: SigInfo): void {
     const sig = info.signo;
     if (sig === 0 || !p.alive) return;
+    // A process running a host-native program: the signal is the host process's to handle.
+    if (p.hostChild !== null) { p.hostChild.kill(sig); return; }
     const a = p.sig.actions[sig];
     // sig_task_ignored: a namespace's init does not take signals it has no handler for; from
     // outside the namespace (the host: no sender pid) SIGKILL and SIGSTOP still do.
@@ -584,7 +606,7 @@ export class Kernel {
 
   private interrupt(t: Thread, sig: number): void {
     const w = t.wait;
-    if (w === null) return;
+    if (w === null || !w.interruptible) return;
     w.cancel();
     t.wait = null;
     const a = t.proc.sig.actions[sig];

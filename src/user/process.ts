@@ -4,7 +4,8 @@ import type { Kernel } from "./kernel.js";
 import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
 import { PROT_WRITE, type AddressSpace } from "./memory.js";
 import { accessOk, ptr, rwCount, uint } from "./args.js";
-import { ExecError, loadProgram } from "./loader.js";
+import { ExecError, HostProgram, loadImage } from "./loader.js";
+import { execHost, hostExecAllowed } from "./host_exec.js";
 import { NORET } from "./syscalls.js";
 import {
   CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, Thread,
@@ -115,11 +116,15 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
   if (path === null || argv === null || env === null) return -EFAULT;
   let img;
   try {
-    img = loadProgram({ vfs: k.vfs, frames: k.frames, cwd: p.cwd, path, argv, env, uid: k.uid, gid: k.gid, random: (b) => k.host.random(b) });
+    img = loadImage({
+      vfs: k.vfs, frames: k.frames, cwd: p.cwd, path, argv, env, uid: k.uid, gid: k.gid, random: (b) => k.host.random(b),
+      hostNative: hostExecAllowed(k), execve: true,
+    });
   } catch (e) {
     if (e instanceof ExecError) return e.errno;
     throw e;
   }
+  if (img instanceof HostProgram) return execHost(k, t, img, env);
   for (const o of [...p.threads]) if (o !== t) { o.clearTid = 0; k.exitThread(o, 0); }
   const old = p.as;
   old.detach(t.hart);

@@ -53,6 +53,13 @@ export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGAB
   SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17,
   SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22, SIGURG = 23, SIGVTALRM = 26, SIGPROF = 27, SIGWINCH = 28;
 
+/** Signal names by Linux number (asm-generic/signal.h; riscv64 uses the generic numbering). */
+export const SIGNAL_NAMES: readonly string[] = [
+  "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
+  "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+  "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+];
+
 export function isStopSignal(sig: number): boolean { return sig === SIGSTOP || sig === SIGTSTP || sig === SIGTTIN || sig === SIGTTOU; }
 /** Wait statuses of a stopped and a continued child (as WIFSTOPPED/WIFCONTINUED decode them). */
 export const WSTOPPED_STATUS = (sig: number): number => (sig << 8) | 0x7f, WCONTINUED_STATUS = 0xffff;
@@ -85,6 +92,8 @@ export class Wait {
     /** Whether SA_RESTART restarts the call after a handler ran. */
     readonly restartable = true,
     readonly cancel: () => void = () => {},
+    /** False: signals stay pending until the call completes (execve of a host-native program while it starts). */
+    readonly interruptible = true,
   ) {}
 }
 
@@ -138,6 +147,8 @@ export class Process {
   subreaper = false;
   /** Has called execve (a parent's setpgid on it fails with EACCES then). */
   execed = false;
+  /** Runs a host-native program (host_exec.ts): signals sent to the process go to it. */
+  hostChild: { kill(sig: number): void } | null = null;
   constructor(
     readonly pid: number,
     public parent: Process | null,

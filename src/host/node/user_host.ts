@@ -7,6 +7,7 @@ import { randomFillSync } from "node:crypto";
 import { ERRNO_BY_NAME, EIO, ENOENT, ENOSYS } from "../../user/errno.js";
 import type { HostClock, HostDirent, HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
 import { NodeNet } from "./user_net.js";
+import { NodeExec } from "./user_exec.js";
 
 function errno(e: unknown): number {
   const code = (e as NodeJS.ErrnoException).code;
@@ -250,5 +251,6 @@ export function nodeUserHost(): UserHost {
   return {
     fs: new NodeFs(), term: new NodeTerminal(), clock: new NodeClock(), net: new NodeNet(),
     random: (b) => { randomFillSync(b); }, hostname: os.hostname(), cpus: os.availableParallelism(),
+    exec: new NodeExec(),
   };
 }
