@@ -10,15 +10,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProgram, RVISOR, toolsMissing, type RunResult } from "./user/build.js";
-import { QEMU } from "./user/busybox.js";
+import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 
 const skip = toolsMissing();
 const work = mkdtempSync(join(tmpdir(), "rvisor-hostexec-"));
 
-function runIn(cmd: string, args: string[], cwd: string, input = ""): Promise<RunResult> {
+function runIn(cmd: string, args: string[], cwd: string, input = "", path = "/usr/bin:/bin"): Promise<RunResult> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const p = spawn(cmd, args, { cwd, env: { PATH: "/usr/bin:/bin", LC_ALL: "C" }, stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(cmd, args, { cwd, env: { PATH: path, LC_ALL: "C" }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "", stderr = "";
     p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
     p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
@@ -63,6 +63,35 @@ test("user hostexec: under --root a host-native program is ENOEXEC, as on riscv6
   const r = await runIn(process.execPath, [RVISOR, "exec", "--root", root, "/hostexec", "run", "/bin/echo", "hi"], work);
   assert.equal(r.stdout, "execve /bin/echo: errno 8 (Exec format error)\nexit 127\n", r.stderr);
   assert.equal(r.code, 0);
+});
+
+const bb = skip === false ? await findBusybox(() => {}, false) : { skip };
+
+// A riscv64 shell whose pipelines mix host programs (absolute paths) and riscv64 applets (PATH:
+// symlinks to busybox for rvisor, scripts that start them under qemu-riscv64 again for qemu).
+const SCRIPT = `exec 2>&1
+/bin/echo "host echo"
+printf 'pear\\napple\\nfig\\n' | /usr/bin/sort | tr a-z A-Z
+x=$(/bin/echo captured); echo "$x"
+/usr/bin/env -i ONLY=this /usr/bin/env
+/bin/sh -c 'exit 5'; echo "status $?"
+seq 1 500 | /usr/bin/wc -l
+/bin/echo to-file > out.txt; /bin/cat out.txt; wc -c < out.txt
+/bin/cat | sed s/typed/read-by-host-cat/
+`;
+
+test("user hostexec: busybox sh pipelines through host programs match qemu-riscv64", { skip: "skip" in bb ? bb.skip : false, timeout: 60_000 }, async () => {
+  if (!("path" in bb)) return;
+  const dirs = appletDirs(bb.path, work);
+  const qd = join(work, "sh-q"), rd = join(work, "sh-r");
+  mkdirSync(qd); mkdirSync(rd);
+  const sh = [bb.path, "sh", "-c", SCRIPT];
+  const [q, r] = await Promise.all([
+    runIn(QEMU, sh, qd, "typed\n", dirs.qemu), runIn(process.execPath, [RVISOR, "exec", ...sh], rd, "typed\n", dirs.rvisor),
+  ]);
+  assert.equal(q.stdout, "host echo\nAPPLE\nFIG\nPEAR\ncaptured\nONLY=this\nstatus 5\n500\nto-file\n8\nread-by-host-cat\n", `qemu-riscv64 (the reference): ${q.stderr}`);
+  assert.equal(r.stdout, q.stdout, r.stderr);
+  assert.equal(r.code, q.code);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
