@@ -55,14 +55,17 @@ test("user hostexec: host-native programs run as under qemu-riscv64 (output, sta
   }));
 });
 
-test("user hostexec: under --root a host-native program is ENOEXEC, as on riscv64 Linux", { skip, timeout: 60_000 }, async () => {
+test("user hostexec: under --root and on a container's overlay (--layer) a host-native program is ENOEXEC, as on riscv64 Linux", { skip, timeout: 60_000 }, async () => {
   const root = join(work, "root");
   mkdirSync(join(root, "bin"), { recursive: true });
   copyFileSync("/bin/echo", join(root, "bin", "echo"));
   copyFileSync(buildProgram("hostexec", "static"), join(root, "hostexec"));
-  const r = await runIn(process.execPath, [RVISOR, "exec", "--root", root, "/hostexec", "run", "/bin/echo", "hi"], work);
-  assert.equal(r.stdout, "execve /bin/echo: errno 8 (Exec format error)\nexit 127\n", r.stderr);
-  assert.equal(r.code, 0);
+  // --root, and the overlay a container runs on (--layer: the image's layers).
+  for (const how of [["--root", root], ["--layer", root]]) {
+    const r = await runIn(process.execPath, [RVISOR, "exec", ...how, "/hostexec", "run", "/bin/echo", "hi"], work);
+    assert.equal(r.stdout, "execve /bin/echo: errno 8 (Exec format error)\nexit 127\n", `${how[0]}: ${r.stderr}`);
+    assert.equal(r.code, 0);
+  }
 });
 
 const bb = skip === false ? await findBusybox(() => {}, false) : { skip };
