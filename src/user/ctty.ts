@@ -4,8 +4,8 @@
 // a background read raises SIGTTIN, a background write with TOSTOP or a background tcsetattr/
 // tcsetpgrp raises SIGTTOU (drivers/tty/tty_jobctrl.c), EIO in an orphaned process group.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, EFAULT, EINVAL, EIO, ENOTTY, ENXIO, EPERM, ERESTARTSYS, ESRCH } from "./errno.js";
-import { O_RDWR, OpenFile, POLLIN, POLLOUT, S_IFCHR, fakeStat } from "./file.js";
+import { EAGAIN, EFAULT, EINVAL, EIO, ENOTTY, ENXIO, EPERM, ERESTARTSYS, ESRCH, O_RDWR, POLLIN, POLLOUT, S_IFCHR } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostExecFd, HostStat } from "./host.js";
 import { SIG_IGN, SIGCONT, SIGHUP, SIGTTIN, SIGTTOU, sigbit, type Process, type Thread } from "./task.js";
 import { TERMIOS2_BYTES, TERMIOS_BYTES, TOSTOP, type Tty } from "./tty.js";

@@ -2,11 +2,10 @@
 // sockets. The core never imports Node; src/host/node/user_host.ts implements these.
 // File-system calls are synchronous and return a negative Linux errno on failure.
 
-export interface HostStat {
-  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
-  size: number; blksize: number; blocks: number;
-  atimeSec: number; atimeNsec: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number;
-}
+import type { LinuxStat } from "../abi/linux.js";
+
+/** A file's status as the host reports it: the fields of Linux's struct stat. */
+export type HostStat = LinuxStat;
 
 export interface HostDirent { name: string; ino: number; type: number }
 

@@ -8,8 +8,8 @@
 // a host pipe whose other end this file copies to and from the guest's open file. Under --root
 // and in containers (vfs.confined) execve of such a file fails with ENOEXEC, as on riscv64 Linux.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, ENOEXEC, ENOMEM } from "./errno.js";
-import { O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, type OpenFile } from "./file.js";
+import { EAGAIN, ENOEXEC, ENOMEM, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY } from "../abi/linux.js";
+import { type OpenFile } from "./file.js";
 import type { HostChild, HostExecFd } from "./host.js";
 import type { HostProgram } from "./loader.js";
 import { AddressSpace } from "./memory.js";

@@ -7,7 +7,7 @@ import { Ram } from "../memory/ram.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import type { Isa } from "../cpu/isa.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
-import { EINTR, ERRNO_NAMES, ENOSYS, ERESTARTSYS } from "./errno.js";
+import { EINTR, ENOSYS, ERESTARTSYS, ERRNO_NAMES } from "../abi/linux.js";
 import { disassociateCtty, TtyFile } from "./ctty.js";
 import { DevNull, OpenFile } from "./file.js";
 import type { HostFs, UserHost } from "./host.js";
@@ -19,10 +19,10 @@ import { SYSCALLS, formatCall, NORET } from "./syscalls.js";
 import { exitRobustList } from "./robust.js";
 import { releaseItimers } from "./time.js";
 import {
-  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, FdTable, Process, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART,
-  SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGQUIT, SIGSEGV,
-  SIGSTOP, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SignalHandlers, Thread, UNBLOCKABLE,
-  WCONTINUED_STATUS, WSTOPPED_STATUS, Wait, isStopSignal, sigbit, type SigInfo,
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, FdTable, Process, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER,
+  SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP,
+  SIGILL, SIGINT, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
+  SignalHandlers, Thread, UNBLOCKABLE, WCONTINUED_STATUS, WSTOPPED_STATUS, Wait, isStopSignal, sigbit, type SigInfo,
 } from "./task.js";
 import { Tty } from "./tty.js";
 import { StdinBuffer, TermFile, Vfs } from "./vfs.js";

@@ -15,8 +15,7 @@
 // Later lines override earlier ones; the upper's file is compacted when the overlay opens it.
 // Whiteouts are not in the index: they are the OCI whiteout files themselves (`.wh.NAME`,
 // `.wh..wh..opq`), which any user can create.
-import { ENOENT } from "./errno.js";
-import { O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY } from "./file.js";
+import { ENOENT, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY } from "../abi/linux.js";
 import type { HostFs } from "./host.js";
 
 export const LAYER_INDEX_NAME = ".wh..wh.rvisor-index";

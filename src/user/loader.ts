@@ -2,8 +2,7 @@
 // initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
 import { EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, type ElfFile } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
-import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM } from "./errno.js";
-import { O_RDONLY } from "./file.js";
+import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM, O_RDONLY } from "../abi/linux.js";
 import {
   AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, USER_TOP, bytesSource, type FrameAllocator,
 } from "./memory.js";

@@ -24,11 +24,9 @@
 //   xino) and kept across copy-up, so an object keeps its number.
 import {
   EACCES, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENXIO, EPERM, EROFS, EXDEV,
-} from "./errno.js";
-import {
   O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT,
   S_IFREG,
-} from "./file.js";
+} from "../abi/linux.js";
 import type { HostDirent, HostFs, HostStat } from "./host.js";
 import { FileLayerIndex, type LayerIndex, type LayerMeta, StoreLayerIndex, UpperIndex, type UpperMeta } from "./layer_index.js";
 

@@ -1,7 +1,7 @@
 // Process and thread system calls: clone/clone3 (threads, fork, vfork), execve, exit, wait,
 // ids, limits, futex, uname/sysinfo.
 import type { Kernel } from "./kernel.js";
-import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
+import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "../abi/linux.js";
 import { PROT_WRITE, type AddressSpace } from "./memory.js";
 import { accessOk, ptr, rwCount, uint } from "./args.js";
 import { ExecError, HostProgram, loadImage } from "./loader.js";

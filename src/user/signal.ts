@@ -1,7 +1,7 @@
 // Signal system calls: rt_sigaction, rt_sigprocmask, rt_sigreturn, sigaltstack, kill/tgkill,
 // rt_sigsuspend, rt_sigpending.
 import type { Kernel } from "./kernel.js";
-import { EFAULT, EINVAL, ENOMEM, EPERM, ESRCH } from "./errno.js";
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM, ESRCH } from "../abi/linux.js";
 import { NORET } from "./syscalls.js";
 import { SIGKILL, SIGSEGV, SIGSTOP, UNBLOCKABLE, Wait, sigbit, type SigInfo, type Thread } from "./task.js";
 
@@ -183,7 +183,7 @@ export function sys_rt_sigtimedwait(k: Kernel, t: Thread, a: number[]): R {
   // Waited-for signals must not interrupt: block them while waiting.
   const saved = t.sigmask;
   t.sigmask |= s;
-  return new Wait(() => { const x = take(); if (x !== null) t.sigmask = saved; return x; }, deadline, () => { t.sigmask = saved; return -11; }, false);
+  return new Wait(() => { const x = take(); if (x !== null) t.sigmask = saved; return x; }, deadline, () => { t.sigmask = saved; return -EAGAIN; }, false);
 }
 
 export { EPERM };

@@ -1,6 +1,6 @@
 // Processes and threads of the process VM, their file-descriptor tables and signal state.
 import type { Hart } from "../cpu/hart.js";
-import { EBADF, EMFILE } from "./errno.js";
+import { EBADF, EMFILE } from "../abi/linux.js";
 import type { OpenFile } from "./file.js";
 import type { AddressSpace } from "./memory.js";
 import type { Tty } from "./tty.js";
@@ -52,13 +52,6 @@ export const SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_SIGINFO = 4, SA_ONSTACK = 0x
 export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8,
   SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17,
   SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22, SIGURG = 23, SIGVTALRM = 26, SIGPROF = 27, SIGWINCH = 28;
-
-/** Signal names by Linux number (asm-generic/signal.h; riscv64 uses the generic numbering). */
-export const SIGNAL_NAMES: readonly string[] = [
-  "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
-  "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
-  "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
-];
 
 export function isStopSignal(sig: number): boolean { return sig === SIGSTOP || sig === SIGTSTP || sig === SIGTTIN || sig === SIGTTOU; }
 /** Wait statuses of a stopped and a continued child (as WIFSTOPPED/WIFCONTINUED decode them). */

@@ -4,11 +4,12 @@
 // below it (stat, chown, utimes, chmod, access, truncate) pick the host call that cannot follow
 // a final symlink out of the root.
 // Host-backed open files (regular files, directories, O_PATH locations) and the terminal files live here too.
-import { EACCES, EAGAIN, EBADF, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, EOPNOTSUPP, EROFS } from "./errno.js";
 import {
-  O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, OpenFile, POLLIN, POLLOUT,
-  S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, fakeStat, type Dirent,
-} from "./file.js";
+  DT_DIR, EACCES, EAGAIN, EBADF, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, EOPNOTSUPP, EROFS, O_ACCMODE, O_APPEND,
+  O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, POLLIN, POLLOUT, S_IFCHR, S_IFDIR, S_IFLNK,
+  S_IFMT,
+} from "../abi/linux.js";
+import { OpenFile, fakeStat, type Dirent } from "./file.js";
 import type { HostExecFd, HostFs, HostStat, HostTerminal } from "./host.js";
 
 /** Synthetic paths: a symlink target, `null` for a synthetic non-link, `undefined` for a host path. */
@@ -272,7 +273,7 @@ export class HostDir extends OpenFile {
       r = this.host.readdir(this.hpath);
     }
     if (typeof r === "number") return r;
-    return [{ name: ".", ino: self.ino, type: 4 }, { name: "..", ino: 1, type: 4 }, ...r];
+    return [{ name: ".", ino: self.ino, type: DT_DIR }, { name: "..", ino: 1, type: DT_DIR }, ...r];
   }
   override read(): number { return -EISDIR; }
   override isDir(): boolean { return true; }

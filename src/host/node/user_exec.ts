@@ -6,9 +6,8 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import { EIO, ERRNO_BY_NAME } from "../../user/errno.js";
+import { SIGNAL_NAMES, errnoOfCode } from "../../abi/linux.js";
 import type { HostChild, HostChildEvents, HostExec, HostExecRequest } from "../../user/host.js";
-import { SIGNAL_NAMES } from "../../user/task.js";
 
 type Stream = Readable & Writable;
 
@@ -61,7 +60,7 @@ class NodeChild implements HostChild {
     cp.once("error", (e: NodeJS.ErrnoException) => {
       if (this.running) return; // a failed kill of an exited program
       this.done = true;
-      ev.started(-(e.code !== undefined ? ERRNO_BY_NAME[e.code] ?? EIO : EIO));
+      ev.started(-errnoOfCode(e.code));
     });
     cp.once("close", (code, signal) => {
       this.done = true;
@@ -108,7 +107,7 @@ export class NodeExec implements HostExec {
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      queueMicrotask(() => ev.started(-(code !== undefined ? ERRNO_BY_NAME[code] ?? EIO : EIO)));
+      queueMicrotask(() => ev.started(-errnoOfCode(code)));
       return new NodeChild(null, [], ev, handles);
     }
     return new NodeChild(cp, bridged, ev, handles);
