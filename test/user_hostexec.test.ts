@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProgram, RVISOR, toolsMissing, type RunResult } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
+import { PtySession, PYTHON } from "./user/pty.js";
 
 const skip = toolsMissing();
 const work = mkdtempSync(join(tmpdir(), "rvisor-hostexec-"));
@@ -95,6 +96,36 @@ test("user hostexec: busybox sh pipelines through host programs match qemu-riscv
   assert.equal(q.stdout, "host echo\nAPPLE\nFIG\nPEAR\ncaptured\nONLY=this\nstatus 5\n500\nto-file\n8\nread-by-host-cat\n", `qemu-riscv64 (the reference): ${q.stderr}`);
   assert.equal(r.stdout, q.stdout, r.stderr);
   assert.equal(r.code, q.code);
+});
+
+// On a terminal: the host program gets the terminal in the host's own (cooked) modes and reads it
+// itself (typed line echoed by the host's line discipline, Ctrl-D ends it); then the guest's tty
+// takes it back (raw again, rvisor's line discipline reads the next line).
+const TTY_SCRIPT = "/bin/stty -a | /bin/grep -o -- '-\\?icanon' ; /bin/sh -c 'echo ready; exec /bin/cat' ; echo back ; read x ; echo \"guest read $x\"";
+
+test("user hostexec: a host program on the guest's terminal gets it in the host's modes, and the guest's tty takes it back", { skip: "skip" in bb ? bb.skip : PYTHON === null ? "python3 not found" : false, timeout: 60_000 }, async () => {
+  if (!("path" in bb)) return;
+  const busybox: string = bb.path;
+  const dirs = appletDirs(busybox, work);
+  const sh = [busybox, "sh", "-c", TTY_SCRIPT];
+  const runs: [string, string[], string][] = [[QEMU, sh, dirs.qemu], [process.execPath, [RVISOR, "exec", ...sh], dirs.rvisor]];
+  const outs: string[] = [];
+  for (const [cmd, args, path] of runs) {
+    const s: PtySession = new PtySession(cmd, args, { env: { PATH: path, LC_ALL: "C", TERM: "dumb" } });
+    try {
+      let at = await s.expect(/ready\r?\n/, 0);
+      s.send("typed\n");
+      at = await s.expect(/typed\r\ntyped\r\n/, at);
+      s.send("\x04");
+      at = await s.expect(/back\r\n/, at);
+      s.send("again\n");
+      await s.expect(/guest read again\r\n/, at);
+      assert.equal(await s.wait(), 0);
+      outs.push(s.out.replace(/\r/g, ""));
+    } finally { s.kill(); }
+  }
+  assert.equal(outs[1], outs[0], "the terminal session differs from qemu-riscv64's");
+  assert.match(outs[1], /^icanon\n/);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -14,7 +14,8 @@ import type { HostChild, HostExecFd } from "./host.js";
 import type { HostProgram } from "./loader.js";
 import { AddressSpace } from "./memory.js";
 import { NORET } from "./syscalls.js";
-import { SIG_DFL, SIG_IGN, SIGKILL, Wait, sigbit, type Thread } from "./task.js";
+import { SIGKILL, Wait, sigbit, type Thread } from "./task.js";
+import { commitExec } from "./exec.js";
 import { TtyFile } from "./ctty.js";
 import { HostFile } from "./vfs.js";
 
@@ -39,6 +40,9 @@ interface Bridge {
   broken: boolean;
 }
 
+/** Signals 1 to 64 (_NSIG). */
+const MAX_SIGNAL = 64;
+
 /** How much guest input one pass moves per descriptor (the host pipe then asks for more through drained). */
 const BRIDGE_CHUNK = 65536;
 
@@ -52,7 +56,7 @@ export function hostExecAllowed(k: Kernel): boolean { return !k.vfs.confined && 
  * resumes) and its one thread stays parked, copying bridged data, until the program has exited
  * and its output has reached the guest: then the process exits with the program's status.
  */
-export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[]): number | Wait {
+export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[], comm: string | null): number | Wait {
   const exec = k.host.exec;
   if (exec === undefined) return -ENOEXEC;
   const p = t.proc;
@@ -82,6 +86,9 @@ export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[])
   let started: number | null = null;
   let exited: { status: number; offsets: Map<number, number> } | null = null;
   let state: "starting" | "running" | "done" = "starting";
+  // Before the program starts: it may set up the terminal at once (stty), and keys typed from now
+  // on are its own to read.
+  if (terminal) k.lendTerminal();
   const child: HostChild = exec.spawn({ path: k.vfs.toHost(prog.path), argv: prog.argv, env, cwd: k.vfs.toHost(p.cwd), fds }, {
     started: (r) => { started = r; k.notify(); },
     data: (fd, chunk) => {
@@ -119,29 +126,15 @@ export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[])
 
   /** execve's point of no return, once the host program runs. */
   const commit = (): boolean => {
+    // An empty address space: the guest's memory goes, as the old image's does at execve.
     const as = AddressSpace.create(k.frames);
     if (as === null) { child.kill(SIGKILL); return false; }
-    for (const o of [...p.threads]) if (o !== t) { o.clearTid = 0; k.exitThread(o, 0); }
-    const old = p.as;
-    old.detach(t.hart);
-    if (--old.users === 0) old.destroy();
-    p.as = as;
-    as.attach(t.hart);
-    p.exe = prog.path; p.argv = prog.argv;
-    p.commName = prog.path.split("/").pop() ?? null;
-    p.execed = true;
-    p.sig = p.sig.clone();
-    for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
-    if (p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); }
-    p.fds.closeOnExec();
-    t.clearTid = 0;
-    if (terminal) k.lendTerminal();
+    commitExec(k, t, as, prog.path, prog.argv, comm);
     p.hostChild = child;
     // Pending signals survive execve: the new program takes them.
     const pending = p.pending | t.pending;
     p.pending = 0n; t.pending = 0n; p.info.clear(); t.info.clear();
-    for (let sig = 1; sig <= 64; sig++) if ((pending & sigbit(sig)) !== 0n) child.kill(sig);
-    if (p.vforkParent !== null) { p.vforkParent = null; k.notify(); }
+    for (let sig = 1; sig <= MAX_SIGNAL; sig++) if ((pending & sigbit(sig)) !== 0n) child.kill(sig);
     return true;
   };
 
@@ -157,8 +150,11 @@ export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[])
   const check = (): number | null => {
     if (state === "starting") {
       if (started === null) return null;
-      if (started < 0) { state = "done"; return started; }
-      if (!commit()) { state = "done"; return -ENOMEM; }
+      if (started < 0 || !commit()) {
+        state = "done";
+        if (terminal) k.reclaimTerminal();
+        return started < 0 ? started : -ENOMEM;
+      }
       state = "running";
     }
     if (state !== "running") return null;
@@ -170,7 +166,8 @@ export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[])
   const cancel = (): void => {
     // The process was killed (SIGKILL, the end of the VM): so is the program.
     if (state === "done") return;
-    if (state === "running") { if (terminal) k.reclaimTerminal(); p.hostChild = null; }
+    if (terminal) k.reclaimTerminal();
+    p.hostChild = null;
     state = "done";
     child.kill(SIGKILL);
   };

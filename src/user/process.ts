@@ -6,9 +6,10 @@ import { PROT_WRITE, type AddressSpace } from "./memory.js";
 import { accessOk, ptr, rwCount, uint } from "./args.js";
 import { ExecError, HostProgram, loadImage } from "./loader.js";
 import { execHost, hostExecAllowed } from "./host_exec.js";
+import { commitExec } from "./exec.js";
 import { NORET } from "./syscalls.js";
 import {
-  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, Thread,
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIGCHLD, SIGCONT, Thread,
   WCONTINUED_STATUS, Wait,
 } from "./task.js";
 import { readTimespec } from "./time.js";
@@ -124,24 +125,9 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
     if (e instanceof ExecError) return e.errno;
     throw e;
   }
-  if (img instanceof HostProgram) return execHost(k, t, img, env);
-  for (const o of [...p.threads]) if (o !== t) { o.clearTid = 0; k.exitThread(o, 0); }
-  const old = p.as;
-  old.detach(t.hart);
-  if (--old.users === 0) old.destroy();
-  p.as = img.as;
-  p.as.attach(t.hart);
-  p.exe = img.exe; p.argv = img.argv;
-  p.commName = path.split("/").pop() ?? null;
-  p.execed = true;
-  p.sig = p.sig.clone();
-  for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
-  if (p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); } // unshare a CLONE_FILES table
-  p.fds.closeOnExec();
-  t.clearTid = 0;
-  t.altFlags = 2; t.altSp = 0; t.altSize = 0;
+  if (img instanceof HostProgram) return execHost(k, t, img, env, path.split("/").pop() ?? null);
+  commitExec(k, t, img.as, img.exe, img.argv, path.split("/").pop() ?? null);
   k.setEntry(t.hart, img);
-  if (p.vforkParent !== null) { p.vforkParent = null; k.notify(); }
   return NORET;
 }
 
