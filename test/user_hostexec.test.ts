@@ -5,29 +5,16 @@
 // execve fails with ENOEXEC, as on a riscv64 machine.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildProgram, RVISOR, toolsMissing, type RunResult } from "./user/build.js";
+import { buildProgram, RVISOR, runIn, toolsMissing } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 import { PtySession, PYTHON } from "./user/pty.js";
 
 const skip = toolsMissing();
 const work = mkdtempSync(join(tmpdir(), "rvisor-hostexec-"));
-
-function runIn(cmd: string, args: string[], cwd: string, input = "", path = "/usr/bin:/bin"): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const p = spawn(cmd, args, { cwd, env: { PATH: path, LC_ALL: "C" }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
-    p.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
-    p.stdin.end(input);
-  });
-}
+const PATH = "/usr/bin:/bin";
 
 const CASES: [string, string[], string][] = [
   ["echo", ["run", "/bin/echo", "hello", "from the host"], "hello from the host\nexit 0\n"],
@@ -48,7 +35,7 @@ test("user hostexec: host-native programs run as under qemu-riscv64 (output, sta
   await Promise.all(CASES.map(async ([name, args, want], i) => {
     const qd = join(work, `${i}-q`), rd = join(work, `${i}-r`);
     mkdirSync(qd); mkdirSync(rd);
-    const [q, r] = await Promise.all([runIn(QEMU, [bin, ...args], qd, "typed\n"), runIn(process.execPath, [RVISOR, "exec", bin, ...args], rd, "typed\n")]);
+    const [q, r] = await Promise.all([runIn(QEMU, [bin, ...args], qd, PATH, "typed\n"), runIn(process.execPath, [RVISOR, "exec", bin, ...args], rd, PATH, "typed\n")]);
     t.diagnostic(`${name}: rvisor ${r.ms} ms, qemu ${q.ms} ms`);
     assert.equal(q.stdout + q.stderr, want, `${name}: qemu-riscv64 (the reference) changed`);
     assert.equal(r.stdout + r.stderr, q.stdout + q.stderr, `${name}: output differs from qemu-riscv64`);
@@ -63,7 +50,7 @@ test("user hostexec: under --root and on a container's overlay (--layer) a host-
   copyFileSync(buildProgram("hostexec", "static"), join(root, "hostexec"));
   // --root, and the overlay a container runs on (--layer: the image's layers).
   for (const how of [["--root", root], ["--layer", root]]) {
-    const r = await runIn(process.execPath, [RVISOR, "exec", ...how, "/hostexec", "run", "/bin/echo", "hi"], work);
+    const r = await runIn(process.execPath, [RVISOR, "exec", ...how, "/hostexec", "run", "/bin/echo", "hi"], work, PATH);
     assert.equal(r.stdout, "execve /bin/echo: errno 8 (Exec format error)\nexit 127\n", `${how[0]}: ${r.stderr}`);
     assert.equal(r.code, 0);
   }
@@ -91,7 +78,7 @@ test("user hostexec: busybox sh pipelines through host programs match qemu-riscv
   mkdirSync(qd); mkdirSync(rd);
   const sh = [bb.path, "sh", "-c", SCRIPT];
   const [q, r] = await Promise.all([
-    runIn(QEMU, sh, qd, "typed\n", dirs.qemu), runIn(process.execPath, [RVISOR, "exec", ...sh], rd, "typed\n", dirs.rvisor),
+    runIn(QEMU, sh, qd, dirs.qemu, "typed\n"), runIn(process.execPath, [RVISOR, "exec", ...sh], rd, dirs.rvisor, "typed\n"),
   ]);
   assert.equal(q.stdout, "host echo\nAPPLE\nFIG\nPEAR\ncaptured\nONLY=this\nstatus 5\n500\nto-file\n8\nread-by-host-cat\n", `qemu-riscv64 (the reference): ${q.stderr}`);
   assert.equal(r.stdout, q.stdout, r.stderr);
