@@ -89,12 +89,15 @@ export interface LinuxStat {
   atimeSec: number; atimeNsec: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number;
 }
 
-/** A little-endian struct being filled: 64-bit fields from numbers (two's complement above 2^32 halves). */
+/**
+ * A little-endian struct being filled, zeroed first (padding and unset fields read as 0): 64-bit
+ * fields from numbers (two's complement halves, exact for safe integers).
+ */
 class StructWriter {
   readonly bytes: Uint8Array;
   private readonly dv: DataView;
   constructor(size: number, into?: Uint8Array) {
-    this.bytes = into ?? new Uint8Array(size);
+    this.bytes = into?.fill(0) ?? new Uint8Array(size);
     this.dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, size);
   }
   u16(o: number, v: number): void { this.dv.setUint16(o, v, true); }
@@ -175,4 +178,28 @@ export function encodeDirent64(out: Uint8Array, o: number, ino: number, off: num
   out.set(name, o + D_NAME);
   out[o + D_NAME + name.length] = 0;
   return reclen;
+}
+
+/**
+ * What a siginfo_t carries, by union member: a fault's address (_sigfault), or the sender's pid
+ * and uid (_kill, _rt) with a SIGCHLD status (_sigchld) or a sigqueue value (_rt).
+ */
+export interface LinuxSiginfo { signo: number; code: number; pid?: number; uid?: number; addr?: number; status?: number; value?: number }
+
+/** sizeof(siginfo_t) (SI_MAX_SIZE). */
+export const SIGINFO_SIZE = 128;
+/** si_signo, si_errno, si_code, then the union (8-byte aligned on 64-bit): si_pid, si_uid, si_status / si_value; si_addr. */
+const SI_SIGNO = 0, SI_CODE = 8, SI_PID = 16, SI_UID = 20, SI_STATUS = 24, SI_VALUE = 24, SI_ADDR = 16;
+
+/** siginfo_t, written at `into[offset]` (a fresh zeroed record when `into` is absent); returns the record. */
+export function encodeSiginfo(info: LinuxSiginfo, into?: Uint8Array, offset = 0): Uint8Array {
+  const w = new StructWriter(SIGINFO_SIZE, into?.subarray(offset, offset + SIGINFO_SIZE));
+  w.u32(SI_SIGNO, info.signo); w.u32(SI_CODE, info.code);
+  if (info.addr !== undefined) w.u64(SI_ADDR, info.addr);
+  else {
+    w.u32(SI_PID, info.pid ?? 0); w.u32(SI_UID, info.uid ?? 0);
+    if (info.status !== undefined) w.u32(SI_STATUS, info.status);
+    if (info.value !== undefined) w.u64(SI_VALUE, info.value);
+  }
+  return w.bytes;
 }

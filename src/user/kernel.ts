@@ -7,7 +7,7 @@ import { Ram } from "../memory/ram.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import type { Isa } from "../cpu/isa.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
-import { EINTR, ENOSYS, ERESTARTSYS, ERRNO_NAMES } from "../abi/linux.js";
+import { EINTR, ENOSYS, ERESTARTSYS, ERRNO_NAMES, encodeSiginfo } from "../abi/linux.js";
 import { disassociateCtty, TtyFile } from "./ctty.js";
 import { DevNull, OpenFile } from "./file.js";
 import type { HostFs, UserHost } from "./host.js";
@@ -666,10 +666,7 @@ export class Kernel {
     const f = new Uint8Array(FRAME_BYTES);
     const dv = new DataView(f.buffer);
     const put64 = (o: number, v: number): void => { dv.setUint32(o, v >>> 0, true); dv.setInt32(o + 4, Math.floor(v / 4294967296), true); };
-    // siginfo
-    dv.setInt32(0, sig, true); dv.setInt32(8, info.code, true);
-    if (info.addr !== undefined) put64(16, info.addr);
-    else { dv.setInt32(16, info.pid ?? 0, true); dv.setInt32(20, info.uid ?? 0, true); if (info.status !== undefined) dv.setInt32(24, info.status, true); if (info.value !== undefined) put64(24, info.value); }
+    encodeSiginfo({ ...info, signo: sig }, f, 0); // the frame opens with the siginfo
     // ucontext: uc_stack, uc_sigmask
     put64(UC + 16, t.altSp); dv.setInt32(UC + 24, t.altFlags === 0 ? (onAlt ? 1 : 0) : 2, true); put64(UC + 32, t.altSize);
     const mask = t.savedMask ?? t.sigmask;

@@ -1,7 +1,7 @@
 // Process and thread system calls: clone/clone3 (threads, fork, vfork), execve, exit, wait,
 // ids, limits, futex, uname/sysinfo.
 import type { Kernel } from "./kernel.js";
-import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "../abi/linux.js";
+import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT, SIGINFO_SIZE, encodeSiginfo } from "../abi/linux.js";
 import { PROT_WRITE, type AddressSpace } from "./memory.js";
 import { accessOk, ptr, rwCount, uint } from "./args.js";
 import { ExecError, HostProgram, loadImage } from "./loader.js";
@@ -204,22 +204,18 @@ export function sys_waitid(k: Kernel, t: Thread, a: number[]): R {
       any = true;
       const what = report(c, options, (options & WEXITED) !== 0);
       if (what === null) continue;
-      const b = new Uint8Array(128);
-      const dv = new DataView(b.buffer);
       let code: number, status: number;
       if (what === "exit") {
         const st = c.status ?? 0, killed = (st & 0x7f) !== 0;
         code = killed ? CLD_KILLED : CLD_EXITED; status = killed ? st & 0x7f : (st >> 8) & 0xff;
       } else if (c.jobReport === WCONTINUED_STATUS) { code = CLD_CONTINUED; status = SIGCONT; }
       else { code = CLD_STOPPED; status = (c.jobReport >> 8) & 0xff; }
-      dv.setInt32(0, SIGCHLD, true); dv.setInt32(8, code, true);
-      dv.setInt32(16, c.pid, true); dv.setInt32(20, k.uid, true); dv.setInt32(24, status, true);
-      if (infop !== 0 && !p.as.write(infop, b)) return -EFAULT;
+      if (infop !== 0 && !p.as.write(infop, encodeSiginfo({ signo: SIGCHLD, code, pid: c.pid, uid: k.uid, status }))) return -EFAULT;
       if ((options & WNOWAIT) === 0) { if (what === "exit") reap(k, c); else c.jobReport = 0; }
       return 0;
     }
     if (!any) return -ECHILD;
-    if ((options & WNOHANG) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(128)); return 0; }
+    if ((options & WNOHANG) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(SIGINFO_SIZE)); return 0; }
     return null;
   };
   const r = check();

@@ -1,5 +1,6 @@
 // Processes and threads of the process VM, their file-descriptor tables and signal state.
 import type { Hart } from "../cpu/hart.js";
+import type { LinuxSiginfo } from "../abi/linux.js";
 import { EBADF, EMFILE } from "../abi/linux.js";
 import type { OpenFile } from "./file.js";
 import type { AddressSpace } from "./memory.js";
@@ -73,7 +74,7 @@ export class SignalHandlers {
 }
 
 /** What a signal carries into siginfo_t. */
-export interface SigInfo { signo: number; code: number; pid?: number; uid?: number; addr?: number; status?: number; value?: number }
+export type SigInfo = LinuxSiginfo;
 
 /** A blocked system call: `check` returns the result once it can complete, or null to keep waiting. */
 export class Wait {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,7 +40,7 @@ int main(int argc, char **argv) {
     C(S_IFMT); C(S_IFSOCK); C(S_IFLNK); C(S_IFREG); C(S_IFBLK); C(S_IFDIR); C(S_IFCHR); C(S_IFIFO); C(ALLPERMS);
     C(DT_UNKNOWN); C(DT_FIFO); C(DT_CHR); C(DT_DIR); C(DT_BLK); C(DT_REG); C(DT_LNK); C(DT_SOCK);
     C(STATX_BASIC_STATS);
-    C(sizeof(struct stat)); C(sizeof(struct statx)); C(sizeof(struct statfs));
+    C(sizeof(struct stat)); C(sizeof(struct statx)); C(sizeof(struct statfs)); C(sizeof(siginfo_t));
     for (int s = 1; s < 32; s++) printf("SIG%s %d\n", sigabbrev_np(s), s);
     return 0;
   }
@@ -65,6 +66,13 @@ int main(int argc, char **argv) {
     printf("type %#lx bsize %ld blocks %llu bfree %llu bavail %llu files %llu ffree %llu namelen %ld frsize %ld\n", (long)f->f_type,
       (long)f->f_bsize, (unsigned long long)f->f_blocks, (unsigned long long)f->f_bfree, (unsigned long long)f->f_bavail,
       (unsigned long long)f->f_files, (unsigned long long)f->f_ffree, (long)f->f_namelen, (long)f->f_frsize);
+  } else if (strcmp(argv[1], "siginfo") == 0) {
+    // Records of SIGINFO_SIZE bytes: a SIGCHLD (pid, uid, status), a sigqueue value, a fault address.
+    for (ssize_t o = 0; o + (ssize_t)sizeof(siginfo_t) <= n; o += sizeof(siginfo_t)) {
+      siginfo_t *si = (siginfo_t *)(buf + o);
+      printf("signo %d code %d pid %d uid %u status %d value %lld addr %#llx\n", si->si_signo, si->si_code, si->si_pid, si->si_uid,
+        si->si_status, (long long)(intptr_t)si->si_value.sival_ptr, (unsigned long long)(uintptr_t)si->si_addr);
+    }
   } else if (strcmp(argv[1], "dirent") == 0) {
     for (ssize_t o = 0; o < n;) {
       struct dirent64 *d = (struct dirent64 *)(buf + o);
