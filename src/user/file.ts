@@ -99,6 +99,8 @@ export class DevNull extends OpenFile {
   }
   override write(data: Uint8Array): number { return data.length; }
   override stat(): HostStat { return fakeStat(S_IFCHR | 0o666, 0, this.kind === "null" ? 0x103 : this.kind === "zero" ? 0x105 : 0x109); }
+  /** /dev/null is the host's; zero and random are bridged (their bytes come from here). */
+  override hostExecFd(): HostExecFd | null { return this.kind === "null" ? { kind: "null" } : null; }
   override seekable(): boolean { return true; }
   override size(): number { return 0; }
 }

@@ -175,14 +175,16 @@ export interface HostNet {
 }
 
 /**
- * A descriptor a host-native program starts with (HostExecRequest.fds): a host file the guest
- * opened (a HostFs handle, at file offset `pos`), one of rvisor's own stdin/stdout/stderr (or its
- * terminal), or a bridge: a host pipe whose other end the kernel copies to and from the guest's
+ * A descriptor a host-native program starts with (HostExecRequest.fds): a host file or directory
+ * the guest opened (a HostFs handle), one of rvisor's own stdin/stdout/stderr (or its terminal),
+ * the null device, or a bridge: a host pipe whose other end the kernel copies to and from the guest's
  * open file (guest pipes, sockets and everything else that has no host descriptor).
  */
 export type HostExecFd =
   | { kind: "handle"; handle: number }
   | { kind: "stdio"; fd: number }
+  /** The host's null device (the guest's /dev/null: nothing to bridge). */
+  | { kind: "null" }
   | { kind: "bridge"; toChild: boolean; fromChild: boolean };
 
 export interface HostExecRequest {

@@ -281,6 +281,7 @@ export class HostDir extends OpenFile {
   override size(): number { return 0; }
   override release(): void { this.host.close(this.h); }
   override hostPath(): string { return this.hpath; }
+  override hostExecFd(): HostExecFd { return { kind: "handle", handle: this.h }; }
 }
 
 /** An O_PATH descriptor: a location only (fstat, a base for *at calls, AT_EMPTY_PATH); I/O and fchmod/fchown give EBADF. */

@@ -4,7 +4,7 @@
 // bridged descriptors are socket pairs (what Node makes for a "pipe" stdio entry), whose
 // rvisor side is a stream the kernel copies to and from the guest's open file.
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { SIGNAL_NAMES, errnoOfCode } from "../../abi/linux.js";
 import type { HostChild, HostChildEvents, HostExec, HostExecRequest } from "../../user/host.js";
@@ -92,12 +92,14 @@ export class NodeExec implements HostExec {
     const stdio: ("ignore" | "pipe" | number)[] = [];
     const bridged: number[] = [];
     const handles = new Map<number, number>();
+    let devNull: number | null = null;
     // Node opens /dev/null for an "ignore" among fds 0-2 (it cannot leave them closed); above, nothing.
     for (let fd = 0; fd < Math.max(3, req.fds.length); fd++) {
       const d = req.fds[fd] ?? null;
       if (d === null) stdio.push("ignore");
       else if (d.kind === "bridge") { stdio.push("pipe"); bridged.push(fd); }
       else if (d.kind === "handle") { stdio.push(d.handle); handles.set(fd, d.handle); }
+      else if (d.kind === "null") { devNull ??= openSync("/dev/null", "r+"); stdio.push(devNull); }
       else stdio.push(d.fd);
     }
     let cp: ChildProcess;
@@ -106,10 +108,12 @@ export class NodeExec implements HostExec {
         argv0: req.argv[0] ?? req.path, cwd: req.cwd, env: envObject(req.env), stdio: stdio as StdioOptions,
       });
     } catch (e) {
+      if (devNull !== null) closeSync(devNull);
       const code = (e as NodeJS.ErrnoException).code;
       queueMicrotask(() => ev.started(-errnoOfCode(code)));
       return new NodeChild(null, [], ev, handles);
     }
+    if (devNull !== null) closeSync(devNull); // the child has its own
     return new NodeChild(cp, bridged, ev, handles);
   }
 }
