@@ -299,7 +299,7 @@ export class StoreTxn {
     }
     const work = mkdtempSync(join(this.dir, "unpack-"));
     try {
-      // Loaded here, not at start: tar, gzip and zstd cost every `container run` ~5-10 ms of start-up otherwise.
+      // Loaded here, not at start: a `container run` needs no tar, gzip or zstd.
       const { unpackLayer } = await import("./layer_unpack.js");
       const r = await unpackLayer(this.blobFile(blob), join(work, "root"), onBytes);
       if (wantDiffId !== null && r.diffId !== wantDiffId) {
