@@ -22,7 +22,7 @@ const CASES: [string, string[], string][] = [
   ["exit status", ["run", "/bin/sh", "-c", "echo out; echo err >&2; exit 7"], "out\nexit 7\nerr\n"],
   ["killed by a signal", ["run", "/bin/sh", "-c", "kill -9 $$"], "signal 9\n"],
   ["working directory", ["cwd"], "/tmp\nexit 0\n"],
-  ["pipeline through a host program", ["pipeline"], "pipeline: 58890 bytes, 2000 lines, ends with NE 1999 OF THE RISCV64 SIDE\nexit 0\n"],
+  ["pipeline through a host program (with backpressure)", ["pipeline"], "pipeline: 103890 bytes, 3500 lines, ends with NE 3499 OF THE RISCV64 SIDE\nexit 0\n"],
   ["shared file offset", ["offsets"], "exit 0\nfile:\nA\nguest\nexit 0\nB\nend\n"],
   ["kill reaches the host program", ["kill"], "signal 15\n"],
   ["the first process execs", ["direct", "/bin/sh", "-c", "read x; echo \"direct $x\"; exit 3"], "direct typed\n"],

@@ -47,7 +47,9 @@ static void file_offsets(void) {
 }
 
 static void pipeline(void) {
-  // guest → pipe → host tr → pipe → guest
+  // guest writer → pipe → host tr → pipe → guest reader. The reader starts once the writer is
+  // done: ~100 KiB fit in the pipes and tr's buffers (on Linux as here), but not in the pipe to
+  // the reader alone, so tr's output has to wait for the reader (here: backpressure on the bridge).
   int a[2], b[2];
   pipe(a); pipe(b);
   fflush(stdout);
@@ -60,8 +62,14 @@ static void pipeline(void) {
     _exit(127);
   }
   close(a[0]); close(b[1]);
-  for (int i = 0; i < 2000; i++) { char line[64]; int n = snprintf(line, sizeof line, "line %d of the riscv64 side\n", i); write(a[1], line, n); }
+  pid_t w = fork();
+  if (w == 0) {
+    close(b[0]);
+    for (int i = 0; i < 3500; i++) { char line[64]; int n = snprintf(line, sizeof line, "line %d of the riscv64 side\n", i); write(a[1], line, n); }
+    _exit(0);
+  }
   close(a[1]);
+  int wst; waitpid(w, &wst, 0);
   char buf[4096]; long total = 0, lines = 0; int n; char last[64] = {0};
   while ((n = read(b[0], buf, sizeof buf)) > 0) {
     for (int i = 0; i < n; i++) if (buf[i] == '\n') lines++;
