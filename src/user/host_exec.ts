@@ -8,13 +8,13 @@
 // a host pipe whose other end this file copies to and from the guest's open file. Under --root
 // and in containers (vfs.confined) execve of such a file fails with ENOEXEC, as on riscv64 Linux.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, ENOEXEC, ENOMEM, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY } from "../abi/linux.js";
-import { type OpenFile } from "./file.js";
+import { EAGAIN, ENOEXEC, ENOMEM, EPIPE, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY } from "../abi/linux.js";
+import type { OpenFile } from "./file.js";
 import type { HostChild, HostExecFd } from "./host.js";
 import type { HostProgram } from "./loader.js";
 import { AddressSpace } from "./memory.js";
 import { NORET } from "./syscalls.js";
-import { SIGKILL, Wait, sigbit, type Thread } from "./task.js";
+import { SIGKILL, SIGPIPE, Wait, sigbit, type Thread } from "./task.js";
 import { commitExec } from "./exec.js";
 import { TtyFile } from "./ctty.js";
 import { HostFile } from "./vfs.js";
@@ -116,7 +116,14 @@ export function execHost(k: Kernel, t: Thread, prog: HostProgram, env: string[],
         const c = b.out[0];
         const n = b.file.write(c, null);
         if (n === -EAGAIN) break;
-        if (n < 0) { b.broken = true; b.out.length = 0; child.close(b.fd); break; }
+        if (n < 0) {
+          // The guest's reader is gone. On Linux the program's write raises SIGPIPE: so it does
+          // here (the bridge is a socket, whose writes would fail with ECONNRESET instead).
+          b.broken = true; b.out.length = 0;
+          if (n === -EPIPE) child.kill(SIGPIPE);
+          child.close(b.fd);
+          break;
+        }
         if (n < c.length) b.out[0] = c.subarray(n); else b.out.shift();
       }
       const full = b.out.length > 0;
