@@ -524,7 +524,7 @@ function writable(k: Kernel): number { return k.vfs.readonly ? -EROFS : 0; }
 export function sys_mkdirat(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, a[0], a[1], 0);
   if (typeof ref === "number") return ref;
-  return created(k, ref.guest, writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & 0o7777), true);
+  return created(k, ref.guest, writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & S_IALLUGO), true);
 }
 
 export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
@@ -539,7 +539,7 @@ export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
   if (writable(k) !== 0) return -EROFS;
   // Device nodes need CAP_MKNOD; FIFOs and socket nodes cannot be made through the host's Node API.
   if (type !== 0 && type !== S_IFREG) return -EPERM;
-  const h = k.vfs.host.open(ref.host, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, mode & 0o7777 & ~t.proc.umask);
+  const h = k.vfs.host.open(ref.host, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, mode & S_IALLUGO & ~t.proc.umask);
   if (h < 0) return h;
   k.vfs.host.close(h);
   return created(k, ref.guest, 0);

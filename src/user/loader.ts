@@ -2,7 +2,7 @@
 // initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
 import { EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, type ElfFile } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
-import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM, O_RDONLY } from "../abi/linux.js";
+import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM, O_RDONLY, S_IFDIR, S_IFMT, S_IFREG, S_IXUGO } from "../abi/linux.js";
 import {
   AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, USER_TOP, bytesSource, type FrameAllocator,
 } from "./memory.js";
@@ -50,8 +50,6 @@ function elfMachine(b: Uint8Array): number | null {
   return new DataView(b.buffer, b.byteOffset, b.length).getUint16(E_MACHINE, b[EI_DATA] !== ELFDATA2MSB);
 }
 
-const ANY_EXEC = 0o111;
-
 /** Reads a whole file by guest path (resolved, symlinks followed). */
 export function readGuestFile(vfs: Vfs, cwd: string, path: string, exec = false): { guest: string; bytes: Uint8Array } | number {
   const g = vfs.resolve(cwd, path, true);
@@ -59,10 +57,10 @@ export function readGuestFile(vfs: Vfs, cwd: string, path: string, exec = false)
   const hp = vfs.toHost(g);
   const st = vfs.host.stat(hp);
   if (typeof st === "number") return st;
-  if ((st.mode & 0o170000) === 0o040000) return -EISDIR;
-  if ((st.mode & 0o170000) !== 0o100000) return -EACCES;
+  if ((st.mode & S_IFMT) === S_IFDIR) return -EISDIR;
+  if ((st.mode & S_IFMT) !== S_IFREG) return -EACCES;
   // do_open_execat (with `exec`): a file no one may execute is EACCES (the permission check proper is the host's or the layer's).
-  if (exec && (st.mode & ANY_EXEC) === 0) return -EACCES;
+  if (exec && (st.mode & S_IXUGO) === 0) return -EACCES;
   const h = vfs.host.open(hp, O_RDONLY, 0);
   if (h < 0) return h;
   const bytes = new Uint8Array(st.size);

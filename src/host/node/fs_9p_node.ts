@@ -6,7 +6,9 @@
 //  * the final component is never followed: lstat, lutimes, lchown, O_NOFOLLOW on open, and
 //    chmod/truncate are refused on symlinks. Symlinks may be created with any target (the guest
 //    resolves them in its own namespace); the host never follows them.
-import { EACCES, EBADF, EINVAL, EPERM, EROFS, O_ACCMODE, O_RDONLY, O_APPEND, O_CREAT, O_TRUNC, S_IFMT, S_IFREG } from "../../abi/linux.js";
+import {
+  EACCES, EBADF, EINVAL, EPERM, EROFS, O_ACCMODE, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, S_IALLUGO, S_IFMT, S_IFREG,
+} from "../../abi/linux.js";
 import { constants as C, promises as fsp, realpathSync } from "node:fs";
 import * as nodePath from "node:path";
 import { nodeOpenFlags } from "./linux_flags.js";
@@ -78,7 +80,7 @@ export class NodeFs9p implements FileSystem9p {
   async create(path: string, flags: number, mode: number): Promise<number> {
     this.writable();
     const p = await this.resolve(path);
-    const fh = await fsp.open(p, this.hostFlags(flags | O_CREAT), mode & 0o7777);
+    const fh = await fsp.open(p, this.hostFlags(flags | O_CREAT), mode & S_IALLUGO);
     return this.add(fh);
   }
 
@@ -124,7 +126,7 @@ export class NodeFs9p implements FileSystem9p {
     return out;
   }
 
-  async mkdir(path: string, mode: number): Promise<void> { this.writable(); await fsp.mkdir(await this.resolve(path), mode & 0o7777); }
+  async mkdir(path: string, mode: number): Promise<void> { this.writable(); await fsp.mkdir(await this.resolve(path), mode & S_IALLUGO); }
 
   async unlink(path: string, isDir: boolean): Promise<void> {
     this.writable();
@@ -152,7 +154,7 @@ export class NodeFs9p implements FileSystem9p {
     this.writable();
     const fmt = mode & S_IFMT;
     if (fmt !== 0 && fmt !== S_IFREG) throw new Errno9p(EPERM, "only regular files can be created with mknod");
-    const fh = await fsp.open(await this.resolve(path), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode & 0o7777);
+    const fh = await fsp.open(await this.resolve(path), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode & S_IALLUGO);
     await fh.close();
   }
 
@@ -161,7 +163,7 @@ export class NodeFs9p implements FileSystem9p {
     const p = await this.resolve(path);
     const st = await fsp.lstat(p);
     const isLink = st.isSymbolicLink();
-    if (a.mode !== undefined && !isLink) await fsp.chmod(p, a.mode & 0o7777);
+    if (a.mode !== undefined && !isLink) await fsp.chmod(p, a.mode & S_IALLUGO);
     if (a.uid !== undefined || a.gid !== undefined) {
       try { await fsp.lchown(p, a.uid ?? st.uid, a.gid ?? st.gid); } catch (e) {
         // Like QEMU's security_model=none: an unprivileged host cannot give files away; ignore.

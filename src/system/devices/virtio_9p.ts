@@ -7,7 +7,8 @@
 // qid = type[1] version[4] path[8]. Errors are Rlerror with a Linux errno.
 import {
   AT_REMOVEDIR, EBADF, EBUSY, EINVAL, EIO, EISDIR, ENAMETOOLONG, ENOTDIR, EOPNOTSUPP, EPERM, ERANGE, O_ACCMODE,
-  O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_TRUNC, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, direntType, errnoOfCode,
+  O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_TRUNC, S_IALLUGO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, direntType,
+  errnoOfCode,
 } from "../../abi/linux.js";
 import type { AccessWidth } from "../../memory/device.js";
 import {
@@ -360,7 +361,7 @@ export class P9Server {
         if (f.qid.type !== P9_QTDIR) throw new Errno9p(ENOTDIR);
         if (f.openFlags >= 0) throw new Errno9p(EBADF, "already open");
         const path = joinPath(f.path, name);
-        const h = await this.fs.create(path, flags | O_CREAT, mode & 0o7777);
+        const h = await this.fs.create(path, flags | O_CREAT, mode & S_IALLUGO);
         f.path = path; f.handle = h; f.openFlags = flags; f.dir = null;
         f.qid = await this.statQid(path);
         return ok(P9.Rlcreate).qid(f.qid).u32(0).finish();
@@ -414,7 +415,7 @@ export class P9Server {
         const valid = r.u32(); const mode = r.u32(); const uid = r.u32(); const gid = r.u32(); const size = r.u64();
         const aSec = r.u64(), aNsec = r.u64(), mSec = r.u64(), mNsec = r.u64();
         const attrs: SetAttr9p = {};
-        if (valid & P9_SETATTR_MODE) attrs.mode = mode & 0o7777;
+        if (valid & P9_SETATTR_MODE) attrs.mode = mode & S_IALLUGO;
         if (valid & P9_SETATTR_UID) attrs.uid = uid;
         if (valid & P9_SETATTR_GID) attrs.gid = gid;
         if (valid & P9_SETATTR_SIZE) attrs.size = size;
@@ -434,7 +435,7 @@ export class P9Server {
         const name = r.str(); const mode = r.u32(); r.u32();
         checkName(name);
         const path = joinPath(d.path, name);
-        await this.fs.mkdir(path, mode & 0o7777);
+        await this.fs.mkdir(path, mode & S_IALLUGO);
         return ok(P9.Rmkdir).qid(await this.statQid(path)).finish();
       }
       case P9.Tunlinkat: {
