@@ -2,12 +2,13 @@
 // re-parented to it, signals without a handler not delivered to it from inside), the pids limit
 // (fork fails with EAGAIN past it), the CPU share, and spawn() (a process beside the first one,
 // as `container exec` starts it), on test/user/programs/pidns.c.
+import { O_WRONLY } from "../src/abi/linux.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildProgram, toolsMissing } from "./user/build.js";
 import { Kernel, type KernelOptions } from "../src/user/kernel.js";
 import { nodeUserHost } from "../src/host/node/user_host.js";
-import { fakeStat, OpenFile, O_WRONLY } from "../src/user/file.js";
+import { fakeStat, OpenFile } from "../src/user/file.js";
 import type { HostStat } from "../src/user/host.js";
 
 const skip = toolsMissing();

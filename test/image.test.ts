@@ -1,12 +1,14 @@
 // rvisor image against real tools: a busybox image built from the project's busybox with umoci
 // (two layers, the second with a whiteout), imported as an OCI layout and as skopeo's oci-archive
 // and docker-archive; pulled from Debian's docker-registry on 127.0.0.1 (filled with skopeo),
-// through a multi-platform index, behind a bearer-token challenge, and with a corrupted blob.
+// through a multi-platform index, behind a bearer-token challenge, and with a corrupted blob; a
+// second docker-registry with htpasswd (Basic) auth, a token service that wants Basic credentials,
+// and a registry that fails transiently (503, connections cut mid-blob).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,9 +28,12 @@ const skip = missing.length > 0 ? `missing ${missing.join(", ")} (sudo bash scri
 const work = mkdtempSync(join(tmpdir(), "rvisor-image-"));
 
 
-function rvisor(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function rvisor(home: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [RVISOR_BIN, ...args], { env: { ...process.env, RVISOR_HOME: home } });
+    // No auth file of the user running the tests is read: DOCKER_CONFIG names one that does not exist.
+    const p = spawn(process.execPath, [RVISOR_BIN, ...args], {
+      env: { ...process.env, RVISOR_HOME: home, DOCKER_CONFIG: join(home, "no-docker-config"), REGISTRY_AUTH_FILE: "", ...env },
+    });
     let stdout = "", stderr = "";
     p.stdout.on("data", (d: Buffer) => { stdout += d; });
     p.stderr.on("data", (d: Buffer) => { stderr += d; });
@@ -49,6 +54,12 @@ async function freePort(): Promise<number> {
 let layout = "";
 let registry: ReturnType<typeof spawn> | null = null;
 let regPort = 0;
+/** The same storage served by a second docker-registry that wants HTTP Basic auth (htpasswd). */
+let authRegistry: ReturnType<typeof spawn> | null = null;
+let authPort = 0;
+const USER = "alice", PASS = "rvisor-pass";
+/** bcrypt (cost 4) of PASS, as `htpasswd -B` writes it: docker-registry's htpasswd auth reads only bcrypt. */
+const PASS_BCRYPT = "$2b$04$oAEVGZwlQl4qkX.eewaOveyYCxekqbu1JE3lJMNcy0lvcEpVzikYu";
 const servers: Server[] = [];
 
 function httpReq(method: string, port: number, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
@@ -63,20 +74,29 @@ function httpReq(method: string, port: number, path: string, headers: Record<str
   });
 }
 
+/** Starts docker-registry on `port` with extra config lines; resolves once /v2/ answers `ready`. */
+async function startRegistry(name: string, port: number, extra: string, ready: number): Promise<ReturnType<typeof spawn>> {
+  const cfg = join(work, `${name}.yml`);
+  writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, "registry")}\nhttp:\n  addr: 127.0.0.1:${port}\n${extra}`);
+  const r = spawn("docker-registry", ["serve", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  r.stderr?.on("data", (d: Buffer) => { err += d; });
+  for (let i = 0; ; i++) {
+    try { if ((await httpReq("GET", port, "/v2/")).status === ready) break; } catch { /* not up yet */ }
+    if (i > 200) throw new Error(`docker-registry (${name}) did not start: ${err}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return r;
+}
+
 before(async () => {
   if (skip !== false || !("path" in found)) return;
   layout = busyboxLayout(found.path);
   regPort = await freePort();
-  const cfg = join(work, "registry.yml");
-  writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, "registry")}\nhttp:\n  addr: 127.0.0.1:${regPort}\n`);
-  registry = spawn("docker-registry", ["serve", cfg], { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  registry.stderr?.on("data", (d: Buffer) => { err += d; });
-  for (let i = 0; ; i++) {
-    try { if ((await httpReq("GET", regPort, "/v2/")).status === 200) break; } catch { /* not up yet */ }
-    if (i > 200) throw new Error(`docker-registry did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  registry = await startRegistry("registry", regPort, "", 200);
+  writeFileSync(join(work, "htpasswd"), `${USER}:${PASS_BCRYPT}\n`);
+  authPort = await freePort();
+  authRegistry = await startRegistry("auth-registry", authPort, `auth:\n  htpasswd:\n    realm: rvisor-test\n    path: ${join(work, "htpasswd")}\n`, 401);
   for (const tag of ["riscv64", "amd64"]) {
     run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://127.0.0.1:${regPort}/busybox:${tag}`]);
   }
@@ -84,6 +104,7 @@ before(async () => {
 
 after(() => {
   registry?.kill();
+  authRegistry?.kill();
   for (const s of servers) s.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -206,14 +227,23 @@ test("image: pull from docker-registry on loopback, by tag, through a multi-plat
   assert.match(none.stderr, /answered 404 \(MANIFEST_UNKNOWN/);
 });
 
-/** A proxy in front of the registry that wants a bearer token (and can corrupt blobs). */
-async function tokenProxy(opts: { corruptBlobs: boolean }): Promise<{ port: number; tokenRequests: string[] }> {
+/**
+ * A proxy in front of the registry that wants a bearer token (and can corrupt blobs); with
+ * `basic`, its token service hands tokens only to those Basic credentials.
+ */
+async function tokenProxy(opts: { corruptBlobs: boolean; basic?: string }): Promise<{ port: number; tokenRequests: string[] }> {
   const tokenRequests: string[] = [];
   const TOKEN = "t0ken";
   let port = 0;
   const s = createServer((req, res) => {
     if (req.url?.startsWith("/token")) {
       tokenRequests.push(req.url);
+      if (opts.basic !== undefined && req.headers.authorization !== `Basic ${Buffer.from(opts.basic).toString("base64")}`) {
+        res.statusCode = 401;
+        res.setHeader("WWW-Authenticate", 'Basic realm="token"');
+        res.end();
+        return;
+      }
       res.setHeader("Content-Type", "application/json");
       res.end(JSON.stringify({ token: TOKEN }));
       return;
@@ -255,4 +285,99 @@ test("image: pull behind a bearer-token challenge; a corrupted blob is refused a
   assert.equal(ls.stdout.trim(), "[]");
   const store = new ImageStore(h2);
   assert.equal(existsSync(join(store.dir, "blobs")), false, "no blob was kept");
+});
+
+test("image: pull from docker-registry with htpasswd (Basic) auth: --creds, docker and containers auth files, refusals", { skip, timeout: 180_000 }, async () => {
+  const ref = `127.0.0.1:${authPort}/busybox:riscv64`;
+  const want = await manifestDigest(regPort, "riscv64");
+  const none = await rvisor(home("basic-none"), ["image", "pull", ref]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /authentication required \(a basic challenge\); give credentials with --creds USER:PASS/);
+  const wrong = await rvisor(home("basic-wrong"), ["image", "pull", "--creds", `${USER}:nope`, ref]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /authentication as alice refused \(401\)/);
+  const bad = await rvisor(home("basic-bad"), ["image", "pull", "--creds", "no-colon", ref]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--creds wants USER:PASS/);
+  const h = home("basic");
+  const ok = await rvisor(h, ["image", "pull", "--creds", `${USER}:${PASS}`, ref]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, `Digest: ${want.digest}\nStatus: Downloaded newer image for ${ref}\n`);
+  checkBusyboxLayers(h, (await inspect(h, ref)).RootFS.Layers);
+  // docker login's file (DOCKER_CONFIG/config.json), and podman's (REGISTRY_AUTH_FILE, before it).
+  const auth = (user: string, pass: string): string => JSON.stringify({ auths: { [`127.0.0.1:${authPort}`]: { auth: Buffer.from(`${user}:${pass}`).toString("base64") } } });
+  const dockerDir = join(work, "docker-config");
+  mkdirSync(dockerDir, { recursive: true });
+  writeFileSync(join(dockerDir, "config.json"), auth(USER, PASS));
+  const viaDocker = await rvisor(home("basic-docker"), ["image", "pull", ref], { DOCKER_CONFIG: dockerDir });
+  assert.equal(viaDocker.code, 0, viaDocker.stderr);
+  const podmanFile = join(work, "auth.json");
+  writeFileSync(podmanFile, auth(USER, "stale"));
+  const viaPodman = await rvisor(home("basic-podman"), ["image", "pull", ref], { DOCKER_CONFIG: dockerDir, REGISTRY_AUTH_FILE: podmanFile });
+  assert.equal(viaPodman.code, 1, "REGISTRY_AUTH_FILE comes first");
+  assert.match(viaPodman.stderr, /authentication as alice refused/);
+});
+
+test("image: a bearer challenge whose token service wants Basic credentials", { skip, timeout: 180_000 }, async () => {
+  const proxy = await tokenProxy({ corruptBlobs: false, basic: `${USER}:${PASS}` });
+  const ref = `127.0.0.1:${proxy.port}/busybox:riscv64`;
+  const anon = await rvisor(home("token-anon"), ["image", "pull", ref]);
+  assert.equal(anon.code, 1);
+  assert.match(anon.stderr, /the token service http:\/\/127\.0\.0\.1:\d+ refused an anonymous token \(401\); give credentials with --creds/);
+  const ok = await rvisor(home("token-basic"), ["image", "pull", "--creds", `${USER}:${PASS}`, ref]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(proxy.tokenRequests.at(-1) ?? "", /scope=repository%3Abusybox%3Apull/);
+});
+
+/**
+ * A registry in trouble: the first `fail` requests for each blob get 503, the next one is cut off
+ * half-way (the socket destroyed), later ones pass. `always`: every blob request gets 503.
+ */
+async function flakyProxy(fail: number, always = false): Promise<{ port: number; blobRequests: Map<string, number> }> {
+  const blobRequests = new Map<string, number>();
+  const s = createServer((req, res) => {
+    const url = req.url ?? "";
+    const blob = /\/blobs\//.test(url);
+    const n = (blobRequests.get(url) ?? 0) + 1;
+    if (blob) blobRequests.set(url, n);
+    if (blob && (always || n <= fail)) {
+      res.statusCode = 503;
+      res.end(JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "try again" }] }));
+      return;
+    }
+    const up = request({ host: "127.0.0.1", port: regPort, path: url, method: req.method, headers: { ...req.headers, host: `127.0.0.1:${regPort}` } }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      let sent = 0;
+      const total = Number(ur.headers["content-length"] ?? 0);
+      ur.on("data", (c: Buffer) => {
+        if (blob && n === fail + 1 && sent + c.length >= total / 2) { res.write(c.subarray(0, Math.floor(c.length / 2))); res.socket?.destroy(); ur.destroy(); return; }
+        sent += c.length;
+        res.write(c);
+      });
+      ur.on("end", () => res.end());
+    });
+    req.pipe(up);
+  });
+  servers.push(s);
+  return { port: await listen(s), blobRequests };
+}
+
+test("image: transient registry failures (503, a blob cut off mid-way) are retried with backoff; a registry that stays down is given up on", { skip, timeout: 180_000 }, async () => {
+  const flaky = await flakyProxy(2);
+  const h = home("flaky");
+  const ref = `127.0.0.1:${flaky.port}/busybox:riscv64`;
+  const p = await rvisor(h, ["image", "pull", ref]);
+  assert.equal(p.code, 0, p.stderr);
+  checkBusyboxLayers(h, (await inspect(h, ref)).RootFS.Layers);
+  // Config and two layers: 503, 503, cut off, then whole.
+  assert.deepEqual([...flaky.blobRequests.values()], [4, 4, 4]);
+  const down = await flakyProxy(0, true);
+  const h2 = home("down");
+  const t0 = Date.now();
+  const d = await rvisor(h2, ["image", "pull", `127.0.0.1:${down.port}/busybox:riscv64`]);
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /blob sha256:[0-9a-f]{64}: 127\.0\.0\.1:\d+ answered 503 \(UNAVAILABLE: try again\) \(5 attempts\)/);
+  assert.equal([...down.blobRequests.values()][0], 5);
+  assert.ok(Date.now() - t0 >= 3750, "backoff 0.25 + 0.5 + 1 + 2 s");
+  assert.equal((await rvisor(h2, ["image", "ls", "--json"])).stdout.trim(), "[]");
 });

@@ -4,11 +4,10 @@
 // identical. Each run gets its own working directory in a temp dir; guest paths are host paths.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RVISOR, toolsMissing, type RunResult } from "./user/build.js";
+import { RVISOR, runIn, toolsMissing, type RunResult } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 
 const tools = toolsMissing();
@@ -16,19 +15,6 @@ const found = tools === false ? await findBusybox((s) => process.stderr.write(`$
 const skip = "skip" in found ? found.skip : false;
 const work = mkdtempSync(join(tmpdir(), "rvisor-busybox-"));
 const dirs = "path" in found ? appletDirs(found.path, work) : null;
-
-function runIn(cmd: string, args: string[], cwd: string, path: string, input = ""): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const p = spawn(cmd, args, { cwd, env: { PATH: path, LC_ALL: "C", HOME: cwd, TZ: "UTC" }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
-    p.stdin.end(input);
-  });
-}
 
 /** Runs `busybox sh -c script` under both, each in a fresh directory; stdout+stderr are compared. */
 async function both(name: string, script: string, input = ""): Promise<{ q: RunResult; r: RunResult }> {

@@ -17,8 +17,8 @@ import { ET_DYN, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_PHDR, PT_TLS }
 import { CodeCache } from "../../src/cpu/code_cache.js";
 import { Cause } from "../../src/cpu/csr_numbers.js";
 import { Hart, pairToNumber } from "../../src/cpu/hart.js";
-import { ENOENT } from "../../src/user/errno.js";
-import { S_IFDIR, S_IFREG, fakeStat } from "../../src/user/file.js";
+import { ENOENT, S_IFDIR, S_IFREG } from "../../src/abi/linux.js";
+import { fakeStat } from "../../src/user/file.js";
 import type { HostFs } from "../../src/user/host.js";
 import { ExecError, loadProgram } from "../../src/user/loader.js";
 import { FrameAllocator } from "../../src/user/memory.js";

@@ -3,12 +3,13 @@
 // holds symlinks pointing out of it. Findings: the server throwing, a reply that is not a
 // well-formed R-message for the request's tag, a request not answered within the bound, fids
 // leaking past Tversion, or any change outside the share directory.
+import { O_APPEND, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC } from "../../src/abi/linux.js";
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FuzzFinding, FuzzTarget, Rng } from "../lib.js";
 import { describe, within } from "../device_watch.js";
-import { P9, P9Writer, P9Server, P9_NOFID, L_O_CREAT, L_O_RDWR, L_O_TRUNC, L_O_DIRECTORY, L_O_APPEND } from "../../src/system/devices/virtio_9p.js";
+import { P9, P9Writer, P9Server, P9_NOFID } from "../../src/system/devices/virtio_9p.js";
 import { NodeFs9p } from "../../src/host/node/fs_9p_node.js";
 
 const MESSAGES_PER_BATCH = 300;
@@ -68,7 +69,7 @@ function u64(rng: Rng): number | bigint {
 }
 function count(rng: Rng): number { return rng.chance(0.7) ? rng.pick([0, 1, 11, 100, 4096, 8168, 65536]) : rng.u32(); }
 function flags(rng: Rng): number {
-  return rng.chance(0.6) ? rng.pick([0, 1, 2, L_O_RDWR | L_O_CREAT, L_O_RDWR | L_O_TRUNC, L_O_DIRECTORY, 1 | L_O_APPEND]) : rng.u32();
+  return rng.chance(0.6) ? rng.pick([0, 1, 2, O_RDWR | O_CREAT, O_RDWR | O_TRUNC, O_DIRECTORY, 1 | O_APPEND]) : rng.u32();
 }
 
 /** A well-formed message of a random type with random field values. */

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import type { FuzzFinding, FuzzTarget, Rng } from "../lib.js";
 import { Kernel } from "../../src/user/kernel.js";
 import { ExecError } from "../../src/user/loader.js";
-import { EACCES, ECONNREFUSED, EROFS } from "../../src/user/errno.js";
+import { EACCES, ECONNREFUSED, EROFS } from "../../src/abi/linux.js";
 import type {
   HostClock, HostDgram, HostDirent, HostFs, HostNet, HostStat, HostStream, HostTerminal, SockAddr, UserHost,
 } from "../../src/user/host.js";

@@ -1,5 +1,5 @@
 // `rvisor image`: OCI images in Docker's shape.
-//   rvisor image pull [--insecure] [-q] REF
+//   rvisor image pull [--insecure] [--creds USER:PASS] [-q] REF
 //   rvisor image import [-q] PATH [NAME:TAG]
 //   rvisor image ls [--json] [--digests] [-q]
 //   rvisor image inspect NAME|ID...
@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { OciError, shortDigest } from "../oci/digest.js";
 import { ImageStore, familiarTag, type ImageRecord } from "../host/node/image_store.js";
 import { pullImage } from "../host/node/image_pull.js";
+import { parseCreds, type Credentials } from "../host/node/registry_auth.js";
 import { importImage } from "../host/node/image_import.js";
 import { Progress, formatBytes } from "../host/node/progress.js";
 
@@ -16,10 +17,13 @@ class ImageUsageError extends Error {}
 export const IMAGE_USAGE = `usage: rvisor image <command> [options]
 
 commands:
-  pull [--insecure] [-q] REF     fetch an image from an OCI/Docker registry (/v2/ API); from an
+  pull [--insecure] [--creds USER:PASS] [-q] REF
+                                 fetch an image from an OCI/Docker registry (/v2/ API); from an
                                  index the linux/riscv64 image is chosen. REF is
                                  [HOST[:PORT]/]NAME[:TAG|@sha256:DIGEST]; loopback registries
-                                 and --insecure ones are spoken to over plain http
+                                 and --insecure ones are spoken to over plain http. Credentials:
+                                 --creds, else $REGISTRY_AUTH_FILE's or ~/.docker/config.json's
+                                 "auths" entry for the registry (docker login, podman login)
   import [-q] PATH [NAME:TAG]    an OCI image layout directory, an OCI or docker-save archive, or a
                                  plain rootfs tarball (tar, tar.gz, tar.zst) as a one-layer image
   ls [--json] [--digests] [-q]   list images (REPOSITORY, TAG, IMAGE ID, CREATED, SIZE)
@@ -61,9 +65,15 @@ export async function imageMain(argv: string[], store = new ImageStore()): Promi
 }
 
 async function cmdPull(store: ImageStore, argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { insecure: { type: "boolean" }, quiet: { type: "boolean", short: "q" } });
+  const { values, positionals } = parse(argv, { insecure: { type: "boolean" }, creds: { type: "string" }, quiet: { type: "boolean", short: "q" } });
   if (positionals.length !== 1) throw new ImageUsageError("pull takes one REF");
-  const r = await pullImage(store, positionals[0], { insecure: values.insecure === true, progress: new Progress(process.stderr, values.quiet === true ? false : undefined) });
+  let credentials: Credentials | null = null;
+  if (typeof values.creds === "string") {
+    try { credentials = parseCreds(values.creds); } catch (e) { throw new ImageUsageError((e as Error).message); }
+  }
+  const r = await pullImage(store, positionals[0], {
+    insecure: values.insecure === true, credentials, progress: new Progress(process.stderr, values.quiet === true ? false : undefined),
+  });
   if (values.quiet === true) process.stdout.write(`${r.name}\n`);
   else process.stdout.write(`Digest: ${r.manifest}\nStatus: ${r.upToDate ? "Image is up to date for" : "Downloaded newer image for"} ${r.name}\n`);
   return 0;

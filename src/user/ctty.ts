@@ -4,9 +4,9 @@
 // a background read raises SIGTTIN, a background write with TOSTOP or a background tcsetattr/
 // tcsetpgrp raises SIGTTOU (drivers/tty/tty_jobctrl.c), EIO in an orphaned process group.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, EFAULT, EINVAL, EIO, ENOTTY, ENXIO, EPERM, ERESTARTSYS, ESRCH } from "./errno.js";
-import { O_RDWR, OpenFile, POLLIN, POLLOUT, S_IFCHR, fakeStat } from "./file.js";
-import type { HostStat } from "./host.js";
+import { EAGAIN, EFAULT, EINVAL, EIO, ENOTTY, ENXIO, EPERM, ERESTARTSYS, ESRCH, O_RDWR, POLLIN, POLLOUT, S_IFCHR } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
+import type { HostExecFd, HostStat } from "./host.js";
 import { SIG_IGN, SIGCONT, SIGHUP, SIGTTIN, SIGTTOU, sigbit, type Process, type Thread } from "./task.js";
 import { TERMIOS2_BYTES, TERMIOS_BYTES, TOSTOP, type Tty } from "./tty.js";
 
@@ -27,6 +27,8 @@ export class TtyFile extends OpenFile {
     this.flags = O_RDWR;
     this.path = "/dev/pts/0";
   }
+  /** The host's terminal itself (the kernel lends it to the program: host_exec.ts). */
+  override hostExecFd(): HostExecFd { return { kind: "stdio", fd: this.k.ttyOut }; }
   override read(buf: Uint8Array): number {
     const t = this.k.current;
     if (t !== null) { const r = ttyCheckChange(this.k, t, this.tty, SIGTTIN); if (r !== 0) return r; }

@@ -1,16 +1,13 @@
 // Open file descriptions: what a file descriptor points at. Each kind implements the few
 // operations it supports; read/write return -EAGAIN when they would block, and the syscall
 // layer parks the thread (or returns EAGAIN under O_NONBLOCK).
-import { EAGAIN, EBADF, EINVAL, ENOTTY, EPIPE, ESPIPE } from "./errno.js";
-import type { HostStat } from "./host.js";
+import {
+  EAGAIN, EBADF, EINVAL, ENOTDIR, ENOTTY, EPIPE, ESPIPE, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN,
+  POLLOUT, S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG,
+} from "../abi/linux.js";
+import type { HostExecFd, HostStat } from "./host.js";
 import type { PageSource } from "./memory.js";
 
-export const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_EXCL = 0o200, O_NOCTTY = 0o400,
-  O_TRUNC = 0o1000, O_APPEND = 0o2000, O_NONBLOCK = 0o4000, O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000,
-  O_CLOEXEC = 0o2000000, O_PATH = 0o10000000, O_TMPFILE = 0o20000000;
-export const POLLIN = 1, POLLPRI = 2, POLLOUT = 4, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32, POLLRDHUP = 0x2000;
-export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000,
-  S_IFIFO = 0o010000, S_IFSOCK = 0o140000, S_IFBLK = 0o060000;
 
 export interface Dirent { name: string; ino: number; type: number }
 
@@ -49,7 +46,7 @@ export abstract class OpenFile {
   seekable(): boolean { return false; }
   size(): number { return -ESPIPE; }
   ioctl(_req: number, _arg: number): number { return -ENOTTY; }
-  readdir(): Dirent[] | number { return -20; /* ENOTDIR */ }
+  readdir(): Dirent[] | number { return -ENOTDIR; }
   truncate(_len: number): number { return -EINVAL; }
   /** fchmod/fchown/futimens on the file itself (host files: by handle, never by path). */
   chmod(_mode: number): number { return 0; }
@@ -61,6 +58,11 @@ export abstract class OpenFile {
   isDir(): boolean { return false; }
   /** The host path of a host-backed file or directory (for *at calls relative to a dirfd). */
   hostPath(): string | null { return null; }
+  /**
+   * The host descriptor a host-native program gets for this file (src/user/host_exec.ts); null:
+   * none, so the kernel bridges it through a host pipe.
+   */
+  hostExecFd(): HostExecFd | null { return null; }
 }
 
 /** A file whose whole content is generated at open (/proc files, small synthetic files). */
@@ -97,6 +99,8 @@ export class DevNull extends OpenFile {
   }
   override write(data: Uint8Array): number { return data.length; }
   override stat(): HostStat { return fakeStat(S_IFCHR | 0o666, 0, this.kind === "null" ? 0x103 : this.kind === "zero" ? 0x105 : 0x109); }
+  /** /dev/null is the host's; zero and random are bridged (their bytes come from here). */
+  override hostExecFd(): HostExecFd | null { return this.kind === "null" ? { kind: "null" } : null; }
   override seekable(): boolean { return true; }
   override size(): number { return 0; }
 }

@@ -2,13 +2,14 @@
 // pipes, terminals (ioctl), eventfd.
 import type { Kernel } from "./kernel.js";
 import {
-  EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO, EPERM, EPIPE, EROFS, ERANGE, ESPIPE,
-} from "./errno.js";
-import {
-  EventFd, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH,
-  O_RDONLY, O_TRUNC, O_WRONLY, OpenFile, Pipe, PipeEnd, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
-  S_IFSOCK, type Dirent,
-} from "./file.js";
+  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW,
+  AT_SYMLINK_NOFOLLOW, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO, EPERM,
+  EPIPE, ERANGE, EROFS, ESPIPE, F_OK, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW,
+  O_NONBLOCK, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, R_OK,
+  S_IALLUGO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT, W_OK,
+  X_OK, dirent64Size, encodeDirent64, encodeStat, encodeStatfs, encodeStatx,
+} from "../abi/linux.js";
+import { EventFd, OpenFile, Pipe, PipeEnd, type Dirent } from "./file.js";
 import type { HostStat } from "./host.js";
 import { isSysCpuFile, procOpen, sysCpuOpen } from "./proc.js";
 import { SIGPIPE, Wait, type Thread } from "./task.js";
@@ -20,12 +21,7 @@ import {
   IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_MODIFY, IN_OPEN, fsDeleted, fsMoved, fsNotify, watching,
 } from "./inotify.js";
 
-export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200,
-  AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_STATX_SYNC_TYPE = 0x6000;
 export const STATX__RESERVED = 0x80000000;
-export const RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
-export const F_OK = 0, X_OK = 1, W_OK = 2, R_OK = 4, S_IALLUGO = 0o7777;
-export const UTIME_NOW = 0x3fffffff, UTIME_OMIT = 0x3ffffffe;
 type R = number | Wait;
 const MAX_IO = 1 << 24;
 
@@ -94,33 +90,6 @@ export function openGuest(k: Kernel, t: Thread, g: string, flags: number, mode: 
   if (g === "/proc" || g.startsWith("/proc/")) return procOpen(k, t, g);
   if (isSysCpuFile(g)) return sysCpuOpen(k, g);
   return k.vfs.open(g, flags, mode & ~t.proc.umask);
-}
-
-export function statBytes(st: HostStat): Uint8Array {
-  const b = new Uint8Array(128);
-  const dv = new DataView(b.buffer);
-  const p64 = (o: number, v: number): void => { dv.setUint32(o, v >>> 0, true); dv.setUint32(o + 4, Math.floor(v / 4294967296) >>> 0, true); };
-  p64(0, st.dev); p64(8, st.ino); dv.setUint32(16, st.mode, true); dv.setUint32(20, st.nlink, true);
-  dv.setUint32(24, st.uid, true); dv.setUint32(28, st.gid, true); p64(32, st.rdev); p64(48, st.size);
-  dv.setInt32(56, st.blksize, true); p64(64, st.blocks);
-  p64(72, st.atimeSec); p64(80, st.atimeNsec); p64(88, st.mtimeSec); p64(96, st.mtimeNsec); p64(104, st.ctimeSec); p64(112, st.ctimeNsec);
-  return b;
-}
-
-function statxBytes(st: HostStat): Uint8Array {
-  const b = new Uint8Array(256);
-  const dv = new DataView(b.buffer);
-  const p64 = (o: number, v: number): void => { dv.setUint32(o, v >>> 0, true); dv.setUint32(o + 4, Math.floor(v / 4294967296) >>> 0, true); };
-  dv.setUint32(0, 0x7ff, true); dv.setUint32(4, st.blksize, true); dv.setUint32(16, st.nlink, true);
-  dv.setUint32(20, st.uid, true); dv.setUint32(24, st.gid, true); dv.setUint16(28, st.mode, true);
-  p64(32, st.ino); p64(40, st.size); p64(48, st.blocks);
-  p64(64, st.atimeSec); dv.setUint32(72, st.atimeNsec, true);
-  p64(80, st.ctimeSec); dv.setUint32(88, st.ctimeNsec, true);
-  p64(96, st.ctimeSec); dv.setUint32(104, st.ctimeNsec, true);
-  p64(112, st.mtimeSec); dv.setUint32(120, st.mtimeNsec, true);
-  dv.setUint32(128, (st.rdev >>> 8) & 0xfff, true); dv.setUint32(132, st.rdev & 0xff, true);
-  dv.setUint32(136, (st.dev >>> 8) & 0xfff, true); dv.setUint32(140, st.dev & 0xff, true);
-  return b;
 }
 
 /** Runs an I/O operation; parks the thread while it would block (unless O_NONBLOCK). */
@@ -444,7 +413,7 @@ function atLookup(flags: number): number {
 export function sys_newfstatat(k: Kernel, t: Thread, a: number[]): R {
   const st = statAt(k, t, a[0], a[1], a[3] | 0);
   if (typeof st === "number") return st;
-  return t.proc.as.write(a[2], statBytes(st)) ? 0 : -EFAULT;
+  return t.proc.as.write(a[2], encodeStat(st)) ? 0 : -EFAULT;
 }
 
 export function sys_fstat(_k: Kernel, t: Thread, a: number[]): R {
@@ -452,7 +421,7 @@ export function sys_fstat(_k: Kernel, t: Thread, a: number[]): R {
   if (f === undefined) return -EBADF;
   const st = f.stat();
   if (typeof st === "number") return st;
-  return t.proc.as.write(a[1], statBytes(st)) ? 0 : -EFAULT;
+  return t.proc.as.write(a[1], encodeStat(st)) ? 0 : -EFAULT;
 }
 
 export function sys_statx(k: Kernel, t: Thread, a: number[]): R {
@@ -460,26 +429,25 @@ export function sys_statx(k: Kernel, t: Thread, a: number[]): R {
   if ((a[3] & STATX__RESERVED) !== 0 || (flags & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) return -EINVAL;
   const st = statAt(k, t, a[0], a[1], flags);
   if (typeof st === "number") return st;
-  return t.proc.as.write(a[4], statxBytes(st)) ? 0 : -EFAULT;
+  return t.proc.as.write(a[4], encodeStatx(st)) ? 0 : -EFAULT;
 }
 
-function statfsBytes(): Uint8Array {
-  const b = new Uint8Array(120);
-  const dv = new DataView(b.buffer);
-  dv.setUint32(0, 0xef53, true); dv.setUint32(8, 4096, true); dv.setUint32(16, 1 << 24, true); dv.setUint32(24, 1 << 23, true);
-  dv.setUint32(32, 1 << 23, true); dv.setUint32(40, 1 << 20, true); dv.setUint32(48, 1 << 19, true); dv.setUint32(64, 255, true); dv.setUint32(72, 4096, true);
-  return b;
-}
+const EXT4_SUPER_MAGIC = 0xef53;
+/** What statfs reports for every filesystem: an ext4-like one of 64 GiB (rvisor does not ask the host). */
+const GUEST_STATFS = encodeStatfs({
+  type: EXT4_SUPER_MAGIC, bsize: 4096, blocks: 1 << 24, bfree: 1 << 23, bavail: 1 << 23, files: 1 << 20, ffree: 1 << 19,
+  namelen: 255, frsize: 4096,
+});
 export function sys_statfs(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, AT_FDCWD, a[0], LOOKUP_FOLLOW);
   if (typeof ref === "number") return ref;
   const st = statRef(k, t, ref);
   if (typeof st === "number") return st;
-  return t.proc.as.write(a[1], statfsBytes()) ? 0 : -EFAULT;
+  return t.proc.as.write(a[1], GUEST_STATFS) ? 0 : -EFAULT;
 }
 export function sys_fstatfs(_k: Kernel, t: Thread, a: number[]): R {
   if (fileOf(t, a[0]) === undefined) return -EBADF;
-  return t.proc.as.write(a[1], statfsBytes()) ? 0 : -EFAULT;
+  return t.proc.as.write(a[1], GUEST_STATFS) ? 0 : -EFAULT;
 }
 
 export function sys_getdents64(_k: Kernel, t: Thread, a: number[]): R {
@@ -490,19 +458,14 @@ export function sys_getdents64(_k: Kernel, t: Thread, a: number[]): R {
   dirCache.set(f, ents);
   const max = a[2] >>> 0;
   const out = new Uint8Array(Math.min(max, 1 << 20));
-  const dv = new DataView(out.buffer);
   let o = 0;
   const enc = new TextEncoder();
   while (f.pos < ents.length) {
     const e = ents[f.pos];
     const name = enc.encode(e.name);
-    const reclen = (19 + name.length + 1 + 7) & ~7;
-    if (o + reclen > out.length) { if (o === 0) return -EINVAL; break; }
-    dv.setUint32(o, e.ino >>> 0, true); dv.setUint32(o + 4, Math.floor(e.ino / 4294967296), true);
-    dv.setUint32(o + 8, f.pos + 1, true);
-    dv.setUint16(o + 16, reclen, true); out[o + 18] = e.type;
-    out.set(name, o + 19);
-    o += reclen;
+    if (o + dirent64Size(name.length) > out.length) { if (o === 0) return -EINVAL; break; }
+    // d_off: the position after this entry (what lseek takes back).
+    o += encodeDirent64(out, o, e.ino, f.pos + 1, e.type, name);
     f.pos++;
   }
   return t.proc.as.write(a[1], out.subarray(0, o)) ? o : -EFAULT;
@@ -561,7 +524,7 @@ function writable(k: Kernel): number { return k.vfs.readonly ? -EROFS : 0; }
 export function sys_mkdirat(k: Kernel, t: Thread, a: number[]): R {
   const ref = lookupAt(k, t, a[0], a[1], 0);
   if (typeof ref === "number") return ref;
-  return created(k, ref.guest, writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & 0o7777), true);
+  return created(k, ref.guest, writable(k) || k.vfs.host.mkdir(ref.host, a[2] & ~t.proc.umask & S_IALLUGO), true);
 }
 
 export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
@@ -576,7 +539,7 @@ export function sys_mknodat(k: Kernel, t: Thread, a: number[]): R {
   if (writable(k) !== 0) return -EROFS;
   // Device nodes need CAP_MKNOD; FIFOs and socket nodes cannot be made through the host's Node API.
   if (type !== 0 && type !== S_IFREG) return -EPERM;
-  const h = k.vfs.host.open(ref.host, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, mode & 0o7777 & ~t.proc.umask);
+  const h = k.vfs.host.open(ref.host, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, mode & S_IALLUGO & ~t.proc.umask);
   if (h < 0) return h;
   k.vfs.host.close(h);
   return created(k, ref.guest, 0);

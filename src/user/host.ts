@@ -2,11 +2,10 @@
 // sockets. The core never imports Node; src/host/node/user_host.ts implements these.
 // File-system calls are synchronous and return a negative Linux errno on failure.
 
-export interface HostStat {
-  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
-  size: number; blksize: number; blocks: number;
-  atimeSec: number; atimeNsec: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number;
-}
+import type { LinuxStat } from "../abi/linux.js";
+
+/** A file's status as the host reports it: the fields of Linux's struct stat. */
+export type HostStat = LinuxStat;
 
 export interface HostDirent { name: string; ino: number; type: number }
 
@@ -175,6 +174,66 @@ export interface HostNet {
   closeAll(): Promise<void>;
 }
 
+/**
+ * A descriptor a host-native program starts with (HostExecRequest.fds): a host file or directory
+ * the guest opened (a HostFs handle), one of rvisor's own stdin/stdout/stderr (or its terminal),
+ * the null device, or a bridge: a host pipe whose other end the kernel copies to and from the guest's
+ * open file (guest pipes, sockets and everything else that has no host descriptor).
+ */
+export type HostExecFd =
+  | { kind: "handle"; handle: number }
+  | { kind: "stdio"; fd: number }
+  /** The host's null device (the guest's /dev/null: nothing to bridge). */
+  | { kind: "null" }
+  | { kind: "bridge"; toChild: boolean; fromChild: boolean };
+
+export interface HostExecRequest {
+  /** Host path of the executable and its argv (argv[0] as the guest gave it). */
+  path: string; argv: string[];
+  /** The environment exactly as execve passed it ("NAME=value" strings). */
+  env: string[];
+  /** Host path of the working directory. */
+  cwd: string;
+  /** The child's descriptors by number; null: closed. */
+  fds: (HostExecFd | null)[];
+}
+
+export interface HostChildEvents {
+  /** The host program runs (0) or could not be started (-errno, as execve reports it). */
+  started(r: number): void;
+  /** Bytes the program wrote to bridged descriptor `fd`. */
+  data(fd: number, chunk: Uint8Array): void;
+  /** The program (and whatever inherited it) closed its side of bridged descriptor `fd`. */
+  end(fd: number): void;
+  /** A bridged descriptor's host buffer has room again after write() returned false. */
+  drained(fd: number): void;
+  /**
+   * The program exited and its descriptors are closed: its wait status as wait4 reports it
+   * (exit code << 8, or the Linux signal number that killed it), and the file offsets of the
+   * "handle" descriptors it was given, where the host can tell.
+   */
+  exit(status: number, offsets: Map<number, number>): void;
+}
+
+export interface HostChild {
+  /** Queues bytes for the program to read on bridged `fd`; false when the host buffer is full (wait for drained). */
+  write(fd: number, data: Uint8Array): boolean;
+  /** No more bytes for the program on bridged `fd` (it reads end of file). */
+  endInput(fd: number): void;
+  /** Stops taking the program's output on `fd` (the guest side is full), or takes it again. */
+  pause(fd: number): void;
+  resume(fd: number): void;
+  /** Closes bridged `fd` on rvisor's side (the guest reader is gone: the program's writes fail with EPIPE). */
+  close(fd: number): void;
+  /** Sends Linux signal `sig`. */
+  kill(sig: number): void;
+}
+
+/** Runs host-native programs (unconfined execve); absent where the host cannot (a browser). */
+export interface HostExec {
+  spawn(req: HostExecRequest, ev: HostChildEvents): HostChild;
+}
+
 export interface UserHost {
   fs: HostFs;
   term: HostTerminal;
@@ -189,4 +248,6 @@ export interface UserHost {
    * they would natively. Absent: 1.
    */
   cpus?: number;
+  /** Host processes for host-native programs an unconfined guest execs (src/user/host_exec.ts). */
+  exec?: HostExec;
 }

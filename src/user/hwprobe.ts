@@ -10,7 +10,7 @@
 import type { ExtName, Isa } from "../cpu/isa.js";
 import type { Kernel } from "./kernel.js";
 import type { Thread } from "./task.js";
-import { EFAULT, EINVAL } from "./errno.js";
+import { EFAULT, EINVAL } from "../abi/linux.js";
 import { ptr, sizeT, uint } from "./args.js";
 import { USER_TOP } from "./memory.js";
 import { cpumaskBytes, onlineCpus } from "./sched.js";

@@ -3,12 +3,15 @@
 // attribute change, open and close). Changes made by host processes are not seen (no host
 // watcher in the core); the watch follows its object across a guest rename.
 import type { Kernel } from "./kernel.js";
-import { EEXIST, EFAULT, EINVAL, EMFILE, ENOTDIR } from "./errno.js";
-import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, OpenFile, POLLIN, S_IFDIR, S_IFMT, fakeStat } from "./file.js";
+import {
+  AT_FDCWD, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENOSPC, ENOTDIR, O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN,
+  S_IFDIR, S_IFMT,
+} from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostStat } from "./host.js";
 import type { Thread, Wait } from "./task.js";
 import { LOOKUP_FOLLOW } from "./vfs.js";
-import { AT_FDCWD, lookupAt, statRef } from "./fs.js";
+import { lookupAt, statRef } from "./fs.js";
 
 type R = number | Wait;
 
@@ -51,7 +54,7 @@ export class InotifyFile extends OpenFile {
       old.mask = (mask & IN_MASK_ADD) !== 0 ? old.mask | (mask & ~IN_MASK_ADD) : mask;
       return old.wd;
     }
-    if (this.watches.size >= MAX_WATCHES) return -28; // ENOSPC: "the user limit on the total number of inotify watches was reached"
+    if (this.watches.size >= MAX_WATCHES) return -ENOSPC; // "the user limit on the total number of inotify watches was reached"
     const wd = this.nextWd++;
     this.watches.set(wd, { wd, path, mask: mask & ~(IN_MASK_ADD | IN_MASK_CREATE) });
     this.reg.watches++;
@@ -88,7 +91,7 @@ export class InotifyFile extends OpenFile {
   }
 
   override read(buf: Uint8Array): number {
-    if (this.queue.length === 0) return -11; // EAGAIN
+    if (this.queue.length === 0) return -EAGAIN;
     // "If the buffer given to read(2) is too small to return information about the next
     // event, then EINVAL results."
     if (InotifyFile.size(this.queue[0]) > buf.length) return -EINVAL;
@@ -225,7 +228,7 @@ export function sys_inotify_init1(k: Kernel, t: Thread, a: number[]): R {
 
 export function sys_inotify_add_watch(k: Kernel, t: Thread, a: number[]): R {
   const f = t.proc.fds.get(a[0] | 0);
-  if (f === undefined) return -9; // EBADF
+  if (f === undefined) return -EBADF;
   const mask = a[2] >>> 0;
   // fs/notify/inotify/inotify_user.c: unknown bits, no event, or MASK_ADD with MASK_CREATE → EINVAL.
   if ((mask & ~VALID_ADD_FLAGS) !== 0 || (mask & IN_ALL_EVENTS) === 0) return -EINVAL;
@@ -242,7 +245,7 @@ export function sys_inotify_add_watch(k: Kernel, t: Thread, a: number[]): R {
 
 export function sys_inotify_rm_watch(_k: Kernel, t: Thread, a: number[]): R {
   const f = t.proc.fds.get(a[0] | 0);
-  if (f === undefined) return -9;
+  if (f === undefined) return -EBADF;
   if (!(f instanceof InotifyFile)) return -EINVAL;
   return f.remove(a[1] | 0);
 }

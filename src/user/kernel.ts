@@ -7,7 +7,7 @@ import { Ram } from "../memory/ram.js";
 import { CodeCache } from "../cpu/code_cache.js";
 import type { Isa } from "../cpu/isa.js";
 import { Hart, pairToNumber } from "../cpu/hart.js";
-import { EINTR, ERRNO_NAMES, ENOSYS, ERESTARTSYS } from "./errno.js";
+import { EINTR, ENOSYS, ERESTARTSYS, ERRNO_NAMES, encodeSiginfo } from "../abi/linux.js";
 import { disassociateCtty, TtyFile } from "./ctty.js";
 import { DevNull, OpenFile } from "./file.js";
 import type { HostFs, UserHost } from "./host.js";
@@ -19,10 +19,10 @@ import { SYSCALLS, formatCall, NORET } from "./syscalls.js";
 import { exitRobustList } from "./robust.js";
 import { releaseItimers } from "./time.js";
 import {
-  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, FdTable, Process, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART,
-  SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGQUIT, SIGSEGV,
-  SIGSTOP, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SignalHandlers, Thread, UNBLOCKABLE,
-  WCONTINUED_STATUS, WSTOPPED_STATUS, Wait, isStopSignal, sigbit, type SigInfo,
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, FdTable, Process, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER,
+  SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_SIGINFO, SIG_DFL, SIG_IGN, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP,
+  SIGILL, SIGINT, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
+  SignalHandlers, Thread, UNBLOCKABLE, WCONTINUED_STATUS, WSTOPPED_STATUS, Wait, isStopSignal, sigbit, type SigInfo,
 } from "./task.js";
 import { Tty } from "./tty.js";
 import { StdinBuffer, TermFile, Vfs } from "./vfs.js";
@@ -211,12 +211,7 @@ export class Kernel {
       // The first process stands for the job the host shell started: its session has the
       // terminal and its group is in the foreground.
       p.ctty = tty; tty.sid = p.sid; tty.pgrp = p.pgid; tty.released = false;
-      if (term.isatty(0)) {
-        // rvisor does the line discipline: the host terminal is raw, and typed keys are read
-        // at once (Ctrl-C must work while the guest is not reading).
-        term.setRaw(true);
-        term.startInput((c) => { if (c !== null) tty.input(c); });
-      }
+      this.takeTerminal();
     }
     const t = new Thread(pid, p, this.newHart(pid));
     this.setEntry(t.hart, img);
@@ -242,6 +237,31 @@ export class Kernel {
     this.addThread(t);
     this.notify();
     return p;
+  }
+
+  /**
+   * rvisor does the line discipline: the host terminal is raw, and typed keys are read at once
+   * (Ctrl-C must work while the guest is not reading).
+   */
+  private takeTerminal(): void {
+    const tty = this.tty, term = this.host.term;
+    if (tty === null || !term.isatty(0)) return;
+    term.setRaw(true);
+    term.startInput((c) => { if (c !== null) tty.input(c); });
+  }
+
+  private terminalLends = 0;
+  /**
+   * A host-native program got the terminal (host_exec.ts): while it runs, the host terminal is
+   * in the host's own modes and rvisor does not read it, as when a shell runs a job.
+   */
+  lendTerminal(): void {
+    if (this.terminalLends++ === 0 && this.tty !== null && !this.tty.released) this.host.term.release();
+  }
+
+  /** The last host-native program holding the terminal ended: the guest's tty takes it back. */
+  reclaimTerminal(): void {
+    if (--this.terminalLends === 0 && this.tty !== null && !this.tty.released) this.takeTerminal();
   }
 
   /** Called when a process has exited (its status set), before it may be reaped. */
@@ -492,6 +512,8 @@ export class Kernel {
   sendSignal(p: Process, t: Thread | null, info: SigInfo): void {
     const sig = info.signo;
     if (sig === 0 || !p.alive) return;
+    // A process running a host-native program: the signal is the host process's to handle.
+    if (p.hostChild !== null) { p.hostChild.kill(sig); return; }
     const a = p.sig.actions[sig];
     // sig_task_ignored: a namespace's init does not take signals it has no handler for; from
     // outside the namespace (the host: no sender pid) SIGKILL and SIGSTOP still do.
@@ -584,7 +606,7 @@ export class Kernel {
 
   private interrupt(t: Thread, sig: number): void {
     const w = t.wait;
-    if (w === null) return;
+    if (w === null || !w.interruptible) return;
     w.cancel();
     t.wait = null;
     const a = t.proc.sig.actions[sig];
@@ -644,10 +666,7 @@ export class Kernel {
     const f = new Uint8Array(FRAME_BYTES);
     const dv = new DataView(f.buffer);
     const put64 = (o: number, v: number): void => { dv.setUint32(o, v >>> 0, true); dv.setInt32(o + 4, Math.floor(v / 4294967296), true); };
-    // siginfo
-    dv.setInt32(0, sig, true); dv.setInt32(8, info.code, true);
-    if (info.addr !== undefined) put64(16, info.addr);
-    else { dv.setInt32(16, info.pid ?? 0, true); dv.setInt32(20, info.uid ?? 0, true); if (info.status !== undefined) dv.setInt32(24, info.status, true); if (info.value !== undefined) put64(24, info.value); }
+    encodeSiginfo({ ...info, signo: sig }, f, 0); // the frame opens with the siginfo
     // ucontext: uc_stack, uc_sigmask
     put64(UC + 16, t.altSp); dv.setInt32(UC + 24, t.altFlags === 0 ? (onAlt ? 1 : 0) : 2, true); put64(UC + 32, t.altSize);
     const mask = t.savedMask ?? t.sigmask;

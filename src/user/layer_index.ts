@@ -15,8 +15,7 @@
 // Later lines override earlier ones; the upper's file is compacted when the overlay opens it.
 // Whiteouts are not in the index: they are the OCI whiteout files themselves (`.wh.NAME`,
 // `.wh..wh..opq`), which any user can create.
-import { ENOENT } from "./errno.js";
-import { O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY } from "./file.js";
+import { ENOENT, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, S_IALLUGO } from "../abi/linux.js";
 import type { HostFs } from "./host.js";
 
 export const LAYER_INDEX_NAME = ".wh..wh.rvisor-index";
@@ -81,7 +80,7 @@ export class StoreLayerIndex implements LayerIndex {
     for (const e of doc.entries) {
       const type = STORE_TYPES[e.type];
       if (type === undefined) throw new Error(`layer index: ${e.path}: unknown type ${e.type}`);
-      const m: LayerMeta = { uid: e.uid, gid: e.gid, mode: type | (e.mode & 0o7777) };
+      const m: LayerMeta = { uid: e.uid, gid: e.gid, mode: type | (e.mode & S_IALLUGO) };
       if (e.mtime !== undefined) m.mtime = e.mtime;
       if (e.type === "char" || e.type === "block") m.rdev = makedev(e.devmajor ?? 0, e.devminor ?? 0);
       if (STORE_VIRTUAL.has(e.type) && e.path !== "/") {

@@ -1,9 +1,8 @@
 // execve's loader: ELF (static, static-PIE, dynamic through PT_INTERP), #! scripts, and the
 // initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
-import { ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, parseElf, type ElfFile } from "../memory/elf.js";
+import { EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, type ElfFile } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
-import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM } from "./errno.js";
-import { O_RDONLY } from "./file.js";
+import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM, O_RDONLY, S_IFDIR, S_IFMT, S_IFREG, S_IXUGO } from "../abi/linux.js";
 import {
   AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, USER_TOP, bytesSource, type FrameAllocator,
 } from "./memory.js";
@@ -28,17 +27,40 @@ export interface ExecRequest {
   uid: number; gid: number; random: (b: Uint8Array) => void;
   /** The program's bytes when it was read from outside the guest root (top level only). */
   hostBytes?: Uint8Array;
+  /**
+   * An ELF for another machine is a host-native program (unconfined execve, as qemu-riscv64
+   * hands such a file to the host kernel): loadImage returns it as a HostProgram instead of
+   * failing with ENOEXEC.
+   */
+  hostNative?: boolean;
+  /** As execve(2): the program and its #! interpreters must be executable (the first program, as qemu's, need not). */
+  execve?: boolean;
+}
+
+/** A host-native program execve found (after #! interpreters): what the host is to run. */
+export class HostProgram {
+  /** `path`: its guest path, every symlink resolved; `argv` as binfmt_script rewrote it. */
+  constructor(readonly path: string, readonly argv: string[]) {}
+}
+
+/** e_machine (ELF header offset 18, the same in ELFCLASS32 and ELFCLASS64), little or big endian by EI_DATA. */
+const EI_DATA = 5, ELFDATA2MSB = 2, E_MACHINE = 18;
+function elfMachine(b: Uint8Array): number | null {
+  if (!isElf(b) || b.length < E_MACHINE + 2) return null;
+  return new DataView(b.buffer, b.byteOffset, b.length).getUint16(E_MACHINE, b[EI_DATA] !== ELFDATA2MSB);
 }
 
 /** Reads a whole file by guest path (resolved, symlinks followed). */
-export function readGuestFile(vfs: Vfs, cwd: string, path: string): { guest: string; bytes: Uint8Array } | number {
+export function readGuestFile(vfs: Vfs, cwd: string, path: string, exec = false): { guest: string; bytes: Uint8Array } | number {
   const g = vfs.resolve(cwd, path, true);
   if (typeof g === "number") return g;
   const hp = vfs.toHost(g);
   const st = vfs.host.stat(hp);
   if (typeof st === "number") return st;
-  if ((st.mode & 0o170000) === 0o040000) return -EISDIR;
-  if ((st.mode & 0o170000) !== 0o100000) return -EACCES;
+  if ((st.mode & S_IFMT) === S_IFDIR) return -EISDIR;
+  if ((st.mode & S_IFMT) !== S_IFREG) return -EACCES;
+  // do_open_execat (with `exec`): a file no one may execute is EACCES (the permission check proper is the host's or the layer's).
+  if (exec && (st.mode & S_IXUGO) === 0) return -EACCES;
   const h = vfs.host.open(hp, O_RDONLY, 0);
   if (h < 0) return h;
   const bytes = new Uint8Array(st.size);
@@ -128,8 +150,15 @@ function checkLayout(elf: ElfFile, bias: number, what: string): void {
 }
 
 /** Loads a program into a fresh address space. Throws ExecError (with an errno) on failure. */
-export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
-  const f = req.hostBytes !== undefined && depth === 0 ? { guest: req.path, bytes: req.hostBytes } : readGuestFile(req.vfs, req.cwd, req.path);
+export function loadProgram(req: ExecRequest): LoadedImage {
+  const r = loadImage({ ...req, hostNative: false });
+  if (r instanceof HostProgram) throw new ExecError(-ENOEXEC, `${req.path}: not a RISC-V program`);
+  return r;
+}
+
+/** loadProgram, or (with req.hostNative) the host-native program the path names. */
+export function loadImage(req: ExecRequest, depth = 0): LoadedImage | HostProgram {
+  const f = req.hostBytes !== undefined && depth === 0 ? { guest: req.path, bytes: req.hostBytes } : readGuestFile(req.vfs, req.cwd, req.path, req.execve === true);
   if (typeof f === "number") throw new ExecError(f, `${req.path}: ${f === -ENOENT ? "no such file" : f === -EISDIR ? "is a directory" : `cannot open (errno ${-f})`}`);
   const b = f.bytes;
   if (b.length >= 2 && b[0] === 0x23 && b[1] === 0x21) {
@@ -142,7 +171,11 @@ export function loadProgram(req: ExecRequest, depth = 0): LoadedImage {
     const arg = sp < 0 ? "" : line.slice(sp).trim();
     if (interp === "") throw new ExecError(-ENOEXEC, `${req.path}: empty #! line`);
     const argv = [interp, ...(arg !== "" ? [arg] : []), req.path, ...req.argv.slice(1)];
-    return loadProgram({ ...req, path: interp, argv, hostBytes: undefined }, depth + 1);
+    return loadImage({ ...req, path: interp, argv, hostBytes: undefined }, depth + 1);
+  }
+  if (req.hostNative === true) {
+    const m = elfMachine(b);
+    if (m !== null && m !== EM_RISCV) return new HostProgram(f.guest, req.argv);
   }
   const elf = parse(b, req.path);
   if ((elf.flags & 0x6) !== 0x4 && depth === 0 && (elf.flags & 0x6) !== 0) { /* float ABI other than double: still try */ }

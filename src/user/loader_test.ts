@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Ram } from "../memory/ram.js";
 import { ET_DYN } from "../memory/elf.js";
-import { EINVAL, ENOENT, ENOEXEC } from "./errno.js";
+import { EINVAL, ENOENT, ENOEXEC } from "../abi/linux.js";
 import type { HostFs } from "./host.js";
 import { ELF_ET_DYN_BASE, ExecError, loadProgram, type LoadedImage } from "./loader.js";
 import { FrameAllocator, USER_TOP } from "./memory.js";

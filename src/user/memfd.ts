@@ -4,8 +4,8 @@
 // process that inherited or was passed the descriptor, and read/write see one copy. File seals
 // (F_ADD_SEALS/F_GET_SEALS) are kept and enforced.
 import type { Kernel } from "./kernel.js";
-import { EBUSY, EFAULT, EFBIG, EINVAL, ENOSPC, EPERM } from "./errno.js";
-import { O_RDWR, OpenFile, S_IFREG, fakeStat } from "./file.js";
+import { EBUSY, EFAULT, EFBIG, EINVAL, ENOSPC, EPERM, O_RDWR, S_IALLUGO, S_IFREG } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostStat } from "./host.js";
 import { PAGE, PROT_WRITE, type AddressSpace, type FrameAllocator, type PageSource } from "./memory.js";
 import type { Thread, Wait } from "./task.js";
@@ -125,7 +125,7 @@ export class MemfdFile extends OpenFile {
   override chmod(mode: number): number {
     // memfd_create(2): with F_SEAL_EXEC the execute bits cannot change.
     if ((this.seals & F_SEAL_EXEC) !== 0 && ((mode ^ this.mode) & 0o111) !== 0) return -EPERM;
-    this.mode = mode & 0o7777;
+    this.mode = mode & S_IALLUGO;
     return 0;
   }
 

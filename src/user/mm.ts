@@ -1,8 +1,8 @@
 // Memory system calls: brk, mmap, munmap, mprotect (enforced by the MMU), mremap, madvise.
 import type { Kernel } from "./kernel.js";
-import { EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM } from "./errno.js";
+import { EACCES, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM, O_ACCMODE, O_RDONLY } from "../abi/linux.js";
 import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE, MemfdFile } from "./memfd.js";
-import { O_ACCMODE, O_RDONLY, type OpenFile } from "./file.js";
+import { type OpenFile } from "./file.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PAGE, PROT_WRITE, USER_TOP, type PageSource,
 } from "./memory.js";
@@ -79,7 +79,7 @@ export function sys_mmap(k: Kernel, t: Thread, a: number[]): R {
     const f = t.proc.fds.get(fd);
     if (f === undefined) return -EBADF;
     if (!f.seekable() || f.isDir()) return -ENODEV;
-    if (shared && (prot & PROT_WRITE) !== 0 && (f.flags & O_ACCMODE) === O_RDONLY) return -13; // EACCES
+    if (shared && (prot & PROT_WRITE) !== 0 && (f.flags & O_ACCMODE) === O_RDONLY) return -EACCES;
     if (f instanceof MemfdFile && shared && (prot & PROT_WRITE) !== 0) {
       // A write-sealed memfd refuses shared writable mappings (mm/memfd.c, seal_check_write).
       if ((f.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return -EPERM;

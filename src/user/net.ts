@@ -9,12 +9,13 @@
 // connects instead of listening, the listener is closed and the address is used as the source.
 import type { Kernel } from "./kernel.js";
 import {
-  EACCES, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, EBADF, ECONNREFUSED, ECONNRESET, EDESTADDRREQ, EFAULT, EINPROGRESS,
-  EINVAL, EISCONN, EMSGSIZE, ENOENT, ENOPROTOOPT, ENOTCONN, ENOTDIR, ENOTSOCK, EOPNOTSUPP, EPIPE, EPROTONOSUPPORT,
-  EROFS, ESOCKTNOSUPPORT,
-} from "./errno.js";
-import { O_CLOEXEC, O_NONBLOCK, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, S_IFMT, S_IFSOCK, fakeStat } from "./file.js";
-import { lookupPath, AT_FDCWD } from "./fs.js";
+  AT_FDCWD, EACCES, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, EBADF, ECONNREFUSED, ECONNRESET, EDESTADDRREQ,
+  EFAULT, EINPROGRESS, EINVAL, EISCONN, EMSGSIZE, ENOENT, ENOPROTOOPT, ENOTCONN, ENOTDIR, ENOTSOCK, EOPNOTSUPP,
+  EPIPE, EPROTONOSUPPORT, EROFS, ESOCKTNOSUPPORT, O_CLOEXEC, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT,
+  POLLRDHUP, S_IFMT, S_IFSOCK,
+} from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
+import { lookupPath } from "./fs.js";
 import { LOOKUP_FOLLOW } from "./vfs.js";
 import type { HostDgram, HostListener, HostStat, HostStream, HostStreamEvents, SockAddr } from "./host.js";
 import { SIGPIPE, Wait, release, type Thread } from "./task.js";

@@ -24,11 +24,9 @@
 //   xino) and kept across copy-up, so an object keeps its number.
 import {
   EACCES, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENXIO, EPERM, EROFS, EXDEV,
-} from "./errno.js";
-import {
-  O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT,
-  S_IFREG,
-} from "./file.js";
+  O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, S_IALLUGO, S_IFDIR, S_IFLNK,
+  S_IFMT, S_IFREG,
+} from "../abi/linux.js";
 import type { HostDirent, HostFs, HostStat } from "./host.js";
 import { FileLayerIndex, type LayerIndex, type LayerMeta, StoreLayerIndex, UpperIndex, type UpperMeta } from "./layer_index.js";
 
@@ -326,7 +324,7 @@ export class OverlayFs implements HostFs {
     const { hostIds, owner } = this.opts;
     v.uid = m?.uid ?? (v.uid === hostIds.uid ? owner.uid : v.uid);
     v.gid = m?.gid ?? (v.gid === hostIds.gid ? owner.gid : v.gid);
-    if (m?.mode !== undefined) v.mode = (m.mode & S_IFMT) !== 0 ? m.mode : (v.mode & S_IFMT) | (m.mode & 0o7777);
+    if (m?.mode !== undefined) v.mode = (m.mode & S_IFMT) !== 0 ? m.mode : (v.mode & S_IFMT) | (m.mode & S_IALLUGO);
     if (m?.rdev !== undefined) v.rdev = m.rdev;
     if (m?.mtime !== undefined) { v.mtimeSec = m.mtime; v.mtimeNsec = 0; }
   }
@@ -498,8 +496,8 @@ export class OverlayFs implements HostFs {
     const m: UpperMeta = { path };
     if (shown.uid !== this.creds.uid) m.uid = this.creds.uid;
     if (shown.gid !== this.creds.gid) m.gid = this.creds.gid;
-    if (mode !== null && (st.mode & 0o7777) !== (mode & 0o7777)) {
-      m.mode = (st.mode & S_IFMT) | (mode & 0o7777);
+    if (mode !== null && (st.mode & S_IALLUGO) !== (mode & S_IALLUGO)) {
+      m.mode = (st.mode & S_IFMT) | (mode & S_IALLUGO);
       this.inner.chmod(hp, hostMode(m.mode));
     }
     if (m.uid !== undefined || m.gid !== undefined || m.mode !== undefined) this.upperIndex.set(st.ino, m);
@@ -931,7 +929,7 @@ export class OverlayFs implements HostFs {
     if (this.creds.uid !== 0 && this.creds.uid !== st.uid) return -EPERM;
     const hp = this.copyUp(path);
     if (typeof hp === "number") return hp;
-    const full = (st.mode & S_IFMT) | (mode & 0o7777);
+    const full = (st.mode & S_IFMT) | (mode & S_IALLUGO);
     const r = this.inner.chmod(hp, hostMode(full));
     if (r < 0) return r;
     return this.updateMeta(path, hp, { mode: full });
@@ -1000,5 +998,5 @@ export class OverlayFs implements HostFs {
 
 /** The host mode of an upper object: the guest's bits, plus what the host user needs to keep using it. */
 function hostMode(mode: number): number {
-  return (mode & 0o7777) | ((mode & S_IFMT) === S_IFDIR ? 0o700 : 0o600);
+  return (mode & S_IALLUGO) | ((mode & S_IFMT) === S_IFDIR ? 0o700 : 0o600);
 }

@@ -9,8 +9,10 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeFs } from "../host/node/user_host.js";
-import { EACCES, EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EXDEV } from "./errno.js";
-import { O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, S_IFCHR, S_IFDIR, S_IFMT, S_IFREG } from "./file.js";
+import {
+  EACCES, EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EXDEV, O_CREAT, O_DIRECTORY, O_RDONLY,
+  O_RDWR, O_TRUNC, O_WRONLY, S_IFCHR, S_IFDIR, S_IFMT, S_IFREG,
+} from "../abi/linux.js";
 import type { HostStat } from "./host.js";
 import { FileLayerIndex, LAYER_INDEX_NAME } from "./layer_index.js";
 import { OPAQUE_NAME, OVERLAY_DEV, OverlayFs, type OverlayVolume } from "./overlay.js";

@@ -3,8 +3,8 @@
 // exited (whether or not it was reaped), and names that process for ever: a pid reused later
 // is another process.
 import type { Kernel } from "./kernel.js";
-import { EBADF, EFAULT, EINVAL, EPERM, ESRCH } from "./errno.js";
-import { O_NONBLOCK, O_RDWR, OpenFile, POLLHUP, POLLIN, fakeStat } from "./file.js";
+import { EBADF, EFAULT, EINVAL, EPERM, ESRCH, O_NONBLOCK, O_RDWR, POLLHUP, POLLIN } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostStat } from "./host.js";
 import { Wait, type Process, type SigInfo, type Thread } from "./task.js";
 

@@ -1,7 +1,7 @@
 // Readiness: poll, ppoll, pselect6, epoll, built on OpenFile.poll().
 import type { Kernel } from "./kernel.js";
-import { EBADF, EEXIST, EFAULT, EINVAL, ENOENT, EPERM } from "./errno.js";
-import { OpenFile, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, fakeStat } from "./file.js";
+import { EBADF, EEXIST, EFAULT, EINVAL, ENOENT, EPERM, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostStat } from "./host.js";
 import { UNBLOCKABLE, Wait, type Thread } from "./task.js";
 import { readTimespec } from "./time.js";

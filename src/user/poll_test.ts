@@ -2,12 +2,13 @@
 // with EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET and the runtime relies on an edge for the initial
 // writable state, for every new arrival of data (Linux wakes the socket on each one, even when
 // the buffer was not drained) and for every new connection on a listening socket.
+import { POLLIN, POLLOUT, POLLRDHUP } from "../abi/linux.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EPOLLET, EpollFile } from "./poll.js";
 import { Kernel } from "./kernel.js";
 import { nodeUserHost } from "../host/node/user_host.js";
-import { fakeStat, OpenFile, POLLIN, POLLOUT, POLLRDHUP } from "./file.js";
+import { fakeStat, OpenFile } from "./file.js";
 import type { HostStat } from "./host.js";
 import { AF_UNIX, SOCK_STREAM, StreamSocket } from "./net.js";
 

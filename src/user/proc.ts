@@ -1,7 +1,7 @@
 // The synthetic /proc: enough of /proc/self (and /proc/PID) for what programs read.
 import type { Kernel } from "./kernel.js";
 import type { Isa } from "../cpu/isa.js";
-import { ENOENT } from "./errno.js";
+import { DT_DIR, DT_LNK, DT_REG, ENOENT } from "../abi/linux.js";
 import { MemDir, MemFile, OpenFile, type Dirent } from "./file.js";
 import { cpuList, onlineCpus } from "./sched.js";
 import type { Process, Thread } from "./task.js";
@@ -76,9 +76,9 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   const parts = g.split("/").slice(2);
   if (parts.length === 0) {
     return new MemDir(() => [
-      { name: ".", ino: 1, type: 4 }, { name: "..", ino: 1, type: 4 }, { name: "self", ino: 2, type: 10 },
-      ...["cpuinfo", "meminfo", "uptime", "version", "loadavg", "stat"].map((n, i) => ({ name: n, ino: 10 + i, type: 8 })),
-      ...[...k.procs.values()].filter((p) => p.alive).map((p) => ({ name: String(p.pid), ino: p.pid, type: 4 })),
+      { name: ".", ino: 1, type: DT_DIR }, { name: "..", ino: 1, type: DT_DIR }, { name: "self", ino: 2, type: DT_LNK },
+      ...["cpuinfo", "meminfo", "uptime", "version", "loadavg", "stat"].map((n, i) => ({ name: n, ino: 10 + i, type: DT_REG })),
+      ...[...k.procs.values()].filter((p) => p.alive).map((p) => ({ name: String(p.pid), ino: p.pid, type: DT_DIR })),
     ], g);
   }
   const file = (s: string): OpenFile => new MemFile(enc(s), g);
@@ -101,15 +101,15 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
   const p = parts[0] === "self" || parts[0] === "thread-self" ? t.proc : pidOf(k, parts[0]);
   if (p === null) return -ENOENT;
   if (parts.length === 1) {
-    return new MemDir(() => ["exe", "cwd", "root", "fd", "maps", "smaps_rollup", "cmdline", "stat", "status", "comm", "environ", "task"].map((name, i) => ({ name, ino: 100 + i, type: 8 })), g);
+    return new MemDir(() => ["exe", "cwd", "root", "fd", "maps", "smaps_rollup", "cmdline", "stat", "status", "comm", "environ", "task"].map((name, i) => ({ name, ino: 100 + i, type: DT_REG })), g);
   }
   const main = [...p.threads][0];
   switch (parts[1]) {
     case "fd": {
       if (parts.length === 2) {
         return new MemDir(() => {
-          const out: Dirent[] = [{ name: ".", ino: 1, type: 4 }, { name: "..", ino: 1, type: 4 }];
-          p.fds.files.forEach((f, i) => { if (f !== undefined) out.push({ name: String(i), ino: 1000 + i, type: 10 }); });
+          const out: Dirent[] = [{ name: ".", ino: 1, type: DT_DIR }, { name: "..", ino: 1, type: DT_DIR }];
+          p.fds.files.forEach((f, i) => { if (f !== undefined) out.push({ name: String(i), ino: 1000 + i, type: DT_LNK }); });
           return out;
         }, g);
       }
@@ -120,7 +120,7 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
       return f;
     }
     case "task":
-      if (parts.length === 2) return new MemDir(() => [...p.threads].map((x) => ({ name: String(x.tid), ino: x.tid, type: 4 })), g);
+      if (parts.length === 2) return new MemDir(() => [...p.threads].map((x) => ({ name: String(x.tid), ino: x.tid, type: DT_DIR })), g);
       return procOpen(k, t, `/proc/${p.pid}/${parts.slice(3).join("/")}`);
     case "maps": return file(p.as.mapsText());
     case "smaps_rollup": return file(smapsRollup(k, p));

@@ -1,13 +1,15 @@
 // Process and thread system calls: clone/clone3 (threads, fork, vfork), execve, exit, wait,
 // ids, limits, futex, uname/sysinfo.
 import type { Kernel } from "./kernel.js";
-import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "./errno.js";
+import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT, SIGINFO_SIZE, encodeSiginfo } from "../abi/linux.js";
 import { PROT_WRITE, type AddressSpace } from "./memory.js";
 import { accessOk, ptr, rwCount, uint } from "./args.js";
-import { ExecError, loadProgram } from "./loader.js";
+import { ExecError, HostProgram, loadImage } from "./loader.js";
+import { execHost, hostExecAllowed } from "./host_exec.js";
+import { commitExec } from "./exec.js";
 import { NORET } from "./syscalls.js";
 import {
-  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, Thread,
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIGCHLD, SIGCONT, Thread,
   WCONTINUED_STATUS, Wait,
 } from "./task.js";
 import { readTimespec } from "./time.js";
@@ -115,28 +117,17 @@ export function sys_execve(k: Kernel, t: Thread, a: number[]): R {
   if (path === null || argv === null || env === null) return -EFAULT;
   let img;
   try {
-    img = loadProgram({ vfs: k.vfs, frames: k.frames, cwd: p.cwd, path, argv, env, uid: k.uid, gid: k.gid, random: (b) => k.host.random(b) });
+    img = loadImage({
+      vfs: k.vfs, frames: k.frames, cwd: p.cwd, path, argv, env, uid: k.uid, gid: k.gid, random: (b) => k.host.random(b),
+      hostNative: hostExecAllowed(k), execve: true,
+    });
   } catch (e) {
     if (e instanceof ExecError) return e.errno;
     throw e;
   }
-  for (const o of [...p.threads]) if (o !== t) { o.clearTid = 0; k.exitThread(o, 0); }
-  const old = p.as;
-  old.detach(t.hart);
-  if (--old.users === 0) old.destroy();
-  p.as = img.as;
-  p.as.attach(t.hart);
-  p.exe = img.exe; p.argv = img.argv;
-  p.commName = path.split("/").pop() ?? null;
-  p.execed = true;
-  p.sig = p.sig.clone();
-  for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
-  if (p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); } // unshare a CLONE_FILES table
-  p.fds.closeOnExec();
-  t.clearTid = 0;
-  t.altFlags = 2; t.altSp = 0; t.altSize = 0;
+  if (img instanceof HostProgram) return execHost(k, t, img, env, path.split("/").pop() ?? null);
+  commitExec(k, t, img.as, img.exe, img.argv, path.split("/").pop() ?? null);
   k.setEntry(t.hart, img);
-  if (p.vforkParent !== null) { p.vforkParent = null; k.notify(); }
   return NORET;
 }
 
@@ -213,22 +204,18 @@ export function sys_waitid(k: Kernel, t: Thread, a: number[]): R {
       any = true;
       const what = report(c, options, (options & WEXITED) !== 0);
       if (what === null) continue;
-      const b = new Uint8Array(128);
-      const dv = new DataView(b.buffer);
       let code: number, status: number;
       if (what === "exit") {
         const st = c.status ?? 0, killed = (st & 0x7f) !== 0;
         code = killed ? CLD_KILLED : CLD_EXITED; status = killed ? st & 0x7f : (st >> 8) & 0xff;
       } else if (c.jobReport === WCONTINUED_STATUS) { code = CLD_CONTINUED; status = SIGCONT; }
       else { code = CLD_STOPPED; status = (c.jobReport >> 8) & 0xff; }
-      dv.setInt32(0, SIGCHLD, true); dv.setInt32(8, code, true);
-      dv.setInt32(16, c.pid, true); dv.setInt32(20, k.uid, true); dv.setInt32(24, status, true);
-      if (infop !== 0 && !p.as.write(infop, b)) return -EFAULT;
+      if (infop !== 0 && !p.as.write(infop, encodeSiginfo({ signo: SIGCHLD, code, pid: c.pid, uid: k.uid, status }))) return -EFAULT;
       if ((options & WNOWAIT) === 0) { if (what === "exit") reap(k, c); else c.jobReport = 0; }
       return 0;
     }
     if (!any) return -ECHILD;
-    if ((options & WNOHANG) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(128)); return 0; }
+    if ((options & WNOHANG) !== 0) { if (infop !== 0) p.as.write(infop, new Uint8Array(SIGINFO_SIZE)); return 0; }
     return null;
   };
   const r = check();

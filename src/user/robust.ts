@@ -3,7 +3,7 @@
 // (keeping FUTEX_WAITERS) and one waiter is woken, so that the next pthread_mutex_lock of a
 // robust mutex returns EOWNERDEAD instead of hanging.
 import type { Kernel } from "./kernel.js";
-import { EFAULT, EINVAL, ESRCH } from "./errno.js";
+import { EFAULT, EINVAL, ESRCH } from "../abi/linux.js";
 import type { Thread, Wait } from "./task.js";
 
 type R = number | Wait;

@@ -3,7 +3,7 @@
 // membarrier, and capget/capset. All harts run on one host thread, one after another, so every
 // membarrier command is already satisfied when it returns.
 import type { Kernel } from "./kernel.js";
-import { EFAULT, EINVAL, EPERM, ESRCH } from "./errno.js";
+import { EFAULT, EINVAL, EPERM, ESRCH } from "../abi/linux.js";
 import type { AddressSpace } from "./memory.js";
 import type { Thread, Wait } from "./task.js";
 

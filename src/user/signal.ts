@@ -1,7 +1,7 @@
 // Signal system calls: rt_sigaction, rt_sigprocmask, rt_sigreturn, sigaltstack, kill/tgkill,
 // rt_sigsuspend, rt_sigpending.
 import type { Kernel } from "./kernel.js";
-import { EFAULT, EINVAL, ENOMEM, EPERM, ESRCH } from "./errno.js";
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM, ESRCH, encodeSiginfo } from "../abi/linux.js";
 import { NORET } from "./syscalls.js";
 import { SIGKILL, SIGSEGV, SIGSTOP, UNBLOCKABLE, Wait, sigbit, type SigInfo, type Thread } from "./task.js";
 
@@ -18,20 +18,6 @@ export function dequeueSignal(t: Thread, mask: bigint): SigInfo | null {
   if ((t.pending & sigbit(sig)) !== 0n) { t.pending &= ~sigbit(sig); info = t.info.get(sig); t.info.delete(sig); }
   else { t.proc.pending &= ~sigbit(sig); info = t.proc.info.get(sig); t.proc.info.delete(sig); }
   return info ?? { signo: sig, code: 0 };
-}
-
-/** struct siginfo (128 bytes, the generic layout) for a signal's info. */
-export function siginfoBytes(info: SigInfo): Uint8Array {
-  const b = new Uint8Array(128);
-  const dv = new DataView(b.buffer);
-  dv.setInt32(0, info.signo, true); dv.setInt32(8, info.code, true);
-  if (info.addr !== undefined) dv.setBigUint64(16, BigInt.asUintN(64, BigInt(info.addr)), true);
-  else {
-    dv.setInt32(16, info.pid ?? 0, true); dv.setInt32(20, info.uid ?? 0, true);
-    if (info.status !== undefined) dv.setInt32(24, info.status, true);
-    if (info.value !== undefined) dv.setBigUint64(24, BigInt.asUintN(64, BigInt(info.value)), true);
-  }
-  return b;
 }
 
 type R = number | Wait;
@@ -168,7 +154,7 @@ export function sys_rt_sigtimedwait(k: Kernel, t: Thread, a: number[]): R {
   const take = (): number | null => {
     const info = dequeueSignal(t, s);
     if (info === null) return null;
-    if (a[1] !== 0) t.proc.as.write(a[1], siginfoBytes(info));
+    if (a[1] !== 0) t.proc.as.write(a[1], encodeSiginfo(info));
     return info.signo;
   };
   const r = take();
@@ -183,7 +169,7 @@ export function sys_rt_sigtimedwait(k: Kernel, t: Thread, a: number[]): R {
   // Waited-for signals must not interrupt: block them while waiting.
   const saved = t.sigmask;
   t.sigmask |= s;
-  return new Wait(() => { const x = take(); if (x !== null) t.sigmask = saved; return x; }, deadline, () => { t.sigmask = saved; return -11; }, false);
+  return new Wait(() => { const x = take(); if (x !== null) t.sigmask = saved; return x; }, deadline, () => { t.sigmask = saved; return -EAGAIN; }, false);
 }
 
 export { EPERM };

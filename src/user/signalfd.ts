@@ -3,8 +3,8 @@
 // inherited across fork reads the child's own), and the signals are normally blocked with
 // sigprocmask so that they stay pending instead of running a handler.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, EBADF, EFAULT, EINVAL } from "./errno.js";
-import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, OpenFile, POLLIN, fakeStat } from "./file.js";
+import { EAGAIN, EBADF, EFAULT, EINVAL, O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostStat } from "./host.js";
 import { dequeueSignal } from "./signal.js";
 import { UNBLOCKABLE, Wait, type SigInfo, type Thread } from "./task.js";

@@ -23,7 +23,7 @@ import * as mfd from "./memfd.js";
 import * as pfd from "./pidfd.js";
 import * as sch from "./sched.js";
 import * as rb from "./robust.js";
-import { ENOSYS } from "./errno.js";
+import { ENOSYS } from "../abi/linux.js";
 
 /** A handler's result when it has set the registers itself (exit, execve, rt_sigreturn). */
 export const NORET = -0x1_0000_0001;

@@ -1,6 +1,7 @@
 // Processes and threads of the process VM, their file-descriptor tables and signal state.
 import type { Hart } from "../cpu/hart.js";
-import { EBADF, EMFILE } from "./errno.js";
+import type { LinuxSiginfo } from "../abi/linux.js";
+import { EBADF, EMFILE } from "../abi/linux.js";
 import type { OpenFile } from "./file.js";
 import type { AddressSpace } from "./memory.js";
 import type { Tty } from "./tty.js";
@@ -73,7 +74,7 @@ export class SignalHandlers {
 }
 
 /** What a signal carries into siginfo_t. */
-export interface SigInfo { signo: number; code: number; pid?: number; uid?: number; addr?: number; status?: number; value?: number }
+export type SigInfo = LinuxSiginfo;
 
 /** A blocked system call: `check` returns the result once it can complete, or null to keep waiting. */
 export class Wait {
@@ -85,6 +86,8 @@ export class Wait {
     /** Whether SA_RESTART restarts the call after a handler ran. */
     readonly restartable = true,
     readonly cancel: () => void = () => {},
+    /** False: signals stay pending until the call completes (execve of a host-native program while it starts). */
+    readonly interruptible = true,
   ) {}
 }
 
@@ -138,6 +141,8 @@ export class Process {
   subreaper = false;
   /** Has called execve (a parent's setpgid on it fails with EACCES then). */
   execed = false;
+  /** Runs a host-native program (host_exec.ts): signals sent to the process go to it. */
+  hostChild: { kill(sig: number): void } | null = null;
   constructor(
     readonly pid: number,
     public parent: Process | null,

@@ -1,7 +1,7 @@
 // Time system calls: clocks, sleeps, interval timers (setitimer/getitimer; glibc's alarm is
 // setitimer on riscv64, which has no alarm system call).
 import type { Kernel } from "./kernel.js";
-import { EFAULT, EINVAL } from "./errno.js";
+import { EFAULT, EINVAL } from "../abi/linux.js";
 import { SIGALRM, SIGPROF, SIGVTALRM, Wait, type Process, type Thread } from "./task.js";
 
 type R = number | Wait;

@@ -3,8 +3,8 @@
 // poll, gettime); a host timer only wakes the kernel at the next expiry, so that blocked readers
 // and poll/epoll waiters see it.
 import type { Kernel } from "./kernel.js";
-import { EAGAIN, EBADF, EFAULT, EINVAL, EPERM } from "./errno.js";
-import { O_CLOEXEC, O_NONBLOCK, O_RDWR, OpenFile, POLLIN, fakeStat } from "./file.js";
+import { EAGAIN, EBADF, EFAULT, EINVAL, EPERM, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN } from "../abi/linux.js";
+import { OpenFile, fakeStat } from "./file.js";
 import type { HostClock, HostStat } from "./host.js";
 import type { Thread, Wait } from "./task.js";
 import { CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_REALTIME_ALARM, guestClockNs } from "./time.js";

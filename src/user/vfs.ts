@@ -4,12 +4,13 @@
 // below it (stat, chown, utimes, chmod, access, truncate) pick the host call that cannot follow
 // a final symlink out of the root.
 // Host-backed open files (regular files, directories, O_PATH locations) and the terminal files live here too.
-import { EACCES, EAGAIN, EBADF, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, EOPNOTSUPP, EROFS } from "./errno.js";
 import {
-  O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, OpenFile, POLLIN, POLLOUT,
-  S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, fakeStat, type Dirent,
-} from "./file.js";
-import type { HostFs, HostStat, HostTerminal } from "./host.js";
+  DT_DIR, EACCES, EAGAIN, EBADF, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, EOPNOTSUPP, EROFS, O_ACCMODE, O_APPEND,
+  O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, POLLIN, POLLOUT, S_IFCHR, S_IFDIR, S_IFLNK,
+  S_IFMT,
+} from "../abi/linux.js";
+import { OpenFile, fakeStat, type Dirent } from "./file.js";
+import type { HostExecFd, HostFs, HostStat, HostTerminal } from "./host.js";
 
 /** Synthetic paths: a symlink target, `null` for a synthetic non-link, `undefined` for a host path. */
 export type SpecialLookup = (guestPath: string) => string | null | undefined;
@@ -216,6 +217,11 @@ export class Vfs {
 }
 
 export class HostFile extends OpenFile {
+  /**
+   * The host descriptor's own file offset: rvisor reads and writes at `pos` (pread/pwrite), so
+   * it moves only when a host-native program was given the descriptor (host_exec.ts).
+   */
+  hostOffset = 0;
   constructor(readonly host: HostFs, readonly h: number, readonly hpath: string) { super(); }
   override read(buf: Uint8Array, pos: number | null): number {
     if ((this.flags & O_ACCMODE) === O_WRONLY) return -EBADF;
@@ -241,6 +247,10 @@ export class HostFile extends OpenFile {
   override sync(): number { return this.host.fsync(this.h); }
   override release(): void { this.host.close(this.h); }
   override hostPath(): string { return this.hpath; }
+  /** The descriptor itself while its offset is the guest's (or O_APPEND makes it irrelevant); else a bridge. */
+  override hostExecFd(): HostExecFd | null {
+    return (this.flags & O_APPEND) !== 0 || this.pos === this.hostOffset ? { kind: "handle", handle: this.h } : null;
+  }
 }
 
 /** A host directory: the handle is the directory itself; its path is only used to list it. */
@@ -263,7 +273,7 @@ export class HostDir extends OpenFile {
       r = this.host.readdir(this.hpath);
     }
     if (typeof r === "number") return r;
-    return [{ name: ".", ino: self.ino, type: 4 }, { name: "..", ino: 1, type: 4 }, ...r];
+    return [{ name: ".", ino: self.ino, type: DT_DIR }, { name: "..", ino: 1, type: DT_DIR }, ...r];
   }
   override read(): number { return -EISDIR; }
   override isDir(): boolean { return true; }
@@ -271,6 +281,7 @@ export class HostDir extends OpenFile {
   override size(): number { return 0; }
   override release(): void { this.host.close(this.h); }
   override hostPath(): string { return this.hpath; }
+  override hostExecFd(): HostExecFd { return { kind: "handle", handle: this.h }; }
 }
 
 /** An O_PATH descriptor: a location only (fstat, a base for *at calls, AT_EMPTY_PATH); I/O and fchmod/fchown give EBADF. */
@@ -330,6 +341,8 @@ export class TermFile extends OpenFile {
     return (s.chunks.length > 0 || s.eof ? POLLIN : 0) | POLLOUT;
   }
   override stat(): HostStat { return fakeStat(this.term.isatty(this.fd) ? S_IFCHR | 0o620 : 0o010600, 0, this.term.isatty(this.fd) ? 0x8800 : 0); }
+  /** rvisor's own stdout/stderr; stdin only while rvisor has not started reading it (else what it read is bridged first). */
+  override hostExecFd(): HostExecFd | null { return this.fd !== 0 || !this.input.started ? { kind: "stdio", fd: this.fd } : null; }
 }
 
 export { EACCES };

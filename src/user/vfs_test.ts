@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeFs } from "../host/node/user_host.js";
-import { EISDIR, ELOOP, ENOENT, ENOTDIR, EOPNOTSUPP } from "./errno.js";
-import { O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, S_IFLNK, S_IFMT, S_IFREG, type OpenFile } from "./file.js";
+import { EISDIR, ELOOP, ENOENT, ENOTDIR, EOPNOTSUPP, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, S_IFLNK, S_IFMT, S_IFREG } from "../abi/linux.js";
+import { type OpenFile } from "./file.js";
 import type { HostFs } from "./host.js";
 import { HostDir, HostFile, LOOKUP_EMPTY, LOOKUP_FOLLOW, PathFile, Vfs, type PathRef } from "./vfs.js";
 

@@ -4,10 +4,13 @@
 // path is looked up (ENOENT, ENOTDIR, ELOOP, EROFS, EBADF come first, in fs/xattr.c's order), and
 // the l* forms look at a symlink itself, never at what it points to.
 import type { Kernel } from "./kernel.js";
-import { E2BIG, EBADF, EFAULT, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS } from "./errno.js";
-import { O_PATH, S_IFDIR, S_IFMT, S_IFREG, type OpenFile } from "./file.js";
+import {
+  AT_FDCWD, E2BIG, EBADF, EFAULT, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS, O_PATH, S_IFDIR, S_IFMT,
+  S_IFREG,
+} from "../abi/linux.js";
+import { type OpenFile } from "./file.js";
 import type { HostStat } from "./host.js";
-import { AT_FDCWD, fileOf, lookupAt, statRef } from "./fs.js";
+import { fileOf, lookupAt, statRef } from "./fs.js";
 import type { Thread, Wait } from "./task.js";
 import { LOOKUP_FOLLOW, type PathRef } from "./vfs.js";
 

@@ -54,6 +54,23 @@ export function run(cmd: string, args: string[], timeoutMs = 60_000, input?: str
   });
 }
 
+/**
+ * Runs cmd in directory `cwd` with a small fixed environment (PATH `path`, LC_ALL=C, HOME=cwd,
+ * TZ=UTC), `input` on stdin; killed after a minute.
+ */
+export function runIn(cmd: string, args: string[], cwd: string, path: string, input = ""): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const p = spawn(cmd, args, { cwd, env: { PATH: path, LC_ALL: "C", HOME: cwd, TZ: "UTC" }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+    p.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
+    p.stdin.end(input);
+  });
+}
+
 export const RVISOR = join(repoRoot(), "bin", "rvisor.js");
 
 export function rvisor(args: string[], timeoutMs?: number, input?: string): Promise<RunResult> {

@@ -8,7 +8,7 @@
 //   services are not the container's (as with Docker's network namespace).
 // - Other destinations (the outside world) go through the host's sockets as with `rvisor exec`.
 // Unix sockets are files in the container's filesystem and pass through unchanged.
-import { ECONNREFUSED, EADDRINUSE, EPIPE } from "../../user/errno.js";
+import { EADDRINUSE, ECONNREFUSED, EPIPE } from "../../abi/linux.js";
 import type {
   HostDgram, HostDgramEvents, HostListener, HostListenerEvents, HostNet, HostStream, HostStreamEvents, ListenOptions, SockAddr,
 } from "../../user/host.js";

@@ -14,8 +14,10 @@ import { nodeUserHost } from "./user_host.js";
 import { OverlayFs, type OverlayLower } from "../../user/overlay.js";
 import { Kernel } from "../../user/kernel.js";
 import { ExecError } from "../../user/loader.js";
-import { ENOENT, EAGAIN, EPIPE } from "../../user/errno.js";
-import { fakeStat, OpenFile, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, POLLHUP, POLLIN, POLLOUT, S_IFDIR, S_IFMT, S_IFREG } from "../../user/file.js";
+import {
+  EAGAIN, ENOENT, EPIPE, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, POLLHUP, POLLIN, POLLOUT, S_IFDIR, S_IFMT, S_IFREG,
+} from "../../abi/linux.js";
+import { fakeStat, OpenFile } from "../../user/file.js";
 import type { HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
 import type { Process } from "../../user/task.js";
 

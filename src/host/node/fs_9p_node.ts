@@ -6,12 +6,13 @@
 //  * the final component is never followed: lstat, lutimes, lchown, O_NOFOLLOW on open, and
 //    chmod/truncate are refused on symlinks. Symlinks may be created with any target (the guest
 //    resolves them in its own namespace); the host never follows them.
+import {
+  EACCES, EBADF, EINVAL, EPERM, EROFS, O_ACCMODE, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, S_IALLUGO, S_IFMT, S_IFREG,
+} from "../../abi/linux.js";
 import { constants as C, promises as fsp, realpathSync } from "node:fs";
 import * as nodePath from "node:path";
-import {
-  DirEntry9p, EACCES, EBADF, EINVAL, EPERM, Errno9p, FileSystem9p, L_O_ACCMODE, L_O_APPEND, L_O_CREAT, L_O_DIRECTORY,
-  L_O_DSYNC, L_O_EXCL, L_O_RDWR, L_O_SYNC, L_O_TRUNC, L_O_WRONLY, S_IFMT, S_IFREG, SetAttr9p, Stat9p, StatFs9p, Time9p,
-} from "../../system/devices/virtio_9p.js";
+import { nodeOpenFlags } from "./linux_flags.js";
+import { DirEntry9p, Errno9p, FileSystem9p, SetAttr9p, Stat9p, StatFs9p, Time9p } from "../../system/devices/virtio_9p.js";
 
 export class NodeFs9p implements FileSystem9p {
   readonly root: string;
@@ -53,17 +54,9 @@ export class NodeFs9p implements FileSystem9p {
 
   /** Linux open flags (from the guest) to this host's flags; always O_NOFOLLOW. */
   private hostFlags(flags: number): number {
-    const acc = flags & L_O_ACCMODE;
-    let f = acc === L_O_WRONLY ? C.O_WRONLY : acc === L_O_RDWR ? C.O_RDWR : C.O_RDONLY;
-    if (flags & L_O_CREAT) f |= C.O_CREAT;
-    if (flags & L_O_EXCL) f |= C.O_EXCL;
-    if (flags & L_O_TRUNC) f |= C.O_TRUNC;
-    if (flags & L_O_APPEND) f |= C.O_APPEND;
-    if (flags & L_O_DIRECTORY) f |= C.O_DIRECTORY;
-    if ((flags & L_O_SYNC) === L_O_SYNC) f |= C.O_SYNC;
-    else if (flags & L_O_DSYNC) f |= C.O_DSYNC;
-    if (this.opts.readonly === true && (acc !== 0 || (flags & (L_O_CREAT | L_O_TRUNC | L_O_APPEND)) !== 0)) throw new Errno9p(30);
-    return f | C.O_NOFOLLOW | (C.O_NONBLOCK ?? 0); // non-blocking: opening a FIFO must not hang the host
+    const acc = flags & O_ACCMODE;
+    if (this.opts.readonly === true && (acc !== O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)) !== 0)) throw new Errno9p(EROFS);
+    return nodeOpenFlags(flags) | C.O_NOFOLLOW | (C.O_NONBLOCK ?? 0); // non-blocking: opening a FIFO must not hang the host
   }
 
   private add(fh: fsp.FileHandle): number {
@@ -80,14 +73,14 @@ export class NodeFs9p implements FileSystem9p {
 
   async open(path: string, flags: number): Promise<number> {
     const p = await this.resolve(path);
-    const fh = await fsp.open(p, this.hostFlags(flags & ~L_O_CREAT));
+    const fh = await fsp.open(p, this.hostFlags(flags & ~O_CREAT));
     return this.add(fh);
   }
 
   async create(path: string, flags: number, mode: number): Promise<number> {
     this.writable();
     const p = await this.resolve(path);
-    const fh = await fsp.open(p, this.hostFlags(flags | L_O_CREAT), mode & 0o7777);
+    const fh = await fsp.open(p, this.hostFlags(flags | O_CREAT), mode & S_IALLUGO);
     return this.add(fh);
   }
 
@@ -133,7 +126,7 @@ export class NodeFs9p implements FileSystem9p {
     return out;
   }
 
-  async mkdir(path: string, mode: number): Promise<void> { this.writable(); await fsp.mkdir(await this.resolve(path), mode & 0o7777); }
+  async mkdir(path: string, mode: number): Promise<void> { this.writable(); await fsp.mkdir(await this.resolve(path), mode & S_IALLUGO); }
 
   async unlink(path: string, isDir: boolean): Promise<void> {
     this.writable();
@@ -161,7 +154,7 @@ export class NodeFs9p implements FileSystem9p {
     this.writable();
     const fmt = mode & S_IFMT;
     if (fmt !== 0 && fmt !== S_IFREG) throw new Errno9p(EPERM, "only regular files can be created with mknod");
-    const fh = await fsp.open(await this.resolve(path), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode & 0o7777);
+    const fh = await fsp.open(await this.resolve(path), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode & S_IALLUGO);
     await fh.close();
   }
 
@@ -170,7 +163,7 @@ export class NodeFs9p implements FileSystem9p {
     const p = await this.resolve(path);
     const st = await fsp.lstat(p);
     const isLink = st.isSymbolicLink();
-    if (a.mode !== undefined && !isLink) await fsp.chmod(p, a.mode & 0o7777);
+    if (a.mode !== undefined && !isLink) await fsp.chmod(p, a.mode & S_IALLUGO);
     if (a.uid !== undefined || a.gid !== undefined) {
       try { await fsp.lchown(p, a.uid ?? st.uid, a.gid ?? st.gid); } catch (e) {
         // Like QEMU's security_model=none: an unprivileged host cannot give files away; ignore.

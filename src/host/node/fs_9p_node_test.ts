@@ -1,3 +1,4 @@
+import { AT_REMOVEDIR, EACCES, ENOENT, ENOTDIR, EOPNOTSUPP, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR } from "../../abi/linux.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync } from "node:fs";
@@ -5,10 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeFs9p } from "./fs_9p_node.js";
-import {
-  AT_REMOVEDIR, EACCES, ENOENT, ENOTDIR, EOPNOTSUPP, L_O_CREAT, L_O_DIRECTORY, L_O_RDONLY, L_O_RDWR, P9, P9Reader, P9Writer,
-  P9_NOFID, P9_QTDIR, P9_QTFILE, P9_QTSYMLINK, Qid, Virtio9p,
-} from "../../system/devices/virtio_9p.js";
+import { P9, P9Reader, P9Writer, P9_NOFID, P9_QTDIR, P9_QTFILE, P9_QTSYMLINK, Qid, Virtio9p } from "../../system/devices/virtio_9p.js";
 import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MMIO_CONFIG, featureBit } from "../../system/devices/virtio_mmio.js";
 import { TestDriver, type TestBuf } from "../../system/devices/virtio_testing.js";
 import { viaJson } from "../../memory/device.js";
@@ -96,7 +94,7 @@ test("Tversion, Tattach, Twalk, Tlcreate, Twrite, Tread, Treaddir, Tgetattr agai
   assert.equal(subQid.path, BigInt(statSync(join(root, "sub")).ino));
   await c.ok(P9.Twalk, (w) => w.u32(1).u32(2).u16(0)); // clone
 
-  const cr = await c.ok(P9.Tlcreate, (w) => w.u32(2).str("new.txt").u32(L_O_RDWR | L_O_CREAT).u32(0o644).u32(0));
+  const cr = await c.ok(P9.Tlcreate, (w) => w.u32(2).str("new.txt").u32(O_RDWR | O_CREAT).u32(0o644).u32(0));
   const newQid = qid(cr);
   assert.equal(newQid.type, P9_QTFILE);
   assert.equal(newQid.path, BigInt(statSync(join(root, "sub", "new.txt")).ino));
@@ -116,7 +114,7 @@ test("Tversion, Tattach, Twalk, Tlcreate, Twrite, Tread, Treaddir, Tgetattr agai
 
   // Readdir on sub.
   await c.ok(P9.Twalk, (w) => w.u32(1).u32(3).u16(0));
-  await c.ok(P9.Tlopen, (w) => w.u32(3).u32(L_O_RDONLY | 0o200000));
+  await c.ok(P9.Tlopen, (w) => w.u32(3).u32(O_RDONLY | 0o200000));
   const names: string[] = [];
   let offset = 0;
   for (;;) {
@@ -207,15 +205,15 @@ test("`..` and symlinks cannot leave the shared folder", withDir(async (base) =>
   assert.equal(qid(esc).type, P9_QTSYMLINK);
   // Opening a symlink never follows it.
   await c.ok(P9.Twalk, (w) => w.u32(0).u32(4).u16(1).str("file-escape"));
-  const e1 = await c.err(P9.Tlopen, (w) => w.u32(4).u32(L_O_RDONLY));
+  const e1 = await c.err(P9.Tlopen, (w) => w.u32(4).u32(O_RDONLY));
   assert.ok(e1 === 40 || e1 === 6, `ELOOP (or ENXIO) expected, got ${e1}`);
   await c.ok(P9.Twalk, (w) => w.u32(0).u32(5).u16(1).str("rel-escape"));
-  assert.notEqual((await c.rpc(P9.Tlopen, (w) => w.u32(5).u32(L_O_RDONLY))).type, P9.Rlopen);
+  assert.notEqual((await c.rpc(P9.Tlopen, (w) => w.u32(5).u32(O_RDONLY))).type, P9.Rlopen);
   // Creating through a symlink into the outside is refused (walk cannot enter it) ...
-  assert.equal(await c.err(P9.Tlcreate, (w) => w.u32(4).str("x").u32(L_O_CREAT | L_O_RDWR).u32(0o644).u32(0)), ENOTDIR);
+  assert.equal(await c.err(P9.Tlcreate, (w) => w.u32(4).str("x").u32(O_CREAT | O_RDWR).u32(0o644).u32(0)), ENOTDIR);
   // ... and a name with a slash or `..` in a create/mkdir is refused outright.
   await c.err(P9.Tmkdir, (w) => w.u32(0).str("../evil").u32(0o755).u32(0));
-  await c.err(P9.Tlcreate, (w) => w.u32(0).str("..").u32(L_O_CREAT | L_O_RDWR).u32(0o644).u32(0));
+  await c.err(P9.Tlcreate, (w) => w.u32(0).str("..").u32(O_CREAT | O_RDWR).u32(0o644).u32(0));
   assert.equal(existsSync(join(base, "evil")), false);
   // Setattr on a symlink does not touch its target.
   await c.ok(P9.Tsetattr, (w) => w.u32(4).u32(0x1).u32(0o600).u32(0).u32(0).u64(0).u64(0).u64(0).u64(0).u64(0));
@@ -247,7 +245,7 @@ test("9P server snapshot: fids survive and open files reopen lazily", withDir(as
   writeFileSync(join(root, "f"), "persisted");
   const c = await mount(root);
   await c.ok(P9.Twalk, (w) => w.u32(0).u32(1).u16(1).str("f"));
-  await c.ok(P9.Tlopen, (w) => w.u32(1).u32(L_O_RDONLY));
+  await c.ok(P9.Tlopen, (w) => w.u32(1).u32(O_RDONLY));
   const snap = viaJson(c.dev.saveState());
   const fs2 = new NodeFs9p(root);
   const dev2 = new Virtio9p(fs2, "hostshare");
@@ -384,7 +382,7 @@ test("reads and writes of every size across msize and page boundaries, in Linux'
       const name = `r${size}`;
       writeFileSync(join(root, name), data);
       await c.small(P9.Twalk, (w) => w.u32(0).u32(1).u16(1).str(name));
-      await c.small(P9.Tlopen, (w) => w.u32(1).u32(L_O_RDONLY));
+      await c.small(P9.Tlopen, (w) => w.u32(1).u32(O_RDONLY));
       // Read it as cat does, with a 128 KiB user buffer, until a zero-length read.
       const parts: Uint8Array[] = [];
       for (let off = 0; ;) {
@@ -400,7 +398,7 @@ test("reads and writes of every size across msize and page boundaries, in Linux'
       // The other direction: the guest creates a file and writes `size` bytes.
       const out = randomBytes(size);
       await c.small(P9.Twalk, (w) => w.u32(0).u32(2).u16(0));
-      await c.small(P9.Tlcreate, (w) => w.u32(2).str(`w${size}`).u32(L_O_RDWR | L_O_CREAT).u32(0o644).u32(0));
+      await c.small(P9.Tlcreate, (w) => w.u32(2).str(`w${size}`).u32(O_RDWR | O_CREAT).u32(0o644).u32(0));
       for (let off = 0; off < size;) off += await c.writeOnce(2, off, out.subarray(off));
       await c.small(P9.Tclunk, (w) => w.u32(2));
       const host = readFileSync(join(root, `w${size}`));
@@ -409,7 +407,7 @@ test("reads and writes of every size across msize and page boundaries, in Linux'
     }
     // A directory listing larger than one small reply buffer.
     await c.small(P9.Twalk, (w) => w.u32(0).u32(3).u16(0));
-    await c.small(P9.Tlopen, (w) => w.u32(3).u32(L_O_RDONLY | L_O_DIRECTORY));
+    await c.small(P9.Tlopen, (w) => w.u32(3).u32(O_RDONLY | O_DIRECTORY));
     const rd = await c.small(P9.Treaddir, (w) => w.u32(3).u64(0).u32(m - 24));
     assert.ok(rd.u32() > 512, "readdir of 36 entries fills more than 512 bytes");
     await c.small(P9.Tclunk, (w) => w.u32(3));

@@ -5,6 +5,7 @@ import { OciError, shortDigest, type Digest } from "../../oci/digest.js";
 import { formatReference, parseReference } from "../../oci/reference.js";
 import { RISCV64_LINUX, parseJsonDocument, parseManifestDocument, selectPlatform, type ImageManifest } from "../../oci/manifest.js";
 import { RegistryClient, type RegistryOptions } from "./registry.js";
+import { findCredentials } from "./registry_auth.js";
 import { tagKey, type ImageStore } from "./image_store.js";
 import { assembleImage } from "./image_assemble.js";
 import { Progress } from "./progress.js";
@@ -13,11 +14,12 @@ export interface PullResult { name: string; manifest: Digest; config: Digest; up
 
 function sha256(b: Uint8Array): Digest { return `sha256:${createHash("sha256").update(b).digest("hex")}`; }
 
+/** `opts.credentials`: explicit ones (--creds); without them, the auth files' entry for the registry, if any (registry_auth.ts). */
 export async function pullImage(store: ImageStore, refText: string, opts: RegistryOptions & { progress?: Progress } = {}): Promise<PullResult> {
   const ref = parseReference(refText);
   const name = formatReference(ref);
   const progress = opts.progress ?? new Progress();
-  const client = new RegistryClient(ref, opts);
+  const client = new RegistryClient(ref, { ...opts, credentials: findCredentials(ref.registry, opts.credentials ?? null) });
   progress.phase(`${name}: resolving`);
   const want = ref.digest ?? (ref.tag as string);
   let { bytes, contentType } = await client.manifest(want);
@@ -39,12 +41,12 @@ export async function pullImage(store: ImageStore, refText: string, opts: Regist
   try {
     txn.putBytes(bytes, "manifest", { digest });
     if (!txn.hasBlob(m.config.digest)) {
-      await txn.putStream(await client.blob(m.config.digest), "image config", m.config);
+      await client.blob(m.config.digest, (res) => txn.putStream(res, "image config", m.config));
     }
     for (const [i, l] of m.layers.entries()) {
       if (txn.hasBlob(l.digest)) continue;
       progress.phase(`${shortDigest(l.digest)}: downloading layer ${i + 1}/${m.layers.length}`, l.size);
-      await txn.putStream(await client.blob(l.digest), "layer", l, (n) => progress.add(n));
+      await client.blob(l.digest, (res) => txn.putStream(res, "layer", l, (n) => progress.add(n)));
     }
     const record = { ...await assembleImage(txn, digest, m, `pull ${name}`, name, progress), repositories: [`${ref.registry}/${ref.repository}`] };
     await txn.commit([{ record, tags: ref.tag !== null ? [tagKey(ref)] : [] }]);

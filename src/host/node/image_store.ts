@@ -18,7 +18,6 @@ import { parseLayerIndex, type LayerIndex } from "../../oci/layer_index.js";
 import { parseImageConfig, parseJsonDocument, parseManifestDocument, type ImageConfig, type ImageManifest } from "../../oci/manifest.js";
 import { familiarName, parseReference, type ImageReference } from "../../oci/reference.js";
 import { defaultHome, pidAlive, VmStore, writeFileAtomic } from "./vm_store.js";
-import { unpackLayer } from "./layer_unpack.js";
 import { ContainerStore } from "./container_store.js";
 
 export const IMAGES_FILE_VERSION = 1;
@@ -300,6 +299,8 @@ export class StoreTxn {
     }
     const work = mkdtempSync(join(this.dir, "unpack-"));
     try {
+      // Loaded here, not at start: a `container run` needs no tar, gzip or zstd.
+      const { unpackLayer } = await import("./layer_unpack.js");
       const r = await unpackLayer(this.blobFile(blob), join(work, "root"), onBytes);
       if (wantDiffId !== null && r.diffId !== wantDiffId) {
         throw new OciError(`layer ${blob}: its content hashes to ${r.diffId}, but the image config says ${wantDiffId} (corrupt layer)`);

@@ -4,13 +4,14 @@ import * as fs from "node:fs";
 import * as tty from "node:tty";
 import * as os from "node:os";
 import { randomFillSync } from "node:crypto";
-import { ERRNO_BY_NAME, EIO, ENOENT, ENOSYS } from "../../user/errno.js";
+import { DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, EISDIR, ENOENT, ENOSYS, errnoOfCode } from "../../abi/linux.js";
 import type { HostClock, HostDirent, HostFs, HostStat, HostTerminal, UserHost } from "../../user/host.js";
 import { NodeNet } from "./user_net.js";
+import { NodeExec } from "./user_exec.js";
+import { nodeOpenFlags } from "./linux_flags.js";
 
 function errno(e: unknown): number {
-  const code = (e as NodeJS.ErrnoException).code;
-  return -(code !== undefined ? ERRNO_BY_NAME[code] ?? EIO : EIO);
+  return -errnoOfCode((e as NodeJS.ErrnoException).code);
 }
 
 function conv(s: fs.BigIntStats): HostStat {
@@ -26,16 +27,6 @@ function conv(s: fs.BigIntStats): HostStat {
 }
 
 const C = fs.constants;
-function hostFlags(f: number): number {
-  let h = (f & 3) === 1 ? C.O_WRONLY : (f & 3) === 2 ? C.O_RDWR : C.O_RDONLY;
-  if (f & 0o100) h |= C.O_CREAT;
-  if (f & 0o200) h |= C.O_EXCL;
-  if (f & 0o1000) h |= C.O_TRUNC;
-  if (f & 0o2000) h |= C.O_APPEND;
-  if (f & 0o400000) h |= C.O_NOFOLLOW;
-  if (f & 0o200000) h |= C.O_DIRECTORY;
-  return h;
-}
 
 function wrap<T>(f: () => T): T | number {
   try { return f(); } catch (e) { return errno(e); }
@@ -48,7 +39,7 @@ export class NodeFs implements HostFs {
   lstat(p: string): HostStat | number { return wrap(() => conv(fs.lstatSync(p, { bigint: true }))); }
   stat(p: string): HostStat | number { return wrap(() => conv(fs.statSync(p, { bigint: true }))); }
   readlink(p: string): string | number { return wrap(() => fs.readlinkSync(p)); }
-  open(p: string, flags: number, mode: number): number { return wrap(() => fs.openSync(p, hostFlags(flags), mode)); }
+  open(p: string, flags: number, mode: number): number { return wrap(() => fs.openSync(p, nodeOpenFlags(flags), mode)); }
   close(h: number): void { try { fs.closeSync(h); } catch { /* already closed */ } }
   read(h: number, buf: Uint8Array, pos: number | null): number { return wrap(() => fs.readSync(h, buf, 0, buf.length, pos)); }
   write(h: number, buf: Uint8Array, pos: number | null): number { return wrap(() => fs.writeSync(h, buf, 0, buf.length, pos)); }
@@ -57,7 +48,8 @@ export class NodeFs implements HostFs {
   fsync(h: number): number { return wrap0(() => fs.fsyncSync(h)); }
   readdir(p: string): HostDirent[] | number {
     return wrap(() => fs.readdirSync(p, { withFileTypes: true }).map((d) => {
-      const type = d.isDirectory() ? 4 : d.isFile() ? 8 : d.isSymbolicLink() ? 10 : d.isFIFO() ? 1 : d.isSocket() ? 12 : d.isCharacterDevice() ? 2 : d.isBlockDevice() ? 6 : 0;
+      const type = d.isDirectory() ? DT_DIR : d.isFile() ? DT_REG : d.isSymbolicLink() ? DT_LNK : d.isFIFO() ? DT_FIFO
+        : d.isSocket() ? DT_SOCK : d.isCharacterDevice() ? DT_CHR : d.isBlockDevice() ? DT_BLK : DT_UNKNOWN;
       let ino = 0;
       try { ino = Number(fs.lstatSync(p + "/" + d.name, { bigint: true }).ino & 0xfffffffffffffn); } catch { /* vanished */ }
       return { name: d.name, ino, type };
@@ -73,7 +65,7 @@ export class NodeFs implements HostFs {
   mkdir(p: string, mode: number): number { return wrap0(() => fs.mkdirSync(p, { mode })); }
   rmdir(p: string): number { return wrap0(() => fs.rmdirSync(p)); }
   unlink(p: string): number {
-    try { if (fs.lstatSync(p).isDirectory()) return -21; } catch (e) { return errno(e); }
+    try { if (fs.lstatSync(p).isDirectory()) return -EISDIR; } catch (e) { return errno(e); }
     return wrap0(() => fs.unlinkSync(p));
   }
   rename(a: string, b: string): number { return wrap0(() => fs.renameSync(a, b)); }
@@ -250,5 +242,6 @@ export function nodeUserHost(): UserHost {
   return {
     fs: new NodeFs(), term: new NodeTerminal(), clock: new NodeClock(), net: new NodeNet(),
     random: (b) => { randomFillSync(b); }, hostname: os.hostname(), cpus: os.availableParallelism(),
+    exec: new NodeExec(),
   };
 }

@@ -3,14 +3,13 @@
 // can let queued output drain and then release the event loop when the guest exits.
 import * as net from "node:net";
 import * as dgram from "node:dgram";
-import { EIO, ERRNO_BY_NAME } from "../../user/errno.js";
+import { errnoOfCode } from "../../abi/linux.js";
 import type {
   HostDgram, HostDgramEvents, HostListener, HostListenerEvents, HostNet, HostStream, HostStreamEvents, ListenOptions, SockAddr,
 } from "../../user/host.js";
 
 function errnoOf(e: unknown): number {
-  const code = (e as NodeJS.ErrnoException).code;
-  return (code !== undefined ? ERRNO_BY_NAME[code] : undefined) ?? EIO;
+  return errnoOfCode((e as NodeJS.ErrnoException).code);
 }
 
 function addrOf(family: string | undefined, address: string | undefined, port: number | undefined): SockAddr {

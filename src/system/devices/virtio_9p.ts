@@ -5,23 +5,16 @@
 //
 // Message layout: size[4] type[1] tag[2] body, little-endian; strings are len[2] + UTF-8;
 // qid = type[1] version[4] path[8]. Errors are Rlerror with a Linux errno.
+import {
+  AT_REMOVEDIR, EBADF, EBUSY, EINVAL, EIO, EISDIR, ENAMETOOLONG, ENOTDIR, EOPNOTSUPP, EPERM, ERANGE, O_ACCMODE,
+  O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_TRUNC, S_IALLUGO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, direntType,
+  errnoOfCode,
+} from "../../abi/linux.js";
 import type { AccessWidth } from "../../memory/device.js";
 import {
   DescChain, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VirtioDevice, VirtioTransport, featureBit,
   readConfigBytes,
 } from "./virtio_mmio.js";
-
-// ---- Linux errno values (asm-generic/errno-base.h, errno.h) ----
-export const EPERM = 1, ENOENT = 2, EIO = 5, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EBUSY = 16, EEXIST = 17,
-  EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, EFBIG = 27, ENOSPC = 28, ESPIPE = 29,
-  EROFS = 30, EMLINK = 31, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61,
-  EPROTO = 71, EOVERFLOW = 75, EOPNOTSUPP = 95, ENOTSUP = 95, ETIMEDOUT = 110;
-
-const ERRNO_BY_CODE: Record<string, number> = {
-  EPERM, ENOENT, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, EMFILE,
-  EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, ERANGE, ENAMETOOLONG, ENOSYS, ENOTEMPTY, ELOOP, ENODATA, EPROTO, EOVERFLOW,
-  EOPNOTSUPP, ENOTSUP, ETIMEDOUT,
-};
 
 /** A backend error carrying a Linux errno. Backends may also throw errors with a string `code` ("ENOENT"). */
 export class Errno9p extends Error {
@@ -32,19 +25,10 @@ export function errnoOf(e: unknown): number {
   if (e instanceof Errno9p) return e.errno;
   if (typeof e === "object" && e !== null && "code" in e) {
     const code = (e as { code: unknown }).code;
-    if (typeof code === "string" && code in ERRNO_BY_CODE) return ERRNO_BY_CODE[code];
+    return errnoOfCode(code);
   }
   return EIO;
 }
-
-// ---- st_mode bits and Linux open flags (as the 9P2000.L client sends them) ----
-export const S_IFMT = 0o170000, S_IFSOCK = 0o140000, S_IFLNK = 0o120000, S_IFREG = 0o100000, S_IFBLK = 0o060000,
-  S_IFDIR = 0o040000, S_IFCHR = 0o020000, S_IFIFO = 0o010000;
-export const L_O_ACCMODE = 3, L_O_RDONLY = 0, L_O_WRONLY = 1, L_O_RDWR = 2, L_O_CREAT = 0o100, L_O_EXCL = 0o200,
-  L_O_NOCTTY = 0o400, L_O_TRUNC = 0o1000, L_O_APPEND = 0o2000, L_O_NONBLOCK = 0o4000, L_O_DSYNC = 0o10000,
-  L_O_DIRECT = 0o40000, L_O_LARGEFILE = 0o100000, L_O_DIRECTORY = 0o200000, L_O_NOFOLLOW = 0o400000,
-  L_O_NOATIME = 0o1000000, L_O_CLOEXEC = 0o2000000, L_O_SYNC = 0o4010000;
-export const AT_REMOVEDIR = 0x200;
 
 // ---- Backend interface ----
 type Awaitable<T> = T | Promise<T>;
@@ -183,12 +167,6 @@ function qidOf(st: Stat9p): Qid {
   return qidFromMode(st.mode, st.ino, version);
 }
 
-function dtype(mode: number): number {
-  switch (mode & S_IFMT) {
-    case S_IFIFO: return 1; case S_IFCHR: return 2; case S_IFDIR: return 4; case S_IFBLK: return 6;
-    case S_IFREG: return 8; case S_IFLNK: return 10; case S_IFSOCK: return 12; default: return 0;
-  }
-}
 
 interface Fid {
   path: string;
@@ -275,7 +253,7 @@ export class P9Server {
   private async handleOf(f: Fid): Promise<number> {
     if (f.handle !== null) return f.handle;
     if (f.openFlags < 0 || f.qid.type === P9_QTDIR) throw new Errno9p(EBADF, "fid not open");
-    f.handle = await this.fs.open(f.path, f.openFlags & ~(L_O_CREAT | L_O_EXCL | L_O_TRUNC));
+    f.handle = await this.fs.open(f.path, f.openFlags & ~(O_CREAT | O_EXCL | O_TRUNC));
     return f.handle;
   }
 
@@ -367,11 +345,11 @@ export class P9Server {
         const st = await this.fs.stat(f.path);
         f.qid = qidOf(st);
         if ((st.mode & S_IFMT) === S_IFDIR) {
-          if ((flags & L_O_ACCMODE) !== L_O_RDONLY) throw new Errno9p(EISDIR);
+          if ((flags & O_ACCMODE) !== O_RDONLY) throw new Errno9p(EISDIR);
           f.openFlags = flags; f.dir = null;
         } else {
-          if (flags & L_O_DIRECTORY) throw new Errno9p(ENOTDIR);
-          f.handle = await this.fs.open(f.path, flags & ~(L_O_CREAT | L_O_EXCL));
+          if (flags & O_DIRECTORY) throw new Errno9p(ENOTDIR);
+          f.handle = await this.fs.open(f.path, flags & ~(O_CREAT | O_EXCL));
           f.openFlags = flags;
         }
         return ok(P9.Rlopen).qid(f.qid).u32(0).finish();
@@ -383,7 +361,7 @@ export class P9Server {
         if (f.qid.type !== P9_QTDIR) throw new Errno9p(ENOTDIR);
         if (f.openFlags >= 0) throw new Errno9p(EBADF, "already open");
         const path = joinPath(f.path, name);
-        const h = await this.fs.create(path, flags | L_O_CREAT, mode & 0o7777);
+        const h = await this.fs.create(path, flags | O_CREAT, mode & S_IALLUGO);
         f.path = path; f.handle = h; f.openFlags = flags; f.dir = null;
         f.qid = await this.statQid(path);
         return ok(P9.Rlcreate).qid(f.qid).u32(0).finish();
@@ -417,7 +395,7 @@ export class P9Server {
           const e = f.dir[i];
           const nameLen = new TextEncoder().encode(e.name).length;
           if (body.length + 13 + 8 + 1 + 2 + nameLen > limit) break;
-          body.qid(e.qid).u64(i + 1).u8(dtype(e.mode)).str(e.name);
+          body.qid(e.qid).u64(i + 1).u8(direntType(e.mode)).str(e.name);
         }
         const bytes = body.toBytes();
         return ok(P9.Rreaddir).u32(bytes.length).bytes(bytes).finish();
@@ -437,7 +415,7 @@ export class P9Server {
         const valid = r.u32(); const mode = r.u32(); const uid = r.u32(); const gid = r.u32(); const size = r.u64();
         const aSec = r.u64(), aNsec = r.u64(), mSec = r.u64(), mNsec = r.u64();
         const attrs: SetAttr9p = {};
-        if (valid & P9_SETATTR_MODE) attrs.mode = mode & 0o7777;
+        if (valid & P9_SETATTR_MODE) attrs.mode = mode & S_IALLUGO;
         if (valid & P9_SETATTR_UID) attrs.uid = uid;
         if (valid & P9_SETATTR_GID) attrs.gid = gid;
         if (valid & P9_SETATTR_SIZE) attrs.size = size;
@@ -457,7 +435,7 @@ export class P9Server {
         const name = r.str(); const mode = r.u32(); r.u32();
         checkName(name);
         const path = joinPath(d.path, name);
-        await this.fs.mkdir(path, mode & 0o7777);
+        await this.fs.mkdir(path, mode & S_IALLUGO);
         return ok(P9.Rmkdir).qid(await this.statQid(path)).finish();
       }
       case P9.Tunlinkat: {
