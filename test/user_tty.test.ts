@@ -148,12 +148,21 @@ async function typed(vm: Vm, prog: string[], prompt: (i: number) => RegExp, keys
   } finally { s.kill(); }
 }
 
-test("tty: line discipline (editing, echo, VEOF, VMIN, ICRNL, signal keys, FIONREAD) matches Linux's", { skip, timeout: 60_000 }, async () => {
+/**
+ * The reference transcript under qemu-riscv64, retried once: under a loaded host its side has
+ * timed out now and then (qemu-riscv64 can lose a key that arrives while it is busy), and a lost
+ * reference says nothing about rvisor.
+ */
+async function reference(prog: string[], prompt: (i: number) => RegExp, keys: string[]): Promise<{ out: string; code: number }> {
+  try { return await typed("qemu", prog, prompt, keys); } catch { return await typed("qemu", prog, prompt, keys); }
+}
+
+test("tty: line discipline (editing, echo, VEOF, VMIN, ICRNL, signal keys, FIONREAD) matches Linux's", { skip, timeout: 120_000 }, async () => {
   const bin = buildProgram("ttyio", "static");
   const keys = ["ab\x7fc\r", "xy\x04", "\x04", "foo bar\x17baz\r", "junk\x15ok\r", "secret\r", "q", "a\r\n", "par\0\x03", "\x1c",
     "\x1a", "line\r", "\x03\x1a\r", "abc\r"];
   const prompt = (i: number): RegExp => new RegExp(`READ ${i + 1}\\r\\n`);
-  const q = await typed("qemu", [bin], prompt, keys);
+  const q = await reference([bin], prompt, keys);
   const r = await typed("rvisor", [bin], prompt, keys);
   assert.match(q.out, /done\r\n$/);
   assert.match(q.out, /par\^CCtrl-C: -1/);
@@ -161,9 +170,9 @@ test("tty: line discipline (editing, echo, VEOF, VMIN, ICRNL, signal keys, FIONR
   assert.equal(r.code, q.code);
 });
 
-test("tty: job control (SIGTTIN/SIGTTOU, stops and continues in wait, tcsetpgrp, orphaned groups, setsid, TIOCSCTTY/TIOCNOTTY, winsize)", { skip, timeout: 60_000 }, async () => {
+test("tty: job control (SIGTTIN/SIGTTOU, stops and continues in wait, tcsetpgrp, orphaned groups, setsid, TIOCSCTTY/TIOCNOTTY, winsize)", { skip, timeout: 120_000 }, async () => {
   const bin = buildProgram("jobctl", "static");
-  const q = await typed("qemu", [bin], () => /TYPE\r\n/, ["x\r"]);
+  const q = await reference([bin], () => /TYPE\r\n/, ["x\r"]);
   const r = await typed("rvisor", [bin], () => /TYPE\r\n/, ["x\r"]);
   assert.match(q.out, /bg reader: stopped 21[^]*child: exited 3[^]*orphaned group read: -1 Input\/output error[^]*done\r\n$/);
   assert.equal(r.out, q.out);
