@@ -52,6 +52,11 @@ function same(code: readonly number[], setup: (h: Hart) => void, budget: number,
   assert.equal(b.pc, a.pc, `${what}: pc`);
   assert.equal(b.retired, a.retired, `${what}: instret`);
   for (const n of [CSR.mepc, CSR.mcause, CSR.mtval, CSR.minstret]) assert.equal(csr(b, n), csr(a, n), `${what}: csr ${n.toString(16)}`);
+  for (let r = 0; r < 32; r++) {
+    assert.deepEqual([b.fi[2 * r], b.fi[2 * r + 1]], [a.fi[2 * r], a.fi[2 * r + 1]], `${what}: f${r}`);
+  }
+  assert.equal(b.fflags, a.fflags, `${what}: fflags`);
+  assert.equal(b.fs, a.fs, `${what}: mstatus.FS`);
   assert.deepEqual(b.ram.read(DATA, 0x4000), a.ram.read(DATA, 0x4000), `${what}: memory`);
   return { interp: a, jit: b };
 }
@@ -59,7 +64,8 @@ function same(code: readonly number[], setup: (h: Hart) => void, budget: number,
 /** The translated instructions of the default ISA that neither branch nor jump. */
 const STRAIGHT: InsnDef[] = Object.values(INSN_TABLES).flatMap((defs) => defs ?? [])
   .filter((d, i, all) => Object.prototype.hasOwnProperty.call(EMITTERS, d.name) && d.setsPc !== true && all.indexOf(d) === i);
-const MEMORY_OPS = new Set(["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd"]);
+const MEMORY_OPS = new Set(["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd", "flw", "fld", "fsw", "fsd"]);
+const isMemoryOp = (name: string): boolean => MEMORY_OPS.has(name) || /^(amo|lr_|sc_)/.test(name);
 
 /**
  * A random instance of `def`: its fixed bits, random others; rd never x1-x3 (the base
@@ -69,7 +75,7 @@ function instance(def: InsnDef, next: () => number): number {
   let w = (def.match | (next() & ~def.mask)) >>> 0;
   const rd = 4 + (next() % 28);
   if ((def.mask & (31 << 7)) === 0) w = (w & ~(31 << 7)) | (rd << 7);
-  if (MEMORY_OPS.has(def.name)) w = (w & ~(31 << 15)) | ((1 + (next() % 3)) << 15);
+  if (isMemoryOp(def.name)) w = (w & ~(31 << 15)) | ((1 + (next() % 3)) << 15);
   return w >>> 0;
 }
 
@@ -88,6 +94,32 @@ function randomRegisters(h: Hart, seed: number): void {
   h.setX(2, DATA + 0x2000 - 4 + (next() % 8));
   h.setX(3, DATA + 0x3000);
   for (let k = 0; k < 0x4000; k += 4) h.ram.write32(DATA + k, next());
+  randomFp(h, next);
+}
+
+/** Doubles that reach every path of the FP emitters: NaNs, infinities, zeros, subnormals, extremes, ties. */
+const FP_SPECIALS: readonly [number, number][] = [
+  [0, 0], [0, -0x80000000], [0, 0x7ff00000], [0, -0x100000], [0, 0x7ff80000], [1, 0x7ff00000], [0, 0x3ff00000],
+  [1, 0], [-1, 0x000fffff], [-1, 0x7fefffff], [0, 0x00100000], [0, 0x3fe00000], [0, 0x43300000], [1, 0x43300000],
+  [0, 0x41e00000], [0, 0x41f00000], [0, 0x43e00000], [0, 0x43f00000], [0, -0x3e200000], [0, 0x3ca00000], [0x40000000, 0x7fe00000],
+];
+
+/** Random f registers (some NaN-boxed singles), FS mostly on, frm mostly RNE. */
+function randomFp(h: Hart, next: () => number): void {
+  for (let r = 0; r < 32; r++) {
+    const k = next() % 6;
+    let lo: number, hi: number;
+    if (k === 0) [lo, hi] = FP_SPECIALS[next() % FP_SPECIALS.length] as [number, number];
+    else if (k === 1) { lo = next() | 0; hi = -1; } // a boxed single
+    else if (k === 2) { const v = ((next() % 2001) - 1000) / 8; h.f[r] = v; lo = h.fi[2 * r]; hi = h.fi[2 * r + 1]; } // exact products and sums
+    else { lo = next() | 0; hi = (next() & 0x800fffff) | ((0x3c0 + (next() % 0x80)) << 20); } // moderate exponents
+    h.fi[2 * r] = lo; h.fi[2 * r + 1] = hi;
+  }
+  const fs = next() % 8;
+  h.fs = fs === 0 ? 0 : fs === 1 ? 1 : fs === 2 ? 2 : 3;
+  const frm = next() % 8;
+  h.frm = frm < 5 ? 0 : frm === 5 ? 1 : frm === 6 ? 3 : 7;
+  h.fflags = next() % 4 === 0 ? 1 : 0;
 }
 
 test("every translated instruction computes what the interpreter computes (random operands)", () => {
@@ -104,7 +136,7 @@ test("every translated instruction computes what the interpreter computes (rando
       assert.equal(blocks?.[0]?.jitState, JIT_DONE, `${def.name}: translated`);
     }
   }
-  assert.ok(STRAIGHT.length >= 90, `translated instructions: ${STRAIGHT.length}`);
+  assert.ok(STRAIGHT.length >= 200, `translated instructions: ${STRAIGHT.length}`);
   assert.ok(trials > 3000);
 });
 
