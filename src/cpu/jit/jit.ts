@@ -19,7 +19,8 @@ import type { Ram } from "../../memory/ram.js";
 import type { Block } from "../code_cache.js";
 import { JCACHE_SIZE, ST_COUNT, ST_EPOCH, ST_JCACHE, ST_PC, ST_SCRATCH, ST_STOP, TRAP, type Hart } from "../hart.js";
 import type { JitOptions } from "./config.js";
-import { BLOCK_PARAMS, FN_INTERP, FN_LOAD, FN_STORE, translate, translatablePrefix } from "./translate.js";
+import { BLOCK_PARAMS, FN_INTERP, FN_LOAD, FN_STORE, translateRegion, translatablePrefix } from "./translate.js";
+import { buildRegion } from "./region.js";
 import type { Insn } from "../insn.js";
 import { Code, Module, Op, ValType } from "./wasm.js";
 
@@ -36,6 +37,8 @@ export interface JitStats {
   slowCalls: number;
   /** Instructions translated code ran through the interpreter helper (FP off the fast path, atomics...). */
   interpCalls: number;
+  /** Blocks in the translated regions (each translated block is a region's entry). */
+  regionBlocks: number;
 }
 
 interface LiveModule { blocks: Block[] }
@@ -49,7 +52,9 @@ const JCACHE_ENTRY_BYTES = 16;
 export class Jit {
   /** The hart whose translated code runs now (the helpers act on it). */
   hart: Hart | null = null;
-  readonly stats: JitStats = { modules: 0, blocks: 0, insns: 0, compileMs: 0, evictedModules: 0, entries: 0, slowCalls: 0, interpCalls: 0 };
+  readonly stats: JitStats = { modules: 0, blocks: 0, insns: 0, compileMs: 0, evictedModules: 0, entries: 0, slowCalls: 0, interpCalls: 0, regionBlocks: 0 };
+  /** The cached block at a RAM offset (set by the code cache): regions gather blocks of one page. */
+  blockAt: (ramOff: number) => Block | undefined = () => undefined;
   /** Called when table slots are freed: every hart's epoch must move on (stale cache entries). */
   onFree: () => void = () => {};
   private pending: Block[] = [];
@@ -140,10 +145,12 @@ export class Jit {
     const lens: number[] = [];
     const interps: Insn[] = [];
     blocks.forEach((b, k) => {
-      const n = translatablePrefix(b.insns);
-      const f = translate(b.insns, n, b.bytes, interps);
+      const region = buildRegion(b, this.blockAt, this.opts.regionBlocks);
+      const f = translateRegion(region, interps);
       m.exportFunction(`f${k}`, m.addFunction(ty, f.locals, f.body));
-      lens.push(n);
+      lens.push(region[0].count);
+      this.stats.regionBlocks += region.length;
+      for (const r of region) this.stats.insns += r.count;
     });
     const inst = this.instantiate(m.encode(), interps);
     blocks.forEach((b, k) => {
@@ -152,7 +159,6 @@ export class Jit {
       b.jitIndex = index;
       b.jitLen = lens[k];
       b.jitState = JIT_DONE;
-      this.stats.insns += lens[k];
     });
     this.stats.modules++;
     this.stats.blocks += blocks.length;
@@ -275,7 +281,7 @@ function importHelpers(m: Module, pages: number, shared: boolean): void {
  *   dispatch(st, pc: f64, index, budget) → -1 | trap offset
  *   ST_COUNT = 0
  *   loop: r = table[index](st, pc, budget - ST_COUNT)
- *         r >= 0: ST_PC = pc, return r          (trap: pc is the trapping block's start)
+ *         r >= 0: return r                     (trap: the function left its block's start in ST_PC)
  *         ST_COUNT >= budget or ST_STOP: return -1
  *         pc = ST_PC; look pc up in the cache (pc and epoch must match), else return -1
  */
@@ -293,7 +299,7 @@ function dispatcherModule(pages: number, shared: boolean, slots: number): Uint8A
   c.begin(Op.loop);
   c.localGet(ST).localGet(PC).localGet(BUDGET).localGet(ST).mem(Op.i32_load, 2, ST_COUNT).op(Op.i32_sub)
     .localGet(IDX).callIndirect(blockType).localTee(R);
-  c.i32Const(0).op(Op.i32_ge_s).begin(Op.if).localGet(ST).localGet(PC).mem(Op.i64_store, 3, ST_PC).localGet(R).op(Op.return).end();
+  c.i32Const(0).op(Op.i32_ge_s).begin(Op.if).localGet(R).op(Op.return).end();
   c.localGet(ST).mem(Op.i32_load, 2, ST_COUNT).localGet(BUDGET).op(Op.i32_ge_s);
   c.localGet(ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_or);
   c.begin(Op.if).i32Const(-1).op(Op.return).end();

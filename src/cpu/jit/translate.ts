@@ -47,17 +47,22 @@ const PAGE_OFFSET_MASK = 0xfff;
 // The parameters, then the fixed locals.
 const L_ST = 0, L_PC = 1, L_MAX = 2;
 const L_VA = 3, L_T0 = 4, L_T1 = 5, L_T2 = 6, L_T3 = 7;
-const L_E = 8, L_RES = 9, L_RTLB = 10, L_WTLB = 11, L_W0 = 12, L_W1 = 13, L_ITER = 14, L_DONE = 15;
+const L_E = 8, L_RES = 9, L_RTLB = 10, L_WTLB = 11, L_W0 = 12, L_W1 = 13;
+/** The region block to run (br_table index), and the instructions retired so far. */
+const L_J = 14, L_CNT = 15;
 /** FP: the accrued exception flags (i32), a fast-path condition (i32), then f64 temporaries. */
 const L_FL = 16, L_OK = 17;
 const L_FA = 18, L_FB = 19, L_FC = 20, L_FP = 21, L_FE = 22, L_FS = 23, L_FT = 24, L_FU = 25, L_FV = 26;
 const L_FR = 27, L_FW = 28, L_FX = 29, L_AH = 30, L_AL = 31, L_BH = 32, L_BL = 33;
 const F64_LOCALS = 16;
+/** The pc ST_PC receives at the exit (i64). */
+const L_NEXT = 34;
 const FIXED_LOCALS: readonly ValType[] = [
   ValType.I64, ValType.I64, ValType.I64, ValType.I64, ValType.I64,
   ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32,
   ValType.I32, ValType.I32,
   ...new Array<ValType>(F64_LOCALS).fill(ValType.F64),
+  ValType.I64,
 ];
 /** The parameters: $st, $pc, $max. */
 const PARAMS = 3;
@@ -93,9 +98,10 @@ export class Translation {
   private readonly written = new Uint8Array(32);
   usesLoads = false;
   usesStores = false;
-  private setsNextPc = false;
-  /** Labels between the body and its exit block (1 inside the self-loop). */
+  /** Labels between the code of the block being emitted and the function body's block. */
   private depth = 0;
+  /** Byte offset of the block being emitted from the function's entry pc. */
+  private base = 0;
 
   /** Pushes x[r] (an i64). */
   get(r2: number): this {
@@ -123,10 +129,10 @@ export class Translation {
   /** Pushes the sign-extended int32 `v` as an i64. */
   imm(v: number): this { this.c.i64Const(v, v >> 31); return this; }
 
-  /** Pushes pc + `delta`, the address of something at a byte offset from the block start. */
+  /** Pushes pc + `delta`, the address of something at a byte offset from the start of the block being emitted. */
   pcPlus(delta: number): this {
     this.c.localGet(L_PC);
-    if (delta !== 0) this.num(delta).c.op(Op.i64_add);
+    if (delta + this.base !== 0) this.num(delta + this.base).c.op(Op.i64_add);
     return this;
   }
 
@@ -138,40 +144,54 @@ export class Translation {
     return l;
   }
 
-  /** Starts the body of a block that loops to its own start (before its first instruction). */
-  beginLoop(): void {
-    this.depth = 1;
-    this.c.begin(Op.loop);
-  }
-
   /**
-   * Ends a looping body of `n` instructions (after its final control transfer left the next pc
-   * in L_VA): back to the top while the next pc is the block start and fewer than
+   * Emits the blocks of a region (region.ts): one function whose entry is block 0. The code of
+   * block j follows a `br_table` on L_J inside a loop; after a whole block, while fewer than
    * $budget instructions retired (the interpreter's rule: another block while executed < budget)
    * and no slow-path helper asked for a return to the run loop (ST_STOP: an interrupt, a store
-   * into cached code). L_ITER counts the iterations completed before the last one.
+   * into cached code), a next pc that is the start of one of the block's successors in the
+   * region continues there without leaving wasm; any other next pc leaves the function (the
+   * dispatcher goes on from ST_PC).
    */
-  endLoop(n: number): void {
-    const c = this.c;
-    c.localGet(L_VA).localGet(L_PC).op(Op.i64_eq).begin(Op.if);
-    c.localGet(L_ITER).i32Const(1).op(Op.i32_add).localTee(L_ITER).i32Const(n).op(Op.i32_mul).localGet(L_MAX).op(Op.i32_lt_s)
-      .localGet(L_ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_eqz).op(Op.i32_and).brIf(1);
-    // The budget is used up: this iteration is the last one, not a completed earlier one.
-    c.localGet(L_ITER).i32Const(1).op(Op.i32_sub).localSet(L_ITER);
-    c.end();
+  emitRegion(blocks: readonly RegionBlock[]): void {
+    const c = this.c, n = blocks.length;
+    c.begin(Op.loop);
+    for (let j = 0; j < n; j++) c.begin(Op.block);
+    if (n > 1) c.localGet(L_J).brTable(blocks.map((_, j) => j), n - 1);
+    blocks.forEach((b, j) => {
+      c.end(); // block j's label: its code follows
+      this.depth = n - j; // the enclosing blocks of later code, the loop, then the body
+      this.base = b.delta;
+      this.fsChecked = false;
+      this.fsDirty = false;
+      for (let k = 0; k < b.count; k++) (EMITTERS[b.insns[k].name] as Emitter)(this, b.insns[k], k);
+      c.localGet(L_CNT).i32Const(b.count).op(Op.i32_add).localSet(L_CNT);
+      if (b.count < b.insns.length) { c.br(n - j); return; } // a translated prefix: the run loop interprets the rest
+      if (!b.insns[b.count - 1].setsPc) this.pcPlus(b.bytes).setNextPc();
+      if (b.succ.length > 0) {
+        c.localGet(L_CNT).localGet(L_MAX).op(Op.i32_lt_s).localGet(L_ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_eqz).op(Op.i32_and);
+        c.begin(Op.if);
+        for (const t of b.succ) {
+          this.base = 0;
+          c.localGet(L_NEXT); this.pcPlus(blocks[t].delta); c.op(Op.i64_eq);
+          c.begin(Op.if).i32Const(t).localSet(L_J).br(n - 1 - j + 2).end();
+        }
+        c.end();
+      }
+      c.br(n - j);
+    });
     c.end(); // loop
   }
 
   /**
-   * The finished function of `count` translated instructions: its locals and its body (prologue,
-   * the body emitted so far, epilogue).
+   * The finished function: its locals and its body (prologue, the code emitted so far, epilogue).
    */
-  finish(count: number): { locals: ValType[]; body: Code } {
+  finish(): { locals: ValType[]; body: Code } {
     const p = new Code();
     if (this.usesLoads) p.localGet(L_ST).mem(Op.i32_load, 2, ST_RTLB).localSet(L_RTLB);
     if (this.usesStores) p.localGet(L_ST).mem(Op.i32_load, 2, ST_WTLB).localSet(L_WTLB);
     for (const r of this.regs) p.localGet(L_ST).mem(Op.i64_load, 3, ST_X + 8 * r).localSet(this.regLocal[r]);
-    p.i32Const(-1).localSet(L_RES).i32Const(count).localSet(L_DONE);
+    p.i32Const(-1).localSet(L_RES);
     p.begin(Op.block, BLOCK_VOID).bytes(this.c.finish()).end();
     for (const r of this.regs) if (this.written[r] !== 0) p.localGet(L_ST).localGet(this.regLocal[r]).mem(Op.i64_store, 3, ST_X + 8 * r);
     if (this.usesFlags) {
@@ -181,22 +201,18 @@ export class Translation {
       p.localGet(L_ST).i32Const(FS_DIRTY).mem(Op.i32_store, 2, ST_FS);
       p.end();
     }
-    // After a trap the dispatcher overwrites ST_PC.
-    if (this.setsNextPc) p.localGet(L_ST).localGet(L_VA).mem(Op.i64_store, 3, ST_PC);
-    // ST_COUNT += L_DONE + L_ITER * count
-    p.localGet(L_ST).localGet(L_ST).mem(Op.i32_load, 2, ST_COUNT).localGet(L_DONE).op(Op.i32_add);
-    if (this.depth !== 0) p.localGet(L_ITER).i32Const(count).op(Op.i32_mul).op(Op.i32_add);
-    p.mem(Op.i32_store, 2, ST_COUNT);
+    // The next pc, or after a trap the trapping block's start; ST_COUNT += the instructions retired.
+    p.localGet(L_ST).localGet(L_NEXT).mem(Op.i64_store, 3, ST_PC);
+    p.localGet(L_ST).localGet(L_ST).mem(Op.i32_load, 2, ST_COUNT).localGet(L_CNT).op(Op.i32_add).mem(Op.i32_store, 2, ST_COUNT);
     p.localGet(L_RES);
     const locals = [...FIXED_LOCALS];
     for (let k = 0; k < this.regs.length; k++) locals.push(ValType.I64);
     return { locals, body: p };
   }
 
-  /** Takes the i64 on the stack as the block's next pc (L_VA, stored to ST_PC at the exit). */
+  /** Takes the i64 on the stack as the block's next pc (L_NEXT, stored to ST_PC at the exit). */
   setNextPc(): void {
-    this.c.localSet(L_VA);
-    this.setsNextPc = true;
+    this.c.localSet(L_NEXT);
   }
 
   // ---- memory accesses ----
@@ -225,7 +241,10 @@ export class Translation {
 
   /** After a helper call (its status on the stack): on a trap, leave the function reporting instruction `d`, the k-th. */
   private trapExit(d: Insn, k: number, depth: number): void {
-    this.c.begin(Op.if).i32Const(d.off).localSet(L_RES).i32Const(k).localSet(L_DONE).br(depth + this.depth + this.nest).end();
+    const c = this.c;
+    c.begin(Op.if).i32Const(d.off).localSet(L_RES).localGet(L_CNT).i32Const(k).op(Op.i32_add).localSet(L_CNT);
+    this.pcPlus(0).c.localSet(L_NEXT);
+    c.br(depth + this.depth + this.nest).end();
   }
 
   /** A load with funct3 `f3` (lb lh lw ld lbu lhu lwu) into x[rd]. */
@@ -302,9 +321,11 @@ export class Translation {
    */
   slowCall(d: Insn, k: number, depth = 1): void {
     const c = this.c;
+    // Every operand field, as an x register (in a region a register's local may be written by a
+    // block emitted later that ran before this one).
     for (const p of [d.rs1, d.rs2, d.rs3, d.rd]) {
       const r = p >>> 1;
-      if (r !== 0 && r < 32 && this.regLocal[r] >= 0) c.localGet(L_ST).localGet(this.regLocal[r]).mem(Op.i64_store, 3, ST_X + 8 * r);
+      if (r !== 0 && r < 32) c.localGet(L_ST).localGet(this.local(r)).mem(Op.i64_store, 3, ST_X + 8 * r);
     }
     this.interps.push(d);
     c.i32Const(this.interps.length - 1).call(FN_INTERP);
@@ -842,28 +863,47 @@ export function translatablePrefix(insns: readonly Insn[]): number {
   return n;
 }
 
-const BRANCHES = new Set(["beq", "bne", "blt", "bge", "bltu", "bgeu", "jal"]);
+/**
+ * One block of a region: its decoded instructions, the `count` translated (all of them unless the
+ * region is this block alone), its byte length, its byte offset from the region's entry, and the
+ * indices in the region of the successors a direct branch or the fall-through can reach.
+ */
+export interface RegionBlock {
+  insns: readonly Insn[];
+  count: number;
+  bytes: number;
+  delta: number;
+  succ: readonly number[];
+}
 
-/** Whether the translated block (all `count` of its instructions) can jump back to its own start. */
-export function loopsToStart(insns: readonly Insn[], count: number): boolean {
-  if (count !== insns.length || count === 0) return false;
-  const last = insns[count - 1];
-  return BRANCHES.has(last.name) && last.off + last.imm === 0;
+/** The function of a region (its entry block first); FN_INTERP indices refer to `interps`. */
+export function translateRegion(blocks: readonly RegionBlock[], interps: Insn[] = []): { locals: ValType[]; body: Code } {
+  const t = new Translation(interps);
+  t.emitRegion(blocks);
+  return t.finish();
 }
 
 /**
- * Translates the first `count` instructions of a block of `bytes` bytes into a function body.
- * A whole block that does not end with a control transfer continues at pc + bytes.
+ * Translates the first `count` instructions of a block of `bytes` bytes into a function body (a
+ * region of this block alone: a whole block that ends with a branch back to its start loops).
  */
 export function translate(insns: readonly Insn[], count: number, bytes: number, interps: Insn[] = []): { locals: ValType[]; body: Code } {
-  const t = new Translation(interps);
-  const loops = loopsToStart(insns, count);
-  if (loops) t.beginLoop();
-  for (let k = 0; k < count; k++) {
-    const d = insns[k];
-    (EMITTERS[d.name] as Emitter)(t, d, k);
-  }
-  if (loops) t.endLoop(count);
-  else if (count === insns.length && !insns[count - 1].setsPc) t.pcPlus(bytes).setNextPc();
-  return t.finish(count);
+  const whole = count === insns.length;
+  const self = whole && successorOffsets(insns, bytes).includes(0) ? [0] : [];
+  return translateRegion([{ insns, count, bytes, delta: 0, succ: self }], interps);
 }
+
+/**
+ * The byte offsets (from the block start) where a whole block can continue other than through
+ * an indirect jump: a conditional branch's target and fall-through, a jal's target, or the
+ * fall-through of a block without a final control transfer.
+ */
+export function successorOffsets(insns: readonly Insn[], bytes: number): number[] {
+  const last = insns[insns.length - 1];
+  if (!last.setsPc) return [bytes];
+  if (last.name === "jal") return [last.off + last.imm];
+  if (CONDITIONAL.has(last.name)) return [last.off + last.imm, bytes];
+  return [];
+}
+
+const CONDITIONAL = new Set(["beq", "bne", "blt", "bge", "bltu", "bgeu"]);

@@ -21,6 +21,8 @@ const DATA = BASE + 0x80000;
 const EBREAK = 0x00100073;
 const JIT_ON: JitOptions = { ...JIT_DEFAULTS, enabled: true, threshold: 1 };
 const JIT_OFF: JitOptions = { ...JIT_DEFAULTS, enabled: false };
+/** Translated on the third execution, alone: by then the blocks a loop reaches are decoded and join the region. */
+const JIT_REGION: JitOptions = { ...JIT_DEFAULTS, enabled: true, threshold: 3, batch: 1 };
 
 /** xorshift32: reproducible operands. */
 function rng(seed: number): () => number {
@@ -43,8 +45,8 @@ function csr(h: Hart, n: number): bigint {
 }
 
 /** Runs `code` interpreted and translated for `budget` instructions and compares the outcome. */
-function same(code: readonly number[], setup: (h: Hart) => void, budget: number, what: string): { interp: Hart; jit: Hart } {
-  const a = hart(JIT_OFF, code, setup), b = hart(JIT_ON, code, setup);
+function same(code: readonly number[], setup: (h: Hart) => void, budget: number, what: string, opts = JIT_ON): { interp: Hart; jit: Hart } {
+  const a = hart(JIT_OFF, code, setup), b = hart(opts, code, setup);
   assert.equal(a.code.jit, null);
   assert.ok(b.code.jit !== null, "WebAssembly is available in Node");
   a.run(budget); b.run(budget);
@@ -187,10 +189,59 @@ test("branches, jal and jalr, loops and chains of translated blocks agree with t
     jalr(0, 1, 0),                // 34: ret
     EBREAK,                       // 38
   ];
-  for (const budget of [1, 7, 100, 1000, 5000, 100_000]) {
-    const { jit } = same(code, (h) => { h.setX(3, DATA); }, budget, `budget ${budget}`);
-    if (budget === 100_000) assert.ok((jit.code.jit?.stats.entries ?? 0) > 0);
+  for (const opts of [JIT_ON, JIT_REGION]) {
+    for (const budget of [1, 7, 100, 1000, 5000, 100_000]) {
+      const { jit } = same(code, (h) => { h.setX(3, DATA); }, budget, `budget ${budget}, threshold ${opts.threshold}`, opts);
+      if (budget === 100_000) assert.ok((jit.code.jit?.stats.entries ?? 0) > 0);
+    }
   }
+});
+
+const fdivD = (rd: number, rs1: number, rs2: number): number => ((0x0d << 25) | (rs2 << 20) | (rs1 << 15) | (7 << 12) | (rd << 7) | 0x53) >>> 0;
+
+test("blocks of one page form a region: branches and fall-throughs between them stay in wasm", () => {
+  // P: an instruction run by the interpreter helper (fdiv.d, whose rd field names x12 too) and a
+  // conditional exit; Q: writes x12 and jumps back to P. The region emits P before Q, so P's
+  // helper call must see (and keep) the x12 that Q's local holds.
+  const code = [
+    fdivD(12, 1, 2),          // 0: P
+    addi(5, 5, -1),           // 4
+    B(0, 5, 0, 0x10),         // 8: beq x5, x0, exit (0x18)
+    addi(12, 12, 1),          // c: Q
+    addi(13, 13, 2),          // 10
+    J(0, -0x14),              // 14: j P
+    EBREAK,                   // 18
+  ];
+  const setup = (h: Hart): void => { h.setX(5, 500); h.fs = 1; h.f[1] = 1; h.f[2] = 3; };
+  for (const budget of [5, 100, 100_000]) {
+    const { jit } = same(code, setup, budget, `region, budget ${budget}`, JIT_REGION);
+    const s = jit.code.jit?.stats;
+    assert.ok(s !== undefined);
+    if (budget === 100_000) {
+      assert.ok(s.regionBlocks > s.blocks, "a region of more than one block");
+      assert.equal(jit.getX(12), 499);
+      assert.ok(s.entries < 20, `the loop ran inside its region (${s.entries} entries)`);
+    }
+  }
+});
+
+test("a fault in a later block of a region reports that block's pc, mtval and minstret", () => {
+  const code = [
+    addi(5, 5, 1),            // 0: P
+    addi(4, 4, 0x100),        // 4
+    B(0, 0, 0, 4),            // 8: beq x0, x0, Q (a block boundary)
+    addi(7, 7, 1),            // c: Q
+    ld(8, 4, 0),              // 10: faults once x4 is past RAM
+    add(9, 9, 8),             // 14
+    J(0, -0x18),              // 18: j P
+  ];
+  // 7 rounds of 7 instructions, then P and Q's first instruction retire: the ld is the 54th (the run stops after its trap).
+  const { jit } = same(code, (h) => { h.setX(4, BASE + MEM - 0x800); }, 54, "fault in a region", JIT_REGION);
+  assert.equal(jit.retired, 53);
+  assert.equal(csr(jit, CSR.mepc), BigInt(BASE + 0x10));
+  assert.equal(csr(jit, CSR.mtval), BigInt(BASE + MEM));
+  assert.equal(csr(jit, CSR.mcause), 5n);
+  assert.ok((jit.code.jit?.stats.regionBlocks ?? 0) > (jit.code.jit?.stats.blocks ?? 0));
 });
 
 test("a fault in the middle of a translated block reports the interpreter's mepc, mtval and minstret", () => {
@@ -221,12 +272,15 @@ test("a store into the running code takes effect after its block (self-modifying
     EBREAK,
   ];
   const setup = (h: Hart): void => { h.setX(9, patched); h.setX(10, BASE); h.setX(11, 50); h.setX(12, 200); };
-  const { jit } = same(code, setup, 2000, "self-modifying");
-  assert.equal(jit.getX(6), 50 + 150 * 100);
-  // A tight self-loop that patches its own first instruction leaves the loop at once.
-  const tight = [addi(6, 6, 1), sw(10, 9, 0), addi(12, 12, -1), B(1, 12, 0, -12), EBREAK];
-  const t = same(tight, setup, 2000, "self-modifying self-loop");
-  assert.equal(t.jit.getX(6), 1 + 199 * 100);
+  for (const [opts, how] of [[JIT_ON, "blocks"], [JIT_REGION, "regions"]] as const) {
+    // With regions the store sits in a block of the loop's region: it drops the region with its page.
+    const { jit } = same(code, setup, 2000, `self-modifying (${how})`, opts);
+    assert.equal(jit.getX(6), 50 + 150 * 100);
+    // A tight self-loop that patches its own first instruction leaves the loop at once.
+    const tight = [addi(6, 6, 1), sw(10, 9, 0), addi(12, 12, -1), B(1, 12, 0, -12), EBREAK];
+    const t = same(tight, setup, 2000, `self-modifying self-loop (${how})`, opts);
+    assert.equal(t.jit.getX(6), 1 + 199 * 100);
+  }
 });
 
 test("DMA into a code page drops its translation", () => {

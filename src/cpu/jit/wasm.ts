@@ -150,6 +150,12 @@ export class Code extends ByteWriter {
   callIndirect(typeIndex: number, table = 0): this { return this.byte(Op.call_indirect).u32(typeIndex).u32(table); }
   br(depth: number): this { return this.byte(Op.br).u32(depth); }
   brIf(depth: number): this { return this.byte(Op.br_if).u32(depth); }
+  /** br_table: the label depths by index, then the default (spec 5.4.1). */
+  brTable(depths: readonly number[], otherwise: number): this {
+    this.byte(Op.br_table).u32(depths.length);
+    for (const d of depths) this.u32(d);
+    return this.u32(otherwise);
+  }
   /** block/loop/if with a block type: BLOCK_VOID or one result ValType. */
   begin(o: typeof Op.block | typeof Op.loop | typeof Op.if, type: number = BLOCK_VOID): this { return this.byte(o).byte(type); }
   end(): this { return this.byte(Op.end); }
