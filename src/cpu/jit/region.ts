@@ -1,6 +1,7 @@
 // Regions (v86's unit of translation): a hot block and the cached blocks of its page that direct
-// branches and fall-throughs reach from it become one wasm function (translate.ts emitRegion), so
-// loops that span several blocks run without returning to the dispatcher.
+// branches, fall-throughs and returns from calls reach from it become one wasm function
+// (translate.ts emitRegion), so loops that span several blocks run without returning to the
+// dispatcher.
 //
 // Blocks are keyed by physical address and a region stays within one 4 KiB page, so a block's
 // byte distance from the entry is the same in every virtual mapping of the page, and a store or
@@ -15,29 +16,20 @@ const PAGE_BYTES = 4096;
 /** The region rooted at `entry` (first), with at most `max` blocks, breadth-first from it. */
 export function buildRegion(entry: Block, blockAt: (ramOff: number) => Block | undefined, max: number): RegionBlock[] {
   const count = translatablePrefix(entry.insns);
-  if (count < entry.insns.length || entry.ramOff < 0) return [{ insns: entry.insns, count, bytes: entry.bytes, delta: 0, succ: [] }];
+  if (count < entry.insns.length || entry.ramOff < 0) return [{ insns: entry.insns, count, bytes: entry.bytes, delta: 0 }];
   const page = entry.ramOff - (entry.ramOff % PAGE_BYTES);
   const members: Block[] = [entry];
-  const index = new Map<Block, number>([[entry, 0]]);
-  const succ: number[][] = [];
-  for (let i = 0; i < members.length; i++) {
+  const seen = new Set<Block>([entry]);
+  for (let i = 0; i < members.length && members.length < max; i++) {
     const b = members[i];
-    const out: number[] = [];
     for (const o of successorOffsets(b.insns, b.bytes)) {
       const off = b.ramOff + o;
       if (off < page || off >= page + PAGE_BYTES) continue;
       const t = blockAt(off);
-      if (t === undefined) continue;
-      let k = index.get(t);
-      if (k === undefined) {
-        if (members.length >= max || translatablePrefix(t.insns) < t.insns.length) continue;
-        k = members.length;
-        members.push(t);
-        index.set(t, k);
-      }
-      if (!out.includes(k)) out.push(k);
+      if (t === undefined || seen.has(t)) continue;
+      seen.add(t);
+      if (members.length < max && translatablePrefix(t.insns) === t.insns.length) members.push(t);
     }
-    succ.push(out);
   }
-  return members.map((b, i) => ({ insns: b.insns, count: b.insns.length, bytes: b.bytes, delta: b.ramOff - entry.ramOff, succ: succ[i] }));
+  return members.map((b) => ({ insns: b.insns, count: b.insns.length, bytes: b.bytes, delta: b.ramOff - entry.ramOff }));
 }

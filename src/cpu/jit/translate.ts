@@ -48,8 +48,8 @@ const PAGE_OFFSET_MASK = 0xfff;
 const L_ST = 0, L_PC = 1, L_MAX = 2;
 const L_VA = 3, L_T0 = 4, L_T1 = 5, L_T2 = 6, L_T3 = 7;
 const L_E = 8, L_RES = 9, L_RTLB = 10, L_WTLB = 11, L_W0 = 12, L_W1 = 13;
-/** The region block to run (br_table index), and the instructions retired so far. */
-const L_J = 14, L_CNT = 15;
+/** The instructions retired so far (local 14 is unused). */
+const L_CNT = 15;
 /** FP: the accrued exception flags (i32), a fast-path condition (i32), then f64 temporaries. */
 const L_FL = 16, L_OK = 17;
 const L_FA = 18, L_FB = 19, L_FC = 20, L_FP = 21, L_FE = 22, L_FS = 23, L_FT = 24, L_FU = 25, L_FV = 26;
@@ -145,40 +145,55 @@ export class Translation {
   }
 
   /**
-   * Emits the blocks of a region (region.ts): one function whose entry is block 0. The code of
-   * block j follows a `br_table` on L_J inside a loop; after a whole block, while fewer than
-   * $budget instructions retired (the interpreter's rule: another block while executed < budget)
-   * and no slow-path helper asked for a return to the run loop (ST_STOP: an interrupt, a store
-   * into cached code), a next pc that is the start of one of the block's successors in the
-   * region continues there without leaving wasm; any other next pc leaves the function (the
-   * dispatcher goes on from ST_PC).
+   * Emits the blocks of a region (region.ts): one function whose entry is block 0. A loop
+   * dispatches on the pc to run (L_NEXT; the entry pc at first): a `br_table` indexed by its
+   * halfword distance from the region's lowest block reaches the code of the block starting
+   * there, any other pc leaves the function (the dispatcher goes on from ST_PC). After a whole
+   * block, while fewer than $budget instructions retired (the interpreter's rule: another block
+   * while executed < budget) and no slow-path helper asked for a return to the run loop
+   * (ST_STOP: an interrupt, a store into cached code), the loop goes on with the next pc, so
+   * branches, fall-throughs and indirect jumps (returns) between the region's blocks stay in wasm.
    */
   emitRegion(blocks: readonly RegionBlock[]): void {
     const c = this.c, n = blocks.length;
+    let lo = 0, hi = 0;
+    for (const b of blocks) { lo = Math.min(lo, b.delta); hi = Math.max(hi, b.delta); }
+    const entries = (hi - lo) / 2 + 1;
+    // table[h]: the label (block index) of the block starting at lo + 2h, else the exit (n + 1).
+    const table = new Array<number>(entries).fill(n + 1);
+    blocks.forEach((b, j) => { table[(b.delta - lo) / 2] = j; });
+    c.localGet(L_PC).localSet(L_NEXT);
     c.begin(Op.loop);
     for (let j = 0; j < n; j++) c.begin(Op.block);
-    if (n > 1) c.localGet(L_J).brTable(blocks.map((_, j) => j), n - 1);
+    // d = next - (pc + lo); index = d < 2 * entries ? d >> 1 : entries (the default)
+    c.localGet(L_NEXT).localGet(L_PC).op(Op.i64_sub);
+    if (lo !== 0) this.num(-lo).c.op(Op.i64_add);
+    c.localTee(L_T0).op(Op.i32_wrap_i64).i32Const(1).op(Op.i32_shr_u).i32Const(entries);
+    c.localGet(L_T0);
+    this.num(2 * entries).c.op(Op.i64_lt_u).op(Op.select);
+    c.brTable(table, n + 1);
     blocks.forEach((b, j) => {
-      c.end(); // block j's label: its code follows
-      this.depth = n - j; // the enclosing blocks of later code, the loop, then the body
+      c.end(); // block j's label: its code follows, in a loop of its own (a branch back to its start)
+      c.begin(Op.loop);
+      // Labels from here: this loop, the blocks of later code (n - 1 - j), the dispatch loop, the body.
+      const exit = n - j + 1;
+      this.depth = exit;
       this.base = b.delta;
       this.fsChecked = false;
       this.fsDirty = false;
       for (let k = 0; k < b.count; k++) (EMITTERS[b.insns[k].name] as Emitter)(this, b.insns[k], k);
       c.localGet(L_CNT).i32Const(b.count).op(Op.i32_add).localSet(L_CNT);
-      if (b.count < b.insns.length) { c.br(n - j); return; } // a translated prefix: the run loop interprets the rest
+      if (b.count < b.insns.length) { c.br(exit).end(); return; } // a translated prefix: the run loop interprets the rest
       if (!b.insns[b.count - 1].setsPc) this.pcPlus(b.bytes).setNextPc();
-      if (b.succ.length > 0) {
-        c.localGet(L_CNT).localGet(L_MAX).op(Op.i32_lt_s).localGet(L_ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_eqz).op(Op.i32_and);
-        c.begin(Op.if);
-        for (const t of b.succ) {
-          this.base = 0;
-          c.localGet(L_NEXT); this.pcPlus(blocks[t].delta); c.op(Op.i64_eq);
-          c.begin(Op.if).i32Const(t).localSet(L_J).br(n - 1 - j + 2).end();
-        }
-        c.end();
+      c.localGet(L_CNT).localGet(L_MAX).op(Op.i32_lt_s).localGet(L_ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_eqz).op(Op.i32_and);
+      c.begin(Op.if);
+      if (successorOffsets(b.insns, b.bytes).includes(0)) {
+        c.localGet(L_NEXT); this.pcPlus(0); c.op(Op.i64_eq).brIf(1);
       }
-      c.br(n - j);
+      c.br(exit); // (inside the if: the dispatch loop)
+      c.end();
+      c.br(exit);
+      c.end();
     });
     c.end(); // loop
   }
@@ -865,15 +880,13 @@ export function translatablePrefix(insns: readonly Insn[]): number {
 
 /**
  * One block of a region: its decoded instructions, the `count` translated (all of them unless the
- * region is this block alone), its byte length, its byte offset from the region's entry, and the
- * indices in the region of the successors a direct branch or the fall-through can reach.
+ * region is this block alone), its byte length and its byte offset from the region's entry.
  */
 export interface RegionBlock {
   insns: readonly Insn[];
   count: number;
   bytes: number;
   delta: number;
-  succ: readonly number[];
 }
 
 /** The function of a region (its entry block first); FN_INTERP indices refer to `interps`. */
@@ -888,20 +901,18 @@ export function translateRegion(blocks: readonly RegionBlock[], interps: Insn[] 
  * region of this block alone: a whole block that ends with a branch back to its start loops).
  */
 export function translate(insns: readonly Insn[], count: number, bytes: number, interps: Insn[] = []): { locals: ValType[]; body: Code } {
-  const whole = count === insns.length;
-  const self = whole && successorOffsets(insns, bytes).includes(0) ? [0] : [];
-  return translateRegion([{ insns, count, bytes, delta: 0, succ: self }], interps);
+  return translateRegion([{ insns, count, bytes, delta: 0 }], interps);
 }
 
 /**
- * The byte offsets (from the block start) where a whole block can continue other than through
- * an indirect jump: a conditional branch's target and fall-through, a jal's target, or the
- * fall-through of a block without a final control transfer.
+ * The byte offsets (from the block start) where a whole block is likely to continue: a
+ * conditional branch's target and fall-through, a jal's target (and for a call, the return
+ * point after it), or the fall-through of a block without a final control transfer.
  */
 export function successorOffsets(insns: readonly Insn[], bytes: number): number[] {
   const last = insns[insns.length - 1];
   if (!last.setsPc) return [bytes];
-  if (last.name === "jal") return [last.off + last.imm];
+  if (last.name === "jal") return last.rd === 0 || last.rd === 64 ? [last.off + last.imm] : [last.off + last.imm, bytes];
   if (CONDITIONAL.has(last.name)) return [last.off + last.imm, bytes];
   return [];
 }
