@@ -232,36 +232,44 @@ export class Jit {
   private interp(d: Insn): number {
     const h = this.hart as Hart;
     this.stats.interpCalls++;
-    const st = h.st32, epoch = st[ST_EPOCH >>> 2];
+    const epoch = h.st32[ST_EPOCH >>> 2];
     try {
       d.fn(h, d, 0);
-      this.checkStop(h);
-      // An AMO or a store-conditional into cached code: as in `store`.
-      if (st[ST_EPOCH >>> 2] !== epoch) st[ST_STOP >>> 2] = 1;
-      return 0;
+      return this.settle(h, epoch); // (an AMO or SC into cached code, as in `store`)
     } catch (e) {
-      if (e !== TRAP) throw e;
-      return 1;
+      return trapStatus(e);
     }
+  }
+
+  /**
+   * After a helper's access: ask for a return to the run loop on an interrupt, or when the
+   * epoch moved (the access changed cached code or dropped a translation: a loop must not run
+   * its old instructions again, and the run loop re-decodes from here on). Returns 0.
+   */
+  private settle(h: Hart, epoch: number): number {
+    this.checkStop(h);
+    if (h.st32[ST_EPOCH >>> 2] !== epoch) h.st32[ST_STOP >>> 2] = 1;
+    return 0;
   }
 
   private store(lo: number, hi: number, size: number, vlo: number, vhi: number): number {
     const h = this.hart as Hart;
     this.stats.slowCalls++;
-    const st = h.st32, epoch = st[ST_EPOCH >>> 2];
+    const epoch = h.st32[ST_EPOCH >>> 2];
     try {
       if (size === 8) h.store64Slow(lo, hi, vlo, vhi);
       else h.storeSlow(lo, hi, size, vlo);
-      this.checkStop(h);
-      // The store changed cached code (or a translation was dropped): a self-loop must not run
-      // its old instructions again, and the run loop re-decodes from here on.
-      if (st[ST_EPOCH >>> 2] !== epoch) st[ST_STOP >>> 2] = 1;
-      return 0;
+      return this.settle(h, epoch);
     } catch (e) {
-      if (e !== TRAP) throw e;
-      return 1;
+      return trapStatus(e);
     }
   }
+}
+
+/** A helper's status for an exception it caught: 1 for a guest trap (recorded in the hart); anything else propagates. */
+function trapStatus(e: unknown): number {
+  if (e !== TRAP) throw e;
+  return 1;
 }
 
 /** The imports every module declares: the helpers (FN_LOAD, FN_STORE, FN_INTERP), the memory and the table. */

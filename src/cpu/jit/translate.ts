@@ -1,20 +1,22 @@
-// The translator: a decoded block (code_cache.ts) becomes one WebAssembly function
+// The translator: a region of decoded blocks (region.ts: a hot block and blocks of its page it
+// reaches) becomes one WebAssembly function
 //   (func (param $st i32) (param $pc i64) (param $budget i32) (result i32))
 // where $st is the byte offset of the running hart's state slot in the shared memory and $pc
-// the virtual address of the block's first instruction (a block is keyed by physical address,
-// so one translation serves every virtual mapping of it). Guest registers live in i64 locals:
-// loaded from the slot on entry, the ones the block writes stored back at its one exit. The
-// function adds the instructions it retired to ST_COUNT and returns -1, or, when instruction k
-// trapped, adds k and returns k's byte offset in the block: the slow-path helper recorded the
-// exception in the hart and nothing of that instruction took effect, so the run loop reports
-// exactly what the interpreter would (epc, tval, minstret). A translation of the whole block
-// also leaves the next pc at ST_PC (the dispatcher in jit.ts chains on it).
+// the virtual address of the entry block's first instruction (blocks are keyed by physical
+// address and a region stays in one page, so one translation serves every virtual mapping of
+// it). Guest x registers live in i64 locals: loaded from the slot on entry, the ones the region
+// writes stored back at its one exit; f registers, fflags, frm and FS are read and written in
+// the slot. The function adds the instructions it retired to ST_COUNT and returns -1 with the
+// next pc at ST_PC (the dispatcher in jit.ts chains on it), or, when instruction k of a block
+// trapped, adds k, leaves that block's pc at ST_PC and returns k's byte offset in the block: the
+// slow-path helper recorded the exception in the hart and nothing of that instruction took
+// effect, so the run loop reports exactly what the interpreter would (epc, tval, minstret).
 //
-// A block that ends with a branch or jump back to its own start loops inside the function while
-// fewer than $budget instructions retired (so interrupt latency stays bounded).
+// Control stays inside the function between the region's blocks while fewer than $budget
+// instructions retired (so interrupt latency stays bounded) and no helper asked to stop.
 //
-// Only a prefix of the block is translated: the first instruction without an emitter here ends
-// it, and the run loop interprets the rest of the block (FP, atomics, CSRs, xRET...).
+// A region of one block may translate only a prefix of it: the first instruction without an
+// emitter here (CSRs, xRET, ecall...) ends it, and the run loop interprets the rest.
 //
 // Memory safety. Generated code addresses the shared memory only (a wasm memory access outside
 // it traps in the engine), and within it only: the state slot (fixed ST_* offsets from $st, all
@@ -29,8 +31,7 @@
 import { BLOCK_VOID, Code, Op, ValType } from "./wasm.js";
 import type { Insn, InsnDef } from "../insn.js";
 import { ST_COUNT, ST_F, ST_FFLAGS, ST_FRM, ST_FS, ST_PC, ST_STOP, ST_RTLB, ST_SCRATCH, ST_WTLB, ST_X, TLB_SIZE } from "../hart.js";
-import { RNE, RTZ, NX, RMM } from "../fpu/bits.js";
-import { pow2 } from "../fpu/bits.js";
+import { RNE, RTZ, NX, RMM, pow2 } from "../fpu/bits.js";
 import { rv64f } from "../insns/rv64f.js";
 import { rv64d } from "../insns/rv64d.js";
 import { rv64a } from "../insns/rv64a.js";
@@ -395,9 +396,10 @@ export class Translation {
     this.fsDirty = true;
   }
 
-  /** ORs the i32 on the stack (0 or 1) into the accrued flags as NX. */
+  /** ORs NX into the accrued flags where the i32 on the stack is 1 (else 0). */
   inexact(): void {
     this.usesFlags = true;
+    if (NX !== 1) this.c.i32Const(NX).op(Op.i32_mul);
     this.c.localGet(L_FL).op(Op.i32_or).localSet(L_FL);
   }
 
@@ -712,14 +714,20 @@ const sgnjD = (kind: 0 | 1 | 2): Emitter => (t, d, k) => {
   });
 };
 
+/** L_FA = f[rs1], L_FB = f[rs2]; returns a condition pushing whether neither is a NaN. */
+function numbers(t: Translation, d: Insn): () => void {
+  t.fget(d.rs1).c.localSet(L_FA);
+  t.fget(d.rs2).c.localSet(L_FB);
+  return () => { t.c.localGet(L_FA).localGet(L_FA).op(Op.f64_eq).localGet(L_FB).localGet(L_FB).op(Op.f64_eq).op(Op.i32_and); };
+}
+
 /** fmin.d / fmax.d of two distinct non-NaN values (equal ones may be zeros of either sign: interpreted). */
 const minmaxD = (isMax: boolean): Emitter => (t, d, k) => {
   const c = t.c;
-  t.fget(d.rs1).c.localSet(L_FA);
-  t.fget(d.rs2).c.localSet(L_FB);
+  const ok = numbers(t, d);
   fpOp(t, d, k, null, () => {
-    c.localGet(L_FA).localGet(L_FA).op(Op.f64_eq).localGet(L_FB).localGet(L_FB).op(Op.f64_eq).op(Op.i32_and)
-      .localGet(L_FA).localGet(L_FB).op(Op.f64_ne).op(Op.i32_and);
+    ok();
+    c.localGet(L_FA).localGet(L_FB).op(Op.f64_ne).op(Op.i32_and);
   }, () => {
     c.localGet(L_FA).localGet(L_FB).localGet(L_FA).localGet(L_FB).op(isMax ? Op.f64_gt : Op.f64_lt).op(Op.select).localSet(L_FR);
     t.fsetFrom(d, L_FR, ValType.F64);
@@ -729,11 +737,7 @@ const minmaxD = (isMax: boolean): Emitter => (t, d, k) => {
 /** feq.d / flt.d / fle.d of non-NaN operands (NaNs may set NV: interpreted). */
 const fcmpD = (o: number): Emitter => (t, d, k) => {
   const c = t.c;
-  t.fget(d.rs1).c.localSet(L_FA);
-  t.fget(d.rs2).c.localSet(L_FB);
-  fpOp(t, d, k, null, () => {
-    c.localGet(L_FA).localGet(L_FA).op(Op.f64_eq).localGet(L_FB).localGet(L_FB).op(Op.f64_eq).op(Op.i32_and);
-  }, () => {
+  fpOp(t, d, k, null, numbers(t, d), () => {
     c.localGet(L_FA).localGet(L_FB).op(o).op(Op.i64_extend_i32_u);
     t.set(d.rd);
   });

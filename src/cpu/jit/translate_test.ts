@@ -276,6 +276,8 @@ test("a store into the running code takes effect after its block (self-modifying
     // With regions the store sits in a block of the loop's region: it drops the region with its page.
     const { jit } = same(code, setup, 2000, `self-modifying (${how})`, opts);
     assert.equal(jit.getX(6), 50 + 150 * 100);
+    const s = jit.code.jit?.stats;
+    if (opts === JIT_REGION) assert.ok(s !== undefined && s.regionBlocks > s.blocks, "the store sat in a region of several blocks");
     // A tight self-loop that patches its own first instruction leaves the loop at once.
     const tight = [addi(6, 6, 1), sw(10, 9, 0), addi(12, 12, -1), B(1, 12, 0, -12), EBREAK];
     const t = same(tight, setup, 2000, `self-modifying self-loop (${how})`, opts);
