@@ -34,6 +34,8 @@ export class Block {
   jitLen = 0;
   /** JIT_NONE, JIT_QUEUED, JIT_DONE or JIT_NEVER (untranslatable, or not cached). */
   jitState = JIT_NONE;
+  /** RAM offset of the first instruction (its cache key), or -1 for a block that is not cached. */
+  ramOff = -1;
   constructor(
     readonly insns: Insn[],
     /** Byte length: the fall-through pc is start + bytes. */
@@ -59,7 +61,10 @@ export class CodeCache {
     this.decoder = decoderFor(isa);
     this.isa = this.decoder.isa;
     this.jit = Jit.create(ram, jit);
-    if (this.jit !== null) this.jit.onFree = () => { for (const h of this.harts) h.chainEpoch++; };
+    if (this.jit !== null) {
+      this.jit.onFree = () => { for (const h of this.harts) h.chainEpoch++; };
+      this.jit.blockAt = (off) => this.pages[off >>> 12]?.[(off & 0xfff) >>> 1];
+    }
     ram.codeInvalidator = (page) => this.invalidatePage(page);
   }
 
@@ -100,6 +105,7 @@ export class CodeCache {
     const b = this.build(h, pc, off);
     if (b !== null) {
       blocks[slot] = b;
+      b.ramOff = off;
       // Threshold 1 (testing): translated before it first runs. (A block evicted later is
       // queued again by the run loop on its next execution.)
       if (h.jitEager) (this.jit as Jit).translateNow(b, h.retired);

@@ -52,6 +52,10 @@ export const ST_COUNT = 296;
 export const ST_STOP = 300;
 /** The hart's chainEpoch (an i32): translated-code cache entries of older epochs are stale. */
 export const ST_EPOCH = 304;
+/** f registers: 32 doubles as raw bits (f[r] at 8 * r), the `fi`/`f` views of the interpreter. */
+export const ST_F = 512;
+/** fflags, frm and mstatus.FS (an i32 each): the hart's `fflags`, `frm` and `fs` live here. */
+export const ST_FFLAGS = 768, ST_FRM = 772, ST_FS = 776;
 /** The 12 TLBs (TLB_SIZE entries of 3 int32: tagLo, tagHi, RAM offset), 4 KiB aligned. */
 export const ST_TLB = 4096;
 const TLB_BYTES = TLB_SIZE * 3 * 4;
@@ -120,14 +124,19 @@ export class Hart {
   readonly stateOff: number;
   /** The state slot as int32 words (ST_* / 4). */
   readonly st32: Int32Array;
-  readonly fi = new Int32Array(64);
-  readonly f = new Float64Array(this.fi.buffer);
+  /** Raw bits of the f registers as lo/hi pairs, and the same registers as doubles (in the state slot). */
+  readonly fi: Int32Array;
+  readonly f: Float64Array;
   pc = 0;
   priv = PRV_M;
-  fflags = 0;
-  frm = 0;
+  // fflags, frm and mstatus.FS live in the state slot (translated FP code reads and sets them).
+  get fflags(): number { return this.st32[ST_FFLAGS >>> 2]; }
+  set fflags(v: number) { this.st32[ST_FFLAGS >>> 2] = v; }
+  get frm(): number { return this.st32[ST_FRM >>> 2]; }
+  set frm(v: number) { this.st32[ST_FRM >>> 2] = v; }
   /** mstatus.FS (0 off, 1 initial, 2 clean, 3 dirty). */
-  fs = 0;
+  get fs(): number { return this.st32[ST_FS >>> 2]; }
+  set fs(v: number) { this.st32[ST_FS >>> 2] = v; }
   /** mstatus low word without FS (UXL=SXL=2 and SD are synthesized on read). */
   mstatus = 0;
   medeleg = 0;
@@ -262,6 +271,8 @@ export class Hart {
     const base = Math.max(this.stateOff, 0);
     this.x = new Int32Array(buf, base + ST_X, 66);
     this.st32 = new Int32Array(buf, base, HART_STATE_BYTES >>> 2);
+    this.fi = new Int32Array(buf, base + ST_F, 64);
+    this.f = new Float64Array(buf, base + ST_F, 32);
     this.chainEpoch = 1;
     for (let i = 0; i < 12; i++) this.tlbs.push(new Int32Array(buf, base + ST_TLB + i * TLB_BYTES, TLB_SIZE * 3).fill(TLB_INVALID));
     this.ftlb = this.tlbs[PRV_M * 3 + ACCESS_FETCH];

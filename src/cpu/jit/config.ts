@@ -12,6 +12,8 @@ export interface JitOptions {
   flushAfter: number;
   /** Live modules kept; the oldest is dropped (its blocks interpreted again) beyond this. */
   maxModules: number;
+  /** Most blocks of one page translated together into one region function (1: single blocks). */
+  regionBlocks: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface JitOptions {
  * instruction pays for its translation after ~100 executions and a 16-block module's fixed
  * cost after ~2000 executions of its blocks.
  */
-export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: true, threshold: 1000, batch: 16, flushAfter: 200_000, maxModules: 512 };
+export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: true, threshold: 1000, batch: 16, flushAfter: 200_000, maxModules: 512, regionBlocks: 32 };
 
 type Env = Record<string, string | undefined>;
 

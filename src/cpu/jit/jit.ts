@@ -19,7 +19,9 @@ import type { Ram } from "../../memory/ram.js";
 import type { Block } from "../code_cache.js";
 import { JCACHE_SIZE, ST_COUNT, ST_EPOCH, ST_JCACHE, ST_PC, ST_SCRATCH, ST_STOP, TRAP, type Hart } from "../hart.js";
 import type { JitOptions } from "./config.js";
-import { BLOCK_PARAMS, FN_LOAD, FN_STORE, loopsToStart, translate, translatablePrefix } from "./translate.js";
+import { BLOCK_PARAMS, FN_INTERP, FN_LOAD, FN_STORE, translateRegion, translatablePrefix } from "./translate.js";
+import { buildRegion } from "./region.js";
+import type { Insn } from "../insn.js";
 import { Code, Module, Op, ValType } from "./wasm.js";
 
 import { JIT_DONE, JIT_NEVER, JIT_NONE, JIT_QUEUED } from "./block_state.js";
@@ -33,6 +35,10 @@ export interface JitStats {
   /** Entries into translated code from the run loop, and slow-path helper calls (TLB misses, MMIO, faults). */
   entries: number;
   slowCalls: number;
+  /** Instructions translated code ran through the interpreter helper (FP off the fast path, atomics...). */
+  interpCalls: number;
+  /** Blocks in the translated regions (each translated block is a region's entry). */
+  regionBlocks: number;
 }
 
 interface LiveModule { blocks: Block[] }
@@ -46,13 +52,15 @@ const JCACHE_ENTRY_BYTES = 16;
 export class Jit {
   /** The hart whose translated code runs now (the helpers act on it). */
   hart: Hart | null = null;
-  readonly stats: JitStats = { modules: 0, blocks: 0, insns: 0, compileMs: 0, evictedModules: 0, entries: 0, slowCalls: 0 };
+  readonly stats: JitStats = { modules: 0, blocks: 0, insns: 0, compileMs: 0, evictedModules: 0, entries: 0, slowCalls: 0, interpCalls: 0, regionBlocks: 0 };
+  /** The cached block at a RAM offset (set by the code cache): regions gather blocks of one page. */
+  blockAt: (ramOff: number) => Block | undefined = () => undefined;
   /** Called when table slots are freed: every hart's epoch must move on (stale cache entries). */
   onFree: () => void = () => {};
   private pending: Block[] = [];
   private pendingSince = 0;
   private readonly live: LiveModule[] = [];
-  private readonly imports: WebAssembly.Imports;
+  private readonly env: Record<string, unknown>;
   private readonly table: WebAssembly.Table;
   private readonly freeIndices: number[] = [];
   private readonly dispatch: Dispatch;
@@ -62,15 +70,13 @@ export class Jit {
     const slots = opts.maxModules * opts.batch;
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: slots });
     for (let k = slots - 1; k >= 0; k--) this.freeIndices.push(k);
-    this.imports = {
-      env: {
-        mem: memory,
-        table: this.table,
-        load: (lo: number, hi: number, f3: number): number => this.load(lo, hi, f3),
-        store: (lo: number, hi: number, size: number, vlo: number, vhi: number): number => this.store(lo, hi, size, vlo, vhi),
-      },
+    this.env = {
+      mem: memory,
+      table: this.table,
+      load: (lo: number, hi: number, f3: number): number => this.load(lo, hi, f3),
+      store: (lo: number, hi: number, size: number, vlo: number, vhi: number): number => this.store(lo, hi, size, vlo, vhi),
     };
-    this.dispatch = this.instantiate(dispatcherModule(ram.wasmPages, ram.shared, slots)).exports["dispatch"] as Dispatch;
+    this.dispatch = this.instantiate(dispatcherModule(ram.wasmPages, ram.shared, slots), []).exports["dispatch"] as Dispatch;
   }
 
   /** A JIT for `ram`, or null where generated code cannot run (no WebAssembly or no wasm memory). */
@@ -137,20 +143,22 @@ export class Jit {
     importHelpers(m, this.ram.wasmPages, this.ram.shared);
     const ty = m.type(BLOCK_PARAMS, [ValType.I32]);
     const lens: number[] = [];
+    const interps: Insn[] = [];
     blocks.forEach((b, k) => {
-      const n = translatablePrefix(b.insns);
-      const f = translate(b.insns, n, b.bytes);
+      const region = buildRegion(b, this.blockAt, this.opts.regionBlocks);
+      const f = translateRegion(region, interps);
       m.exportFunction(`f${k}`, m.addFunction(ty, f.locals, f.body));
-      lens.push(n);
+      lens.push(region[0].count);
+      this.stats.regionBlocks += region.length;
+      for (const r of region) this.stats.insns += r.count;
     });
-    const inst = this.instantiate(m.encode());
+    const inst = this.instantiate(m.encode(), interps);
     blocks.forEach((b, k) => {
       const index = this.freeIndices.pop() as number;
       this.table.set(index, inst.exports[`f${k}`]);
       b.jitIndex = index;
       b.jitLen = lens[k];
       b.jitState = JIT_DONE;
-      this.stats.insns += lens[k];
     });
     this.stats.modules++;
     this.stats.blocks += blocks.length;
@@ -159,8 +167,10 @@ export class Jit {
     while (this.live.length > this.opts.maxModules) this.evict();
   }
 
-  private instantiate(bytes: Uint8Array): WebAssembly.Instance {
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
+  /** Instantiates a module whose FN_INTERP calls run instructions `interps` (by index). */
+  private instantiate(bytes: Uint8Array, interps: readonly Insn[]): WebAssembly.Instance {
+    const env = { ...this.env, interp: (k: number): number => this.interp(interps[k] as Insn) };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { env });
   }
 
   /** Drops the oldest module: its blocks are interpreted again (and may become hot again). */
@@ -215,30 +225,59 @@ export class Jit {
     }
   }
 
+  /**
+   * Runs one instruction through the interpreter (its x operands are in the state slot). Returns
+   * 1 on a trap (recorded in the hart, as by the slow-path loads and stores).
+   */
+  private interp(d: Insn): number {
+    const h = this.hart as Hart;
+    this.stats.interpCalls++;
+    const epoch = h.st32[ST_EPOCH >>> 2];
+    try {
+      d.fn(h, d, 0);
+      return this.settle(h, epoch); // (an AMO or SC into cached code, as in `store`)
+    } catch (e) {
+      return trapStatus(e);
+    }
+  }
+
+  /**
+   * After a helper's access: ask for a return to the run loop on an interrupt, or when the
+   * epoch moved (the access changed cached code or dropped a translation: a loop must not run
+   * its old instructions again, and the run loop re-decodes from here on). Returns 0.
+   */
+  private settle(h: Hart, epoch: number): number {
+    this.checkStop(h);
+    if (h.st32[ST_EPOCH >>> 2] !== epoch) h.st32[ST_STOP >>> 2] = 1;
+    return 0;
+  }
+
   private store(lo: number, hi: number, size: number, vlo: number, vhi: number): number {
     const h = this.hart as Hart;
     this.stats.slowCalls++;
-    const st = h.st32, epoch = st[ST_EPOCH >>> 2];
+    const epoch = h.st32[ST_EPOCH >>> 2];
     try {
       if (size === 8) h.store64Slow(lo, hi, vlo, vhi);
       else h.storeSlow(lo, hi, size, vlo);
-      this.checkStop(h);
-      // The store changed cached code (or a translation was dropped): a self-loop must not run
-      // its old instructions again, and the run loop re-decodes from here on.
-      if (st[ST_EPOCH >>> 2] !== epoch) st[ST_STOP >>> 2] = 1;
-      return 0;
+      return this.settle(h, epoch);
     } catch (e) {
-      if (e !== TRAP) throw e;
-      return 1;
+      return trapStatus(e);
     }
   }
 }
 
-/** The imports every module declares: the helpers (FN_LOAD, FN_STORE), the memory and the table. */
+/** A helper's status for an exception it caught: 1 for a guest trap (recorded in the hart); anything else propagates. */
+function trapStatus(e: unknown): number {
+  if (e !== TRAP) throw e;
+  return 1;
+}
+
+/** The imports every module declares: the helpers (FN_LOAD, FN_STORE, FN_INTERP), the memory and the table. */
 function importHelpers(m: Module, pages: number, shared: boolean): void {
   const i32 = ValType.I32;
   if (m.importFunction("env", "load", m.type([i32, i32, i32], [i32])) !== FN_LOAD ||
-      m.importFunction("env", "store", m.type([i32, i32, i32, i32, i32], [i32])) !== FN_STORE) {
+      m.importFunction("env", "store", m.type([i32, i32, i32, i32, i32], [i32])) !== FN_STORE ||
+      m.importFunction("env", "interp", m.type([i32], [i32])) !== FN_INTERP) {
     throw new Error("jit: helper import order");
   }
   // The import must match the memory: shared where RAM is (Node, an isolated page), else unshared.
@@ -250,7 +289,7 @@ function importHelpers(m: Module, pages: number, shared: boolean): void {
  *   dispatch(st, pc: f64, index, budget) → -1 | trap offset
  *   ST_COUNT = 0
  *   loop: r = table[index](st, pc, budget - ST_COUNT)
- *         r >= 0: ST_PC = pc, return r          (trap: pc is the trapping block's start)
+ *         r >= 0: return r                     (trap: the function left its block's start in ST_PC)
  *         ST_COUNT >= budget or ST_STOP: return -1
  *         pc = ST_PC; look pc up in the cache (pc and epoch must match), else return -1
  */
@@ -268,7 +307,7 @@ function dispatcherModule(pages: number, shared: boolean, slots: number): Uint8A
   c.begin(Op.loop);
   c.localGet(ST).localGet(PC).localGet(BUDGET).localGet(ST).mem(Op.i32_load, 2, ST_COUNT).op(Op.i32_sub)
     .localGet(IDX).callIndirect(blockType).localTee(R);
-  c.i32Const(0).op(Op.i32_ge_s).begin(Op.if).localGet(ST).localGet(PC).mem(Op.i64_store, 3, ST_PC).localGet(R).op(Op.return).end();
+  c.i32Const(0).op(Op.i32_ge_s).begin(Op.if).localGet(R).op(Op.return).end();
   c.localGet(ST).mem(Op.i32_load, 2, ST_COUNT).localGet(BUDGET).op(Op.i32_ge_s);
   c.localGet(ST).mem(Op.i32_load, 2, ST_STOP).op(Op.i32_or);
   c.begin(Op.if).i32Const(-1).op(Op.return).end();

@@ -21,6 +21,8 @@ const DATA = BASE + 0x80000;
 const EBREAK = 0x00100073;
 const JIT_ON: JitOptions = { ...JIT_DEFAULTS, enabled: true, threshold: 1 };
 const JIT_OFF: JitOptions = { ...JIT_DEFAULTS, enabled: false };
+/** Translated on the third execution, alone: by then the blocks a loop reaches are decoded and join the region. */
+const JIT_REGION: JitOptions = { ...JIT_DEFAULTS, enabled: true, threshold: 3, batch: 1 };
 
 /** xorshift32: reproducible operands. */
 function rng(seed: number): () => number {
@@ -43,8 +45,8 @@ function csr(h: Hart, n: number): bigint {
 }
 
 /** Runs `code` interpreted and translated for `budget` instructions and compares the outcome. */
-function same(code: readonly number[], setup: (h: Hart) => void, budget: number, what: string): { interp: Hart; jit: Hart } {
-  const a = hart(JIT_OFF, code, setup), b = hart(JIT_ON, code, setup);
+function same(code: readonly number[], setup: (h: Hart) => void, budget: number, what: string, opts = JIT_ON): { interp: Hart; jit: Hart } {
+  const a = hart(JIT_OFF, code, setup), b = hart(opts, code, setup);
   assert.equal(a.code.jit, null);
   assert.ok(b.code.jit !== null, "WebAssembly is available in Node");
   a.run(budget); b.run(budget);
@@ -52,6 +54,11 @@ function same(code: readonly number[], setup: (h: Hart) => void, budget: number,
   assert.equal(b.pc, a.pc, `${what}: pc`);
   assert.equal(b.retired, a.retired, `${what}: instret`);
   for (const n of [CSR.mepc, CSR.mcause, CSR.mtval, CSR.minstret]) assert.equal(csr(b, n), csr(a, n), `${what}: csr ${n.toString(16)}`);
+  for (let r = 0; r < 32; r++) {
+    assert.deepEqual([b.fi[2 * r], b.fi[2 * r + 1]], [a.fi[2 * r], a.fi[2 * r + 1]], `${what}: f${r}`);
+  }
+  assert.equal(b.fflags, a.fflags, `${what}: fflags`);
+  assert.equal(b.fs, a.fs, `${what}: mstatus.FS`);
   assert.deepEqual(b.ram.read(DATA, 0x4000), a.ram.read(DATA, 0x4000), `${what}: memory`);
   return { interp: a, jit: b };
 }
@@ -59,7 +66,8 @@ function same(code: readonly number[], setup: (h: Hart) => void, budget: number,
 /** The translated instructions of the default ISA that neither branch nor jump. */
 const STRAIGHT: InsnDef[] = Object.values(INSN_TABLES).flatMap((defs) => defs ?? [])
   .filter((d, i, all) => Object.prototype.hasOwnProperty.call(EMITTERS, d.name) && d.setsPc !== true && all.indexOf(d) === i);
-const MEMORY_OPS = new Set(["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd"]);
+const MEMORY_OPS = new Set(["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd", "flw", "fld", "fsw", "fsd"]);
+const isMemoryOp = (name: string): boolean => MEMORY_OPS.has(name) || /^(amo|lr_|sc_)/.test(name);
 
 /**
  * A random instance of `def`: its fixed bits, random others; rd never x1-x3 (the base
@@ -69,7 +77,7 @@ function instance(def: InsnDef, next: () => number): number {
   let w = (def.match | (next() & ~def.mask)) >>> 0;
   const rd = 4 + (next() % 28);
   if ((def.mask & (31 << 7)) === 0) w = (w & ~(31 << 7)) | (rd << 7);
-  if (MEMORY_OPS.has(def.name)) w = (w & ~(31 << 15)) | ((1 + (next() % 3)) << 15);
+  if (isMemoryOp(def.name)) w = (w & ~(31 << 15)) | ((1 + (next() % 3)) << 15);
   return w >>> 0;
 }
 
@@ -88,6 +96,32 @@ function randomRegisters(h: Hart, seed: number): void {
   h.setX(2, DATA + 0x2000 - 4 + (next() % 8));
   h.setX(3, DATA + 0x3000);
   for (let k = 0; k < 0x4000; k += 4) h.ram.write32(DATA + k, next());
+  randomFp(h, next);
+}
+
+/** Doubles that reach every path of the FP emitters: NaNs, infinities, zeros, subnormals, extremes, ties. */
+const FP_SPECIALS: readonly [number, number][] = [
+  [0, 0], [0, -0x80000000], [0, 0x7ff00000], [0, -0x100000], [0, 0x7ff80000], [1, 0x7ff00000], [0, 0x3ff00000],
+  [1, 0], [-1, 0x000fffff], [-1, 0x7fefffff], [0, 0x00100000], [0, 0x3fe00000], [0, 0x43300000], [1, 0x43300000],
+  [0, 0x41e00000], [0, 0x41f00000], [0, 0x43e00000], [0, 0x43f00000], [0, -0x3e200000], [0, 0x3ca00000], [0x40000000, 0x7fe00000],
+];
+
+/** Random f registers (some NaN-boxed singles), FS mostly on, frm mostly RNE. */
+function randomFp(h: Hart, next: () => number): void {
+  for (let r = 0; r < 32; r++) {
+    const k = next() % 6;
+    let lo: number, hi: number;
+    if (k === 0) [lo, hi] = FP_SPECIALS[next() % FP_SPECIALS.length] as [number, number];
+    else if (k === 1) { lo = next() | 0; hi = -1; } // a boxed single
+    else if (k === 2) { const v = ((next() % 2001) - 1000) / 8; h.f[r] = v; lo = h.fi[2 * r]; hi = h.fi[2 * r + 1]; } // exact products and sums
+    else { lo = next() | 0; hi = (next() & 0x800fffff) | ((0x3c0 + (next() % 0x80)) << 20); } // moderate exponents
+    h.fi[2 * r] = lo; h.fi[2 * r + 1] = hi;
+  }
+  const fs = next() % 8;
+  h.fs = fs === 0 ? 0 : fs === 1 ? 1 : fs === 2 ? 2 : 3;
+  const frm = next() % 8;
+  h.frm = frm < 5 ? 0 : frm === 5 ? 1 : frm === 6 ? 3 : 7;
+  h.fflags = next() % 4 === 0 ? 1 : 0;
 }
 
 test("every translated instruction computes what the interpreter computes (random operands)", () => {
@@ -104,7 +138,7 @@ test("every translated instruction computes what the interpreter computes (rando
       assert.equal(blocks?.[0]?.jitState, JIT_DONE, `${def.name}: translated`);
     }
   }
-  assert.ok(STRAIGHT.length >= 90, `translated instructions: ${STRAIGHT.length}`);
+  assert.ok(STRAIGHT.length >= 200, `translated instructions: ${STRAIGHT.length}`);
   assert.ok(trials > 3000);
 });
 
@@ -155,10 +189,59 @@ test("branches, jal and jalr, loops and chains of translated blocks agree with t
     jalr(0, 1, 0),                // 34: ret
     EBREAK,                       // 38
   ];
-  for (const budget of [1, 7, 100, 1000, 5000, 100_000]) {
-    const { jit } = same(code, (h) => { h.setX(3, DATA); }, budget, `budget ${budget}`);
-    if (budget === 100_000) assert.ok((jit.code.jit?.stats.entries ?? 0) > 0);
+  for (const opts of [JIT_ON, JIT_REGION]) {
+    for (const budget of [1, 7, 100, 1000, 5000, 100_000]) {
+      const { jit } = same(code, (h) => { h.setX(3, DATA); }, budget, `budget ${budget}, threshold ${opts.threshold}`, opts);
+      if (budget === 100_000) assert.ok((jit.code.jit?.stats.entries ?? 0) > 0);
+    }
   }
+});
+
+const fdivD = (rd: number, rs1: number, rs2: number): number => ((0x0d << 25) | (rs2 << 20) | (rs1 << 15) | (7 << 12) | (rd << 7) | 0x53) >>> 0;
+
+test("blocks of one page form a region: branches and fall-throughs between them stay in wasm", () => {
+  // P: an instruction run by the interpreter helper (fdiv.d, whose rd field names x12 too) and a
+  // conditional exit; Q: writes x12 and jumps back to P. The region emits P before Q, so P's
+  // helper call must see (and keep) the x12 that Q's local holds.
+  const code = [
+    fdivD(12, 1, 2),          // 0: P
+    addi(5, 5, -1),           // 4
+    B(0, 5, 0, 0x10),         // 8: beq x5, x0, exit (0x18)
+    addi(12, 12, 1),          // c: Q
+    addi(13, 13, 2),          // 10
+    J(0, -0x14),              // 14: j P
+    EBREAK,                   // 18
+  ];
+  const setup = (h: Hart): void => { h.setX(5, 500); h.fs = 1; h.f[1] = 1; h.f[2] = 3; };
+  for (const budget of [5, 100, 100_000]) {
+    const { jit } = same(code, setup, budget, `region, budget ${budget}`, JIT_REGION);
+    const s = jit.code.jit?.stats;
+    assert.ok(s !== undefined);
+    if (budget === 100_000) {
+      assert.ok(s.regionBlocks > s.blocks, "a region of more than one block");
+      assert.equal(jit.getX(12), 499);
+      assert.ok(s.entries < 20, `the loop ran inside its region (${s.entries} entries)`);
+    }
+  }
+});
+
+test("a fault in a later block of a region reports that block's pc, mtval and minstret", () => {
+  const code = [
+    addi(5, 5, 1),            // 0: P
+    addi(4, 4, 0x100),        // 4
+    B(0, 0, 0, 4),            // 8: beq x0, x0, Q (a block boundary)
+    addi(7, 7, 1),            // c: Q
+    ld(8, 4, 0),              // 10: faults once x4 is past RAM
+    add(9, 9, 8),             // 14
+    J(0, -0x18),              // 18: j P
+  ];
+  // 7 rounds of 7 instructions, then P and Q's first instruction retire: the ld is the 54th (the run stops after its trap).
+  const { jit } = same(code, (h) => { h.setX(4, BASE + MEM - 0x800); }, 54, "fault in a region", JIT_REGION);
+  assert.equal(jit.retired, 53);
+  assert.equal(csr(jit, CSR.mepc), BigInt(BASE + 0x10));
+  assert.equal(csr(jit, CSR.mtval), BigInt(BASE + MEM));
+  assert.equal(csr(jit, CSR.mcause), 5n);
+  assert.ok((jit.code.jit?.stats.regionBlocks ?? 0) > (jit.code.jit?.stats.blocks ?? 0));
 });
 
 test("a fault in the middle of a translated block reports the interpreter's mepc, mtval and minstret", () => {
@@ -189,12 +272,17 @@ test("a store into the running code takes effect after its block (self-modifying
     EBREAK,
   ];
   const setup = (h: Hart): void => { h.setX(9, patched); h.setX(10, BASE); h.setX(11, 50); h.setX(12, 200); };
-  const { jit } = same(code, setup, 2000, "self-modifying");
-  assert.equal(jit.getX(6), 50 + 150 * 100);
-  // A tight self-loop that patches its own first instruction leaves the loop at once.
-  const tight = [addi(6, 6, 1), sw(10, 9, 0), addi(12, 12, -1), B(1, 12, 0, -12), EBREAK];
-  const t = same(tight, setup, 2000, "self-modifying self-loop");
-  assert.equal(t.jit.getX(6), 1 + 199 * 100);
+  for (const [opts, how] of [[JIT_ON, "blocks"], [JIT_REGION, "regions"]] as const) {
+    // With regions the store sits in a block of the loop's region: it drops the region with its page.
+    const { jit } = same(code, setup, 2000, `self-modifying (${how})`, opts);
+    assert.equal(jit.getX(6), 50 + 150 * 100);
+    const s = jit.code.jit?.stats;
+    if (opts === JIT_REGION) assert.ok(s !== undefined && s.regionBlocks > s.blocks, "the store sat in a region of several blocks");
+    // A tight self-loop that patches its own first instruction leaves the loop at once.
+    const tight = [addi(6, 6, 1), sw(10, 9, 0), addi(12, 12, -1), B(1, 12, 0, -12), EBREAK];
+    const t = same(tight, setup, 2000, `self-modifying self-loop (${how})`, opts);
+    assert.equal(t.jit.getX(6), 1 + 199 * 100);
+  }
 });
 
 test("DMA into a code page drops its translation", () => {

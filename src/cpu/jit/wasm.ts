@@ -25,7 +25,7 @@ export const Op = {
   i64_load8_s: 0x30, i64_load8_u: 0x31, i64_load16_s: 0x32, i64_load16_u: 0x33, i64_load32_s: 0x34, i64_load32_u: 0x35,
   i32_store: 0x36, i64_store: 0x37, f32_store: 0x38, f64_store: 0x39,
   i32_store8: 0x3a, i32_store16: 0x3b, i64_store8: 0x3c, i64_store16: 0x3d, i64_store32: 0x3e,
-  i32_const: 0x41, i64_const: 0x42,
+  i32_const: 0x41, i64_const: 0x42, f64_const: 0x44,
   i32_eqz: 0x45, i32_eq: 0x46, i32_ne: 0x47, i32_lt_s: 0x48, i32_lt_u: 0x49, i32_gt_s: 0x4a, i32_gt_u: 0x4b,
   i32_le_s: 0x4c, i32_le_u: 0x4d, i32_ge_s: 0x4e, i32_ge_u: 0x4f,
   i64_eqz: 0x50, i64_eq: 0x51, i64_ne: 0x52, i64_lt_s: 0x53, i64_lt_u: 0x54, i64_gt_s: 0x55, i64_gt_u: 0x56,
@@ -36,7 +36,13 @@ export const Op = {
   i64_clz: 0x79, i64_ctz: 0x7a, i64_popcnt: 0x7b, i64_add: 0x7c, i64_sub: 0x7d, i64_mul: 0x7e,
   i64_div_s: 0x7f, i64_div_u: 0x80, i64_rem_s: 0x81, i64_rem_u: 0x82, i64_and: 0x83, i64_or: 0x84, i64_xor: 0x85,
   i64_shl: 0x86, i64_shr_s: 0x87, i64_shr_u: 0x88, i64_rotl: 0x89, i64_rotr: 0x8a,
-  i32_wrap_i64: 0xa7, i64_extend_i32_s: 0xac, i64_extend_i32_u: 0xad, i64_trunc_f64_s: 0xb0,
+  f64_eq: 0x61, f64_ne: 0x62, f64_lt: 0x63, f64_gt: 0x64, f64_le: 0x65, f64_ge: 0x66,
+  f64_abs: 0x99, f64_neg: 0x9a, f64_trunc: 0x9d, f64_nearest: 0x9e,
+  f64_add: 0xa0, f64_sub: 0xa1, f64_mul: 0xa2, f64_div: 0xa3,
+  i32_wrap_i64: 0xa7, i32_trunc_f64_s: 0xaa, i32_trunc_f64_u: 0xab,
+  i64_extend_i32_s: 0xac, i64_extend_i32_u: 0xad, i64_trunc_f64_s: 0xb0, i64_trunc_f64_u: 0xb1,
+  f64_convert_i32_s: 0xb7, f64_convert_i32_u: 0xb8, f64_convert_i64_s: 0xb9, f64_convert_i64_u: 0xba,
+  i64_reinterpret_f64: 0xbd, f64_reinterpret_i64: 0xbf,
   i32_extend8_s: 0xc0, i32_extend16_s: 0xc1, i64_extend8_s: 0xc2, i64_extend16_s: 0xc3, i64_extend32_s: 0xc4,
 } as const;
 
@@ -120,11 +126,22 @@ export class ByteWriter {
   finish(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
+const F64_BITS = new Float64Array(1);
+/** The bytes of F64_BITS in memory order (little-endian on every WebAssembly host's typed arrays we rely on). */
+const F64_BYTES = new Uint8Array(F64_BITS.buffer);
+
 /** A function body's instruction stream (the locals are declared by `Module.addFunction`). */
 export class Code extends ByteWriter {
   op(o: number): this { return this.byte(o); }
   i32Const(v: number): this { return this.byte(Op.i32_const).s32(v); }
   i64Const(lo: number, hi: number): this { return this.byte(Op.i64_const).s64(lo, hi); }
+  /** An f64 constant (its IEEE 754 bits, little-endian: spec 5.2.3). */
+  f64Const(v: number): this {
+    F64_BITS[0] = v;
+    this.byte(Op.f64_const);
+    for (let k = 0; k < 8; k++) this.byte(F64_BYTES[k] as number);
+    return this;
+  }
   localGet(i: number): this { return this.byte(Op.local_get).u32(i); }
   localSet(i: number): this { return this.byte(Op.local_set).u32(i); }
   localTee(i: number): this { return this.byte(Op.local_tee).u32(i); }
@@ -133,6 +150,12 @@ export class Code extends ByteWriter {
   callIndirect(typeIndex: number, table = 0): this { return this.byte(Op.call_indirect).u32(typeIndex).u32(table); }
   br(depth: number): this { return this.byte(Op.br).u32(depth); }
   brIf(depth: number): this { return this.byte(Op.br_if).u32(depth); }
+  /** br_table: the label depths by index, then the default (spec 5.4.1). */
+  brTable(depths: readonly number[], otherwise: number): this {
+    this.byte(Op.br_table).u32(depths.length);
+    for (const d of depths) this.u32(d);
+    return this.u32(otherwise);
+  }
   /** block/loop/if with a block type: BLOCK_VOID or one result ValType. */
   begin(o: typeof Op.block | typeof Op.loop | typeof Op.if, type: number = BLOCK_VOID): this { return this.byte(o).byte(type); }
   end(): this { return this.byte(Op.end); }
