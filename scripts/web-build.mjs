@@ -26,7 +26,7 @@ const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')
 const bundles = [
   {
     what: 'the in-tab VM', out, entryPoints: { page: path.join(browser, 'page.ts'), worker: path.join(browser, 'worker.ts') },
-    allowed: ['src/cpu/', 'src/memory/', 'src/system/', 'src/net/', 'src/host/browser/', XTERM],
+    allowed: ['src/cpu/', 'src/memory/', 'src/system/', 'src/net/', 'src/abi/', 'src/host/browser/', XTERM],
     copy: [[path.join(browser, 'index.html'), 'index.html']],
   },
   {
