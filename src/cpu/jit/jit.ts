@@ -41,7 +41,8 @@ export interface JitStats {
   regionBlocks: number;
 }
 
-interface LiveModule { blocks: Block[] }
+/** A compiled module: the blocks it translates (its regions' entries) and every block its regions hold. */
+interface LiveModule { blocks: Block[]; members: Block[] }
 
 /** (state slot, pc, table index, budget) → -1, or the trapping instruction's byte offset. */
 type Dispatch = (st: number, pc: number, index: number, budget: number) => number;
@@ -52,6 +53,8 @@ const JCACHE_ENTRY_BYTES = 16;
 export class Jit {
   /** The hart whose translated code runs now (the helpers act on it). */
   hart: Hart | null = null;
+  /** Blocks in a compiled region (its entry or a member): they join no other (region.ts). */
+  private readonly covered = new WeakSet<Block>();
   readonly stats: JitStats = { modules: 0, blocks: 0, insns: 0, compileMs: 0, evictedModules: 0, entries: 0, slowCalls: 0, interpCalls: 0, regionBlocks: 0 };
   /** The cached block at a RAM offset (set by the code cache): regions gather blocks of one page. */
   blockAt: (ramOff: number) => Block | undefined = () => undefined;
@@ -144,8 +147,18 @@ export class Jit {
     const ty = m.type(BLOCK_PARAMS, [ValType.I32]);
     const lens: number[] = [];
     const interps: Insn[] = [];
+    const covered = this.covered;
+    const joins = (t: Block): boolean => t.jitState !== JIT_DONE && !covered.has(t);
+    const members: Block[] = [];
     blocks.forEach((b, k) => {
-      const region = buildRegion(b, this.blockAt, this.opts.regionBlocks);
+      const region = buildRegion(b, this.blockAt, this.opts.regionBlocks, joins);
+      covered.add(b);
+      members.push(b);
+      for (let j = 1; j < region.length; j++) {
+        const t = this.blockAt(b.ramOff + region[j].delta) as Block;
+        covered.add(t);
+        members.push(t);
+      }
       const f = translateRegion(region, interps);
       m.exportFunction(`f${k}`, m.addFunction(ty, f.locals, f.body));
       lens.push(region[0].count);
@@ -163,7 +176,7 @@ export class Jit {
     this.stats.modules++;
     this.stats.blocks += blocks.length;
     this.stats.compileMs += Date.now() - t0;
-    this.live.push({ blocks });
+    this.live.push({ blocks, members });
     while (this.live.length > this.opts.maxModules) this.evict();
   }
 
@@ -178,6 +191,7 @@ export class Jit {
     const m = this.live.shift();
     if (m === undefined) return;
     for (const b of m.blocks) this.detach(b, JIT_NONE);
+    for (const t of m.members) this.covered.delete(t);
     this.stats.evictedModules++;
     this.onFree();
   }

@@ -225,6 +225,20 @@ test("blocks of one page form a region: branches and fall-throughs between them 
   }
 });
 
+test("a block is a member of one region only: blocks of a loop that turn hot together are not translated twice", () => {
+  // P and Q (the loop of the test above) reach the threshold in one batch: P's region holds Q,
+  // and Q's own translation is Q alone (it used to be Q and P again).
+  const code = [addi(5, 5, -1), B(0, 5, 0, 0x14), addi(12, 12, 1), addi(13, 13, 2), addi(14, 14, 3), J(0, -0x14), EBREAK];
+  const batched: JitOptions = { ...JIT_REGION, batch: 16, flushAfter: 10 };
+  const { jit } = same(code, (h) => { h.setX(5, 500); }, 100_000, "one region per block", batched);
+  const s = jit.code.jit?.stats;
+  assert.ok(s !== undefined);
+  assert.equal(jit.getX(12), 499);
+  assert.equal(s.blocks, 2, "P and Q translated");
+  assert.equal(s.regionBlocks, 3, "P's region {P, Q} and Q alone");
+  assert.ok(s.entries < 20, `the loop ran inside P's region (${s.entries} entries)`);
+});
+
 test("a fault in a later block of a region reports that block's pc, mtval and minstret", () => {
   const code = [
     addi(5, 5, 1),            // 0: P
