@@ -151,14 +151,8 @@ export class Jit {
     const joins = (t: Block): boolean => t.jitState !== JIT_DONE && !covered.has(t);
     const members: Block[] = [];
     blocks.forEach((b, k) => {
-      const region = buildRegion(b, this.blockAt, this.opts.regionBlocks, joins);
-      covered.add(b);
-      members.push(b);
-      for (let j = 1; j < region.length; j++) {
-        const t = this.blockAt(b.ramOff + region[j].delta) as Block;
-        covered.add(t);
-        members.push(t);
-      }
+      const { members: held, blocks: region } = buildRegion(b, this.blockAt, this.opts.regionBlocks, joins);
+      for (const t of held) { covered.add(t); members.push(t); }
       const f = translateRegion(region, interps);
       m.exportFunction(`f${k}`, m.addFunction(ty, f.locals, f.body));
       lens.push(region[0].count);

@@ -19,14 +19,17 @@ import { successorOffsets, translatablePrefix, type RegionBlock } from "./transl
 
 const PAGE_BYTES = 4096;
 
+/** A region: its cached blocks (the entry first) and what the translator takes of each. */
+export interface Region { members: Block[]; blocks: RegionBlock[] }
+
 /**
  * The region rooted at `entry` (first), with at most `max` blocks, breadth-first from it, of
  * the blocks `joins` accepts.
  */
 export function buildRegion(entry: Block, blockAt: (ramOff: number) => Block | undefined, max: number,
-  joins: (b: Block) => boolean = () => true): RegionBlock[] {
+  joins: (b: Block) => boolean = () => true): Region {
   const count = translatablePrefix(entry.insns);
-  if (count < entry.insns.length || entry.ramOff < 0) return [{ insns: entry.insns, count, bytes: entry.bytes, delta: 0 }];
+  if (count < entry.insns.length || entry.ramOff < 0) return { members: [entry], blocks: [{ insns: entry.insns, count, bytes: entry.bytes, delta: 0 }] };
   const page = entry.ramOff - (entry.ramOff % PAGE_BYTES);
   const members: Block[] = [entry];
   const seen = new Set<Block>([entry]);
@@ -41,5 +44,5 @@ export function buildRegion(entry: Block, blockAt: (ramOff: number) => Block | u
       if (members.length < max && joins(t) && translatablePrefix(t.insns) === t.insns.length) members.push(t);
     }
   }
-  return members.map((b) => ({ insns: b.insns, count: b.insns.length, bytes: b.bytes, delta: b.ramOff - entry.ramOff }));
+  return { members, blocks: members.map((b) => ({ insns: b.insns, count: b.insns.length, bytes: b.bytes, delta: b.ramOff - entry.ramOff })) };
 }
