@@ -13,7 +13,7 @@
 //     vms/NAME/restore.json, restore.rvsnap   the machine state the next start continues from (a restore, a clone)
 // No daemon owns this directory: every rvisor command reads it and asks the VM processes, so a
 // VM outlives any command that started it (and "restarting the manager" loses nothing).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +61,29 @@ function readJson(file: string): unknown | null {
 
 export function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+}
+
+/** A lock file whose pid was not written within this long belongs to a command that died at once. */
+const LOCK_UNWRITTEN_STALE_MS = 5_000;
+
+/** Who holds a lock file, or null if it is gone. Stale: its owner died (or never wrote its pid). */
+function lockHolder(lock: string): { owner: number; ino: number; stale: boolean } | null {
+  let fd: number;
+  try { fd = openSync(lock, "r"); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+  try {
+    const st = fstatSync(fd);
+    const owner = Number(readFileSync(fd, "utf8") || "0");
+    const stale = owner > 0 ? !pidAlive(owner) : Date.now() - st.mtimeMs > LOCK_UNWRITTEN_STALE_MS;
+    return { owner, ino: st.ino, stale };
+  } finally { closeSync(fd); }
+}
+
+/** Removes a stale lock file, unless another command broke it and took the lock meanwhile (a new inode). */
+function breakLock(lock: string, ino: number): void {
+  try { if (statSync(lock).ino === ino) unlinkSync(lock); } catch { /* another breaker won */ }
 }
 
 export class VmStore {
@@ -177,9 +200,10 @@ export class VmStore {
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const owner = Number(readFileSync(lock, { encoding: "utf8", flag: "r" }) || "0");
-        if (owner > 0 && !pidAlive(owner)) { try { unlinkSync(lock); } catch { /* another breaker won */ } continue; }
-        if (Date.now() > deadline) throw new Error(`the state directory ${this.root} is locked by process ${owner}`);
+        const held = lockHolder(lock);
+        if (held === null) continue; // released between our open and our read
+        if (held.stale) { breakLock(lock, held.ino); continue; }
+        if (Date.now() > deadline) throw new Error(`the state directory ${this.root} is locked by process ${held.owner}`);
         await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
       }
     }

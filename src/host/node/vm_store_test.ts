@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseVmConfig } from "../../hypervisor/config.js";
@@ -97,6 +97,34 @@ test("state dir: the host lock serialises critical sections and breaks a dead ow
     assert.deepEqual(order, ["a+", "a-", "b"]);
     writeFileSync(join(home, ".lock"), "999999999"); // no such process
     assert.equal(await s.withLock(() => 7), 7);
+    assert.equal(existsSync(join(home, ".lock")), false);
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
+
+test("host lock: commands in separate processes exclude each other, a release mid-check and a stale lock are survived", async () => {
+  const home = tempHome();
+  try {
+    const counter = join(home, "counter");
+    writeFileSync(counter, "0");
+    // Empty (the pid never written) and old: a command that died between its open and its write.
+    writeFileSync(join(home, ".lock"), "");
+    utimesSync(join(home, ".lock"), new Date(0), new Date(0));
+    const store = new URL("./vm_store.js", import.meta.url).href;
+    const script = `const { VmStore } = await import(${JSON.stringify(store)});
+      const fs = await import("node:fs");
+      const s = new VmStore(${JSON.stringify(home)});
+      for (let i = 0; i < 60; i++) await s.withLock(() => {
+        const n = Number(fs.readFileSync(${JSON.stringify(counter)}, "utf8"));
+        fs.writeFileSync(${JSON.stringify(counter)}, String(n + 1));
+      });`;
+    const procs = Array.from({ length: 4 }, () => new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      p.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+      p.on("close", (code) => resolve({ code, err }));
+    }));
+    for (const r of await Promise.all(procs)) assert.equal(r.code, 0, r.err);
+    assert.equal(readFileSync(counter, "utf8"), "240", "every increment was made holding the lock");
     assert.equal(existsSync(join(home, ".lock")), false);
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
