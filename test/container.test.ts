@@ -379,3 +379,29 @@ test("container: ten containers at once", { skip, timeout: 300_000 }, async () =
   assert.equal(new Set(runs.map((r) => r.stdout.split("\n")[0])).size, 10);
   assert.equal((await ctr(["ps", "-a", "-q"])).stdout, before, "--rm removed them all");
 });
+
+test("container: a runner that fails once its guest exists (here: its start callback throws) ends, leaving no socket or guest behind", { skip, timeout: 120_000 }, async () => {
+  const base = await ctr(["run", "--name", "failbase", IMG, "true"]);
+  assert.equal(base.code, 0, base.stderr);
+  const mod = (m: string): string => JSON.stringify(new URL(`../src/host/node/${m}.js`, import.meta.url).href);
+  const script = `const { ContainerStore } = await import(${mod("container_store")});
+    const { runContainer } = await import(${mod("container_run")});
+    const store = new ContainerStore(${JSON.stringify(home)});
+    const b = store.find("failbase");
+    const rec = await store.create("failrun", { ...b.spec, cmd: ["sleep", "30"], entrypoint: null, autoRemove: false });
+    await runContainer(${JSON.stringify(home)}, rec.id, { attached: true, onStarted: () => { throw new Error("start callback failed"); } })
+      .then(() => console.log("resolved"), (e) => console.log("rejected: " + e.message));`;
+  const t0 = Date.now();
+  const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const p = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => { out += d; });
+    const kill = setTimeout(() => p.kill("SIGKILL"), 20_000);
+    p.on("close", (code) => { clearTimeout(kill); resolve({ code, out }); });
+  });
+  assert.equal(r.out, "rejected: start callback failed\n");
+  assert.equal(r.code, 0, "the process ended by itself (before, a listening control socket kept it alive with the guest never run)");
+  assert.ok(Date.now() - t0 < 15_000, "it did not wait for the guest's sleep 30");
+  await ctr(["rm", "-f", "failrun"]);
+  await ctr(["rm", "failbase"]);
+});

@@ -225,17 +225,22 @@ export async function runContainer(home: string, id: string, io: RunIo): Promise
     if (e instanceof ExecError) return fail(new ContainerError(`exec ${argv[0]}: ${e.message}`, e.errno === -ENOENT ? 127 : 126));
     throw e;
   }
-  server = await controlServer(store, id, k, rec);
-  await store.update(id, (s) => ({
-    ...s, status: "running", pid: process.pid, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, error: null,
-    argv, envResolved: env, cwd, uid: k.uid, gid: k.gid,
-  }));
-  io.onStarted?.(null);
   let code: number;
   try {
+    server = await controlServer(store, id, k, rec);
+    await store.update(id, (s) => ({
+      ...s, status: "running", pid: process.pid, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, error: null,
+      argv, envResolved: env, cwd, uid: k.uid, gid: k.gid,
+    }));
+    io.onStarted?.(null);
     code = await k.run();
+  } catch (e) {
+    // A failure once the guest exists (the state directory, the control socket) must not leave
+    // this process alive with a listening socket and a guest that never runs: end them both.
+    k.terminate();
+    throw e;
   } finally {
-    server.close();
+    server?.close();
     rmSync(store.socketPath(id), { force: true });
     host.term.stop();
     await host.net.closeAll();
