@@ -6,7 +6,7 @@
 // containers at once, limits, and Docker's exit statuses.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { connect } from "node:net";
@@ -28,9 +28,13 @@ const IMG = `ctr:${IMAGE_TAG}`;
 const servers: Server[] = [];
 
 interface Result { code: number; stdout: string; stderr: string }
+/** rvisor processes not yet ended: killed after the last test, so a hung one cannot keep this file running. */
+const live = new Set<ChildProcess>();
 function rvisor(args: string[], input?: string): Promise<Result> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [RVISOR_BIN, ...args], { env: { ...process.env, RVISOR_HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
+    live.add(p);
+    p.on("exit", () => live.delete(p));
     let stdout = "", stderr = "";
     p.stdout.on("data", (d: Buffer) => { stdout += d; });
     p.stderr.on("data", (d: Buffer) => { stderr += d; });
@@ -100,6 +104,7 @@ after(async () => {
   // Whatever a failed test left running.
   const ps = await ctr(["ps", "-q"]);
   for (const id of ps.stdout.split("\n").filter((l) => l !== "")) await ctr(["rm", "-f", id]);
+  for (const p of live) p.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 });
 
