@@ -11,12 +11,12 @@
 // A peer that breaks the framing, sends no valid hello in time, or is refused by the switch
 // (bad name/MAC, a name already on it) is disconnected; one that does not read its frames has
 // them dropped once SWITCH_PEER_BUFFER_MAX bytes wait for it. The other ports never notice.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { SWITCH_NAME_PATTERN, SwitchJoinError, VirtualSwitch } from "../../net/switch.js";
 import { MessageDecoder, SWITCH_PROTOCOL_VERSION, SwitchWireError, encodeJson, encodeMessage, parseHello } from "../../net/switch_wire.js";
 import { ip4String } from "../../net/packet.js";
-import { defaultHome, pidAlive } from "./vm_store.js";
+import { defaultHome, takePidFile } from "./vm_store.js";
 import { switchPaths } from "./switch_port.js";
 
 /** With no VM on it for this long, the switch exits. */
@@ -28,25 +28,6 @@ export const SWITCH_HELLO_TIMEOUT_MS = 10_000;
 /** Bytes queued toward one peer beyond which its frames are dropped (it is not reading). */
 export const SWITCH_PEER_BUFFER_MAX = 1 << 20;
 
-/** Takes NAME.pid (O_EXCL); false when a live switch holds it. A stale file (dead pid) is replaced. */
-function takePidFile(file: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, "wx", 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      let pid = NaN;
-      try { pid = Number(readFileSync(file, "utf8").trim()); } catch { /* vanished: retry */ }
-      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) return false;
-      rmSync(file, { force: true });
-    }
-  }
-  return false;
-}
-
 export async function switchProcessMain(name: string, root = defaultHome()): Promise<number> {
   if (name === undefined || !SWITCH_NAME_PATTERN.test(name)) {
     process.stderr.write(`rvisor: invalid switch name '${String(name)}'\n`);
@@ -54,7 +35,7 @@ export async function switchProcessMain(name: string, root = defaultHome()): Pro
   }
   const paths = switchPaths(root, name);
   mkdirSync(paths.dir, { recursive: true });
-  if (!takePidFile(paths.pid)) return 0; // another switch of this name runs: the VM connects to it
+  if (takePidFile(paths.pid) !== null) return 0; // another switch of this name runs: the VM connects to it
   const sw = new VirtualSwitch(name, () => performance.now());
   const peers = new Set<Socket>();
   let idle: NodeJS.Timeout | null = null;

@@ -63,27 +63,44 @@ export function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
 }
 
-/** A lock file whose pid was not written within this long belongs to a command that died at once. */
-const LOCK_UNWRITTEN_STALE_MS = 5_000;
+/** A pid file whose pid was not written within this long belongs to a command that died at once. */
+const PID_FILE_UNWRITTEN_STALE_MS = 5_000;
 
-/** Who holds a lock file, or null if it is gone. Stale: its owner died (or never wrote its pid). */
-function lockHolder(lock: string): { owner: number; ino: number; stale: boolean } | null {
+/** Who holds a pid file, or null if it is gone. Stale: its owner died (or never wrote its pid). */
+function pidFileHolder(file: string): { owner: number; ino: number; stale: boolean } | null {
   let fd: number;
-  try { fd = openSync(lock, "r"); } catch (e) {
+  try { fd = openSync(file, "r"); } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
   }
   try {
     const st = fstatSync(fd);
-    const owner = Number(readFileSync(fd, "utf8") || "0");
-    const stale = owner > 0 ? !pidAlive(owner) : Date.now() - st.mtimeMs > LOCK_UNWRITTEN_STALE_MS;
+    const owner = Number(readFileSync(fd, "utf8").trim() || "0");
+    const stale = owner > 0 ? !pidAlive(owner) : Date.now() - st.mtimeMs > PID_FILE_UNWRITTEN_STALE_MS;
     return { owner, ino: st.ino, stale };
   } finally { closeSync(fd); }
 }
 
-/** Removes a stale lock file, unless another command broke it and took the lock meanwhile (a new inode). */
-function breakLock(lock: string, ino: number): void {
-  try { if (statSync(lock).ino === ino) unlinkSync(lock); } catch { /* another breaker won */ }
+/**
+ * Takes a pid file (O_EXCL, holding this process's pid): null once taken, else the live holder's
+ * pid (0 while it has not written it yet). A holder that released meanwhile is retried; a stale
+ * one is removed, unless another command broke it and took the file meanwhile (a new inode).
+ */
+export function takePidFile(file: string): number | null {
+  for (;;) {
+    try {
+      const fd = openSync(file, "wx", 0o644);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const held = pidFileHolder(file);
+    if (held === null) continue;
+    if (!held.stale) return held.owner;
+    try { if (statSync(file).ino === held.ino) unlinkSync(file); } catch { /* another breaker won */ }
+  }
 }
 
 export class VmStore {
@@ -192,20 +209,9 @@ export class VmStore {
     mkdirSync(this.root, { recursive: true });
     const lock = join(this.root, ".lock");
     const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const fd = openSync(lock, "wx", 0o644);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const held = lockHolder(lock);
-        if (held === null) continue; // released between our open and our read
-        if (held.stale) { breakLock(lock, held.ino); continue; }
-        if (Date.now() > deadline) throw new Error(`the state directory ${this.root} is locked by process ${held.owner}`);
-        await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
-      }
+    for (let owner = takePidFile(lock); owner !== null; owner = takePidFile(lock)) {
+      if (Date.now() > deadline) throw new Error(`the state directory ${this.root} is locked by process ${owner}`);
+      await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
     }
     try { return await fn(); } finally { rmSync(lock, { force: true }); }
   }
