@@ -547,6 +547,7 @@ export class Hart {
         if (this.hasSvadu && (this.menvcfgHi & MENVCFG_ADUE_HI) === 0) throw this.raiseAddr(FAULT_CAUSE_PAGE[access], vaddr);
         pte |= want;
         ram.i32[wi] = pte;
+        ram.written[wi >>> 10] = 1;
       }
       const pageMask = i === 0 ? 0xfff : i === 1 ? 0x1fffff : i === 2 ? 0x3fffffff : -1;
       if (pageMask !== -1) return ppn * 4096 + ((lo & pageMask) >>> 0);
@@ -561,6 +562,8 @@ export class Hart {
     const pa = this.translate(lo, hi, access, prv);
     if (pa >= this.ramBase && pa < this.ramEnd) {
       const off = (pa - this.ramBase) & ~0xfff;
+      // Every RAM store passes here (a TLB hit needs an entry put in here) or notifies.
+      if (access === ACCESS_STORE) this.ram.written[off >>> 12] = 1;
       if (access !== ACCESS_STORE || this.ram.pageFlags[off >>> 12] === 0) {
         const t = access === ACCESS_FETCH ? this.ftlb : access === ACCESS_LOAD ? this.rtlb : this.wtlb;
         const i = ((lo >>> 12) & TLB_MASK) * 3;

@@ -69,6 +69,12 @@ export class Ram {
    */
   readonly pageFlags: Uint8Array;
   /**
+   * Per 4 KiB page: 1 once something may have stored to it (a hart's write-TLB fill or
+   * slow-path store, or notifyWrite). A page still 0 holds zeros, so a snapshot neither saves
+   * nor reads it: on hosts without a shared zero page, merely reading untouched RAM commits it.
+   */
+  readonly written: Uint8Array;
+  /**
    * Byte offset in `buffer` of the hart state region (HART_STATE_SLOTS slots of
    * HART_STATE_BYTES), just past guest RAM rounded up to a WebAssembly page. Guest accesses
    * never reach it: every path into RAM (TLB entries, `contains`, the views above) is bounded
@@ -100,6 +106,7 @@ export class Ram {
     this.i8 = new Int8Array(this.buffer, 0, size);
     this.i16 = new Int16Array(this.buffer, 0, size >>> 1);
     this.pageFlags = new Uint8Array(size >>> 12);
+    this.written = new Uint8Array(size >>> 12);
   }
 
   /** The memory's size in WebAssembly pages (what generated modules declare when they import it). */
@@ -121,9 +128,10 @@ export class Ram {
   /** Must be called after guest RAM at [addr, addr+len) was written other than by a hart's fast path. */
   notifyWrite(addr: number, len: number): void {
     const first = (addr - this.base) >>> 12, last = (addr - this.base + Math.max(len, 1) - 1) >>> 12;
-    const flags = this.pageFlags;
+    const flags = this.pageFlags, written = this.written;
     let watched = false;
     for (let p = first; p <= last && p < flags.length; p++) {
+      written[p] = 1;
       const f = flags[p];
       if (f === 0) continue;
       if ((f & PAGE_CODE) !== 0 && this.codeInvalidator !== null) this.codeInvalidator(p);

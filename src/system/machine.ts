@@ -157,8 +157,6 @@ export class VirtMachine {
   private readonly clock: () => number;
   /** Per hart: instructions executed since it last retired one. */
   private trapRun: number[] = [];
-  /** False while RAM is still all zeros (a board built with boot: false, before it ran). */
-  ramTouched = true;
   /** The console's recent output, which a snapshot carries (console_history.ts; not guest-visible). */
   readonly consoleHistory = new ConsoleHistory();
   /** config.console, with every byte also kept in consoleHistory. */
@@ -212,7 +210,6 @@ export class VirtMachine {
     });
     for (const r of this.rows) this.bus.map(r.name, r.base, r.size, r.device);
     if (config.boot === false) {
-      this.ramTouched = false;
       if (builtin) this.sbi = this.builtinSbi();
       for (const h of this.harts) h.stopped = true; // until a restore says otherwise
     } else {
@@ -287,7 +284,6 @@ export class VirtMachine {
     this.executed = s.executed;
     this.trapRun = [...s.trapRun];
     this.dtbAddr = s.dtbAddr; this.initrdStart = s.initrdStart; this.initrdEnd = s.initrdEnd;
-    this.ramTouched = true;
     for (const t of this.virtio) t.kick();
   }
 
@@ -436,7 +432,6 @@ export class VirtMachine {
   step(budget: number): number {
     const SLICE = 10_000;
     let total = 0;
-    this.ramTouched = true;
     while (total < budget && this.exit === null) {
       this.clint.tick();
       this.rtc.tick();

@@ -98,7 +98,8 @@ export function captureSnapshot(m: VirtMachine, opts: CaptureOptions): Uint8Arra
   const words = m.ram.i32;
   const npages = m.ram.size / SNAPSHOT_PAGE_SIZE;
   const list: number[] = [];
-  for (let p = 0; p < npages; p++) if (!zeroPage(words, p * PAGE_WORDS)) list.push(p);
+  const written = m.ram.written;
+  for (let p = 0; p < npages; p++) if (written[p] !== 0 && !zeroPage(words, p * PAGE_WORDS)) list.push(p);
   const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = (json.length + 7) & ~7;
   const indexAt = FIXED_HEADER + padded, dataAt = indexAt + 4 * list.length;
@@ -196,10 +197,11 @@ export function boardMismatches(want: BoardConfig, have: BoardConfig): string[] 
 export function restoreSnapshot(m: VirtMachine, snap: Snapshot): void {
   const bad = boardMismatches(snap.header.board, m.board());
   if (bad.length > 0) throw new SnapshotError(`snapshot does not fit this machine: ${bad.join("; ")}`);
-  const u8 = m.ram.u8;
-  // A fresh board's RAM is zeros already: filling it would only commit host memory.
-  if (m.ramTouched) u8.fill(0);
+  const u8 = m.ram.u8, written = m.ram.written;
+  // Only pages ever written can be non-zero: zeroing the others would only commit host memory.
+  for (let p = 0; p < written.length; p++) if (written[p] !== 0) u8.fill(0, p * SNAPSHOT_PAGE_SIZE, (p + 1) * SNAPSHOT_PAGE_SIZE);
   const { pages, data } = snap;
+  for (const p of pages) written[p] = 1;
   // Runs of consecutive pages are copied at once.
   for (let i = 0; i < pages.length;) {
     let j = i + 1;
