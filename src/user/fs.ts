@@ -12,7 +12,7 @@ import {
 import { EventFd, OpenFile, Pipe, PipeEnd, type Dirent } from "./file.js";
 import type { HostStat } from "./host.js";
 import { isSysCpuFile, procOpen, sysCpuOpen } from "./proc.js";
-import { SIGPIPE, Wait, type Thread } from "./task.js";
+import { SIGPIPE, Wait, release, type Thread } from "./task.js";
 import { LOOKUP_EMPTY, LOOKUP_FOLLOW, TermFile, type PathRef } from "./vfs.js";
 import { accessOk, argValue, MAX_RW_COUNT, negativeSsize, ptr, rwCount, sizeT } from "./args.js";
 import { TtyFile, ttyIoctl } from "./ctty.js";
@@ -68,7 +68,7 @@ export function statRef(k: Kernel, t: Thread, ref: PathRef): HostStat | number {
     const f = openGuest(k, t, g, O_RDONLY, 0);
     if (typeof f === "number") return f;
     const st = f.stat();
-    f.release();
+    release(f); // drops the reference procOpen took on a /proc/PID/fd entry (the file stays open)
     const sp = k.vfs.special(g);
     if (typeof st !== "number" && typeof sp === "string") st.mode = S_IFLNK | 0o777; // an unfollowed synthetic link
     return st;
@@ -259,11 +259,11 @@ export function sys_openat(k: Kernel, t: Thread, a: number[]): R {
   const existed = notify && (flags & O_CREAT) !== 0 ? typeof statRef(k, t, ref) !== "number" : true;
   const f = openGuest(k, t, g, flags & ~O_CLOEXEC, a[3]);
   if (typeof f === "number") return f;
-  if ((flags & O_DIRECTORY) !== 0 && !f.isDir()) { f.release(); return -ENOTDIR; }
+  if ((flags & O_DIRECTORY) !== 0 && !f.isDir()) { release(f); return -ENOTDIR; }
   const trunc = (flags & O_PATH) === 0 && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && !f.isDir();
   if (trunc) f.truncate(0);
   const fd = t.proc.fds.alloc(f, (flags & O_CLOEXEC) !== 0);
-  if (fd < 0) { f.release(); return fd; }
+  if (fd < 0) { release(f); return fd; }
   if (notify) {
     if (!existed) fsNotify(k, g, IN_CREATE);
     else if (trunc) fsNotify(k, g, IN_MODIFY);

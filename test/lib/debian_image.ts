@@ -20,17 +20,19 @@ export function debianToolsMissing(): string | null {
   return missing.length > 0 ? `missing ${missing.join(", ")} (sudo bash scripts/install-deps.sh)` : null;
 }
 
-/** The rootfs tarball and its extracted tree (for qemu-riscv64 -L), built once per key. */
-export function debianRootfs(): { tar: string; root: string } | string {
+/** The rootfs tarball and its extracted tree (for qemu-riscv64 -L), built once per key; `extra`
+ *  adds packages (a root of its own, keyed by them too). */
+export function debianRootfs(extra: readonly string[] = []): { tar: string; root: string } | string {
   const version = spawnSync("mmdebstrap", ["--version"], { encoding: "utf8" }).stdout.trim();
-  const key = createHash("sha256").update([RECIPE, SUITE, ARCH, ...PACKAGES, HOOK, version].join("\n")).digest("hex").slice(0, 16);
+  const packages = [...PACKAGES, ...extra];
+  const key = createHash("sha256").update([RECIPE, SUITE, ARCH, ...packages, HOOK, version].join("\n")).digest("hex").slice(0, 16);
   const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "rvisor", `debian-ctr-${key}`);
   const out = { tar: join(cache, "rootfs.tar"), root: join(cache, "root") };
   if (existsSync(out.tar) && existsSync(join(out.root, "usr", "bin", "python3"))) return out;
   const tmp = mkdtempSync(join(tmpdir(), "rvisor-mmdebstrap-"));
   try {
     const tar = join(tmp, "rootfs.tar");
-    const r = spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--arch=${ARCH}`, `--include=${PACKAGES.join(",")}`, `--hook-dir=${HOOK}`, SUITE, tar], { encoding: "utf8", timeout: 900_000 });
+    const r = spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--arch=${ARCH}`, `--include=${packages.join(",")}`, `--hook-dir=${HOOK}`, SUITE, tar], { encoding: "utf8", timeout: 900_000 });
     if (r.status !== 0) return `mmdebstrap could not build the ${SUITE} ${ARCH} root (no mirror?): ${(r.stderr || r.stdout).trim().split("\n").slice(-2).join(" ")}`;
     mkdirSync(join(tmp, "root"));
     const x = spawnSync("tar", ["-C", join(tmp, "root"), "-xf", tar], { encoding: "utf8" });
