@@ -24,7 +24,8 @@ function loadBundle(command) {
   const bundleTime = mtime(BUNDLE);
   const modulesTime = mtime(MODULES_MAIN);
   if (bundleTime === null || (modulesTime !== null && modulesTime > bundleTime)) return null;
-  const source = readFileSync(BUNDLE, "utf8");
+  // ASCII only (scripts/cli-bundle.mjs checks): latin1 skips UTF-8 decoding.
+  const source = readFileSync(BUNDLE, "latin1");
   // V8 checks a cache against the source's length only: the name carries the bundle's time too.
   const cacheFile = `${CACHE_DIR}${/^[a-z_]+$/.test(command ?? "") ? command : "other"}-${source.length}-${Math.trunc(bundleTime)}-${process.version}.bin`;
   let cachedData;
@@ -48,9 +49,14 @@ function loadBundle(command) {
 const argv = process.argv.slice(2);
 const bundle = loadBundle(argv[0]);
 const main = bundle !== null ? bundle.main : (await import(MODULES_MAIN)).main;
+// Commands that end with their work (no handles meant to outlive main) exit at once once their
+// output is flushed, skipping Node's teardown of the heap and a container's guest memory
+// (~20 ms of `container run --rm IMAGE true`).
+const EXIT_WHEN_DONE = new Set(["container", "image"]);
 main(argv).then((code) => {
   bundle?.writeCache?.();
   process.exitCode = code;
+  if (EXIT_WHEN_DONE.has(argv[0]) && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(code);
 }, (err) => {
   process.stderr.write(`rvisor: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;

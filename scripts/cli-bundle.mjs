@@ -8,9 +8,10 @@
 // paths relative to it (bin/rvisor.js, vm_main.js, package.json, the web console) still resolve;
 // the bundle runs inside a function whose parameters `__rvisor_bundle_url` and `__rvisor_import` are
 // the bundle's URL and an import() of bin/rvisor.js's.
+// Whitespace and comments are dropped (identifiers kept, for stack traces): less to read and hash.
 // Usage: node scripts/cli-bundle.mjs [--out DIR]
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_EXTERNAL, importMetaUrl, reportOutputs } from './lib/bundle.mjs';
@@ -23,7 +24,12 @@ const result = await build({
   entryPoints: { cli: path.join(root, 'src', 'cli', 'main.ts') },
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', outdir: out, outExtension: { '.js': '.cjs' },
   external: BUNDLE_EXTERNAL, plugins: [importMetaUrl(root, out)], metafile: true, logLevel: 'warning',
+  minifyWhitespace: true, minifySyntax: true, charset: 'ascii',
 });
+// bin/rvisor.js reads the bundle as latin1 (a one-byte string, no UTF-8 decoding): it must be ASCII.
+const bundleBytes = await readFile(path.join(out, 'cli.cjs'));
+const nonAscii = bundleBytes.findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) throw new Error(`cli-bundle: dist/bundle/cli.cjs has a non-ASCII byte at offset ${nonAscii}`);
 // Code caches of an earlier bundle would not match this one.
 await rm(path.join(out, 'cache'), { recursive: true, force: true });
 reportOutputs('cli-bundle', root, result);
