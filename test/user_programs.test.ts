@@ -25,7 +25,7 @@ const SINGLE: { name: string; argv: string[] }[] = [
   { name: "lua5.4", argv: ["/usr/bin/lua5.4", "-e", "local t = {} for i = 1, 10 do t[#t + 1] = i * i end print(table.concat(t, ',')) print(string.format('%.3f', math.pi)) print(os.time{year = 2020, month = 1, day = 1, hour = 0}) local f = io.open('D/l', 'w') f:write('lua') f:close() print(io.open('D/l'):read('a'))"] },
   { name: "tclsh", argv: ["/usr/bin/tclsh8.6", "D/s.tcl"] },
   { name: "perl", argv: ["/usr/bin/perl", "-MPOSIX", "-e", "print join(',', map { $_ * 2 } 1..5), \"\\n\"; print strftime('%Y-%m-%d', gmtime(86400 * 365)), \"\\n\"; opendir(my $d, '/usr/share/perl5') or die; print scalar(grep { !/^\\./ } readdir $d) > 0 ? \"dir\\n\" : \"none\\n\"; pipe(my $r, my $w); print $w \"via pipe\\n\"; close $w; print scalar <$r>"] },
-  { name: "gawk", argv: ["/usr/bin/gawk", "-F:", "{ n[$7]++ } END { for (s in n) c++; print (NR > 0), (c > 0); print length(sprintf(\"%x\", 48879)) }", "/etc/passwd"] },
+  { name: "gawk", argv: ["/usr/bin/gawk", "-F=", "{ n[$1]++ } END { for (s in n) c++; print (NR > 0), (c == NR); print length(sprintf(\"%x\", 48879)) }", "/etc/os-release"] },
   { name: "file", argv: ["/usr/bin/file", "-b", "/usr/bin/sqlite3", "/etc/os-release"] },
 ];
 
