@@ -63,7 +63,7 @@ export const snapshotSection: BenchSection = {
       restoreRuns.sort((a, b) => a - b);
       const pages = parseSnapshot(file).pages.length;
       rows.push(
-        row("capture (first; reads never-touched RAM)", firstCapture),
+        row("capture (first)", firstCapture),
         row("capture (again)", capture, `${(file.length / MiB).toFixed(1)} MiB file, ${pages} of ${(256 * MiB) / 4096} pages`),
         row("restore-to-running (uncompressed file)", restoreRuns[2], "median of 5: read, check, new board, load, first instruction"),
       );

@@ -209,6 +209,9 @@ export async function primeRestore(): Promise<void> {
   collectGarbage();
 }
 
+/** V8's gc() when the process was started with --expose-gc. */
+function exposedGc(): (() => void) | undefined { return (globalThis as { gc?: () => void }).gc; }
+
 /**
  * A full, compacting collection soon (when started with --expose-gc): what loading a snapshot or
  * a burst of guest work left behind goes, and the heap's pages with it. V8 compacts only the
@@ -218,7 +221,7 @@ export async function primeRestore(): Promise<void> {
  * the guest would feel) moves the live objects together and gives the emptied pages back.
  */
 function collectGarbage(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = exposedGc();
   if (gc === undefined) return;
   setImmediate(() => {
     setFlagsFromString("--compact-on-every-full-gc");
@@ -293,7 +296,7 @@ class VmProcess {
       let rss = process.memoryUsage.rss();
       if (rss <= cap || this.memoryExceeded !== null) return;
       // Garbage (a snapshot's buffers, say) is not memory the VM holds: collect it, then judge.
-      const gc = (globalThis as { gc?: () => void }).gc;
+      const gc = exposedGc();
       if (gc !== undefined) { gc(); rss = process.memoryUsage.rss(); if (rss <= cap) return; }
       this.memoryExceeded = rss;
       this.requestStop();
