@@ -1,12 +1,13 @@
 // src/abi/linux.ts (shared by the process VM and virtio-9p) held against riscv64 userspace: a C
 // program built with Debian's cross gcc prints the constants its glibc and kernel headers define,
 // and reads back struct stat, struct statx, struct statfs and linux_dirent64 records that the
-// codecs wrote (under qemu-riscv64), field by field.
+// codecs wrote (under qemu-riscv64), field by field. And prctl's process attributes
+// (test/user/programs/prctl.c) as Linux 6.1 has them, compared with qemu-riscv64.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as abi from "../src/abi/linux.js";
-import { buildProgram, toolsMissing } from "./user/build.js";
+import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
 import { QEMU } from "./user/busybox.js";
 
 const skip = toolsMissing();
@@ -76,4 +77,52 @@ test("abi: struct codecs read back by riscv64 C (stat, statx, statfs, linux_dire
     "ino 34359738368 off 1 reclen 24 type 4 name a", "ino 34359738369 off 2 reclen 32 type 10 name seven77",
     "ino 34359738370 off 3 reclen 32 type 10 name eight888", "ino 34359738371 off 4 reclen 48 type 10 name a-name-of-some-length.txt", "",
   ].join("\n"));
+});
+
+test("abi: prctl PDEATHSIG (a parent's death), DUMPABLE, TIMERSLACK, NO_NEW_PRIVS match qemu-riscv64", { skip, timeout: 120_000 }, async () => {
+  const bin = buildProgram("prctl", "static");
+  const q = await qemu([bin]);
+  assert.equal(q.code, 0, q.stderr);
+  // The death signal really arrived under the reference (else both could agree on nothing).
+  assert.match(q.stdout, /^handler: SIGUSR1 arrived\ngrandchild: signal 10, si_pid is the dead parent's yes, si_code 0\n/m);
+  const r = await rvisor([bin]);
+  assert.equal(r.stdout, q.stdout, `stdout differs; rvisor stderr:\n${r.stderr}`);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test("abi: prctl THP_DISABLE, 64-bit arguments, PDEATHSIG to a subreaper's adoptee, what execve keeps (Linux 6.1)", { skip, timeout: 120_000 }, async () => {
+  const r = await rvisor([buildProgram("prctl", "static"), "rvisor"]);
+  assert.equal(r.stdout, [
+    "PR_GET_THP_DISABLE = 0",
+    "PR_GET_THP_DISABLE arg2=1 = -EINVAL",
+    "PR_GET_THP_DISABLE arg4=1 = -EINVAL",
+    "PR_SET_THP_DISABLE 1 arg3=1 = -EINVAL",
+    "PR_SET_THP_DISABLE 1 arg5=1 = -EINVAL",
+    "PR_GET_THP_DISABLE = 0",
+    "PR_SET_THP_DISABLE 7 = 0",
+    "PR_GET_THP_DISABLE = 1",
+    "fork child: PR_GET_THP_DISABLE = 1",
+    "PR_SET_THP_DISABLE 0 = 0",
+    "PR_GET_THP_DISABLE = 0",
+    "PR_SET_PDEATHSIG 2^32+10 = -EINVAL",
+    "pdeathsig 0",
+    "PR_SET_TIMERSLACK 2^40 = 0",
+    "PR_GET_TIMERSLACK = 1099511627776",
+    "parent of the grandchild exited, code 3",
+    "handler: SIGUSR1 arrived",
+    "grandchild: signal 10, si_pid is the dead parent's yes, si_code 0",
+    "grandchild: adopted by the subreaper yes",
+    "reaped the grandchild yes, code 0",
+    "after execve: pdeathsig 12",
+    "after execve: PR_GET_DUMPABLE = 1",
+    "after execve: PR_GET_NO_NEW_PRIVS = 1",
+    "after execve: PR_GET_THP_DISABLE = 1",
+    "after execve: PR_GET_TIMERSLACK = 777",
+    "THP_enabled:\t0",
+    "NoNewPrivs:\t1",
+    "execve child code 0",
+    "THP_enabled:\t1",
+    "NoNewPrivs:\t0",
+  ].map((l) => l + "\n").join(""), r.stderr);
+  assert.equal(r.code, 0, r.stderr);
 });

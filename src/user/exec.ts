@@ -2,7 +2,7 @@
 // program (process.ts: sys_execve) and a host-native one (host_exec.ts).
 import type { Kernel } from "./kernel.js";
 import type { AddressSpace } from "./memory.js";
-import { SIG_DFL, SIG_IGN, type Thread } from "./task.js";
+import { SIG_DFL, SIG_IGN, SUID_DUMP_USER, type Thread } from "./task.js";
 
 /** sigaltstack's SS_DISABLE: execve drops the alternate signal stack. */
 const SS_DISABLE = 2;
@@ -24,6 +24,9 @@ export function commitExec(k: Kernel, t: Thread, as: AddressSpace, exe: string, 
   p.exe = exe; p.argv = argv;
   p.commName = comm;
   p.execed = true;
+  // begin_new_exec: the new mm is dumpable (no set-id programs here). PR_SET_PDEATHSIG,
+  // PR_SET_NO_NEW_PRIVS and PR_SET_THP_DISABLE (an mm flag copied to the new mm) carry over.
+  p.dumpable = SUID_DUMP_USER;
   p.sig = p.sig.clone();
   for (const act of p.sig.actions) if (act.handler !== SIG_IGN) { act.handler = SIG_DFL; act.flags = 0; act.mask = 0n; }
   if (p.fds.users > 1) { p.fds.users--; p.fds = p.fds.clone(); } // unshare a CLONE_FILES table

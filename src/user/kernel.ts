@@ -759,6 +759,11 @@ export class Kernel {
     // In a pid namespace the orphans' last resort is its init (find_child_reaper).
     if (reaper === null && this.opts.pidNamespace === true && this.init !== null && this.init.alive && this.init !== p) reaper = this.init;
     for (const c of p.children) {
+      // PR_SET_PDEATHSIG (forget_original_parent): the child learns of its parent's death,
+      // from the parent (SEND_SIG_NOINFO: SI_USER, its pid and uid). Linux sends it when the
+      // parent *thread* that forked the child exits, even while other threads of its process
+      // run on; rvisor keeps no forking thread and sends it when the parent process exits.
+      if (c.alive && c.pdeathsig !== 0) this.sendSignal(c, null, { signo: c.pdeathsig, code: SI_USER, pid: p.pid, uid: this.uid });
       c.parent = reaper;
       if (reaper !== null) {
         reaper.children.add(c);

@@ -138,9 +138,9 @@ export function procOpen(k: Kernel, t: Thread, g: string): OpenFile | number {
       const sigq = (b: bigint): string => b.toString(16).padStart(16, "0");
       return file(`Name:\t${p.comm}\nUmask:\t${p.umask.toString(8).padStart(4, "0")}\nState:\tR (running)\nTgid:\t${p.pid}\nNgid:\t0\nPid:\t${p.pid}\nPPid:\t${p.parent?.pid ?? 0}\n` +
         `TracerPid:\t0\nUid:\t${k.uid}\t${k.uid}\t${k.uid}\t${k.uid}\nGid:\t${k.gid}\t${k.gid}\t${k.gid}\t${k.gid}\nFDSize:\t64\n` +
-        `VmSize:\t${(p.as.vmas.reduce((s, a) => s + a.end - a.start, 0) >> 10)} kB\nVmRSS:\t${p.as.pages.size * 4} kB\nThreads:\t${p.threads.size}\n` +
+        `VmSize:\t${(p.as.vmas.reduce((s, a) => s + a.end - a.start, 0) >> 10)} kB\nVmRSS:\t${p.as.pages.size * 4} kB\nTHP_enabled:\t${p.thpDisable ? 0 : 1}\nThreads:\t${p.threads.size}\n` +
         `SigPnd:\t${sigq(main?.pending ?? 0n)}\nShdPnd:\t${sigq(p.pending)}\nSigBlk:\t${sigq(main?.sigmask ?? 0n)}\n` +
-        `Cpus_allowed:\t${cpusAllowed(onlineCpus(k))}\nCpus_allowed_list:\t${cpuList(onlineCpus(k)).trim()}\n`);
+        `NoNewPrivs:\t${p.noNewPrivs ? 1 : 0}\nCpus_allowed:\t${cpusAllowed(onlineCpus(k))}\nCpus_allowed_list:\t${cpuList(onlineCpus(k)).trim()}\n`);
     }
     case "exe": case "cwd": case "root": return -ENOENT;
   }

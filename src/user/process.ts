@@ -3,13 +3,13 @@
 import type { Kernel } from "./kernel.js";
 import { EACCES, EAGAIN, ECHILD, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ETIMEDOUT, SIGINFO_SIZE, encodeSiginfo } from "../abi/linux.js";
 import { PROT_WRITE, type AddressSpace } from "./memory.js";
-import { accessOk, ptr, rwCount, uint } from "./args.js";
+import { accessOk, int, ptr, rwCount, uint } from "./args.js";
 import { ExecError, HostProgram, loadImage } from "./loader.js";
 import { execHost, hostExecAllowed } from "./host_exec.js";
 import { commitExec } from "./exec.js";
 import { NORET } from "./syscalls.js";
 import {
-  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIGCHLD, SIGCONT, Thread,
+  CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Process, SIGCHLD, SIGCONT, SUID_DUMP_DISABLE, SUID_DUMP_USER, Thread,
   WCONTINUED_STATUS, Wait,
 } from "./task.js";
 import { readTimespec } from "./time.js";
@@ -59,12 +59,17 @@ function doClone(k: Kernel, t: Thread, flags: number, stack: number, ptid: numbe
     const np = new Process(tid, parent, as, (flags & CLONE_FILES) !== 0 ? p.fds : p.fds.clone(),
       (flags & CLONE_SIGHAND) !== 0 ? p.sig : p.sig.clone(), p.cwd, p.exe, p.argv.slice());
     np.umask = p.umask; np.commName = p.commName; np.pgid = p.pgid; np.sid = p.sid; np.ctty = p.ctty;
+    // copy_process: pdeath_signal starts at 0 (the Process default); the mm's dumpable and
+    // THP-disable flags (MMF_INIT_MASK) and no_new_privs are the parent's.
+    np.dumpable = p.dumpable; np.thpDisable = p.thpDisable; np.noNewPrivs = p.noNewPrivs;
     np.startNs = k.host.clock.monotonic();
     parent?.children.add(np);
     k.procs.set(tid, np);
     child = new Thread(tid, np, h);
   }
   child.sigmask = t.sigmask;
+  // copy_process: both timer slack values of the new task are the creator's current slack.
+  child.timerSlack = t.timerSlack; child.defaultTimerSlack = t.timerSlack;
   // As Linux: a thread sharing the address space must not inherit the alternate signal stack
   // (two threads taking signals on one stack would overwrite each other's frames).
   if ((flags & (CLONE_VM | CLONE_VFORK)) !== CLONE_VM) { child.altSp = t.altSp; child.altSize = t.altSize; child.altFlags = t.altFlags; }
@@ -320,17 +325,63 @@ export const sys_sched_yield = (_k: Kernel, t: Thread): R => { t.hart.stopped = 
 export const sys_zero = (): R => 0;
 export const sys_enosys = (): R => -ENOSYS;
 
-const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_CAPBSET_READ = 23;
+// prctl options (include/uapi/linux/prctl.h).
+const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_GET_NAME = 16,
+  PR_CAPBSET_READ = 23, PR_SET_TIMERSLACK = 29, PR_GET_TIMERSLACK = 30, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37,
+  PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39, PR_SET_THP_DISABLE = 41, PR_GET_THP_DISABLE = 42;
 /** CAP_LAST_CAP of Linux 6.1 (CAP_CHECKPOINT_RESTORE). */
 const CAP_LAST_CAP = 40;
+/** _NSIG: valid_signal() accepts 0.._NSIG. */
+const NSIG = 64;
+/** TASK_COMM_LEN: PR_GET_NAME writes this many bytes. */
+const TASK_COMM_LEN = 16;
+
+/** prctl(option, arg2..arg5) as kernel/sys.c of Linux 6.1 for the options rvisor knows; others EINVAL. */
 export function sys_prctl(_k: Kernel, t: Thread, a: number[]): R {
-  const op = a[0] | 0;
-  if (op === 15) return 0; // PR_SET_NAME
-  if (op === 16) { const b = new Uint8Array(16); b.set(new TextEncoder().encode(t.proc.comm)); return t.proc.as.write(a[1], b) ? 0 : -EFAULT; }
-  if (op === PR_SET_CHILD_SUBREAPER) { t.proc.subreaper = a[1] !== 0; return 0; }
-  if (op === PR_GET_CHILD_SUBREAPER) return t.proc.as.putU32(a[1], t.proc.subreaper ? 1 : 0) ? 0 : -EFAULT;
-  // PR_CAPBSET_READ: the bounding set of an unprivileged process is still every capability.
-  if (op === PR_CAPBSET_READ) return a[1] >= 0 && a[1] <= CAP_LAST_CAP ? 1 : -EINVAL;
+  const op = int(a[0]);
+  const [, arg2, arg3, arg4, arg5] = a;
+  const p = t.proc;
+  switch (op) {
+    // Every argument but the option is an unsigned long: a register of 2^63 or more is negative here.
+    case PR_SET_PDEATHSIG:
+      if (arg2 < 0 || arg2 > NSIG) return -EINVAL;
+      p.pdeathsig = arg2;
+      return 0;
+    case PR_GET_PDEATHSIG: return p.as.putU32(arg2, p.pdeathsig) ? 0 : -EFAULT;
+    case PR_GET_DUMPABLE: return p.dumpable;
+    case PR_SET_DUMPABLE:
+      if (arg2 !== SUID_DUMP_DISABLE && arg2 !== SUID_DUMP_USER) return -EINVAL;
+      p.dumpable = arg2;
+      return 0;
+    case PR_SET_NAME: return 0;
+    case PR_GET_NAME: {
+      const b = new Uint8Array(TASK_COMM_LEN);
+      b.set(new TextEncoder().encode(p.comm));
+      return p.as.write(arg2, b) ? 0 : -EFAULT;
+    }
+    // The bounding set of an unprivileged process is still every capability.
+    case PR_CAPBSET_READ: return arg2 >= 0 && arg2 <= CAP_LAST_CAP ? 1 : -EINVAL;
+    // Per thread; 0 restores the thread's default (the slack of the thread that created it).
+    // The value is a u64 returned as a long, as Linux does (2^63 and more come back negative).
+    case PR_SET_TIMERSLACK: t.timerSlack = arg2 === 0 ? t.defaultTimerSlack : arg2; return 0;
+    case PR_GET_TIMERSLACK: return t.timerSlack;
+    case PR_SET_CHILD_SUBREAPER: p.subreaper = arg2 !== 0; return 0;
+    case PR_GET_CHILD_SUBREAPER: return p.as.putU32(arg2, p.subreaper ? 1 : 0) ? 0 : -EFAULT;
+    case PR_SET_NO_NEW_PRIVS:
+      if (arg2 !== 1 || arg3 !== 0 || arg4 !== 0 || arg5 !== 0) return -EINVAL;
+      p.noNewPrivs = true;
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      if (arg2 !== 0 || arg3 !== 0 || arg4 !== 0 || arg5 !== 0) return -EINVAL;
+      return p.noNewPrivs ? 1 : 0;
+    case PR_SET_THP_DISABLE:
+      if (arg3 !== 0 || arg4 !== 0 || arg5 !== 0) return -EINVAL;
+      p.thpDisable = arg2 !== 0;
+      return 0;
+    case PR_GET_THP_DISABLE:
+      if (arg2 !== 0 || arg3 !== 0 || arg4 !== 0 || arg5 !== 0) return -EINVAL;
+      return p.thpDisable ? 1 : 0;
+  }
   return -EINVAL;
 }
 

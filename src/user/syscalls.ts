@@ -169,7 +169,7 @@ def(164, "setrlimit", "dx", pr.sys_zero, "partial", "ignored");
 def(165, "getrusage", "dx", pr.sys_getrusage, "partial", "zeros");
 def(166, "umask", "o", fs.sys_umask);
 def(168, "getcpu", "xxx", sch.sys_getcpu, "partial", "always CPU 0, node 0 (every hart runs on one host thread)");
-def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET_NAME/PR_GET_NAME, PR_SET/GET_CHILD_SUBREAPER, PR_CAPBSET_READ");
+def(167, "prctl", "dxxxx", pr.sys_prctl, "partial", "PR_SET/GET_NAME (name not changed), PDEATHSIG (sent at the parent process's exit), DUMPABLE, TIMERSLACK, CHILD_SUBREAPER, NO_NEW_PRIVS, THP_DISABLE (recorded only), PR_CAPBSET_READ; other options EINVAL");
 def(169, "gettimeofday", "xx", tm.sys_gettimeofday);
 def(172, "getpid", "", pr.sys_getpid);
 def(173, "getppid", "", pr.sys_getppid);

@@ -91,6 +91,11 @@ export class Wait {
   ) {}
 }
 
+/** Linux's default timer slack (init_task.timer_slack_ns), in ns. */
+export const DEFAULT_TIMER_SLACK_NS = 50_000;
+/** get_dumpable() values prctl accepts: not dumpable, dumpable (the default). */
+export const SUID_DUMP_DISABLE = 0, SUID_DUMP_USER = 1;
+
 export class Thread {
   sigmask = 0n;
   pending = 0n;
@@ -111,6 +116,10 @@ export class Thread {
    * A handler without SA_RESTART turns it into EINTR; otherwise the call runs again.
    */
   restart = false;
+  /** PR_SET_TIMERSLACK: this thread's current timer slack (ns); rvisor's timers do not use it. */
+  timerSlack = DEFAULT_TIMER_SLACK_NS;
+  /** What PR_SET_TIMERSLACK 0 restores: the creating thread's current slack when this one was made. */
+  defaultTimerSlack = DEFAULT_TIMER_SLACK_NS;
   constructor(readonly tid: number, public proc: Process, public hart: Hart) {}
 }
 
@@ -139,6 +148,18 @@ export class Process {
   jobReport = 0;
   /** PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here. */
   subreaper = false;
+  /**
+   * PR_SET_PDEATHSIG: the signal this process gets when its parent exits (0: none). Cleared in a
+   * forked child, kept across execve. (Linux keeps it per thread and sends it when the parent
+   * *thread* exits; rvisor keeps it per process, see Kernel.finishProcess.)
+   */
+  pdeathsig = 0;
+  /** PR_SET_DUMPABLE: SUID_DUMP_DISABLE (0) or SUID_DUMP_USER (1); inherited by fork, reset to 1 by execve. */
+  dumpable = SUID_DUMP_USER;
+  /** PR_SET_NO_NEW_PRIVS: once set, never cleared; inherited across fork and execve. */
+  noNewPrivs = false;
+  /** PR_SET_THP_DISABLE (Linux's MMF_DISABLE_THP): inherited by fork, kept across execve; rvisor has no huge pages. */
+  thpDisable = false;
   /** Has called execve (a parent's setpgid on it fails with EACCES then). */
   execed = false;
   /** Runs a host-native program (host_exec.ts): signals sent to the process go to it. */
