@@ -15,15 +15,22 @@ import { jitOptions, type JitOptions } from "./jit/config.js";
 
 /** Longest block; short enough that interrupts are checked often. */
 const MAX_BLOCK = 64;
+const PAGE_BYTES = 4096;
+/** Block start slots of a page: instructions are 2-byte aligned. */
+const SLOTS_PER_PAGE = PAGE_BYTES / 2;
+/** A pc no block starts at (instructions are 2-byte aligned). */
+const NO_PC = -1;
 
 export class Block {
   // Chaining (QEMU's TB linking, in software): the last two successors this block led to,
   // valid while the hart's `chainEpoch` is unchanged (any TLB flush, privilege change or
   // code invalidation bumps it), so the next block is found without a fetch translation.
-  succPc0 = NaN;
+  // NO_PC, not NaN: a double initial value would make the fields boxed doubles in every block,
+  // where pcs are mostly int32 (kernel addresses are small negative numbers).
+  succPc0 = NO_PC;
   succ0: Block | null = null;
   succEpoch0 = -1;
-  succPc1 = NaN;
+  succPc1 = NO_PC;
   succ1: Block | null = null;
   succEpoch1 = -1;
   /** Executions so far; at HOT_BLOCK the block is compiled (block_compiler.ts). */
@@ -46,7 +53,13 @@ export class Block {
 }
 
 export class CodeCache {
-  private readonly pages: (Block[] | undefined)[] = [];
+  /**
+   * Per RAM page, its blocks by start slot. Both levels are allocated at their full length and
+   * filled: an array written at sparse indices would fall back to dictionary elements (a hash
+   * lookup on every block fetch, and a megamorphic load site seeing both kinds).
+   */
+  private readonly pages: (Block | undefined)[][];
+  private readonly noBlocks: (Block | undefined)[] = [];
   private readonly harts: Hart[] = [];
   /** Blocks decoded so far (statistics). */
   decodedBlocks = 0;
@@ -58,12 +71,16 @@ export class CodeCache {
   readonly jit: Jit | null;
 
   constructor(readonly ram: Ram, isa?: Isa, jit: Readonly<JitOptions> = jitOptions()) {
+    this.pages = new Array<(Block | undefined)[]>(Math.ceil(ram.size / PAGE_BYTES)).fill(this.noBlocks);
     this.decoder = decoderFor(isa);
     this.isa = this.decoder.isa;
     this.jit = Jit.create(ram, jit);
     if (this.jit !== null) {
       this.jit.onFree = () => { for (const h of this.harts) h.chainEpoch++; };
-      this.jit.blockAt = (off) => this.pages[off >>> 12]?.[(off & 0xfff) >>> 1];
+      this.jit.blockAt = (off) => {
+        const blocks = this.pages[off >>> 12];
+        return blocks === this.noBlocks ? undefined : blocks[(off & 0xfff) >>> 1];
+      };
     }
     ram.codeInvalidator = (page) => this.invalidatePage(page);
   }
@@ -75,14 +92,14 @@ export class CodeCache {
   invalidatePage(page: number): void {
     const blocks = this.pages[page];
     const jit = this.jit;
-    if (blocks !== undefined && jit !== null) for (const b of blocks) if (b !== undefined) jit.retire(b);
-    this.pages[page] = undefined;
+    if (blocks !== this.noBlocks && jit !== null) for (const b of blocks) if (b !== undefined) jit.retire(b);
+    this.pages[page] = this.noBlocks;
     this.ram.pageFlags[page] &= ~PAGE_CODE;
     for (const h of this.harts) h.chainEpoch++;
   }
 
   invalidateAll(): void {
-    for (let p = 0; p < this.pages.length; p++) if (this.pages[p] !== undefined) this.invalidatePage(p);
+    for (let p = 0; p < this.pages.length; p++) if (this.pages[p] !== this.noBlocks) this.invalidatePage(p);
   }
 
   /** The decoded block starting at virtual `pc` of hart `h` (fetch faults are raised). */
@@ -91,11 +108,11 @@ export class CodeCache {
     const page = off >>> 12;
     const slot = (off & 0xfff) >>> 1;
     let blocks = this.pages[page];
-    if (blocks !== undefined) {
+    if (blocks !== this.noBlocks) {
       const b = blocks[slot];
       if (b !== undefined) return b;
     } else {
-      blocks = [];
+      blocks = new Array<Block | undefined>(SLOTS_PER_PAGE).fill(undefined);
       this.pages[page] = blocks;
       if ((this.ram.pageFlags[page] & PAGE_CODE) === 0) {
         this.ram.pageFlags[page] |= PAGE_CODE;

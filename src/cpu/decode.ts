@@ -1,7 +1,7 @@
 // The decoder: builds a per-opcode lookup from the extension tables of one ISA (src/cpu/isa.ts),
 // extracts operands by format, and expands RVC instructions into their 32-bit equivalents
 // (unprivileged spec chapter 16: every RVC instruction expands to a single base instruction).
-import { Fmt, Insn, type InsnDef } from "./insn.js";
+import { Fmt, Insn, INSN_ENDS_BLOCK, INSN_SETS_PC, INSN_STARTS_BLOCK, type InsnDef } from "./insn.js";
 import { Isa, DEFAULT_PROFILE, type ExtName } from "./isa.js";
 import { rv64i } from "./insns/rv64i.js";
 import { rv64m } from "./insns/rv64m.js";
@@ -118,14 +118,12 @@ export function decoderFor(isa?: Isa): Decoder {
  */
 function decodeDef(def: InsnDef | null, inst: number, raw: number, len: number): Insn {
   const d = new Insn(def === null ? illegalExec : def.exec);
-  d.raw = raw >>> 0;
+  d.raw = raw | 0;
   d.len = len;
-  if (def === null) { d.name = "illegal"; d.endsBlock = true; return d; }
+  if (def === null) { d.name = "illegal"; d.flags = INSN_ENDS_BLOCK; return d; }
   d.name = def.name;
-  d.endsBlock = def.endsBlock === true;
-  d.startsBlock = def.startsBlock === true;
-  d.setsPc = def.setsPc === true;
-  if (d.setsPc) d.endsBlock = true;
+  d.flags = (def.endsBlock === true || def.setsPc === true ? INSN_ENDS_BLOCK : 0) | (def.startsBlock === true ? INSN_STARTS_BLOCK : 0) |
+    (def.setsPc === true ? INSN_SETS_PC : 0);
   const rd = (inst >>> 7) & 31, rs1 = (inst >>> 15) & 31, rs2 = (inst >>> 20) & 31;
   d.rd = rd === 0 ? 64 : rd * 2;
   d.rs1 = rs1 * 2;

@@ -260,3 +260,21 @@ test("Zb*, Zicond and Zimop results match the specification (random and edge ope
   }
   assert.ok(checked > 20000);
 });
+
+test("decoded flags follow the definitions; raw bits with bit 31 set reach mtval zero-extended", () => {
+  const JAL_RA = 0x0080_00ef, CSRRS_CYCLE = 0xc000_2573, ADDI = 0x0010_0513;
+  const jal = rv64gc.decode32(JAL_RA), csr = rv64gc.decode32(CSRRS_CYCLE), addi = rv64gc.decode32(ADDI);
+  assert.deepEqual([jal.setsPc, jal.endsBlock, jal.startsBlock], [true, true, false], "jal");
+  assert.equal(csr.startsBlock, true, "a counter read starts its block");
+  assert.deepEqual([addi.setsPc, addi.endsBlock, addi.startsBlock], [false, false, false], "addi");
+  // 0xffff_ffff is no instruction: illegal, with every bit of it reported in mtval.
+  const ram = new Ram(0x8000_0000, 1 << 16);
+  const hart = new Hart(0, new Bus(ram), new CodeCache(ram));
+  const bad = rv64gc.decode32(0xffff_ffff);
+  assert.equal(bad.name, "illegal");
+  assert.equal(bad.endsBlock, true);
+  hart.illegal(bad);
+  assert.equal(hart.excCause, 2);
+  assert.equal(hart.excTvalLo >>> 0, 0xffff_ffff);
+  assert.equal(hart.excTvalHi, 0);
+});

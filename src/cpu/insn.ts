@@ -62,11 +62,23 @@ export class Insn {
   len = 4;
   /** Byte offset of this instruction from the start of its block. */
   off = 0;
-  /** Raw instruction bits (16-bit parcel for compressed), reported in mtval on illegal instruction. */
+  /**
+   * Raw instruction bits (16-bit parcel for compressed), reported in mtval on illegal
+   * instruction, as an int32: a uint32 of 2^31 or more would be a heap number, and one such
+   * value turns the field into a boxed double in every Insn.
+   */
   raw = 0;
   name = "";
-  endsBlock = false;
-  startsBlock = false;
-  setsPc = false;
+  /** INSN_ENDS_BLOCK | INSN_STARTS_BLOCK | INSN_SETS_PC (one field where three booleans took three). */
+  flags = 0;
   constructor(fn: ExecFn) { this.fn = fn; }
+  /** Ends its decoded block (InsnDef.endsBlock; implied by setsPc, and by an illegal instruction). */
+  get endsBlock(): boolean { return (this.flags & INSN_ENDS_BLOCK) !== 0; }
+  /** Must be the first instruction of its block (InsnDef.startsBlock). */
+  get startsBlock(): boolean { return (this.flags & INSN_STARTS_BLOCK) !== 0; }
+  /** Writes h.pc itself (InsnDef.setsPc). */
+  get setsPc(): boolean { return (this.flags & INSN_SETS_PC) !== 0; }
 }
+
+/** Insn.flags bits. */
+export const INSN_ENDS_BLOCK = 1, INSN_STARTS_BLOCK = 2, INSN_SETS_PC = 4;
