@@ -367,6 +367,22 @@ test("the cap on live modules evicts the oldest; evicted blocks run interpreted 
   assert.equal(h.getX(6) + h.getX(7) + h.getX(8), 150);
 });
 
+test("at threshold 1 the cap counts functions: one-block modules up to maxModules x batch stay live", () => {
+  // Three blocks, each its own module at threshold 1; the table holds 1 x 4 functions.
+  const code = [addi(6, 6, 1), J(0, 8), EBREAK, addi(7, 7, 1), J(0, 8), EBREAK, addi(8, 8, 1), J(0, -28)];
+  const ram = new Ram(BASE, MEM);
+  const cc = new CodeCache(ram, undefined, { ...JIT_ON, batch: 4, maxModules: 1 });
+  const h = new Hart(0, new Bus(ram), cc);
+  code.forEach((w, i) => ram.write32(BASE + 4 * i, w));
+  h.pc = BASE;
+  h.run(300);
+  const stats = cc.jit?.stats;
+  assert.ok(stats !== undefined);
+  assert.equal(stats.modules, 3);
+  assert.equal(stats.evictedModules, 0);
+  assert.equal(h.getX(6) + h.getX(7) + h.getX(8), 150);
+});
+
 test("translated code under Sv39 in S- and U-mode follows a page-table change after the TLB flush", () => {
   const VA_CODE = 0x4000_0000, VA_DATA = 0x4000_1000;
   const root = BASE + 0x40000, l1 = root + 0x1000, l0 = root + 0x2000;
