@@ -54,12 +54,15 @@ export class Block {
 
 export class CodeCache {
   /**
-   * Per RAM page, its blocks by start slot. Both levels are allocated at their full length and
-   * filled: an array written at sparse indices would fall back to dictionary elements (a hash
-   * lookup on every block fetch, and a megamorphic load site seeing both kinds).
+   * The blocks of RAM page p are pageBlocks[pageIndex[p]] by start slot (index 0: no blocks).
+   * The index is a typed array (zeroed pages the host maps lazily, free to make even for a
+   * 1 GiB process VM) and each page's array is allocated whole and filled: a JS array written
+   * at sparse indices falls back to dictionary elements, a hash lookup on every block fetch.
+   * Arrays of invalidated pages are reused.
    */
-  private readonly pages: (Block | undefined)[][];
-  private readonly noBlocks: (Block | undefined)[] = [];
+  private readonly pageIndex: Int32Array;
+  private readonly pageBlocks: (Block | undefined)[][] = [[]];
+  private readonly freeIndices: number[] = [];
   private readonly harts: Hart[] = [];
   /** Blocks decoded so far (statistics). */
   decodedBlocks = 0;
@@ -71,18 +74,21 @@ export class CodeCache {
   readonly jit: Jit | null;
 
   constructor(readonly ram: Ram, isa?: Isa, jit: Readonly<JitOptions> = jitOptions()) {
-    this.pages = new Array<(Block | undefined)[]>(Math.ceil(ram.size / PAGE_BYTES)).fill(this.noBlocks);
+    this.pageIndex = new Int32Array(Math.ceil(ram.size / PAGE_BYTES));
     this.decoder = decoderFor(isa);
     this.isa = this.decoder.isa;
     this.jit = Jit.create(ram, jit);
     if (this.jit !== null) {
       this.jit.onFree = () => { for (const h of this.harts) h.chainEpoch++; };
-      this.jit.blockAt = (off) => {
-        const blocks = this.pages[off >>> 12];
-        return blocks === this.noBlocks ? undefined : blocks[(off & 0xfff) >>> 1];
-      };
+      this.jit.blockAt = (off) => this.cachedBlock(off);
     }
     ram.codeInvalidator = (page) => this.invalidatePage(page);
+  }
+
+  /** The cached block starting at RAM offset `off`, if any. */
+  cachedBlock(off: number): Block | undefined {
+    const i = this.pageIndex[off >>> 12];
+    return i === 0 ? undefined : this.pageBlocks[i][(off & 0xfff) >>> 1];
   }
 
   addHart(h: Hart): void { this.harts.push(h); }
@@ -90,16 +96,21 @@ export class CodeCache {
   removeHart(h: Hart): void { const i = this.harts.indexOf(h); if (i >= 0) this.harts.splice(i, 1); }
 
   invalidatePage(page: number): void {
-    const blocks = this.pages[page];
-    const jit = this.jit;
-    if (blocks !== this.noBlocks && jit !== null) for (const b of blocks) if (b !== undefined) jit.retire(b);
-    this.pages[page] = this.noBlocks;
+    const i = this.pageIndex[page];
+    if (i !== 0) {
+      const blocks = this.pageBlocks[i];
+      const jit = this.jit;
+      if (jit !== null) for (const b of blocks) if (b !== undefined) jit.retire(b);
+      blocks.fill(undefined);
+      this.pageIndex[page] = 0;
+      this.freeIndices.push(i);
+    }
     this.ram.pageFlags[page] &= ~PAGE_CODE;
     for (const h of this.harts) h.chainEpoch++;
   }
 
   invalidateAll(): void {
-    for (let p = 0; p < this.pages.length; p++) if (this.pages[p] !== this.noBlocks) this.invalidatePage(p);
+    for (let p = 0; p < this.pageIndex.length; p++) if (this.pageIndex[p] !== 0) this.invalidatePage(p);
   }
 
   /** The decoded block starting at virtual `pc` of hart `h` (fetch faults are raised). */
@@ -107,13 +118,17 @@ export class CodeCache {
     const off = h.fetchOffset(pc);
     const page = off >>> 12;
     const slot = (off & 0xfff) >>> 1;
-    let blocks = this.pages[page];
-    if (blocks !== this.noBlocks) {
+    let i = this.pageIndex[page];
+    let blocks: (Block | undefined)[];
+    if (i !== 0) {
+      blocks = this.pageBlocks[i];
       const b = blocks[slot];
       if (b !== undefined) return b;
     } else {
-      blocks = new Array<Block | undefined>(SLOTS_PER_PAGE).fill(undefined);
-      this.pages[page] = blocks;
+      const free = this.freeIndices.pop();
+      if (free !== undefined) { i = free; blocks = this.pageBlocks[i]; }
+      else { i = this.pageBlocks.length; blocks = new Array<Block | undefined>(SLOTS_PER_PAGE).fill(undefined); this.pageBlocks.push(blocks); }
+      this.pageIndex[page] = i;
       if ((this.ram.pageFlags[page] & PAGE_CODE) === 0) {
         this.ram.pageFlags[page] |= PAGE_CODE;
         for (const other of this.harts) other.dropWritablePage(page);
