@@ -131,12 +131,6 @@ export class Jit {
     if (this.pending.length >= this.opts.batch) this.flush();
   }
 
-  /** Translates `b` (with whatever else is queued) at once: threshold 1, for testing. */
-  translateNow(b: Block, retired: number): void {
-    this.enqueue(b, retired);
-    this.flush();
-  }
-
   /** Compiles a partly filled batch once it has waited `flushAfter` instructions (run loop, between blocks). */
   poll(retired: number): void {
     if (this.pending.length > 0 && retired - this.pendingSince >= this.opts.flushAfter) this.flush();

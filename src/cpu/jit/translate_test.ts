@@ -367,12 +367,14 @@ test("the cap on live modules evicts the oldest; evicted blocks run interpreted 
 });
 
 test("at threshold 1 the cap counts functions: one-block modules up to maxModules x batch stay live", () => {
-  // Three blocks, each its own module at threshold 1; the table holds 1 x 4 functions.
-  const code = [addi(6, 6, 1), J(0, 8), EBREAK, addi(7, 7, 1), J(0, 8), EBREAK, addi(8, 8, 1), J(0, -28)];
+  // Three blocks that end in indirect jumps (no lookahead reaches past them), each its own
+  // module at threshold 1; the table holds 1 x 4 functions.
+  const code = [addi(6, 6, 1), jalr(0, 10, 0), addi(7, 7, 1), jalr(0, 11, 0), addi(8, 8, 1), jalr(0, 12, 0)];
   const ram = new Ram(BASE, MEM);
   const cc = new CodeCache(ram, undefined, { ...JIT_ON, batch: 4, maxModules: 1 });
   const h = new Hart(0, new Bus(ram), cc);
   code.forEach((w, i) => ram.write32(BASE + 4 * i, w));
+  h.setX(10, BASE + 8); h.setX(11, BASE + 16); h.setX(12, BASE);
   h.pc = BASE;
   h.run(300);
   const stats = cc.jit?.stats;
@@ -380,6 +382,25 @@ test("at threshold 1 the cap counts functions: one-block modules up to maxModule
   assert.equal(stats.modules, 3);
   assert.equal(stats.evictedModules, 0);
   assert.equal(h.getX(6) + h.getX(7) + h.getX(8), 150);
+});
+
+test("at threshold 1 a block is translated with the blocks of its page it reaches directly, in one module", () => {
+  // A: addi; j C   B: ebreak (never reached)   C: addi; beq x0, x0, A (fall-through D: ebreak)
+  const code = [addi(6, 6, 1), J(0, 8), EBREAK, addi(7, 7, 1), B(0, 0, 0, -16), EBREAK];
+  const ram = new Ram(BASE, MEM);
+  const cc = new CodeCache(ram, undefined, { ...JIT_ON, batch: 4 });
+  const h = new Hart(0, new Bus(ram), cc);
+  code.forEach((w, i) => ram.write32(BASE + 4 * i, w));
+  h.pc = BASE;
+  h.run(400);
+  const stats = cc.jit?.stats;
+  assert.ok(stats !== undefined);
+  // A, C and C's fall-through (the ebreak at 20) in one module; B was never decoded.
+  assert.equal(stats.modules, 1);
+  assert.equal(stats.blocks, 2, "the ebreak block has nothing to translate");
+  assert.equal(cc.cachedBlock(8), undefined);
+  assert.equal(cc.cachedBlock(12)?.jitState, JIT_DONE);
+  assert.equal(h.getX(6) + h.getX(7), 200, "100 rounds of 4 instructions");
 });
 
 test("translated code under Sv39 in S- and U-mode follows a page-table change after the TLB flush", () => {
