@@ -7,7 +7,9 @@
 // `import.meta.url` in a bundled module reads as the URL its own file has under dist/, so that
 // paths relative to it (bin/rvisor.js, vm_main.js, package.json, the web console) still resolve;
 // the bundle runs inside a function whose parameters `__rvisor_bundle_url` and `__rvisor_import` are
-// the bundle's URL and an import() of bin/rvisor.js's.
+// the bundle's URL and an import() of bin/rvisor.js's. That function is in the file itself (banner
+// and footer): the file is one function expression, which bin/rvisor.js compiles as it reads it
+// (wrapping it there would copy the 1.2 MB source once more).
 // Whitespace and comments are dropped (identifiers kept, for stack traces): less to read and hash.
 // Usage: node scripts/cli-bundle.mjs [--out DIR]
 import { build } from 'esbuild';
@@ -23,6 +25,7 @@ const out = outIdx > 0 ? path.resolve(process.argv[outIdx + 1]) : path.join(root
 const result = await build({
   entryPoints: { cli: path.join(root, 'src', 'cli', 'main.ts') },
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', outdir: out, outExtension: { '.js': '.cjs' },
+  banner: { js: '(function (exports, require, module, __filename, __dirname, __rvisor_bundle_url, __rvisor_import) {' }, footer: { js: '\n})' },
   external: BUNDLE_EXTERNAL, plugins: [importMetaUrl(root, out)], metafile: true, logLevel: 'warning',
   minifyWhitespace: true, minifySyntax: true, charset: 'ascii',
 });
