@@ -134,8 +134,7 @@ test("every translated instruction computes what the interpreter computes (rando
       const { jit } = same(code, (h) => randomRegisters(h, seed), 4, `${def.name} #${t}`);
       trials++;
       // The hart really ran the block as WebAssembly (the ebreak traps in the interpreted tail).
-      const blocks = (jit.code as unknown as { pages: ({ jitState: number }[] | undefined)[] }).pages[0];
-      assert.equal(blocks?.[0]?.jitState, JIT_DONE, `${def.name}: translated`);
+      assert.equal(jit.code.jit?.blockAt(0)?.jitState, JIT_DONE, `${def.name}: translated`);
     }
   }
   assert.ok(STRAIGHT.length >= 200, `translated instructions: ${STRAIGHT.length}`);
