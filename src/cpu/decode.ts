@@ -78,18 +78,28 @@ export class Decoder {
     const seen = new Set<InsnDef>();
     const tables: (readonly InsnDef[])[] = isa.extensions.map((e) => INSN_TABLES[e] ?? []);
     for (const j of INSN_TABLES_JOINT) if (j.exts.every((e) => isa.has(e))) tables.push(j.defs);
-    for (const defs of tables) {
-      for (const def of defs) {
+    const defs: { def: InsnDef; bits: number }[] = [];
+    for (const list of tables) {
+      for (const def of list) {
         if (seen.has(def)) continue;
         seen.add(def);
         if ((def.mask & 0x7f) !== 0x7f) throw new Error(`${def.name}: mask must cover the opcode`);
-        for (let f3 = 0; f3 < 8; f3++) {
-          if ((def.mask & FUNCT3_MASK) !== 0 && ((def.match ^ (f3 << FUNCT3_SHIFT)) & def.mask & FUNCT3_MASK) !== 0) continue;
-          (this.table[(f3 << OPCODE_BITS) | (def.match & 0x7f)] as InsnDef[]).push(def);
-        }
+        defs.push({ def, bits: popcount(def.mask) });
       }
     }
-    for (const list of this.table) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
+    // Sorted once (stable: ties keep the tables' order), then dealt out in that order.
+    defs.sort((a, b) => b.bits - a.bits);
+    for (const { def } of defs) {
+      const op = def.match & 0x7f;
+      if ((def.mask & FUNCT3_MASK) === FUNCT3_MASK) {
+        (this.table[(((def.match & FUNCT3_MASK) >>> FUNCT3_SHIFT) << OPCODE_BITS) | op] as InsnDef[]).push(def);
+        continue;
+      }
+      for (let f3 = 0; f3 < 8; f3++) {
+        if ((((def.match ^ (f3 << FUNCT3_SHIFT)) & def.mask & FUNCT3_MASK) >>> 0) !== 0) continue;
+        (this.table[(f3 << OPCODE_BITS) | op] as InsnDef[]).push(def);
+      }
+    }
     this.zcb = isa.has("zcb");
     this.zcmop = isa.has("zcmop");
     this.zbb = isa.has("zbb");
