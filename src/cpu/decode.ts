@@ -1,4 +1,4 @@
-// The decoder: builds a per-opcode lookup from the extension tables of one ISA (src/cpu/isa.ts),
+// The decoder: builds a per-opcode-and-funct3 lookup from the extension tables of one ISA (src/cpu/isa.ts),
 // extracts operands by format, and expands RVC instructions into their 32-bit equivalents
 // (unprivileged spec chapter 16: every RVC instruction expands to a single base instruction).
 import { Fmt, Insn, INSN_ENDS_BLOCK, INSN_SETS_PC, INSN_STARTS_BLOCK, type InsnDef } from "./insn.js";
@@ -58,27 +58,48 @@ function popcount(v: number): number {
   return n;
 }
 
+/** funct3 (bits 14:12) and where it sits in the decoder's table index beside the opcode. */
+const FUNCT3_MASK = 0x7000, FUNCT3_SHIFT = 12, OPCODE_BITS = 7;
+
 export class Decoder {
-  /** Per major opcode (bits 6:0), the definitions with that opcode, most specific mask first. */
+  /**
+   * Per major opcode (bits 6:0) and funct3 (bits 14:12), index `funct3 << 7 | opcode`: the
+   * definitions that can match, most specific mask first. (One list per opcode made `addi`,
+   * the commonest instruction, the last of 22 to try.) A definition whose mask leaves funct3
+   * open (lui, jal) is in all eight lists of its opcode.
+   */
   private readonly table: InsnDef[][] = [];
   private readonly zcb: boolean;
   private readonly zcmop: boolean;
   private readonly zbb: boolean;
 
   constructor(readonly isa: Isa) {
-    for (let op = 0; op < 128; op++) this.table.push([]);
+    for (let k = 0; k < 8 << OPCODE_BITS; k++) this.table.push([]);
     const seen = new Set<InsnDef>();
     const tables: (readonly InsnDef[])[] = isa.extensions.map((e) => INSN_TABLES[e] ?? []);
     for (const j of INSN_TABLES_JOINT) if (j.exts.every((e) => isa.has(e))) tables.push(j.defs);
-    for (const defs of tables) {
-      for (const def of defs) {
+    const defs: { def: InsnDef; bits: number }[] = [];
+    for (const list of tables) {
+      for (const def of list) {
         if (seen.has(def)) continue;
         seen.add(def);
         if ((def.mask & 0x7f) !== 0x7f) throw new Error(`${def.name}: mask must cover the opcode`);
-        (this.table[def.match & 0x7f] as InsnDef[]).push(def);
+        defs.push({ def, bits: popcount(def.mask) });
       }
     }
-    for (const list of this.table) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
+    // Sorted once (stable: ties keep the tables' order), then dealt out in that order.
+    defs.sort((a, b) => b.bits - a.bits);
+    for (const { def } of defs) {
+      const op = def.match & 0x7f;
+      if ((def.mask & FUNCT3_MASK) === FUNCT3_MASK) {
+        (this.table[(((def.match & FUNCT3_MASK) >>> FUNCT3_SHIFT) << OPCODE_BITS) | op] as InsnDef[]).push(def);
+        continue;
+      }
+      for (let f3 = 0; f3 < 8; f3++) {
+        if ((((def.match ^ (f3 << FUNCT3_SHIFT)) & def.mask & FUNCT3_MASK) >>> 0) !== 0) continue;
+        (this.table[(f3 << OPCODE_BITS) | op] as InsnDef[]).push(def);
+      }
+    }
     this.zcb = isa.has("zcb");
     this.zcmop = isa.has("zcmop");
     this.zbb = isa.has("zbb");
@@ -86,7 +107,9 @@ export class Decoder {
 
   /** Finds the definition of a 32-bit instruction, or null. */
   lookup(raw: number): InsnDef | null {
-    for (const def of this.table[raw & 0x7f] as InsnDef[]) if (((raw & def.mask) >>> 0) === def.match >>> 0) return def;
+    for (const def of this.table[(((raw & FUNCT3_MASK) >>> FUNCT3_SHIFT) << OPCODE_BITS) | (raw & 0x7f)] as InsnDef[]) {
+      if (((raw & def.mask) >>> 0) === def.match >>> 0) return def;
+    }
     return null;
   }
 

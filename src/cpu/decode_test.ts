@@ -278,3 +278,18 @@ test("decoded flags follow the definitions; raw bits with bit 31 set reach mtval
   assert.equal(hart.excTvalLo >>> 0, 0xffff_ffff);
   assert.equal(hart.excTvalHi, 0);
 });
+
+test("lookup finds what a scan of every definition, most specific first, finds (each profile; random words and every encoding)", () => {
+  const bitCount = (v: number): number => { let n = 0; for (let x = v >>> 0; x !== 0; x &= x - 1) n++; return n; };
+  let s = 0x1234567;
+  const next = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
+  for (const name of ["rv64gc", "rva22", "max"] as const) {
+    const isa = Isa.profile(name), d = new Decoder(isa);
+    const ordered = allDefs(isa).sort((a, b) => bitCount(b.mask) - bitCount(a.mask));
+    const scan = (raw: number): InsnDef | null => ordered.find((def) => ((raw & def.mask) >>> 0) === def.match >>> 0) ?? null;
+    const words: number[] = [];
+    for (const def of ordered) for (let k = 0; k < 16; k++) words.push((def.match | (next() & ~def.mask)) >>> 0);
+    for (let k = 0; k < 100_000; k++) words.push(next() | 3);
+    for (const w of words) assert.equal(d.lookup(w)?.name ?? null, scan(w)?.name ?? null, `${name}: ${w.toString(16)}`);
+  }
+});

@@ -64,39 +64,50 @@ export class Jit {
   private pendingSince = 0;
   private readonly live: LiveModule[] = [];
   private readonly env: Record<string, unknown>;
-  private readonly table: WebAssembly.Table;
   private readonly freeIndices: number[] = [];
-  private readonly dispatch: Dispatch;
   /**
-   * Live modules kept. At threshold 1 every module holds the one block just decoded, so the cap
-   * counts functions (the table's slots) rather than modules: 512 one-block modules held less
-   * than a Linux boot's working set, and the run thrashed (126 s to boot against 47 s).
+   * The function table and the dispatcher, made when the first batch is compiled: a run that
+   * never gets hot (a short command) skips them (~10 ms of `container run IMAGE true`: the
+   * dispatcher's compile and an 8192-slot table). null before; "unavailable" when this host
+   * cannot compile WebAssembly, and every block is then interpreted.
+   */
+  private code: { table: WebAssembly.Table; dispatch: Dispatch } | "unavailable" | null = null;
+  /**
+   * Live modules kept. At threshold 1 every module holds the blocks just decoded, often one, so
+   * the cap counts functions (the table's slots) rather than modules: 512 one-block modules held
+   * less than a Linux boot's working set, and the run thrashed (126 s to boot against 47 s).
    */
   private readonly moduleCap: number;
 
   constructor(private readonly ram: Ram, readonly opts: Readonly<JitOptions>) {
-    const memory = ram.memory as WebAssembly.Memory;
-    const slots = opts.maxModules * opts.batch;
-    this.moduleCap = opts.threshold === 1 ? slots : opts.maxModules;
-    this.table = new WebAssembly.Table({ element: "anyfunc", initial: slots });
-    for (let k = slots - 1; k >= 0; k--) this.freeIndices.push(k);
+    this.moduleCap = opts.threshold === 1 ? opts.maxModules * opts.batch : opts.maxModules;
     this.env = {
-      mem: memory,
-      table: this.table,
+      mem: ram.memory as WebAssembly.Memory,
       load: (lo: number, hi: number, f3: number): number => this.load(lo, hi, f3),
       store: (lo: number, hi: number, size: number, vlo: number, vhi: number): number => this.store(lo, hi, size, vlo, vhi),
     };
-    this.dispatch = this.instantiate(dispatcherModule(ram.wasmPages, ram.shared, slots), []).exports["dispatch"] as Dispatch;
   }
 
   /** A JIT for `ram`, or null where generated code cannot run (no WebAssembly or no wasm memory). */
   static create(ram: Ram, opts: Readonly<JitOptions>): Jit | null {
     if (!opts.enabled || ram.memory === null || typeof WebAssembly === "undefined") return null;
-    try {
-      return new Jit(ram, opts);
-    } catch {
-      return null; // e.g. a host that forbids compiling WebAssembly
+    return new Jit(ram, opts);
+  }
+
+  /** The table and the dispatcher (made on first use), or null where this host cannot compile WebAssembly. */
+  private setUp(): { table: WebAssembly.Table; dispatch: Dispatch } | null {
+    if (this.code === null) {
+      try {
+        const slots = this.opts.maxModules * this.opts.batch;
+        const table = new WebAssembly.Table({ element: "anyfunc", initial: slots });
+        const inst = this.instantiate(dispatcherModule(this.ram.wasmPages, this.ram.shared, slots), [], { table });
+        for (let k = slots - 1; k >= 0; k--) this.freeIndices.push(k);
+        this.code = { table, dispatch: inst.exports["dispatch"] as Dispatch };
+      } catch {
+        this.code = "unavailable"; // e.g. a host that forbids compiling WebAssembly
+      }
     }
+    return this.code === "unavailable" ? null : this.code;
   }
 
   get pendingCount(): number { return this.pending.length; }
@@ -118,13 +129,14 @@ export class Jit {
       st[e] = lo; st[e + 1] = Math.floor(pc / 4294967296) | 0; st[e + 2] = st[ST_EPOCH >>> 2]; st[e + 3] = b.jitIndex;
     }
     st[ST_STOP >>> 2] = 0;
-    return this.dispatch(h.stateOff, pc, b.jitIndex, budget);
+    // A block has a table index only once a batch was compiled, so the code exists.
+    return (this.code as { dispatch: Dispatch }).dispatch(h.stateOff, pc, b.jitIndex, budget);
   }
 
   /** Queues a hot block for translation (at most once). */
   enqueue(b: Block, retired: number): void {
     if (b.jitState !== JIT_NONE) return;
-    if (translatablePrefix(b.insns) === 0) { b.jitState = JIT_NEVER; return; }
+    if (translatablePrefix(b.insns) === 0 || this.code === "unavailable") { b.jitState = JIT_NEVER; return; }
     b.jitState = JIT_QUEUED;
     if (this.pending.length === 0) this.pendingSince = retired;
     this.pending.push(b);
@@ -141,6 +153,8 @@ export class Jit {
     const blocks = this.pending.filter((b) => b.jitState === JIT_QUEUED);
     this.pending = [];
     if (blocks.length === 0) return;
+    const code = this.setUp();
+    if (code === null) { for (const b of blocks) b.jitState = JIT_NEVER; return; }
     while (this.freeIndices.length < blocks.length && this.live.length > 0) this.evict();
     const t0 = Date.now();
     const m = new Module();
@@ -163,7 +177,7 @@ export class Jit {
     const inst = this.instantiate(m.encode(), interps);
     blocks.forEach((b, k) => {
       const index = this.freeIndices.pop() as number;
-      this.table.set(index, inst.exports[`f${k}`]);
+      code.table.set(index, inst.exports[`f${k}`]);
       b.jitIndex = index;
       b.jitLen = lens[k];
       b.jitState = JIT_DONE;
@@ -176,8 +190,8 @@ export class Jit {
   }
 
   /** Instantiates a module whose FN_INTERP calls run instructions `interps` (by index). */
-  private instantiate(bytes: Uint8Array, interps: readonly Insn[]): WebAssembly.Instance {
-    const env = { ...this.env, interp: (k: number): number => this.interp(interps[k] as Insn) };
+  private instantiate(bytes: Uint8Array, interps: readonly Insn[], more: Record<string, unknown> = {}): WebAssembly.Instance {
+    const env = { ...this.env, ...more, interp: (k: number): number => this.interp(interps[k] as Insn) };
     return new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { env });
   }
 

@@ -455,3 +455,25 @@ test("a hart created when every state slot is taken runs interpreted, also block
   harts[0].release();
   assert.equal(new Hart(99, new Bus(ram), cc).stateOff, harts[0].stateOff);
 });
+
+test("no WebAssembly is compiled (not even the dispatcher) until a block turns hot", () => {
+  const Real = WebAssembly.Module;
+  let compiled = 0;
+  const wasm = WebAssembly as unknown as { Module: typeof WebAssembly.Module };
+  wasm.Module = class extends Real { constructor(bytes: WebAssembly.BufferSource) { super(bytes); compiled++; } };
+  try {
+    const loop = [0x00128293, 0xffdff06f]; // addi x5, x5, 1; jal x0, -4
+    const cold = hart({ ...JIT_DEFAULTS, enabled: true }, loop, () => {});
+    cold.run(1000);
+    assert.ok(cold.code.jit !== null);
+    assert.equal(compiled, 0, "a cold run compiles nothing");
+    assert.equal(cold.code.jit.stats.modules, 0);
+    const hot = hart(JIT_REGION, loop, () => {});
+    hot.run(1000);
+    assert.ok(hot.code.jit !== null && hot.code.jit.stats.modules > 0, "the loop was translated");
+    assert.equal(compiled, 1 + hot.code.jit.stats.modules, "the dispatcher, then one module per batch");
+    assert.equal(hot.getXBig(5), cold.getXBig(5));
+  } finally {
+    wasm.Module = Real;
+  }
+});

@@ -6,18 +6,20 @@
 // As with VMs, no daemon owns this: the process running a container (the CLI for an attached
 // run, `rvisor container __run ID` for -d) records its state here, and every command reads it.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Digest } from "../../oci/digest.js";
 import type { PortMapping } from "./container_net.js";
 import { defaultHome, pidAlive, VmStore, writeFileAtomic } from "./vm_store.js";
+import { randomFill, randomHex } from "./random.js";
 
 export const CONTAINER_RECORD_VERSION = 1;
 /** Docker's rule for container names. */
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** sun_path is 108 bytes on Linux, NUL included. */
 const SUN_PATH_MAX = 107;
+/** Hex digits of the ID naming a control socket under the temp dir. */
+const SOCKET_ID_HEX = 32;
 /** Exit status of a container whose runner died without saying how (SIGKILL: 128 + 9). */
 export const EXIT_KILLED = 137;
 
@@ -111,11 +113,15 @@ export class ContainerStore {
   recordPath(id: string): string { return join(this.containerDir(id), "container.json"); }
   upperDir(id: string): string { return join(this.containerDir(id), "upper"); }
   logPath(id: string): string { return join(this.containerDir(id), "container.log"); }
-  /** The control socket: in the container's directory, or under the temp dir when that path is too long for sun_path. */
+  /**
+   * The control socket: in the container's directory, or under the temp dir when that path is
+   * too long for sun_path, named by the ID's first 128 bits (IDs are random: no two containers
+   * of any state directory share them).
+   */
   socketPath(id: string): string {
     const p = join(this.containerDir(id), "control.sock");
     if (Buffer.byteLength(p) <= SUN_PATH_MAX) return p;
-    const h = createHash("sha256").update(this.containerDir(id)).digest("hex").slice(0, 24);
+    const h = id.slice(0, SOCKET_ID_HEX);
     const d = join(tmpdir(), `rvisor-${process.getuid?.() ?? "u"}`);
     mkdirSync(d, { recursive: true, mode: 0o700 });
     return join(d, `${h}.sock`);
@@ -171,7 +177,8 @@ export class ContainerStore {
 
   private randomName(taken: Set<string>): string {
     for (;;) {
-      const b = randomBytes(3);
+      const b = new Uint8Array(3);
+      randomFill(b);
       const n = `${ADJECTIVES[b[0] % ADJECTIVES.length]}_${NAMES[b[1] % NAMES.length]}`;
       const name = taken.has(n) ? `${n}${b[2]}` : n;
       if (!taken.has(name)) return name;
@@ -186,7 +193,7 @@ export class ContainerStore {
         const other = this.list().find((r) => r.name === name);
         throw new Error(`Conflict. The container name "/${name}" is already in use by container "${other?.id ?? ""}". You have to remove (or rename) that container to be able to reuse that name.`);
       }
-      const id = randomBytes(32).toString("hex");
+      const id = randomHex(32);
       const rec: ContainerRecord = {
         version: CONTAINER_RECORD_VERSION, id, name: name ?? this.randomName(taken), created: new Date().toISOString(), spec, state: emptyState(),
       };
