@@ -78,9 +78,12 @@ export class Jit {
    * less than a Linux boot's working set, and the run thrashed (126 s to boot against 47 s).
    */
   private readonly moduleCap: number;
+  /** Function table slots: maxModules batches. */
+  private readonly slots: number;
 
   constructor(private readonly ram: Ram, readonly opts: Readonly<JitOptions>) {
-    this.moduleCap = opts.threshold === 1 ? opts.maxModules * opts.batch : opts.maxModules;
+    this.slots = opts.maxModules * opts.batch;
+    this.moduleCap = opts.threshold === 1 ? this.slots : opts.maxModules;
     this.env = {
       mem: ram.memory as WebAssembly.Memory,
       load: (lo: number, hi: number, f3: number): number => this.load(lo, hi, f3),
@@ -98,7 +101,7 @@ export class Jit {
   private setUp(): { table: WebAssembly.Table; dispatch: Dispatch } | null {
     if (this.code === null) {
       try {
-        const slots = this.opts.maxModules * this.opts.batch;
+        const slots = this.slots;
         const table = new WebAssembly.Table({ element: "anyfunc", initial: slots });
         const inst = this.instantiate(dispatcherModule(this.ram.wasmPages, this.ram.shared, slots), [], { table });
         for (let k = slots - 1; k >= 0; k--) this.freeIndices.push(k);
