@@ -27,7 +27,7 @@ const out = outIdx > 0 ? path.resolve(process.argv[outIdx + 1]) : path.join(root
  * modules, ~3 ms and ~100 page faults) only hashes image content and VM socket paths, which a
  * short command such as `container run --rm IMAGE true` never does.
  */
-const LAZY = ['node:crypto'];
+const LAZY = ['node:crypto', 'node:child_process', 'node:dgram'];
 
 const result = await build({
   entryPoints: { cli: path.join(root, 'src', 'cli', 'main.ts') },

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { guestImage, RVISOR_BIN } from "./lib/guest.js";
 import { ApiClient, WsConsole } from "./lib/api_client.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 180_000;
 const img = await guestImage();
@@ -18,7 +19,7 @@ const WS_NORMAL = 1000;
 
 function ticks(s: string): number[] { return [...s.matchAll(/TICK(\d+)/g)].map((m) => Number(m[1])); }
 
-test("REST with the guest image: create, start, a shell over the console WebSocket, pause, resume, stop, delete", { skip, timeout: 420_000 }, async () => {
+test("REST with the guest image: create, start, a shell over the console WebSocket, pause, resume, stop, delete", { skip, timeout: scaled(420_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-api-guest-"));
   const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
   for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
@@ -88,11 +89,11 @@ test("REST with the guest image: create, start, a shell over the console WebSock
   }
 });
 
-test("rvisor serve: usage errors, and a second server on the same socket is refused", { timeout: 60_000 }, async () => {
+test("rvisor serve: usage errors, and a second server on the same socket is refused", { timeout: scaled(60_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-serve-"));
   const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
   const serve = (...args: string[]): Promise<{ code: number; stderr: string }> => new Promise((resolve) => {
-    execFile(process.execPath, [RVISOR_BIN, "serve", ...args], { env, timeout: 30_000 }, (err, _out, stderr) => {
+    execFile(process.execPath, [RVISOR_BIN, "serve", ...args], { env, timeout: scaled(30_000) }, (err, _out, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stderr });
     });
   });

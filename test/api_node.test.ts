@@ -12,6 +12,7 @@ import type * as Rvisor from "../src/index.js";
 import { echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { nicSummary } from "../src/hypervisor/config.js";
+import { scaled } from "./lib/time_scale.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The package's own name, imported as a user would (a variable, so tsc does not resolve it while building the package itself). */
@@ -19,13 +20,13 @@ const PACKAGE = "rvisor";
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { env, cwd, timeout: 180_000 }, (err, stdout, stderr) => {
+    execFile(file, args, { env, cwd, timeout: scaled(180_000) }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
     });
   });
 }
 
-test("Node API: import { Hypervisor } from \"rvisor\"; create, start, console, pause, resume, logs, stop, update, rm", { timeout: 120_000 }, async () => {
+test("Node API: import { Hypervisor } from \"rvisor\"; create, start, console, pause, resume, logs, stop, update, rm", { timeout: scaled(120_000) }, async () => {
   const mod = (await import(PACKAGE)) as typeof Rvisor;
   const { Hypervisor, HypervisorError, VmConfigError } = mod;
   const { home, env, kernel } = echoHome("node-api");
@@ -90,7 +91,7 @@ test("Node API: import { Hypervisor } from \"rvisor\"; create, start, console, p
   }
 });
 
-test("Node API: a TypeScript user's program type-checks against the package's .d.ts", { timeout: 240_000 }, async () => {
+test("Node API: a TypeScript user's program type-checks against the package's .d.ts", { timeout: scaled(240_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "rvisor-consumer-"));
   try {
     mkdirSync(join(dir, "node_modules"));

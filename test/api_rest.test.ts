@@ -15,6 +15,7 @@ import { vmMac } from "../src/hypervisor/config.js";
 import { ApiClient, WsConsole, type ApiResponse } from "./lib/api_client.js";
 import { echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 import { RVISOR_BIN } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const WS_NORMAL = 1000;
 
@@ -58,7 +59,7 @@ async function snapshot(e: Env): Promise<string> {
   return JSON.stringify(rows.map((r) => ({ ...r, config: readFileSync(e.hv.store.configPath(r.name), "utf8") })));
 }
 
-test("REST: every endpoint on a shut-off VM; responses match the OpenAPI document", { timeout: 60_000 }, async () => {
+test("REST: every endpoint on a shut-off VM; responses match the OpenAPI document", { timeout: scaled(60_000) }, async () => {
   const e = await setup();
   const { api } = e;
   try {
@@ -142,7 +143,7 @@ test("REST: every endpoint on a shut-off VM; responses match the OpenAPI documen
   } finally { await teardown(e); }
 });
 
-test("REST: every bad request is a 4xx with a fault_message and changes nothing", { timeout: 60_000 }, async () => {
+test("REST: every bad request is a 4xx with a fault_message and changes nothing", { timeout: scaled(60_000) }, async () => {
   const e = await setup();
   const { api } = e;
   try {
@@ -255,7 +256,7 @@ test("REST: every bad request is a 4xx with a fault_message and changes nothing"
   } finally { await teardown(e); }
 });
 
-test("REST: a running VM — start, console WebSocket, pause holds its input, wrong states refused, stop, kill, delete", { timeout: 120_000 }, async () => {
+test("REST: a running VM — start, console WebSocket, pause holds its input, wrong states refused, stop, kill, delete", { timeout: scaled(120_000) }, async () => {
   const e = await setup();
   const { api } = e;
   const A = "/v1/vms/{name}/actions", V = "/v1/vms/{name}/vm";
@@ -358,7 +359,7 @@ test("REST: a running VM — start, console WebSocket, pause holds its input, wr
   }
 });
 
-test("REST over TCP: every request needs the bearer token", { timeout: 30_000 }, async () => {
+test("REST over TCP: every request needs the bearer token", { timeout: scaled(30_000) }, async () => {
   const e = await setup();
   const token = "t0ken-for-the-test-0123456789";
   try {
@@ -413,7 +414,7 @@ test("REST over TCP: every request needs the bearer token", { timeout: 30_000 },
   } finally { await teardown(e); }
 });
 
-test("REST: the web console's files are served at /ui/ without the token, API data never is", { timeout: 30_000 }, async () => {
+test("REST: the web console's files are served at /ui/ without the token, API data never is", { timeout: scaled(30_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-ui-"));
   const webRoot = join(home, "ui");
   mkdirSync(webRoot);
@@ -458,7 +459,7 @@ function rng(seed: number): () => number {
   };
 }
 
-test("REST fuzz: 400 malformed requests, each refused with a 4xx, no crash, no state change", { timeout: 120_000 }, async () => {
+test("REST fuzz: 400 malformed requests, each refused with a 4xx, no crash, no state change", { timeout: scaled(120_000) }, async () => {
   const e = await setup();
   const { api } = e;
   const FUZZ_CASES = 400, SEED = 0x5eed;
@@ -523,7 +524,7 @@ test("REST fuzz: 400 malformed requests, each refused with a 4xx, no crash, no s
   } finally { await teardown(e); }
 });
 
-test("REST: snapshots of a running VM — create, list, get, load (the VM restarts from it), clone from it, delete; refusals change nothing", { timeout: 120_000 }, async () => {
+test("REST: snapshots of a running VM — create, list, get, load (the VM restarts from it), clone from it, delete; refusals change nothing", { timeout: scaled(120_000) }, async () => {
   const e = await setup();
   const { api } = e;
   const A = "/v1/vms/{name}/actions", SC = "/v1/vms/{name}/snapshot/create", SL = "/v1/vms/{name}/snapshot/load";

@@ -10,11 +10,12 @@ import { RVISOR_BIN } from "./lib/guest.js";
 import { crossGcc } from "./lib/toolchain.js";
 import { USER_EXIT_42, WFI_LOOP, tinyElf } from "./lib/tiny_elf.js";
 import { DEFAULT_PROFILE, Isa, PROFILES, type CpuProfile } from "../src/cpu/isa.js";
+import { scaled } from "./lib/time_scale.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rvisor-cli-"));
 
 function rvisor(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [RVISOR_BIN, ...args], { encoding: "utf8", timeout: 60_000, input: "" });
+  const r = spawnSync(process.execPath, [RVISOR_BIN, ...args], { encoding: "utf8", timeout: scaled(60_000), input: "" });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { WFI_LOOP, tinyElf } from "./lib/tiny_elf.js";
+import { scaled } from "./lib/time_scale.js";
 
 function rvisor(...args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [RVISOR_BIN, ...args], { encoding: "utf8", timeout: 60_000, input: "" });
+  const r = spawnSync(process.execPath, [RVISOR_BIN, ...args], { encoding: "utf8", timeout: scaled(60_000), input: "" });
   return { status: r.status, stderr: r.stderr };
 }
 

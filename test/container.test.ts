@@ -17,6 +17,7 @@ import { findBusybox } from "./user/busybox.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { which } from "./lib/toolchain.js";
 import { APP_UID, IMAGE_TAG, OWNERS_RECORDED, containerLayout } from "./lib/container_image.js";
+import { scaled } from "./lib/time_scale.js";
 
 const missing = ["umoci", "qemu-riscv64"].filter((t) => which(t) === null);
 const found = await findBusybox(() => {}, false);
@@ -108,7 +109,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test("container: a shell pipeline; Cmd, Env and WorkingDir from the image", { skip, timeout: 120_000 }, async () => {
+test("container: a shell pipeline; Cmd, Env and WorkingDir from the image", { skip, timeout: scaled(120_000) }, async () => {
   const r = await sh("echo hello container | tr a-z A-Z | wc -c; echo hello container | tr a-z A-Z; pwd; echo $FOO; echo $PATH");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "16\nHELLO CONTAINER\n/srv\nfrom-image\n/bin\n");
@@ -121,7 +122,7 @@ test("container: a shell pipeline; Cmd, Env and WorkingDir from the image", { sk
   assert.equal(noI.stdout, "");
 });
 
-test("container: -e, --env-file, -w, -u, --hostname, --entrypoint; /etc/hosts, /etc/hostname, /etc/resolv.conf are the container's", { skip, timeout: 120_000 }, async () => {
+test("container: -e, --env-file, -w, -u, --hostname, --entrypoint; /etc/hosts, /etc/hostname, /etc/resolv.conf are the container's", { skip, timeout: scaled(120_000) }, async () => {
   const envFile = join(work, "env.list");
   writeFileSync(envFile, "# a comment\nFROMFILE=yes\nFOO=file\n");
   const r = await sh("id; pwd; echo $FOO $FROMFILE $HOME; hostname; cat /etc/hostname; grep box /etc/hosts; grep -c nameserver /etc/resolv.conf; grep -c 127.0.0.53 /etc/resolv.conf",
@@ -147,7 +148,7 @@ test("container: -e, --env-file, -w, -u, --hostname, --entrypoint; /etc/hosts, /
   assert.equal((await ctr(["rm", "named"])).code, 0);
 });
 
-test("container: owners and modes from the layer headers; -u sets what the guest sees; permissions hold", { skip, timeout: 120_000 }, async () => {
+test("container: owners and modes from the layer headers; -u sets what the guest sees; permissions hold", { skip, timeout: scaled(120_000) }, async () => {
   const r = await sh("stat -c '%u:%g:%a' /etc/secret /bin/busybox /home/app; cat /etc/secret");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `0:0:600\n0:0:755\n${OWNERS_RECORDED ? `${APP_UID}:${APP_UID}` : "0:0"}:755\nroot only\n`);
@@ -156,7 +157,7 @@ test("container: owners and modes from the layer headers; -u sets what the guest
   assert.equal(u.stdout, `status=1\n${OWNERS_RECORDED ? `${APP_UID}:${APP_UID}\n` : ""}touch=1\n`);
 });
 
-test("container: pid 1 is the entry process; the container sees its own processes only", { skip, timeout: 120_000 }, async () => {
+test("container: pid 1 is the entry process; the container sees its own processes only", { skip, timeout: scaled(120_000) }, async () => {
   const r = await sh("echo $$; sleep 5 & ps -o pid,comm | tail -n +2 | sort -n; ls /proc | grep -c '^[0-9]'; kill %1");
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
@@ -166,7 +167,7 @@ test("container: pid 1 is the entry process; the container sees its own processe
   assert.ok(Number(lines[lines.length - 1]) <= 6, r.stdout);
 });
 
-test("container: volumes read and written, :ro refused; whiteouts honoured; the upper layer is the container's until rm", { skip, timeout: 120_000 }, async () => {
+test("container: volumes read and written, :ro refused; whiteouts honoured; the upper layer is the container's until rm", { skip, timeout: scaled(120_000) }, async () => {
   const vol = join(work, "vol"), ro = join(work, "ro");
   mkdirSync(vol); mkdirSync(ro);
   writeFileSync(join(vol, "in.txt"), "from the host\n");
@@ -193,7 +194,7 @@ test("container: volumes read and written, :ro refused; whiteouts honoured; the 
   assert.ok(!existsSync(join(home, "containers", id)));
 });
 
-test("container: nothing outside its filesystem and volumes is reachable by path tricks or the host's loopback", { skip, timeout: 120_000 }, async () => {
+test("container: nothing outside its filesystem and volumes is reachable by path tricks or the host's loopback", { skip, timeout: scaled(120_000) }, async () => {
   const host = join(work, "host-secret");
   mkdirSync(host);
   writeFileSync(join(host, "secret"), "HOST SECRET\n");
@@ -220,7 +221,7 @@ test("container: nothing outside its filesystem and volumes is reachable by path
   assert.deepEqual(readdirSync(host), ["secret"]);
 });
 
-test("container: -p publishes a port on the host's loopback; a port that is not published is the container's only", { skip, timeout: 180_000 }, async () => {
+test("container: -p publishes a port on the host's loopback; a port that is not published is the container's only", { skip, timeout: scaled(180_000) }, async () => {
   const pub = await freePort(), inner = await freePort();
   const run = await ctr(["run", "-d", "--name", "web", "-p", `${pub}:80`, IMG, "sh", "-c", `httpd -p ${inner} -h /srv/www; exec httpd -f -p 80 -h /srv/www`]);
   assert.equal(run.code, 0, run.stderr);
@@ -246,7 +247,7 @@ test("container: -p publishes a port on the host's loopback; a port that is not 
   assert.match(busy.stderr, /bind: Address already in use/);
 });
 
-test("container: -d keeps running after the CLI exits; logs, ps, rm and rm -f", { skip, timeout: 120_000 }, async () => {
+test("container: -d keeps running after the CLI exits; logs, ps, rm and rm -f", { skip, timeout: scaled(120_000) }, async () => {
   const r = await ctr(["run", "-d", "--name", "bg", IMG, "sh", "-c", "echo one; echo two >&2; echo ready; sleep 60"]);
   assert.equal(r.code, 0, r.stderr);
   await until("the output", async () => ((await ctr(["logs", "bg"])).stdout.includes("ready") ? true : null));
@@ -271,7 +272,7 @@ test("container: -d keeps running after the CLI exits; logs, ps, rm and rm -f", 
   await ctr(["rm", "follow"]);
 });
 
-test("container: stop sends SIGTERM, then SIGKILL after the timeout; kill -s; exec", { skip, timeout: 180_000 }, async () => {
+test("container: stop sends SIGTERM, then SIGKILL after the timeout; kill -s; exec", { skip, timeout: scaled(180_000) }, async () => {
   // Ignores SIGTERM: killed after -t.
   await ctr(["run", "-d", "--name", "stubborn", IMG, "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.2; done"]);
   await until("ready", async () => ((await ctr(["logs", "stubborn"])).stdout.includes("ready") ? true : null));
@@ -312,7 +313,7 @@ test("container: stop sends SIGTERM, then SIGKILL after the timeout; kill -s; ex
   for (const n of ["stubborn", "polite", "target", "victim"]) assert.equal((await ctr(["rm", n])).code, 0);
 });
 
-test("container: Ctrl-C (SIGINT to rvisor) reaches the attached container's foreground process", { skip, timeout: 120_000 }, async () => {
+test("container: Ctrl-C (SIGINT to rvisor) reaches the attached container's foreground process", { skip, timeout: scaled(120_000) }, async () => {
   const p = spawn(process.execPath, [RVISOR_BIN, "container", "run", "--rm", IMG, "sh", "-c", "trap 'echo INT; exit 4' INT; echo ready; while :; do sleep 0.2; done"],
     { env: { ...process.env, RVISOR_HOME: home }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -324,7 +325,7 @@ test("container: Ctrl-C (SIGINT to rvisor) reaches the attached container's fore
   assert.equal(out, "ready\nINT\n");
 });
 
-test("container: -it on a terminal: the container's stdin and stdout are its tty (/dev/pts/0), with the host terminal's size", { skip: skip !== false ? skip : which("script") === null ? "script (util-linux) not found" : false, timeout: 120_000 }, async () => {
+test("container: -it on a terminal: the container's stdin and stdout are its tty (/dev/pts/0), with the host terminal's size", { skip: skip !== false ? skip : which("script") === null ? "script (util-linux) not found" : false, timeout: scaled(120_000) }, async () => {
   // script(1) gives rvisor a pseudo-terminal; the shell reads the commands typed on it.
   const p = spawn("script", ["-qec", `stty rows 30 cols 100; '${process.execPath}' '${RVISOR_BIN}' container run --rm -it ${IMG} sh`, "/dev/null"],
     { env: { ...process.env, RVISOR_HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
@@ -337,7 +338,7 @@ test("container: -it on a terminal: the container's stdin and stdout are its tty
   assert.match(text, /\n\/dev\/pts\/0\n30 100\nxterm\nstdin-is-tty\n/);
 });
 
-test("container: exit statuses as Docker reports them", { skip, timeout: 120_000 }, async () => {
+test("container: exit statuses as Docker reports them", { skip, timeout: scaled(120_000) }, async () => {
   assert.equal((await sh("exit 42")).code, 42);
   const nf = await ctr(["run", "--rm", IMG, "nothere"]);
   assert.equal(nf.code, 127);
@@ -354,7 +355,7 @@ test("container: exit statuses as Docker reports them", { skip, timeout: 120_000
   assert.deepEqual([init.code, init.stdout], [0, "survived\n"]);
 });
 
-test("container: limits: --pids-limit (fork fails with EAGAIN), --memory (ENOMEM or the OOM kill), --cpus", { skip, timeout: 180_000 }, async () => {
+test("container: limits: --pids-limit (fork fails with EAGAIN), --memory (ENOMEM or the OOM kill), --cpus", { skip, timeout: scaled(180_000) }, async () => {
   const p = await sh("for i in 1 2 3 4 5 6; do sleep 1 & done; wait; echo end", ["--pids-limit", "4"]);
   assert.match(p.stderr, /can't fork: Resource temporarily unavailable/);
   const ok = await sh("for i in 1 2 3; do sleep 0.1 & done; wait; echo end", ["--pids-limit", "8"]);
@@ -371,7 +372,7 @@ test("container: limits: --pids-limit (fork fails with EAGAIN), --memory (ENOMEM
   await ctr(["rm", "slow"]);
 });
 
-test("container: ten containers at once", { skip, timeout: 300_000 }, async () => {
+test("container: ten containers at once", { skip, timeout: scaled(300_000) }, async () => {
   const before = (await ctr(["ps", "-a", "-q"])).stdout;
   const runs = await Promise.all(Array.from({ length: 10 }, (_, n) => sh(`echo $HOSTNAME; echo $$; sleep 1; echo done ${n}`)));
   for (const [n, r] of runs.entries()) {
@@ -385,7 +386,7 @@ test("container: ten containers at once", { skip, timeout: 300_000 }, async () =
   assert.equal((await ctr(["ps", "-a", "-q"])).stdout, before, "--rm removed them all");
 });
 
-test("container: a runner that fails once its guest exists (here: its start callback throws) ends, leaving no socket or guest behind", { skip, timeout: 120_000 }, async () => {
+test("container: a runner that fails once its guest exists (here: its start callback throws) ends, leaving no socket or guest behind", { skip, timeout: scaled(120_000) }, async () => {
   const base = await ctr(["run", "--name", "failbase", IMG, "true"]);
   assert.equal(base.code, 0, base.stderr);
   const mod = (m: string): string => JSON.stringify(new URL(`../src/host/node/${m}.js`, import.meta.url).href);

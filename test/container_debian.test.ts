@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { repoRoot } from "./lib/toolchain.js";
 import { debianRootfs, debianToolsMissing } from "./lib/debian_image.js";
+import { scaled } from "./lib/time_scale.js";
 
 const IMG = "debian:trixie";
 const work = mkdtempSync(join(tmpdir(), "rvisor-ctr-deb-"));
@@ -51,7 +52,7 @@ async function compare(prog: string, script: string): Promise<string> {
   return c.stdout;
 }
 
-test("debian container: Python 3 prints what it prints under qemu-riscv64", { skip, timeout: 600_000 }, async () => {
+test("debian container: Python 3 prints what it prints under qemu-riscv64", { skip, timeout: scaled(600_000) }, async () => {
   const out = await compare("python3", "debian.py");
   assert.match(out, /^\(3, \d+, \d+\)\n/);
   // In the container only: pid 1, its own hostname, threads and a subprocess (another riscv64 program).
@@ -63,7 +64,7 @@ test("debian container: Python 3 prints what it prints under qemu-riscv64", { sk
   assert.equal(c.stdout, "1 deb [0, 1, 4, 9] 42\n");
 });
 
-test("debian container: Perl prints what it prints under qemu-riscv64", { skip, timeout: 600_000 }, async () => {
+test("debian container: Perl prints what it prints under qemu-riscv64", { skip, timeout: scaled(600_000) }, async () => {
   const out = await compare("perl", "debian.pl");
   assert.match(out, /^5\.\d+\n/);
 });

@@ -10,6 +10,7 @@ import { Kernel, type KernelOptions } from "../src/user/kernel.js";
 import { nodeUserHost } from "../src/host/node/user_host.js";
 import { fakeStat, OpenFile } from "../src/user/file.js";
 import type { HostStat } from "../src/user/host.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 
@@ -25,7 +26,7 @@ function kernel(opts: Partial<KernelOptions>): { k: Kernel; out: () => string } 
   return { k, out: () => out };
 }
 
-test("pid namespace: pid 1, orphans re-parented to it, kill from inside ignored, fork EAGAIN past the pids limit", { skip, timeout: 120_000 }, async () => {
+test("pid namespace: pid 1, orphans re-parented to it, kill from inside ignored, fork EAGAIN past the pids limit", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("pidns", "static");
   const { k, out } = kernel({ pidNamespace: true, maxTasks: 5, cpuShare: 0.5 });
   k.start(bin, [bin], [], "/");
@@ -33,7 +34,7 @@ test("pid namespace: pid 1, orphans re-parented to it, kill from inside ignored,
   assert.equal(out(), "pid 1\norphan parent 1\nsurvived kill\nfork failed: Resource temporarily unavailable\nforked 4\n");
 });
 
-test("without a pid namespace: host-like pids, orphans leave the guest, its SIGTERM to itself kills it", { skip, timeout: 120_000 }, async () => {
+test("without a pid namespace: host-like pids, orphans leave the guest, its SIGTERM to itself kills it", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("pidns", "static");
   const { k, out } = kernel({});
   k.start(bin, [bin], [], "/");
@@ -51,7 +52,7 @@ class Capture extends OpenFile {
   override stat(): HostStat { return fakeStat(0o010600); }
 }
 
-test("spawn: a second process beside pid 1, with its own stdio; onProcessExit reports it", { skip, timeout: 120_000 }, async () => {
+test("spawn: a second process beside pid 1, with its own stdio; onProcessExit reports it", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("pidns", "static");
   const { k } = kernel({ pidNamespace: true, maxTasks: 64 });
   // pid 1 forks up to 64 children and waits on them: it is busy while the spawned process runs.

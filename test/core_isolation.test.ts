@@ -8,8 +8,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./lib/toolchain.js";
+import { scaled } from "./lib/time_scale.js";
 
-test("tsconfig.core.json rejects node: imports, Buffer and process, and accepts the shared Web globals", { timeout: 180_000 }, () => {
+test("tsconfig.core.json rejects node: imports, Buffer and process, and accepts the shared Web globals", { timeout: scaled(180_000) }, () => {
   const root = repoRoot();
   const dir = mkdtempSync(join(tmpdir(), "rvisor-core-"));
   const probe = join(dir, "probe.ts");

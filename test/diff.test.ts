@@ -11,6 +11,7 @@ import { mapLimit, qemuSystem } from "./lib/qemu.js";
 import { loadRunBareMetal } from "./lib/rvisor.js";
 import { buildDiffProgram, diffProgram, formatDivergence, qemuReference } from "./diff/harness.js";
 import { EXT_GROUPS } from "./diff/gen_ext.js";
+import { scaled } from "./lib/time_scale.js";
 
 const PROGRAMS = 20;
 const LENGTH = 2000;
@@ -24,7 +25,7 @@ test(`diff: generated programs run cleanly on QEMU (${PROGRAMS} x ${LENGTH} inst
   for (const d of dumps) assert.equal(d.chunks[0]?.length, 31 + 32 + 1 + 32);
 });
 
-test(`diff: rvisor matches QEMU (${PROGRAMS} x ${LENGTH} instructions)`, { skip, timeout: 120_000 }, async (t) => {
+test(`diff: rvisor matches QEMU (${PROGRAMS} x ${LENGTH} instructions)`, { skip, timeout: scaled(120_000) }, async (t) => {
   const loaded = await loadRunBareMetal();
   if ("error" in loaded) assert.fail(loaded.error);
   const results = await mapLimit(seeds, 2, async (seed) => diffProgram(buildDiffProgram(seed, 1, LENGTH), loaded.run, { bisect: true }));
@@ -40,7 +41,7 @@ const extSeeds = Array.from({ length: EXT_PROGRAMS }, (_, i) => (BASE_SEED + 0x1
 /** Instructions each extension group must have contributed to the slice. */
 const EXT_SAMPLES = ["sh2add.uw", "slli.uw", "clz", "ctzw", "rori", "orc.b", "rev8", "clmulr", "bexti", "binv", "packw", "brev8", "xperm8"];
 
-test(`diff: rvisor matches QEMU in extensions mode (${EXT_PROGRAMS} x ${LENGTH} items, ${EXT_GROUPS.map((g) => g.name).join(" ")})`, { skip, timeout: 120_000 }, async (t) => {
+test(`diff: rvisor matches QEMU in extensions mode (${EXT_PROGRAMS} x ${LENGTH} items, ${EXT_GROUPS.map((g) => g.name).join(" ")})`, { skip, timeout: scaled(120_000) }, async (t) => {
   const loaded = await loadRunBareMetal();
   if ("error" in loaded) assert.fail(loaded.error);
   const programs = extSeeds.map((seed) => buildDiffProgram(seed, 1, LENGTH, ext));

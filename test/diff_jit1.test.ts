@@ -8,6 +8,7 @@ import { crossGcc, missingCompilerMessage } from "./lib/toolchain.js";
 import { mapLimit, qemuSystem } from "./lib/qemu.js";
 import { loadRunBareMetal } from "./lib/rvisor.js";
 import { buildDiffProgram, diffProgram, formatDivergence } from "./diff/harness.js";
+import { scaled } from "./lib/time_scale.js";
 
 process.env["RVISOR_JIT"] = "on";
 process.env["RVISOR_JIT_THRESHOLD"] = "1";
@@ -18,7 +19,7 @@ const BASE_SEED = Number(process.env["RVISOR_DIFF_SEED"] ?? 0x5eed1000);
 const skip = crossGcc() === null ? missingCompilerMessage() : qemuSystem() === null ? "qemu-system-riscv64 not found (it is the reference)" : false;
 const seeds = Array.from({ length: PROGRAMS }, (_, i) => (BASE_SEED + i) >>> 0);
 
-test(`diff (JIT, threshold 1): rvisor matches QEMU (${PROGRAMS} x ${LENGTH} instructions)`, { skip, timeout: 300_000 }, async (t) => {
+test(`diff (JIT, threshold 1): rvisor matches QEMU (${PROGRAMS} x ${LENGTH} instructions)`, { skip, timeout: scaled(300_000) }, async (t) => {
   const loaded = await loadRunBareMetal();
   if ("error" in loaded) assert.fail(loaded.error);
   const results = await mapLimit(seeds, 2, async (seed) => diffProgram(buildDiffProgram(seed, 1, LENGTH), loaded.run, { bisect: true }));

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { crossGcc } from "./lib/toolchain.js";
+import { scaled } from "./lib/time_scale.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rvisor-disklock-"));
 const QEMU = "/usr/bin/qemu-system-riscv64";
@@ -84,13 +85,13 @@ class Holder {
 }
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [RVISOR_BIN, "run", ...args], { encoding: "utf8", timeout: 60_000, input: "" });
+  const r = spawnSync(process.execPath, [RVISOR_BIN, "run", ...args], { encoding: "utf8", timeout: scaled(60_000), input: "" });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function oneLine(s: string): void { assert.equal(s.trim().split("\n").length, 1, `one line: ${s}`); }
 
-test("two rvisor processes on one image: the second writer is refused, the first is unaffected; kill -9 leaves no stale lock", { skip, timeout: 120_000 }, async () => {
+test("two rvisor processes on one image: the second writer is refused, the first is unaffected; kill -9 leaves no stale lock", { skip, timeout: scaled(120_000) }, async () => {
   const spin = build("spin", ["-DSPIN", "-DEXIT=0"]), done = build("done", ["-DEXIT=0"]);
   const img = join(dir, "disk.img");
   writeFileSync(img, new Uint8Array(1 << 20));
@@ -122,7 +123,7 @@ test("two rvisor processes on one image: the second writer is refused, the first
   }
 });
 
-test("readonly=on opens share the image with each other but not with a writer", { skip, timeout: 120_000 }, async () => {
+test("readonly=on opens share the image with each other but not with a writer", { skip, timeout: scaled(120_000) }, async () => {
   const spin = build("spin", ["-DSPIN", "-DEXIT=0"]), done = build("done", ["-DEXIT=0"]);
   const img = join(dir, "shared.img");
   writeFileSync(img, new Uint8Array(1 << 20));
@@ -145,7 +146,7 @@ test("readonly=on opens share the image with each other but not with a writer", 
   assert.equal(run(["--bios", "none", "--kernel", done, "--drive", `file=${img},format=raw`]).status, 0);
 });
 
-test("an image QEMU has open for writing is refused, naming QEMU", { skip: skip || (existsSync(QEMU) ? false : "qemu-system-riscv64 not installed"), timeout: 120_000 }, async () => {
+test("an image QEMU has open for writing is refused, naming QEMU", { skip: skip || (existsSync(QEMU) ? false : "qemu-system-riscv64 not installed"), timeout: scaled(120_000) }, async () => {
   const done = build("done", ["-DEXIT=0"]);
   const img = join(dir, "qemu.img");
   writeFileSync(img, new Uint8Array(1 << 20));

@@ -19,6 +19,7 @@ import { which } from "./lib/toolchain.js";
 import { busyboxLayout, run } from "./lib/oci_image.js";
 import { ImageStore } from "../src/host/node/image_store.js";
 import { MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST } from "../src/oci/manifest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const TOOLS = ["umoci", "skopeo", "docker-registry"];
 const missing = TOOLS.filter((t) => which(t) === null);
@@ -131,7 +132,7 @@ function checkBusyboxLayers(h: string, diffIds: string[]): void {
   assert.ok(l2.entries.some((e) => e.path === "/etc/hello"));
 }
 
-test("image: import an umoci-built OCI layout; ls, inspect, rm", { skip, timeout: 120_000 }, async () => {
+test("image: import an umoci-built OCI layout; ls, inspect, rm", { skip, timeout: scaled(120_000) }, async () => {
   const h = home("layout");
   const r = await rvisor(h, ["image", "import", layout, "bb:riscv64"]);
   assert.equal(r.code, 0, r.stderr);
@@ -152,7 +153,7 @@ test("image: import an umoci-built OCI layout; ls, inspect, rm", { skip, timeout
   assert.equal((await rvisor(h, ["image", "inspect", "bb:riscv64"])).code, 1);
 });
 
-test("image: import skopeo's oci-archive and docker-archive; a truncated archive is refused", { skip, timeout: 180_000 }, async () => {
+test("image: import skopeo's oci-archive and docker-archive; a truncated archive is refused", { skip, timeout: scaled(180_000) }, async () => {
   const h = home("archives");
   const oa = join(work, "bb-oci.tar"), da = join(work, "bb-docker.tar");
   run("skopeo", ["copy", "--quiet", `oci:${layout}:riscv64`, `oci-archive:${oa}:riscv64`]);
@@ -199,7 +200,7 @@ async function putIndex(tag: string, archs: string[]): Promise<void> {
   assert.equal(r.status, 201, r.body.toString());
 }
 
-test("image: pull from docker-registry on loopback, by tag, through a multi-platform index, and an index without riscv64", { skip, timeout: 180_000 }, async () => {
+test("image: pull from docker-registry on loopback, by tag, through a multi-platform index, and an index without riscv64", { skip, timeout: scaled(180_000) }, async () => {
   const h = home("pull");
   const ref = `127.0.0.1:${regPort}/busybox:riscv64`;
   const p = await rvisor(h, ["image", "pull", ref]);
@@ -268,7 +269,7 @@ async function tokenProxy(opts: { corruptBlobs: boolean; basic?: string }): Prom
   return { port, tokenRequests };
 }
 
-test("image: pull behind a bearer-token challenge; a corrupted blob is refused and the store is unchanged", { skip, timeout: 180_000 }, async () => {
+test("image: pull behind a bearer-token challenge; a corrupted blob is refused and the store is unchanged", { skip, timeout: scaled(180_000) }, async () => {
   const h = home("auth");
   const auth = await tokenProxy({ corruptBlobs: false });
   const p = await rvisor(h, ["image", "pull", `127.0.0.1:${auth.port}/busybox:riscv64`]);
@@ -287,7 +288,7 @@ test("image: pull behind a bearer-token challenge; a corrupted blob is refused a
   assert.equal(existsSync(join(store.dir, "blobs")), false, "no blob was kept");
 });
 
-test("image: pull from docker-registry with htpasswd (Basic) auth: --creds, docker and containers auth files, refusals", { skip, timeout: 180_000 }, async () => {
+test("image: pull from docker-registry with htpasswd (Basic) auth: --creds, docker and containers auth files, refusals", { skip, timeout: scaled(180_000) }, async () => {
   const ref = `127.0.0.1:${authPort}/busybox:riscv64`;
   const want = await manifestDigest(regPort, "riscv64");
   const none = await rvisor(home("basic-none"), ["image", "pull", ref]);
@@ -318,7 +319,7 @@ test("image: pull from docker-registry with htpasswd (Basic) auth: --creds, dock
   assert.match(viaPodman.stderr, /authentication as alice refused/);
 });
 
-test("image: a bearer challenge whose token service wants Basic credentials", { skip, timeout: 180_000 }, async () => {
+test("image: a bearer challenge whose token service wants Basic credentials", { skip, timeout: scaled(180_000) }, async () => {
   const proxy = await tokenProxy({ corruptBlobs: false, basic: `${USER}:${PASS}` });
   const ref = `127.0.0.1:${proxy.port}/busybox:riscv64`;
   const anon = await rvisor(home("token-anon"), ["image", "pull", ref]);
@@ -362,7 +363,7 @@ async function flakyProxy(fail: number, always = false): Promise<{ port: number;
   return { port: await listen(s), blobRequests };
 }
 
-test("image: transient registry failures (503, a blob cut off mid-way) are retried with backoff; a registry that stays down is given up on", { skip, timeout: 180_000 }, async () => {
+test("image: transient registry failures (503, a blob cut off mid-way) are retried with backoff; a registry that stays down is given up on", { skip, timeout: scaled(180_000) }, async () => {
   const flaky = await flakyProxy(2);
   const h = home("flaky");
   const ref = `127.0.0.1:${flaky.port}/busybox:riscv64`;

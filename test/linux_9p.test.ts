@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole, guestImage as image } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 180_000;
 /** net/9p/client.c: what a read/write reply header may take of msize. */
@@ -29,7 +30,7 @@ function sizesFor(msize: number, big: boolean): number[] {
   return [...new Set(s)].sort((a, b) => a - b);
 }
 
-test("9p share: reads and writes of 1 B to 4 MiB across msize and page boundaries match the host's sha256", { skip, timeout: 600_000 }, async () => {
+test("9p share: reads and writes of 1 B to 4 MiB across msize and page boundaries match the host's sha256", { skip, timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const share = mkdtempSync(join(tmpdir(), "rvisor-9p-sizes-"));
   const hostData = new Map<number, Uint8Array>();

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole, guestImage as image } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const BOOT_TIMEOUT = 180_000;
@@ -15,7 +16,7 @@ const img = await image();
 const skip = typeof img === "string" ? img : false;
 const work = mkdtempSync(join(tmpdir(), "rvisor-linux-"));
 
-test("Linux boots with the built-in SBI on 2 harts: shell, cpuinfo, time, ext4 disk, 9p, poweroff", { skip, timeout: 600_000 }, async () => {
+test("Linux boots with the built-in SBI on 2 harts: shell, cpuinfo, time, ext4 disk, 9p, poweroff", { skip, timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const disk = join(work, "disk.ext4");
   copyFileSync(img.rootfs, disk);
@@ -56,7 +57,7 @@ test("Linux boots with the built-in SBI on 2 harts: shell, cpuinfo, time, ext4 d
   }
 });
 
-test("Linux boots with Debian's OpenSBI (fw_jump) and the ext4 file survived the poweroff", { skip: skip || (existsSync(FW_JUMP) ? false : "opensbi not installed"), timeout: 600_000 }, async () => {
+test("Linux boots with Debian's OpenSBI (fw_jump) and the ext4 file survived the poweroff", { skip: skip || (existsSync(FW_JUMP) ? false : "opensbi not installed"), timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const disk = join(work, "disk.ext4");
   assert.ok(existsSync(disk), "the first boot test must run first");

@@ -18,6 +18,7 @@ import { debianKernelUnavailable, fetchDebianKernel, type DebianKernel } from ".
 import { which } from "./lib/toolchain.js";
 import { Isa } from "../src/cpu/isa.js";
 import { IMA_EXT_0_BITS, imaExt0 } from "../src/user/hwprobe.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 180_000;
 /** Options the boot depends on: built in (=y), not modules. */
@@ -42,7 +43,7 @@ function kernelKnows(image: Buffer, ext: string): boolean {
   return image.includes(Buffer.from(`\0${ext}\0`, "latin1"));
 }
 
-test("Debian's 6.12 kernel boots on rvisor --cpu max: shell, cpuinfo isa = the device tree's extensions, hwprobe, glibc, SBI PMU/DBCN", { skip, timeout: 600_000 }, async (t) => {
+test("Debian's 6.12 kernel boots on rvisor --cpu max: shell, cpuinfo isa = the device tree's extensions, hwprobe, glibc, SBI PMU/DBCN", { skip, timeout: scaled(600_000) }, async (t) => {
   if (typeof env === "string") return;
   const { kernel, initrd } = env;
   const config = readFileSync(kernel.config, "utf8");
@@ -122,7 +123,7 @@ function runUntil(cmd: string, args: string[], done: RegExp, timeoutMs: number):
     const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     const finish = (): void => { clearTimeout(timer); p.kill("SIGKILL"); };
-    const timer = setTimeout(finish, timeoutMs);
+    const timer = setTimeout(finish, scaled(timeoutMs));
     const take = (d: Buffer): void => { out += d.toString("latin1"); if (done.test(out)) finish(); };
     p.stdout.on("data", take);
     p.stderr.on("data", take);
@@ -131,7 +132,7 @@ function runUntil(cmd: string, args: string[], done: RegExp, timeoutMs: number):
 }
 
 const QEMU = "qemu-system-riscv64";
-test("the built-in SBI answers Debian's 6.12 kernel as trixie's OpenSBI does on QEMU (extensions, spec version, PMU counters)", { skip: skip || (which(QEMU) === null ? `${QEMU} not found` : false), timeout: 300_000 }, async (t) => {
+test("the built-in SBI answers Debian's 6.12 kernel as trixie's OpenSBI does on QEMU (extensions, spec version, PMU counters)", { skip: skip || (which(QEMU) === null ? `${QEMU} not found` : false), timeout: scaled(300_000) }, async (t) => {
   if (typeof env === "string") return;
   const { kernel } = env;
   // No initrd: both boots are stopped once the PMU driver has reported (long before the root mount).

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { GuestConsole, guestImage, type ImagePaths } from "./lib/guest.js";
 import { GLIBC_EXPECTED, GLIBC_PROGRAM, glibcInitramfs } from "./lib/glibc_initramfs.js";
 import { which } from "./lib/toolchain.js";
+import { scaled } from "./lib/time_scale.js";
 
 async function image(): Promise<ImagePaths | string> {
   if (which("riscv64-linux-gnu-gcc") === null) return "riscv64-linux-gnu-gcc not found";
@@ -16,7 +17,7 @@ async function image(): Promise<ImagePaths | string> {
 const img = await image();
 const skip = typeof img === "string" ? img : false;
 
-test("a dynamic glibc program runs to completion under the built-in SBI (vDSO rdtime, nanosleep, clocks)", { skip, timeout: 300_000 }, async (t) => {
+test("a dynamic glibc program runs to completion under the built-in SBI (vDSO rdtime, nanosleep, clocks)", { skip, timeout: scaled(300_000) }, async (t) => {
   if (typeof img === "string") return;
   const initrd = await glibcInitramfs(img.initrd);
   const g = new GuestConsole(["--kernel", img.kernel, "--initrd", initrd, "--append", "console=ttyS0 quiet", "--mem", "256M"]);

@@ -8,12 +8,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { GuestConsole, guestDhcp, guestImage as image } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 180_000;
 const img = await image();
 const skip = typeof img === "string" ? img : false;
 
-test("--net user: DHCP, ping to the gateway, DNS through the host resolver, UDP both ways with a host socket", { skip, timeout: 600_000 }, async () => {
+test("--net user: DHCP, ping to the gateway, DNS through the host resolver, UDP both ways with a host socket", { skip, timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const echo = dgram.createSocket("udp4");
   const seen: string[] = [];

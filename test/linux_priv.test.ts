@@ -11,6 +11,7 @@ import { RunLoop } from "../src/host/node/run_loop.js";
 import { Isa, PROFILES, type ExtName } from "../src/cpu/isa.js";
 import { CSR } from "../src/cpu/csr_numbers.js";
 import { guestImage, type ImagePaths } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const BOOT_TIMEOUT_MS = 240_000;
@@ -49,7 +50,7 @@ async function boot(paths: ImagePaths, firmware: Firmware, commands: string[]): 
   return { out, m };
 }
 
-test("Linux 6.1 boots with the privileged extensions and the built-in SBI, using Sstc's stimecmp", { skip, timeout: 600_000 }, async () => {
+test("Linux 6.1 boots with the privileged extensions and the built-in SBI, using Sstc's stimecmp", { skip, timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const { out, m } = await boot(img, { kind: "builtin" }, ["cat /proc/cpuinfo", "sleep 1; echo slept-$((6*7))"]);
   assert.match(out, /isa\s+: rv64imafdc\S*_sstc/, out.slice(-3000));
@@ -62,7 +63,7 @@ test("Linux 6.1 boots with the privileged extensions and the built-in SBI, using
   assert.equal(m.clint.nextDeadline(), Infinity);
 });
 
-test("Linux 6.1 boots with the privileged extensions under Debian's OpenSBI", { skip: skip || (existsSync(FW_JUMP) ? false : "opensbi not installed"), timeout: 600_000 }, async () => {
+test("Linux 6.1 boots with the privileged extensions under Debian's OpenSBI", { skip: skip || (existsSync(FW_JUMP) ? false : "opensbi not installed"), timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const { out } = await boot(img, { kind: "image", bytes: readFileSync(FW_JUMP) }, ["cat /proc/cpuinfo", "sleep 1; echo slept-$((6*7))"]);
   assert.match(out, /OpenSBI v/);

@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole, guestDhcp, guestImage as image } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 300_000;
 const img = await image();
 const skip = typeof img === "string" ? img : false;
 
-test("--net switch=NAME: two VMs on one switch exchange a file by NAME.internal; a VM on another switch reaches neither", { skip, timeout: 900_000 }, async () => {
+test("--net switch=NAME: two VMs on one switch exchange a file by NAME.internal; a VM on another switch reaches neither", { skip, timeout: scaled(900_000) }, async () => {
   if (typeof img === "string") return;
   const home = mkdtempSync(join(tmpdir(), "rvisor-switch-"));
   const env = { ...process.env, RVISOR_HOME: home };

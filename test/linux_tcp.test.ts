@@ -15,6 +15,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { spawn } from "node:child_process";
 import { GuestConsole, RVISOR_BIN, guestDhcp, guestImage as image } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 180_000;
 const img = await image();
@@ -36,7 +37,7 @@ async function freePort(): Promise<number> {
 
 function get(port: number, path: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path, agent: false, timeout: 120_000 }, (res) => {
+    const req = http.get({ host: "127.0.0.1", port, path, agent: false, timeout: scaled(120_000) }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (b: Buffer) => parts.push(b));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
@@ -49,7 +50,7 @@ function get(port: number, path: string): Promise<{ status: number; body: Buffer
 
 const smallBody = (i: number): string => `small-${i}-`.padEnd(16 * 1024, String.fromCharCode(97 + (i % 26)));
 
-test("--net user TCP with the real guest: wget from the host, nc upload, 20 at once, hostfwd to httpd, udp forward, restrict=on", { skip, timeout: 900_000 }, async () => {
+test("--net user TCP with the real guest: wget from the host, nc upload, 20 at once, hostfwd to httpd, udp forward, restrict=on", { skip, timeout: scaled(900_000) }, async () => {
   if (typeof img === "string") return;
   const blob = randomBytes(BLOB_LEN);
   let open = 0, maxOpen = 0;
@@ -146,7 +147,7 @@ test("--net user TCP with the real guest: wget from the host, nc upload, 20 at o
   }
 });
 
-test("--net user,hostfwd: a host port already in use is a clear error before the guest boots", { skip, timeout: 60_000 }, async () => {
+test("--net user,hostfwd: a host port already in use is a clear error before the guest boots", { skip, timeout: scaled(60_000) }, async () => {
   if (typeof img === "string") return;
   const taken = net.createServer();
   await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));

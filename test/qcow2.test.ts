@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { openDisk } from "../src/host/node/disk_image.js";
 import { DiskLockError } from "../src/host/node/disk_lock.js";
 import { GuestConsole, RVISOR_BIN, guestImage } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const haveQemuImg = spawnSync("qemu-img", ["--version"]).status === 0 && spawnSync("qemu-io", ["--version"]).status === 0;
 const skip = haveQemuImg ? false : "qemu-img/qemu-io not installed (scripts/install-deps.sh installs qemu-utils)";
@@ -43,7 +44,7 @@ const timed = async (name: string, fn: () => Promise<void>): Promise<void> => {
 };
 
 for (const clusterSize of [65536, 512]) {
-  test(`an overlay made by qemu-img (cluster ${clusterSize}) on a raw base, written by rvisor, passes qemu-img check and compares equal to a raw copy`, { skip, timeout: 120_000 }, async () => {
+  test(`an overlay made by qemu-img (cluster ${clusterSize}) on a raw base, written by rvisor, passes qemu-img check and compares equal to a raw copy`, { skip, timeout: scaled(120_000) }, async () => {
     await timed(`qemu-img overlay, cluster ${clusterSize}`, async () => {
       const size = 8 << 20;
       const base = join(work, `base-${clusterSize}.raw`), ref = join(work, `ref-${clusterSize}.raw`), ov = join(work, `ov-${clusterSize}.qcow2`);
@@ -83,7 +84,7 @@ for (const clusterSize of [65536, 512]) {
   });
 }
 
-test("images rvisor img creates are accepted by qemu-img info and check", { skip, timeout: 60_000 }, async () => {
+test("images rvisor img creates are accepted by qemu-img info and check", { skip, timeout: scaled(60_000) }, async () => {
   writeFileSync(join(work, "b.raw"), Buffer.alloc(3 << 20, 1));
   const cases: [string[], string, Record<string, unknown>][] = [
     [["img", "create", "-f", "qcow2", "c1.qcow2", "1G"], "c1.qcow2", { "virtual-size": 2 ** 30, "cluster-size": 65536 }],
@@ -110,7 +111,7 @@ test("images rvisor img creates are accepted by qemu-img info and check", { skip
   assert.equal(rvisor(["img", "create", "x.qcow2"]).status, 2);
 });
 
-test("data qemu-io and qemu-img convert write into qcow2 (plain, zero, compressed clusters) reads back in rvisor", { skip, timeout: 60_000 }, async () => {
+test("data qemu-io and qemu-img convert write into qcow2 (plain, zero, compressed clusters) reads back in rvisor", { skip, timeout: scaled(60_000) }, async () => {
   const img = join(work, "q.qcow2");
   sh("qemu-img", ["create", "-q", "-f", "qcow2", img, "4M"]);
   sh("qemu-io", ["-c", "write -P 0xab 0 128k", "-c", "write -P 0x11 1000k 3k", "-c", "write -P 0x5a 2M 256k", "-c", "write -z 2M 64k", "-c", "write -P 0x77 3M 512", img]);
@@ -149,7 +150,7 @@ test("data qemu-io and qemu-img convert write into qcow2 (plain, zero, compresse
   await assert.rejects(openDisk(comp, { lock: false }), /internal snapshot/);
 });
 
-test("rvisor run --drive: clear errors for a missing backing file, a corrupt header, a truncated image; the raw-probe warning", { skip, timeout: 60_000 }, () => {
+test("rvisor run --drive: clear errors for a missing backing file, a corrupt header, a truncated image; the raw-probe warning", { skip, timeout: scaled(60_000) }, () => {
   const kernel = join(work, "k.bin");
   writeFileSync(kernel, Buffer.alloc(16));
   const run = (drive: string): { status: number | null; stderr: string } => rvisor(["run", "--bios", "none", "--kernel", kernel, "--max-instructions", "10", "--drive", drive]);
@@ -194,7 +195,7 @@ test("a probed raw image refuses a guest write that would turn it into qcow2 (as
 const img = haveQemuImg ? await guestImage() : "qemu-img missing";
 const skipGuest = typeof img === "string" ? img : false;
 
-test("Linux writes a file to an ext4 disk that is a qcow2 overlay of its rootfs; qemu-img check passes and QEMU's tools find the file; snapshot=on discards writes", { skip: skipGuest, timeout: 600_000 }, async () => {
+test("Linux writes a file to an ext4 disk that is a qcow2 overlay of its rootfs; qemu-img check passes and QEMU's tools find the file; snapshot=on discards writes", { skip: skipGuest, timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   const base = join(work, "rootfs.raw");
   copyFileSync(img.rootfs, base);
@@ -238,7 +239,7 @@ test("Linux writes a file to an ext4 disk that is a qcow2 overlay of its rootfs;
   assert.ok(existsSync(comp));
 });
 
-test("rvisor grows the refcount table of a qemu-img image (512-byte clusters, 10 MiB written) and qemu-img check passes", { skip, timeout: 120_000 }, async () => {
+test("rvisor grows the refcount table of a qemu-img image (512-byte clusters, 10 MiB written) and qemu-img check passes", { skip, timeout: scaled(120_000) }, async () => {
   await timed("refcount table growth", async () => {
     const f = join(work, "grow.qcow2");
     sh("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "cluster_size=512", f, "20M"]);

@@ -14,6 +14,7 @@ import { GuestConsole, guestImage } from "./lib/guest.js";
 import { qemuSystem } from "./lib/qemu.js";
 import { which } from "./lib/toolchain.js";
 import { attach, ok, rvisor, waitReady } from "./lib/vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const img = await guestImage();
@@ -27,7 +28,7 @@ async function sums(g: GuestConsole): Promise<string> {
   return (await g.run("cd /mnt/disk && md5sum a.bin b.txt c.bin && cat b.txt && cd /")).trim();
 }
 
-test("a qcow2 chain a managed VM wrote (overlay, snapshot, more writes) passes qemu-img check and QEMU boots on it with the same file contents", { skip, timeout: 900_000 }, async () => {
+test("a qcow2 chain a managed VM wrote (overlay, snapshot, more writes) passes qemu-img check and QEMU boots on it with the same file contents", { skip, timeout: scaled(900_000) }, async () => {
   if (typeof img === "string") return;
   const home = mkdtempSync(join(tmpdir(), "rvisor-qcow2-qemu-"));
   const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { GuestConsole, RVISOR_BIN, guestImage } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const img = await guestImage();
 const skip = typeof img === "string" ? img : false;
@@ -15,7 +16,7 @@ const work = mkdtempSync(join(tmpdir(), "rvisor-snapcli-"));
 
 const counters = (text: string): number[] => [...text.matchAll(/c=(\d+)\r?\n/g)].map((x) => Number(x[1]));
 
-test("rvisor run: SIGUSR1 writes a snapshot, --restore continues it in a new process", { skip, timeout: 600_000 }, async () => {
+test("rvisor run: SIGUSR1 writes a snapshot, --restore continues it in a new process", { skip, timeout: scaled(600_000) }, async () => {
   if (typeof img === "string") return;
   for (const name of ["guest.snap", "guest.snap.gz"]) {
     const file = join(work, name);

@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProgram, qemu, rvisor, SYSROOT, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 const PROGRAMS = ["files", "memory", "threads", "procs", "signals", "futex_time", "poll"];
 const work = mkdtempSync(join(tmpdir(), "rvisor-user-"));
 
 for (const linking of ["static", "dynamic"] as const) {
-  test(`user: ${linking} programs match qemu-riscv64`, { skip, timeout: 120_000 }, async (t) => {
+  test(`user: ${linking} programs match qemu-riscv64`, { skip, timeout: scaled(120_000) }, async (t) => {
     await Promise.all(PROGRAMS.map(async (name, i) => {
       const bin = buildProgram(name, linking);
       const prefix = linking === "dynamic" ? ["-L", SYSROOT] : [];
@@ -27,19 +28,19 @@ for (const linking of ["static", "dynamic"] as const) {
   });
 }
 
-test("user: execve of a riscv64 program (/proc/self/exe, env)", { skip, timeout: 60_000 }, async () => {
+test("user: execve of a riscv64 program (/proc/self/exe, env)", { skip, timeout: scaled(60_000) }, async () => {
   const r = await rvisor([buildProgram("exec", "static")]);
   assert.equal(r.stdout, "exec'd child yes\ncode 42\n", r.stderr);
   assert.equal(r.code, 0);
 });
 
-test("user: dynamic program under --root /usr/riscv64-linux-gnu", { skip, timeout: 60_000 }, async () => {
+test("user: dynamic program under --root /usr/riscv64-linux-gnu", { skip, timeout: scaled(60_000) }, async () => {
   const bin = buildProgram("threads", "dynamic");
   const r = await rvisor(["--root", SYSROOT, "--ro", bin]);
   assert.equal(r.stdout, "counter 80000 sum 64\n", r.stderr);
 });
 
-test("user: --root confines paths, .. and symlinks", { skip, timeout: 60_000 }, async () => {
+test("user: --root confines paths, .. and symlinks", { skip, timeout: scaled(60_000) }, async () => {
   const root = mkdtempSync(join(tmpdir(), "rvisor-root-"));
   writeFileSync(join(root, "inside.txt"), "inside\n");
   const { symlinkSync, mkdirSync } = await import("node:fs");
@@ -58,7 +59,7 @@ test("user: --root confines paths, .. and symlinks", { skip, timeout: 60_000 }, 
   rmSync(root, { recursive: true, force: true });
 });
 
-test("user: clear errors for bad input", { skip, timeout: 60_000 }, async () => {
+test("user: clear errors for bad input", { skip, timeout: scaled(60_000) }, async () => {
   const notElf = join(work, "not-elf");
   writeFileSync(notElf, "hello\n");
   let r = await rvisor([notElf]);
@@ -73,7 +74,7 @@ test("user: clear errors for bad input", { skip, timeout: 60_000 }, async () => 
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
-test("user: --strace prints calls", { skip, timeout: 60_000 }, async () => {
+test("user: --strace prints calls", { skip, timeout: scaled(60_000) }, async () => {
   const r = await rvisor(["--strace", buildProgram("poll", "static")]);
   assert.match(r.stderr, /\d+ pipe2\(0x[0-9a-f]+,0x0\) = 0/);
   assert.match(r.stderr, /\d+ exit_group\(0\)/);

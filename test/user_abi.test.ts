@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as abi from "../src/abi/linux.js";
 import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
 import { QEMU } from "./user/busybox.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 
@@ -26,7 +27,7 @@ const ALIASES: Record<string, string> = {
 /** In the module but not in userspace headers: kernel-internal, or 0 in glibc's 64-bit headers, or a kernel-only macro. */
 const KERNEL_ONLY = new Set(["ERESTARTSYS", "O_LARGEFILE", "S_IXUGO"]);
 
-test("abi: constants match riscv64 glibc and kernel headers", { skip, timeout: 120_000 }, () => {
+test("abi: constants match riscv64 glibc and kernel headers", { skip, timeout: scaled(120_000) }, () => {
   const table = abi as unknown as Record<string, unknown>;
   const seen = new Set<string>();
   for (const line of run("constants").trim().split("\n")) {
@@ -44,7 +45,7 @@ test("abi: constants match riscv64 glibc and kernel headers", { skip, timeout: 1
   }
 });
 
-test("abi: struct codecs read back by riscv64 C (stat, statx, statfs, linux_dirent64, siginfo_t)", { skip, timeout: 120_000 }, () => {
+test("abi: struct codecs read back by riscv64 C (stat, statx, statfs, linux_dirent64, siginfo_t)", { skip, timeout: scaled(120_000) }, () => {
   const st: abi.LinuxStat = {
     dev: 0x803, ino: 2 ** 40 + 7, mode: abi.S_IFREG | 0o4755, nlink: 3, uid: 1000, gid: 100, rdev: 0x8801, size: 2 ** 33 + 5,
     blksize: 4096, blocks: 2 ** 24 + 1, atimeSec: 1_700_000_001, atimeNsec: 111, mtimeSec: 1_700_000_002, mtimeNsec: 222_222_222,
@@ -79,7 +80,7 @@ test("abi: struct codecs read back by riscv64 C (stat, statx, statfs, linux_dire
   ].join("\n"));
 });
 
-test("abi: prctl PDEATHSIG (a parent's death), DUMPABLE, TIMERSLACK, NO_NEW_PRIVS match qemu-riscv64", { skip, timeout: 120_000 }, async () => {
+test("abi: prctl PDEATHSIG (a parent's death), DUMPABLE, TIMERSLACK, NO_NEW_PRIVS match qemu-riscv64", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("prctl", "static");
   const q = await qemu([bin]);
   assert.equal(q.code, 0, q.stderr);
@@ -90,7 +91,7 @@ test("abi: prctl PDEATHSIG (a parent's death), DUMPABLE, TIMERSLACK, NO_NEW_PRIV
   assert.equal(r.code, 0, r.stderr);
 });
 
-test("abi: prctl THP_DISABLE, 64-bit arguments, PDEATHSIG to a subreaper's adoptee, what execve keeps (Linux 6.1)", { skip, timeout: 120_000 }, async () => {
+test("abi: prctl THP_DISABLE, 64-bit arguments, PDEATHSIG to a subreaper's adoptee, what execve keeps (Linux 6.1)", { skip, timeout: scaled(120_000) }, async () => {
   const r = await rvisor([buildProgram("prctl", "static"), "rvisor"]);
   assert.equal(r.stdout, [
     "PR_GET_THP_DISABLE = 0",

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RVISOR, runIn, toolsMissing, type RunResult } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
+import { scaled } from "./lib/time_scale.js";
 
 const tools = toolsMissing();
 const found = tools === false ? await findBusybox((s) => process.stderr.write(`${s}\n`)) : { skip: tools };
@@ -108,7 +109,7 @@ echo done
 ];
 
 for (const [name, script] of SCRIPTS) {
-  test(`user busybox: ${name}`, { skip, timeout: 90_000 }, async (t) => {
+  test(`user busybox: ${name}`, { skip, timeout: scaled(90_000) }, async (t) => {
     const { q, r } = await both(name.replace(/[^a-z]+/g, "-"), script);
     t.diagnostic(`rvisor ${r.ms} ms, qemu ${q.ms} ms`);
     assert.equal(q.code, 0, `qemu: ${q.stdout}${q.stderr}`);
@@ -117,7 +118,7 @@ for (const [name, script] of SCRIPTS) {
   });
 }
 
-test("user busybox: stdin through a pipeline, exit status", { skip, timeout: 60_000 }, async () => {
+test("user busybox: stdin through a pipeline, exit status", { skip, timeout: scaled(60_000) }, async () => {
   const input = Array.from({ length: 2000 }, (_, i) => `row ${(i * 7919) % 2000} ${i % 13}`).join("\n") + "\n";
   const { q, r } = await both("stdin", "sort -k2 -n | awk '{ s[$3] += $2 } END { for (k = 0; k < 13; k++) print k, s[k] }' | tail -n 4; read -r x < /dev/null; exit 5", input);
   assert.equal(r.stdout, q.stdout, r.stderr);

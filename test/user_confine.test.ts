@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 /** Owners the program sets take effect as root; otherwise the host refuses (EPERM) and the owner stays. */
@@ -75,7 +76,7 @@ mknodat chr: EPERM
 renameat2 whiteout: EINVAL
 `;
 
-test("user confine: path calls never act outside --root (same answers as Linux for the root-relative paths)", { skip, timeout: 120_000 }, async (t) => {
+test("user confine: path calls never act outside --root (same answers as Linux for the root-relative paths)", { skip, timeout: scaled(120_000) }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), "rvisor-confine-"));
   const host = join(work, "host");
   mkdirSync(join(host, "sub"), { recursive: true });

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { debianRootfs, debianToolsMissing } from "./lib/debian_image.js";
 import { run, rvisor, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const built = toolsMissing() || (debianToolsMissing() ?? debianRootfs());
 const skip: string | false = typeof built === "string" ? built : false;
@@ -22,7 +23,7 @@ const CASES: { name: string; argv: string[] }[] = [
   { name: "bash + coreutils", argv: ["/usr/bin/bash", "-c", "printf 'b\\na\\nc\\n' | sort | tr a-z A-Z; seq 1 5 | paste -sd+ | wc -c; echo $(( 6 * 7 )); nproc >/dev/null && echo nproc"] },
 ];
 
-test("user debian: trixie's python3, perl and coreutils match qemu-riscv64 on the same root", { skip, timeout: 600_000 }, async (t) => {
+test("user debian: trixie's python3, perl and coreutils match qemu-riscv64 on the same root", { skip, timeout: scaled(600_000) }, async (t) => {
   if (typeof built === "string") return;
   const { root } = built;
   for (const c of CASES) {

@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProgram, qemu, run, rvisor, RVISOR, SYSROOT, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 const work = mkdtempSync(join(tmpdir(), "rvisor-events-"));
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 for (const linking of ["static", "dynamic"] as const) {
-  test(`user events: ${linking} program matches qemu-riscv64`, { skip, timeout: 180_000 }, async () => {
+  test(`user events: ${linking} program matches qemu-riscv64`, { skip, timeout: scaled(180_000) }, async () => {
     const bin = buildProgram("events", linking);
     const prefix = linking === "dynamic" ? ["-L", SYSROOT] : [];
     const q = await qemu([...prefix, bin, join(work, `${linking}-q`)], 120_000);
@@ -53,7 +54,7 @@ syscall 1000 -1 errno 38
 cow fork of a 128 MiB heap: no copy, parent data intact 1
 `;
 
-test("user events: robust futexes, membarrier, capget, quiet probes, copy-on-write fork", { skip, timeout: 120_000 }, async (t) => {
+test("user events: robust futexes, membarrier, capget, quiet probes, copy-on-write fork", { skip, timeout: scaled(120_000) }, async (t) => {
   const bin = buildProgram("events_rv", "static");
   const r = await rvisor([bin], 100_000);
   assert.equal(r.stdout, RV_EXPECTED, r.stderr);
@@ -72,7 +73,7 @@ test("user events: robust futexes, membarrier, capget, quiet probes, copy-on-wri
   assert.match(s.stderr, /\d+ rseq\(.*\) = -1 errno=38 \(ENOSYS\)/);
 });
 
-test("user events: rvisor exec --syscalls lists every call with its status and why", { skip: false, timeout: 60_000 }, async () => {
+test("user events: rvisor exec --syscalls lists every call with its status and why", { skip: false, timeout: scaled(60_000) }, async () => {
   const r = await run(process.execPath, [RVISOR, "exec", "--syscalls"]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { qemu, rvisor } from "./user/build.js";
 import { buildGo, goMissing } from "./user/go_build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = goMissing();
 if (skip !== false) process.stderr.write(`user_go: skipped: ${skip}\n`);
@@ -32,7 +33,7 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  test(`user go: ${c.name} matches qemu-riscv64`, { skip, timeout: 120_000 }, async (t) => {
+  test(`user go: ${c.name} matches qemu-riscv64`, { skip, timeout: scaled(120_000) }, async (t) => {
     const bin = await buildGo(c.name);
     const [q, r] = await Promise.all([qemu([bin], 60_000), rvisor([bin], 60_000)]);
     t.diagnostic(`${c.name}: rvisor ${r.ms} ms, qemu-riscv64 ${q.ms} ms`);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { buildProgram, RVISOR, runIn, toolsMissing } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 import { PtySession, PYTHON } from "./user/pty.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 const work = mkdtempSync(join(tmpdir(), "rvisor-hostexec-"));
@@ -30,7 +31,7 @@ const CASES: [string, string[], string][] = [
   ["missing", ["direct", "/bin/no-such-program"], "execve: errno 2 (No such file or directory)\n"],
 ];
 
-test("user hostexec: host-native programs run as under qemu-riscv64 (output, status, pipes, offsets, signals)", { skip, timeout: 120_000 }, async (t) => {
+test("user hostexec: host-native programs run as under qemu-riscv64 (output, status, pipes, offsets, signals)", { skip, timeout: scaled(120_000) }, async (t) => {
   const bin = buildProgram("hostexec", "static");
   await Promise.all(CASES.map(async ([name, args, want], i) => {
     const qd = join(work, `${i}-q`), rd = join(work, `${i}-r`);
@@ -43,7 +44,7 @@ test("user hostexec: host-native programs run as under qemu-riscv64 (output, sta
   }));
 });
 
-test("user hostexec: under --root and on a container's overlay (--layer) a host-native program is ENOEXEC, as on riscv64 Linux", { skip, timeout: 60_000 }, async () => {
+test("user hostexec: under --root and on a container's overlay (--layer) a host-native program is ENOEXEC, as on riscv64 Linux", { skip, timeout: scaled(60_000) }, async () => {
   const root = join(work, "root");
   mkdirSync(join(root, "bin"), { recursive: true });
   copyFileSync("/bin/echo", join(root, "bin", "echo"));
@@ -74,7 +75,7 @@ seq 1 500 | /usr/bin/wc -l
 /usr/bin/yes | head -n 2
 `;
 
-test("user hostexec: busybox sh pipelines through host programs match qemu-riscv64", { skip: "skip" in bb ? bb.skip : false, timeout: 60_000 }, async () => {
+test("user hostexec: busybox sh pipelines through host programs match qemu-riscv64", { skip: "skip" in bb ? bb.skip : false, timeout: scaled(60_000) }, async () => {
   if (!("path" in bb)) return;
   const dirs = appletDirs(bb.path, work);
   const qd = join(work, "sh-q"), rd = join(work, "sh-r");
@@ -93,7 +94,7 @@ test("user hostexec: busybox sh pipelines through host programs match qemu-riscv
 // takes it back (raw again, rvisor's line discipline reads the next line).
 const TTY_SCRIPT = "/bin/stty -a | /bin/grep -o -- '-\\?icanon' ; /bin/sh -c 'echo ready; exec /bin/cat' ; echo back ; read x ; echo \"guest read $x\"";
 
-test("user hostexec: a host program on the guest's terminal gets it in the host's modes, and the guest's tty takes it back", { skip: "skip" in bb ? bb.skip : PYTHON === null ? "python3 not found" : false, timeout: 60_000 }, async () => {
+test("user hostexec: a host program on the guest's terminal gets it in the host's modes, and the guest's tty takes it back", { skip: "skip" in bb ? bb.skip : PYTHON === null ? "python3 not found" : false, timeout: scaled(60_000) }, async () => {
   if (!("path" in bb)) return;
   const busybox: string = bb.path;
   const dirs = appletDirs(busybox, work);

@@ -5,12 +5,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 /** oom.c's MAX_FORKS. */
 const MAX_FORKS = 40;
 
-test("user hostile: boundary arguments give Linux's errno (vs qemu-riscv64)", { skip, timeout: 120_000 }, async () => {
+test("user hostile: boundary arguments give Linux's errno (vs qemu-riscv64)", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("hostile_args", "static");
   const q = await qemu([bin]);
   assert.equal(q.code, 0, q.stderr);
@@ -21,7 +22,7 @@ test("user hostile: boundary arguments give Linux's errno (vs qemu-riscv64)", { 
   }
 });
 
-test("user hostile: guest memory exhaustion fails the call or kills one process (vs qemu-riscv64)", { skip, timeout: 120_000 }, async () => {
+test("user hostile: guest memory exhaustion fails the call or kills one process (vs qemu-riscv64)", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("oom", "static");
   const q = await qemu([bin]);
   const r = await rvisor(["--mem", "64", bin]);
@@ -43,7 +44,7 @@ test("user hostile: guest memory exhaustion fails the call or kills one process 
   assert.match(r.stderr, /small child: status 0x0\n/);
 });
 
-test("user hostile: an exception in a syscall handler kills the calling process, not the kernel", { skip, timeout: 60_000 }, async () => {
+test("user hostile: an exception in a syscall handler kills the calling process, not the kernel", { skip, timeout: scaled(60_000) }, async () => {
   const bin = buildProgram("handler_error", "static");
   const { Kernel } = await import("../src/user/kernel.js");
   const { SYSCALLS } = await import("../src/user/syscalls.js");

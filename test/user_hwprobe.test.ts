@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
 import { availableParallelism } from "node:os";
 import { Isa, PROFILES, type CpuProfile } from "../src/cpu/isa.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 
-test("hwprobe: qemu-riscv64 7.2 has no riscv_hwprobe (so the reference is Linux's definition)", { skip, timeout: 60_000 }, async () => {
+test("hwprobe: qemu-riscv64 7.2 has no riscv_hwprobe (so the reference is Linux's definition)", { skip, timeout: scaled(60_000) }, async () => {
   const q = await qemu([buildProgram("hwprobe", "static")]);
   assert.equal(q.code, 0, q.stderr);
   if (q.stdout !== "probe all: ENOSYS\n") {
@@ -24,7 +25,7 @@ test("hwprobe: qemu-riscv64 7.2 has no riscv_hwprobe (so the reference is Linux'
 });
 
 for (const profile of Object.keys(PROFILES) as CpuProfile[]) {
-  test(`hwprobe and /proc/cpuinfo under --cpu ${profile} report exactly the profile's ISA`, { skip, timeout: 60_000 }, async () => {
+  test(`hwprobe and /proc/cpuinfo under --cpu ${profile} report exactly the profile's ISA`, { skip, timeout: scaled(60_000) }, async () => {
     const isa = Isa.profile(profile);
     const r = await rvisor(["--cpu", profile, buildProgram("hwprobe", "static")]);
     assert.equal(r.code, 0, r.stderr);

@@ -9,12 +9,13 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProgram, qemu, rvisor, RVISOR, SYSROOT, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const skip = toolsMissing();
 const work = mkdtempSync(join(tmpdir(), "rvisor-net-"));
 
 for (const linking of ["static", "dynamic"] as const) {
-  test(`user net: ${linking} sockets program matches qemu-riscv64`, { skip, timeout: 90_000 }, async (t) => {
+  test(`user net: ${linking} sockets program matches qemu-riscv64`, { skip, timeout: scaled(90_000) }, async (t) => {
     const bin = buildProgram("net", linking);
     const prefix = linking === "dynamic" ? ["-L", SYSROOT] : [];
     const qd = join(work, `${linking}-q`), rd = join(work, `${linking}-r`);
@@ -42,7 +43,7 @@ function talk(host: string, port: number, lines: string[]): Promise<string> {
 }
 
 for (const fam of ["4", "6"] as const) {
-  test(`user net: guest TCP server (IPv${fam}) answers host clients`, { skip, timeout: 60_000 }, async () => {
+  test(`user net: guest TCP server (IPv${fam}) answers host clients`, { skip, timeout: scaled(60_000) }, async () => {
     const p = spawn(process.execPath, [RVISOR, "exec", buildProgram("tcp_server", "static"), fam, "2"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     p.stderr.on("data", (d: Buffer) => { err += d.toString(); });

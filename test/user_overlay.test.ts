@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { buildProgram, run, RVISOR, SYSROOT, toolsMissing } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 import { which } from "./lib/toolchain.js";
+import { scaled } from "./lib/time_scale.js";
 
 const tools = toolsMissing();
 const found = tools === false ? await findBusybox((s) => process.stderr.write(`${s}\n`)) : { skip: tools };
@@ -77,7 +78,7 @@ const SECOND = `exec 2>&1
 echo "== after"; ls "$R/etc"; cat "$R/etc/new" "$R/etc/over2"; ls "$R/" | grep -v bin
 `;
 
-test("overlay under rvisor exec: busybox over two layers + upper, the same output as qemu-riscv64 on a merged copy; upper holds the changes, layers unchanged", { skip, timeout: 300_000 }, async (t) => {
+test("overlay under rvisor exec: busybox over two layers + upper, the same output as qemu-riscv64 on a merged copy; upper holds the changes, layers unchanged", { skip, timeout: scaled(300_000) }, async (t) => {
   if (!("path" in found)) return;
   const work = mkdtempSync(join(tmpdir(), "rvisor-overlay-"));
   try {
@@ -138,7 +139,7 @@ test("overlay under rvisor exec: busybox over two layers + upper, the same outpu
   }
 });
 
-test("overlay under rvisor exec: nothing outside the layers is reachable (links out in a lower layer, .., volumes)", { skip, timeout: 120_000 }, async () => {
+test("overlay under rvisor exec: nothing outside the layers is reachable (links out in a lower layer, .., volumes)", { skip, timeout: scaled(120_000) }, async () => {
   if (!("path" in found)) return;
   const work = mkdtempSync(join(tmpdir(), "rvisor-overlay-esc-"));
   try {
@@ -171,7 +172,7 @@ test("overlay under rvisor exec: nothing outside the layers is reachable (links 
   }
 });
 
-test("overlay under rvisor exec: glibc programs with Debian's riscv64 libraries as the lower layer match qemu-riscv64 -L", { skip: tools, timeout: 300_000 }, async (t) => {
+test("overlay under rvisor exec: glibc programs with Debian's riscv64 libraries as the lower layer match qemu-riscv64 -L", { skip: tools, timeout: scaled(300_000) }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), "rvisor-overlay-glibc-"));
   try {
     const progs = join(work, "progs"), up = join(work, "up");
@@ -199,7 +200,7 @@ test("overlay under rvisor exec: glibc programs with Debian's riscv64 libraries 
   }
 });
 
-test("rvisor exec: a layered root's options are checked before anything runs", { timeout: 60_000 }, async () => {
+test("rvisor exec: a layered root's options are checked before anything runs", { timeout: scaled(60_000) }, async () => {
   const work = mkdtempSync(join(tmpdir(), "rvisor-overlay-cli-"));
   try {
     const cases: [string[], RegExp][] = [

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { debianRootfs, debianToolsMissing } from "./lib/debian_image.js";
 import { run, rvisor, toolsMissing } from "./user/build.js";
+import { scaled } from "./lib/time_scale.js";
 
 const EXTRA = ["findutils", "grep", "sed", "gawk", "tar", "gzip", "xz-utils", "diffutils", "file", "sqlite3", "lua5.4", "ruby", "tcl", "git", "make", "openssl", "bzip2"];
 const built = toolsMissing() || (debianToolsMissing() ?? debianRootfs(EXTRA));
@@ -50,7 +51,7 @@ function scratch(dir: string): void {
   writeFileSync(join(dir, "s.tcl"), TCL.replaceAll("D/", dir + "/"));
 }
 
-test("user programs: Debian's sqlite3, openssl, ruby, lua, tcl, perl, gawk and file match qemu-riscv64", { skip, timeout: 300_000 }, async (t) => {
+test("user programs: Debian's sqlite3, openssl, ruby, lua, tcl, perl, gawk and file match qemu-riscv64", { skip, timeout: scaled(300_000) }, async (t) => {
   if (typeof built === "string") return;
   const { root } = built;
   const base = mkdtempSync(join(tmpdir(), "rvisor-progs-"));
@@ -73,7 +74,7 @@ test("user programs: Debian's sqlite3, openssl, ruby, lua, tcl, perl, gawk and f
   } finally { rmSync(base, { recursive: true, force: true }); }
 });
 
-test("user programs: git, tar with xz, gzip, bzip2, find | xargs grep | sed | gawk, diff <(...) and python3 subprocess pipelines print Linux's output", { skip, timeout: 300_000 }, async (t) => {
+test("user programs: git, tar with xz, gzip, bzip2, find | xargs grep | sed | gawk, diff <(...) and python3 subprocess pipelines print Linux's output", { skip, timeout: scaled(300_000) }, async (t) => {
   if (typeof built === "string") return;
   const { root } = built;
   const base = mkdtempSync(join(tmpdir(), "rvisor-progs-"));

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { buildProgram, qemu, rvisor, toolsMissing } from "./user/build.js";
 import { GuestConsole, guestImage } from "./lib/guest.js";
+import { scaled } from "./lib/time_scale.js";
 
 const MARCH = "rv64gc_zba_zbb_zbc_zbs_zfh";
 const QEMU_CPU = "rv64,zba=true,zbb=true,zbc=true,zbs=true,Zfh=true,Zfhmin=true";
@@ -32,7 +33,7 @@ async function qemuOutput(): Promise<string> {
   return reference;
 }
 
-test("rva22 program: gcc emitted Zba/Zbb/Zbs instructions and QEMU runs it", { skip, timeout: 60_000 }, async () => {
+test("rva22 program: gcc emitted Zba/Zbb/Zbs instructions and QEMU runs it", { skip, timeout: scaled(60_000) }, async () => {
   const dis = spawnSync("riscv64-linux-gnu-objdump", ["-d", program()], { encoding: "utf8", maxBuffer: 64 << 20 });
   assert.equal(dis.status, 0, dis.stderr);
   const mnemonics = new Set(dis.stdout.split("\n").map((l) => l.split("\t")[2]?.trim() ?? ""));
@@ -44,7 +45,7 @@ test("rva22 program: gcc emitted Zba/Zbb/Zbs instructions and QEMU runs it", { s
   assert.equal(out.split("\n").filter((l) => l.startsWith("half ")).length, 13);
 });
 
-test("rvisor exec runs the rva22 program exactly as qemu-riscv64 does, and Zicond as defined", { skip, timeout: 60_000 }, async () => {
+test("rvisor exec runs the rva22 program exactly as qemu-riscv64 does, and Zicond as defined", { skip, timeout: scaled(60_000) }, async () => {
   const want = await qemuOutput();
   const r = await rvisor([program()]);
   assert.equal(r.code, 0, r.stderr);
@@ -54,16 +55,16 @@ test("rvisor exec runs the rva22 program exactly as qemu-riscv64 does, and Zicon
   assert.equal(z.stdout, want + ZICOND_LINE);
 });
 
-test("rvisor exec --cpu rv64gc refuses the new instructions with SIGILL, as QEMU without them does", { skip, timeout: 60_000 }, async () => {
+test("rvisor exec --cpu rv64gc refuses the new instructions with SIGILL, as QEMU without them does", { skip, timeout: scaled(60_000) }, async () => {
   // qemu-riscv64 re-raises the guest's signal on itself; rvisor exits with 128 + signal.
-  const q = spawnSync("qemu-riscv64", [program()], { encoding: "utf8", timeout: 60_000 });
+  const q = spawnSync("qemu-riscv64", [program()], { encoding: "utf8", timeout: scaled(60_000) });
   assert.equal(q.signal, "SIGILL", q.stderr);
   const r = await rvisor(["--cpu", "rv64gc", program()]);
   assert.equal(r.code, SIGILL_STATUS, r.stderr);
 });
 
 const img = await guestImage();
-test("the rva22 program inside a Linux guest on the system VM prints what qemu-riscv64 prints", { skip: skip !== false ? skip : typeof img === "string" ? img : false, timeout: 300_000 }, async () => {
+test("the rva22 program inside a Linux guest on the system VM prints what qemu-riscv64 prints", { skip: skip !== false ? skip : typeof img === "string" ? img : false, timeout: scaled(300_000) }, async () => {
   if (typeof img === "string") return;
   const want = await qemuOutput();
   const share = mkdtempSync(join(tmpdir(), "rvisor-rva22-"));

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { buildProgram, RVISOR, rvisor, toolsMissing } from "./user/build.js";
 import { appletDirs, findBusybox, QEMU } from "./user/busybox.js";
 import { PtySession, PYTHON } from "./user/pty.js";
+import { scaled } from "./lib/time_scale.js";
 
 const tools = toolsMissing() || (PYTHON === null ? "python3 not found (it drives the pseudo-terminal)" : false);
 const found = tools === false ? await findBusybox((s) => process.stderr.write(`${s}\n`)) : { skip: tools };
@@ -38,12 +39,12 @@ function shell(line: string, timeoutMs = 30_000): Promise<{ stdout: string; stde
     let stdout = "", stderr = "";
     p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
     p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { try { process.kill(-(p.pid ?? 0), "SIGKILL"); } catch { /* gone */ } }, timeoutMs);
+    const timer = setTimeout(() => { try { process.kill(-(p.pid ?? 0), "SIGKILL"); } catch { /* gone */ } }, scaled(timeoutMs));
     p.on("close", (code) => { clearTimeout(timer); resolve({ stdout, stderr, ms: Date.now() - t0, code }); });
   });
 }
 
-test("tty: `rvisor exec busybox yes | head -1` ends at once with SIGPIPE (141), as qemu-riscv64", { skip, timeout: 60_000 }, async () => {
+test("tty: `rvisor exec busybox yes | head -1` ends at once with SIGPIPE (141), as qemu-riscv64", { skip, timeout: scaled(60_000) }, async () => {
   const cmd = (vm: Vm): string => under(vm, [bb, "yes"]).flat().map((a) => `'${a}'`).join(" ");
   for (const vm of ["qemu", "rvisor"] as const) {
     const r = await shell(`${cmd(vm)} | head -1; echo "status \${PIPESTATUS[0]}"`, 20_000);
@@ -58,7 +59,7 @@ test("tty: `rvisor exec busybox yes | head -1` ends at once with SIGPIPE (141), 
   assert.equal(r.stderr, q.stderr);
 });
 
-test("tty: interactive busybox sh: Ctrl-C, Ctrl-Z and fg, Ctrl-\\ reach the foreground job, not rvisor", { skip, timeout: 120_000 }, async (t) => {
+test("tty: interactive busybox sh: Ctrl-C, Ctrl-Z and fg, Ctrl-\\ reach the foreground job, not rvisor", { skip, timeout: scaled(120_000) }, async (t) => {
   for (const vm of ["qemu", "rvisor"] as const) {
     const [cmd, args] = under(vm, [bb, "sh", "-i"]);
     const s = new PtySession(cmd, args, { env: envFor(vm), cwd: work });
@@ -98,7 +99,7 @@ test("tty: interactive busybox sh: Ctrl-C, Ctrl-Z and fg, Ctrl-\\ reach the fore
   }
 });
 
-test("tty: under a host shell, Ctrl-Z stops the whole job and fg continues it (the guest sees SIGCONT); a background job is not stopped", { skip, timeout: 120_000 }, async () => {
+test("tty: under a host shell, Ctrl-Z stops the whole job and fg continues it (the guest sees SIGCONT); a background job is not stopped", { skip, timeout: scaled(120_000) }, async () => {
   for (const vm of ["qemu", "rvisor"] as const) {
     const env = { ...envFor(vm), PS1: "HOST$ ", PATH: `${envFor(vm).PATH}:/usr/bin:/bin` };
     const s = new PtySession("/bin/bash", ["--norc", "--noprofile", "-i"], { env, cwd: work });
@@ -157,7 +158,7 @@ async function reference(prog: string[], prompt: (i: number) => RegExp, keys: st
   try { return await typed("qemu", prog, prompt, keys); } catch { return await typed("qemu", prog, prompt, keys); }
 }
 
-test("tty: line discipline (editing, echo, VEOF, VMIN, ICRNL, signal keys, FIONREAD) matches Linux's", { skip, timeout: 120_000 }, async () => {
+test("tty: line discipline (editing, echo, VEOF, VMIN, ICRNL, signal keys, FIONREAD) matches Linux's", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("ttyio", "static");
   const keys = ["ab\x7fc\r", "xy\x04", "\x04", "foo bar\x17baz\r", "junk\x15ok\r", "secret\r", "q", "a\r\n", "par\0\x03", "\x1c",
     "\x1a", "line\r", "\x03\x1a\r", "abc\r"];
@@ -170,7 +171,7 @@ test("tty: line discipline (editing, echo, VEOF, VMIN, ICRNL, signal keys, FIONR
   assert.equal(r.code, q.code);
 });
 
-test("tty: job control (SIGTTIN/SIGTTOU, stops and continues in wait, tcsetpgrp, orphaned groups, setsid, TIOCSCTTY/TIOCNOTTY, winsize)", { skip, timeout: 120_000 }, async () => {
+test("tty: job control (SIGTTIN/SIGTTOU, stops and continues in wait, tcsetpgrp, orphaned groups, setsid, TIOCSCTTY/TIOCNOTTY, winsize)", { skip, timeout: scaled(120_000) }, async () => {
   const bin = buildProgram("jobctl", "static");
   const q = await reference([bin], () => /TYPE\r\n/, ["x\r"]);
   const r = await typed("rvisor", [bin], () => /TYPE\r\n/, ["x\r"]);
@@ -179,7 +180,7 @@ test("tty: job control (SIGTTIN/SIGTTOU, stops and continues in wait, tcsetpgrp,
   assert.equal(r.code, 0);
 });
 
-test("tty: the host terminal is restored when rvisor ends on a signal (SIGHUP)", { skip, timeout: 60_000 }, async () => {
+test("tty: the host terminal is restored when rvisor ends on a signal (SIGHUP)", { skip, timeout: scaled(60_000) }, async () => {
   // busybox sh -i puts the terminal in raw mode for line editing; SIGHUP to rvisor ends it.
   const line = `${process.execPath} ${RVISOR} exec ${bb} sh -i & p=$!; sleep 3; kill -HUP $p; wait $p; echo "rc=$?"; stty -a`;
   const s = new PtySession("/bin/sh", ["-c", line.replace("sh -i &", "sh -i </dev/tty &")], { env: { ...envFor("rvisor"), PATH: `${dirs?.rvisor}:/usr/bin:/bin` }, cwd: work });
@@ -192,7 +193,7 @@ test("tty: the host terminal is restored when rvisor ends on a signal (SIGHUP)",
   } finally { s.kill(); }
 });
 
-test("orphans: processes left by the first one run on, their output kept; its status is rvisor's", { skip, timeout: 60_000 }, async () => {
+test("orphans: processes left by the first one run on, their output kept; its status is rvisor's", { skip, timeout: scaled(60_000) }, async () => {
   const script = "(sleep 1; echo late; exit 9) & echo early; exit 3";
   for (const vm of ["qemu", "rvisor"] as const) {
     const [cmd, args] = under(vm, [bb, "sh", "-c", script]);
@@ -206,7 +207,7 @@ test("orphans: processes left by the first one run on, their output kept; its st
   assert.ok(k.ms < 1000 + 5000, `${k.ms} ms`);
 });
 
-test("orphans: SIGTERM to rvisor ends the orphans once the first process has exited", { skip, timeout: 60_000 }, async () => {
+test("orphans: SIGTERM to rvisor ends the orphans once the first process has exited", { skip, timeout: scaled(60_000) }, async () => {
   const p = spawn(process.execPath, [RVISOR, "exec", bb, "sh", "-c", "sleep 100 & echo started; exit 5"], { env: envFor("rvisor"), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   p.stdout.on("data", (d: Buffer) => { out += d.toString(); });
@@ -223,7 +224,7 @@ test("orphans: SIGTERM to rvisor ends the orphans once the first process has exi
   assert.ok(Date.now() - t0 < 5000);
 });
 
-test("orphans: PR_SET_CHILD_SUBREAPER adopts and reaps orphaned descendants", { skip, timeout: 60_000 }, async () => {
+test("orphans: PR_SET_CHILD_SUBREAPER adopts and reaps orphaned descendants", { skip, timeout: scaled(60_000) }, async () => {
   const r = await rvisor([buildProgram("orphans", "static")]);
   assert.equal(r.stdout, "subreaper 0 1\ngrandchild adopted by the subreaper 1\nreaped child, code 1\nreaped grandchild, code 5\nreaped 2\n", r.stderr);
   assert.equal(r.code, 0);

@@ -18,6 +18,7 @@ import { READY_ENV, READY_FD, READY_LINE } from "../src/hypervisor/control.js";
 import { vmNodeOptions } from "../src/hypervisor/memory.js";
 import { pidAlive } from "../src/host/node/vm_store.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -40,7 +41,7 @@ test("vmMainEntry: the bundle when it is at least as new as vm_main.js, else vm_
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-test("the VM bundle runs a VM: up through the start-up pipe, console echoes, a snapshot (lazy node:crypto), host stop", { timeout: 60_000 }, async () => {
+test("the VM bundle runs a VM: up through the start-up pipe, console echoes, a snapshot (lazy node:crypto), host stop", { timeout: scaled(60_000) }, async () => {
   const { home, env, kernel } = echoHome("bundle");
   const out = join(home, "bundle");
   const hv = new Hypervisor({ home, env });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { GuestConsole, guestImage } from "./lib/guest.js";
 import { attach, list, ok, rvisor, ticks, waitReady } from "./lib/vm.js";
 import { vmMac } from "../src/hypervisor/config.js";
+import { scaled } from "./lib/time_scale.js";
 
 const img = await guestImage();
 const skip = typeof img === "string" ? img : false;
@@ -21,7 +22,7 @@ function uptime(s: string): number {
   return Number(m[1]);
 }
 
-test("VM lifecycle: create, start, console, pause freezes the guest, resume, detach, stop", { skip, timeout: 420_000 }, async () => {
+test("VM lifecycle: create, start, console, pause freezes the guest, resume, detach, stop", { skip, timeout: scaled(420_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vms-"));
   const env = { ...process.env, RVISOR_HOME: home };
   const t0 = performance.now();
@@ -116,7 +117,7 @@ test("VM lifecycle: create, start, console, pause freezes the guest, resume, det
   }
 });
 
-test("VM isolation: SIGKILL one VM's process, the other keeps answering; list says crashed; limits refused", { skip, timeout: 420_000 }, async () => {
+test("VM isolation: SIGKILL one VM's process, the other keeps answering; list says crashed; limits refused", { skip, timeout: scaled(420_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vms-"));
   const env = { ...process.env, RVISOR_HOME: home };
   const t0 = performance.now();
@@ -183,7 +184,7 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ; // utime (14), stime (15)
 }
 
-test("VM CPU quota: a booting VM with --cpu-quota 25 uses at most about a quarter of a core", { skip, timeout: 120_000 }, async () => {
+test("VM CPU quota: a booting VM with --cpu-quota 25 uses at most about a quarter of a core", { skip, timeout: scaled(120_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vms-"));
   const env = { ...process.env, RVISOR_HOME: home };
   try {

@@ -18,6 +18,7 @@ import { IDLE_TRIM_MS } from "../src/host/node/vm_process.js";
 import { guestImage } from "./lib/guest.js";
 import { waitReady } from "./lib/vm.js";
 import { processMemory } from "./lib/proc_memory.js";
+import { scaled } from "./lib/time_scale.js";
 
 const img = await guestImage();
 const skip = typeof img === "string" ? img : false;
@@ -34,7 +35,7 @@ class Console {
     const n = ++this.seq;
     const from = this.buf.length;
     this.stream.write(`echo "@@B""${n}@@"; ${cmd}; echo "@@E""${n}@@"\n`);
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + scaled(timeoutMs);
     for (;;) {
       const rest = this.buf.slice(from);
       const b = rest.indexOf(`@@B${n}@@`), e = rest.indexOf(`@@E${n}@@`);
@@ -48,7 +49,7 @@ class Console {
 
 const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
 
-test(`${CLONES} VMs of ${MEMORY_MIB} MiB cloned from one warm snapshot run at once and each answers; memory per idle VM; a guest that exhausts its memory hurts nobody`, { skip, timeout: 900_000 }, async () => {
+test(`${CLONES} VMs of ${MEMORY_MIB} MiB cloned from one warm snapshot run at once and each answers; memory per idle VM; a guest that exhausts its memory hurts nobody`, { skip, timeout: scaled(900_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-load-"));
   const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
   for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];

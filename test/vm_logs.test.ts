@@ -9,10 +9,11 @@ import { appendFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const FOLLOW_WAIT_MS = 20_000;
 
-test("logs --follow: the kept output, then new output as the VM writes it, across a restart; SIGINT ends it with 0", { timeout: 60_000 }, async () => {
+test("logs --follow: the kept output, then new output as the VM writes it, across a restart; SIGINT ends it with 0", { timeout: scaled(60_000) }, async () => {
   const { home, env, kernel } = echoHome("logs");
   const hv = new Hypervisor({ home, env });
   await hv.create(echoVmDefinition("e1", kernel));
@@ -52,7 +53,7 @@ test("logs --follow: the kept output, then new output as the VM writes it, acros
   }
 });
 
-test("followLogs: appended bytes only, the tail of the kept output first, and nothing lost when the log rotates", { timeout: 30_000 }, async () => {
+test("followLogs: appended bytes only, the tail of the kept output first, and nothing lost when the log rotates", { timeout: scaled(30_000) }, async () => {
   const { home, env, kernel } = echoHome("logrot");
   const hv = new Hypervisor({ home, env });
   try {

@@ -16,6 +16,7 @@ import { pidAlive } from "../src/host/node/vm_store.js";
 import { ApiClient, WsConsole } from "./lib/api_client.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const NAMES = ["r1", "r2", "r3"];
 
@@ -42,7 +43,7 @@ async function rows(api: ApiClient): Promise<Map<string, Row>> {
   return new Map((r.json as Row[]).map((v) => [v.name, v]));
 }
 
-test("manager restart: SIGKILL `rvisor serve` with 3 VMs running; a new server and a new Hypervisor find them all running; console and stop work", { timeout: 180_000 }, async () => {
+test("manager restart: SIGKILL `rvisor serve` with 3 VMs running; a new server and a new Hypervisor find them all running; console and stop work", { timeout: scaled(180_000) }, async () => {
   const { home, env, kernel } = echoHome("restart");
   const socketPath = join(home, "api.sock");
   const api = new ApiClient({ socketPath });

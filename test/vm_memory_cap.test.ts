@@ -13,11 +13,12 @@ import { memoryCapBytes, TEST_HOST_GROW_ENV } from "../src/hypervisor/memory.js"
 import { pidAlive } from "../src/host/node/vm_store.js";
 import { RVISOR_BIN } from "./lib/guest.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const MEMORY_MIB = 16;
 const GROW_MIB_PER_STEP = 32;
 
-test("memory cap: a VM process that grows past guest RAM + host overhead is stopped and listed as crashed with the reason; the others keep running", { timeout: 120_000 }, async () => {
+test("memory cap: a VM process that grows past guest RAM + host overhead is stopped and listed as crashed with the reason; the others keep running", { timeout: scaled(120_000) }, async () => {
   const { home, env, kernel } = echoHome("memcap", [TEST_HOST_GROW_ENV]);
   const hv = new Hypervisor({ home, env });
   // VMs started by this one grow their host memory.

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole, guestDhcp, guestImage } from "./lib/guest.js";
 import { attach, list, logSize, ok, rvisor, waitLog, waitReady } from "./lib/vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const img = await guestImage();
 const skip = typeof img === "string" ? img : false;
@@ -24,7 +25,7 @@ function freePort(): Promise<number> {
 
 function get(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path, timeout: 60_000 }, (res) => {
+    http.get({ host: "127.0.0.1", port, path, timeout: scaled(60_000) }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => { body += c; });
@@ -42,7 +43,7 @@ function forward(home: string, name: string, port: number): void {
   writeFileSync(p, `${JSON.stringify(cfg, null, 2)}\n`);
 }
 
-test("managed VM network: DHCP gives 10.0.2.15, hostfwd reaches the guest's httpd; a taken port fails the start", { skip, timeout: 600_000 }, async () => {
+test("managed VM network: DHCP gives 10.0.2.15, hostfwd reaches the guest's httpd; a taken port fails the start", { skip, timeout: scaled(600_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vmnet-"));
   const env = { ...process.env, RVISOR_HOME: home };
   let g: GuestConsole | null = null;
@@ -84,7 +85,7 @@ test("managed VM network: DHCP gives 10.0.2.15, hostfwd reaches the guest's http
 
 interface NicRow { id: string; model: string; mode: string; mac: string; switch?: string; hostfwd?: string[] }
 
-test("managed VMs on one --net switch=NAME: DHCP on the switch, data both ways by NAME.internal (TSO segments cut to frames); list and info show the cards", { skip, timeout: 600_000 }, async () => {
+test("managed VMs on one --net switch=NAME: DHCP on the switch, data both ways by NAME.internal (TSO segments cut to frames); list and info show the cards", { skip, timeout: scaled(600_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vmsw-"));
   const env = { ...process.env, RVISOR_HOME: home };
   const gs: GuestConsole[] = [];
@@ -117,7 +118,7 @@ test("managed VMs on one --net switch=NAME: DHCP on the switch, data both ways b
   }
 });
 
-test("managed VM network across a snapshot: restored, the guest keeps its lease, the host reaches its httpd through hostfwd at once and it reaches the host; a clone from the snapshot", { skip, timeout: 600_000 }, async () => {
+test("managed VM network across a snapshot: restored, the guest keeps its lease, the host reaches its httpd through hostfwd at once and it reaches the host; a clone from the snapshot", { skip, timeout: scaled(600_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-vmsnap-"));
   const env = { ...process.env, RVISOR_HOME: home };
   let g: GuestConsole | null = null;

@@ -11,16 +11,17 @@ import { join } from "node:path";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { pidAlive } from "../src/host/node/vm_store.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = performance.now() + scaled(timeoutMs);
   while (!ok()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-test("warm pool: a start takes the warm process (same pid), the pool refills with a new one, each VM its own process", { timeout: 120_000 }, async () => {
+test("warm pool: a start takes the warm process (same pid), the pool refills with a new one, each VM its own process", { timeout: scaled(120_000) }, async () => {
   const { home, env, kernel } = echoHome("pool");
   const hv = new Hypervisor({ home, env, warmPool: 1 });
   try {
@@ -56,7 +57,7 @@ test("warm pool: a start takes the warm process (same pid), the pool refills wit
   }
 });
 
-test("warm pool: when the manager is SIGKILLed, its idle warm process exits and leaves no file; the VM it started keeps running", { timeout: 120_000 }, async () => {
+test("warm pool: when the manager is SIGKILLed, its idle warm process exits and leaves no file; the VM it started keeps running", { timeout: scaled(120_000) }, async () => {
   const { home, env, kernel } = echoHome("pool");
   const hvUrl = new URL("../src/host/node/hypervisor.js", import.meta.url).href;
   // The manager: a program that keeps a pool, starts VM m from it, waits for the refill and says so.

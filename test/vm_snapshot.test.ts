@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { guestImage, type GuestConsole } from "./lib/guest.js";
 import { attach, list, logSize, ok, rvisor, ticks, waitLog, waitReady } from "./lib/vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const img = await guestImage();
 const qemuImg = ((): string | null => { try { execFileSync("qemu-img", ["--version"]); return "qemu-img"; } catch { return null; } })();
@@ -31,7 +32,7 @@ async function diskRead(g: GuestConsole, file: string): Promise<string> {
   return all.length === 0 ? "" : all[all.length - 1][1];
 }
 
-test("managed snapshots: snapshot a counting guest, restore it (counter and disk back), corrupt snapshot refused, 3 clones with their own disks, qemu-img check", { skip, timeout: 900_000 }, async () => {
+test("managed snapshots: snapshot a counting guest, restore it (counter and disk back), corrupt snapshot refused, 3 clones with their own disks, qemu-img check", { skip, timeout: scaled(900_000) }, async () => {
   if (typeof img === "string") return;
   const home = mkdtempSync(join(tmpdir(), "rvisor-snap-"));
   const env = { ...process.env, RVISOR_HOME: home };
@@ -216,7 +217,7 @@ test("managed snapshots: snapshot a counting guest, restore it (counter and disk
   }
 });
 
-test("clone of a shut-off VM: both move onto overlays over its disk, which stays untouched", { skip, timeout: 120_000 }, async () => {
+test("clone of a shut-off VM: both move onto overlays over its disk, which stays untouched", { skip, timeout: scaled(120_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-snap-"));
   const env = { ...process.env, RVISOR_HOME: home };
   try {

@@ -10,13 +10,14 @@ import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { pidAlive } from "../src/host/node/vm_store.js";
 import { echoes, echoHome, echoVmDefinition } from "./lib/echo_vm.js";
 import { ok } from "./lib/vm.js";
+import { scaled } from "./lib/time_scale.js";
 
 const TIMEOUT_S = 1;
 const MS_PER_S = 1000;
 /** What the host-side stop may add to the timeout on a loaded 2-core host (flush, exit, the CLI's own start-up). */
 const HOST_STOP_SLACK_MS = 8000;
 
-test("stop: a guest that ignores the power button is stopped by the host after --timeout; one whose process answers nothing is killed", { timeout: 90_000 }, async () => {
+test("stop: a guest that ignores the power button is stopped by the host after --timeout; one whose process answers nothing is killed", { timeout: scaled(90_000) }, async () => {
   const { home, env, kernel } = echoHome("stop");
   const hv = new Hypervisor({ home, env });
   try {

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { guestImage } from "./lib/guest.js";
 import { browserSkipReason, launchChromium, serveWeb, TabVm, TEST_OUTPUT } from "./lib/browser.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 240_000;
 const COMMAND_TIMEOUT = 60_000;
@@ -47,7 +48,7 @@ async function bootTab(isolation: boolean, shot: string, more: (vm: TabVm) => Pr
   }
 }
 
-test("the in-tab VM boots to a shell cross-origin isolated (SharedArrayBuffer RAM), answers uname -a on the screen, and mounts its range-read disk", { skip, timeout: 600_000 }, async () => {
+test("the in-tab VM boots to a shell cross-origin isolated (SharedArrayBuffer RAM), answers uname -a on the screen, and mounts its range-read disk", { skip, timeout: scaled(600_000) }, async () => {
   await bootTab(true, "web-tab-isolated.png", async (vm) => {
     // The ext4 root disk comes over HTTP range requests; the guest's writes stay in the tab.
     await vm.type("mkdir -p /mnt/disk && mount -t ext4 /dev/vda /mnt/disk && echo web-$((6*7)) > /mnt/disk/web.txt && sync && cat /mnt/disk/web.txt /mnt/disk/etc/hostname\n");
@@ -55,11 +56,11 @@ test("the in-tab VM boots to a shell cross-origin isolated (SharedArrayBuffer RA
   });
 });
 
-test("without cross-origin isolation the in-tab VM runs on unshared ArrayBuffer RAM and still boots to a shell that answers uname -a", { skip, timeout: 600_000 }, async () => {
+test("without cross-origin isolation the in-tab VM runs on unshared ArrayBuffer RAM and still boots to a shell that answers uname -a", { skip, timeout: scaled(600_000) }, async () => {
   await bootTab(false, "web-tab-fallback.png", async () => { /* uname -a is the check */ });
 });
 
-test("with persist=1 the disk's writes are saved in the Origin Private File System and are there again after the page reloads", { skip, timeout: 600_000 }, async () => {
+test("with persist=1 the disk's writes are saved in the Origin Private File System and are there again after the page reloads", { skip, timeout: scaled(600_000) }, async () => {
   const web = await serveWeb(true);
   const vm = await TabVm.open(browser as Browser, `${web.url}?persist=1`);
   const token = `kept-${Date.now().toString(36)}`;

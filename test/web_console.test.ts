@@ -17,6 +17,7 @@ import type { Browser, Page } from "playwright-core";
 import { guestImage, RVISOR_BIN } from "./lib/guest.js";
 import { CHROMIUM, launchChromium, READY, TEST_OUTPUT } from "./lib/browser.js";
 import { ApiClient } from "./lib/api_client.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 300_000;
 const STEP_TIMEOUT = 60_000;
@@ -53,7 +54,7 @@ async function serve(home: string): Promise<{ child: ChildProcessWithoutNullStre
 const screen = (page: Page): Promise<string> => page.evaluate("window.rvisorConsole.screenText()") as Promise<string>;
 
 async function waitScreen(page: Page, pattern: RegExp, timeoutMs: number, log: string[]): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = performance.now() + scaled(timeoutMs);
   for (;;) {
     const text = await screen(page);
     if (pattern.test(text)) return text;
@@ -69,14 +70,14 @@ async function waitScreen(page: Page, pattern: RegExp, timeoutMs: number, log: s
 const rowState = (page: Page, name: string): Promise<string | null> => page.locator(`tr[data-vm="${name}"] td.state`).getAttribute("data-state");
 
 async function waitState(page: Page, name: string, state: string, timeoutMs = STEP_TIMEOUT): Promise<void> {
-  await page.locator(`tr[data-vm="${name}"] td.state[data-state="${state}"]`).waitFor({ timeout: timeoutMs });
+  await page.locator(`tr[data-vm="${name}"] td.state[data-state="${state}"]`).waitFor({ timeout: scaled(timeoutMs) });
   // The row is not busy any more (its buttons follow the state).
-  await page.locator(`tr[data-vm="${name}"] td.state`).filter({ hasNotText: "…" }).waitFor({ timeout: timeoutMs });
+  await page.locator(`tr[data-vm="${name}"] td.state`).filter({ hasNotText: "…" }).waitFor({ timeout: scaled(timeoutMs) });
 }
 
 const press = (page: Page, name: string, action: string): Promise<void> => page.click(`tr[data-vm="${name}"] button[data-action="${action}"]`);
 
-test("web console: no data without the token; with it, start a VM, use its serial console in xterm.js, pause/resume, snapshot, stop", { skip, timeout: 900_000 }, async () => {
+test("web console: no data without the token; with it, start a VM, use its serial console in xterm.js, pause/resume, snapshot, stop", { skip, timeout: scaled(900_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-webcon-"));
   const disk = join(home, "data.img");
   writeFileSync(disk, Buffer.alloc(1 << 20));
@@ -100,7 +101,7 @@ test("web console: no data without the token; with it, start a VM, use its seria
     // A wrong token: an error, still no data.
     await page.fill("#token", "wrong-token-wrong-token-wrong");
     await page.click("#login button[type=submit]");
-    await page.locator("#error").filter({ hasText: "refused the token" }).waitFor({ timeout: STEP_TIMEOUT });
+    await page.locator("#error").filter({ hasText: "refused the token" }).waitFor({ timeout: scaled(STEP_TIMEOUT) });
     assert.match(await page.textContent("#error") ?? "", /missing or wrong bearer token/);
     assert.equal(await page.locator("#vms tr").count(), 0);
     assert.equal(await page.locator("#login").isVisible(), true);
@@ -124,7 +125,7 @@ test("web console: no data without the token; with it, start a VM, use its seria
     await press(page, "web1", "start");
     await waitState(page, "web1", "running");
     await press(page, "web1", "console");
-    await page.locator('#console-status[data-state="attached"]').waitFor({ timeout: STEP_TIMEOUT });
+    await page.locator('#console-status[data-state="attached"]').waitFor({ timeout: scaled(STEP_TIMEOUT) });
     await waitScreen(page, new RegExp(`${READY}[\\s\\S]*\\n[^\\n]*#\\s*$`), BOOT_TIMEOUT, log);
     await page.click("#terminal");
     await page.keyboard.type("echo $((6*7))\n");
@@ -164,14 +165,14 @@ test("web console: no data without the token; with it, start a VM, use its seria
 
     // A snapshot appears in the VM's list.
     await press(page, "web1", "snapshot");
-    await page.locator("#snapshots tr[data-snapshot]").first().waitFor({ timeout: 120_000 });
+    await page.locator("#snapshots tr[data-snapshot]").first().waitFor({ timeout: scaled(120_000) });
     mkdirSync(TEST_OUTPUT, { recursive: true });
     await page.screenshot({ path: join(TEST_OUTPUT, "web-console.png") });
 
     // Stop: the guest powers off (the power button), the table says so, the console closes.
     await press(page, "web1", "stop");
     await waitState(page, "web1", "shut off", 120_000);
-    await page.locator('#console-status[data-state="closed"]').waitFor({ timeout: STEP_TIMEOUT });
+    await page.locator('#console-status[data-state="closed"]').waitFor({ timeout: scaled(STEP_TIMEOUT) });
     assert.equal(await rowState(page, "web1"), "shut off");
     assert.equal(await row.locator('button[data-action="start"]').isDisabled(), false);
   } catch (e) {

@@ -18,6 +18,7 @@ import { GuestConsole, guestImage } from "./lib/guest.js";
 import { browserSkipReason, launchChromium, READY, serveWeb, TabVm, TEST_OUTPUT } from "./lib/browser.js";
 import { Hypervisor } from "../src/host/node/hypervisor.js";
 import { parseSnapshot, snapshotConsoleHistory } from "../src/system/snapshot.js";
+import { scaled } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 300_000;
 const STEP_TIMEOUT = 90_000;
@@ -31,14 +32,14 @@ after(async () => { await browser?.close(); });
 const counters = (text: string): number[] => [...text.matchAll(/^n=(\d+)\r?$/gm)].map((m) => Number(m[1]));
 
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, show: () => string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = performance.now() + scaled(timeoutMs);
   while (!(await ok())) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${show().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-test("a managed VM's snapshot continues in the tab: its console history on the screen, then the counter going on", { skip, timeout: 900_000 }, async () => {
+test("a managed VM's snapshot continues in the tab: its console history on the screen, then the counter going on", { skip, timeout: scaled(900_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), "rvisor-websnap-"));
   const env: NodeJS.ProcessEnv = { ...process.env, RVISOR_HOME: home };
   for (const k of ["RVISOR_LIMITS_INSTANCES", "RVISOR_LIMITS_CPU", "RVISOR_LIMITS_MEMORY"]) delete env[k];
@@ -97,7 +98,7 @@ test("a managed VM's snapshot continues in the tab: its console history on the s
   }
 });
 
-test("a machine saved by the tab (a Blob download) continues in rvisor run --restore and answers there", { skip, timeout: 900_000 }, async () => {
+test("a machine saved by the tab (a Blob download) continues in rvisor run --restore and answers there", { skip, timeout: scaled(900_000) }, async () => {
   const work = mkdtempSync(join(tmpdir(), "rvisor-tabsnap-"));
   const web = await serveWeb(true);
   const vm = await TabVm.open(browser as Browser, `${web.url}?disk=0&append=${encodeURIComponent(APPEND)}`);
@@ -106,7 +107,7 @@ test("a machine saved by the tab (a Blob download) continues in rvisor run --res
     await vm.waitShell(BOOT_TIMEOUT);
     await vm.type("x=from-tab-$((20+22)); echo set-$x\n");
     await vm.waitScreen(/\nset-from-tab-42\n[^\n]*#\s*$/, STEP_TIMEOUT);
-    const [download] = await Promise.all([vm.page.waitForEvent("download", { timeout: STEP_TIMEOUT }), vm.page.click("#snapshot-save")]);
+    const [download] = await Promise.all([vm.page.waitForEvent("download", { timeout: scaled(STEP_TIMEOUT) }), vm.page.click("#snapshot-save")]);
     assert.match(download.suggestedFilename(), /^rvisor-tab-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.rvsnap$/);
     await download.saveAs(file);
     const st = await vm.state();

@@ -7,6 +7,7 @@ import { request, type IncomingMessage } from "node:http";
 import assert from "node:assert/strict";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { WebSocket } from "ws";
+import { scaled } from "./time_scale.js";
 
 export interface ApiResponse { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: unknown; body: Buffer }
 
@@ -167,7 +168,7 @@ export class WsConsole {
   get output(): string { return this.buf; }
   send(s: string): void { this.ws.send(Buffer.from(s, "latin1"), { binary: true }); }
   async waitFor(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + scaled(timeoutMs);
     while (!pred()) {
       if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}; console output:\n${this.buf.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 20));

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startWebServer, type WebServer } from "../../src/host/node/web_server.js";
 import { defaultGuestImage } from "../../src/host/node/virt_build.js";
+import { scaled } from "./time_scale.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** dist/web, as scripts/web-build.mjs writes it. */
@@ -24,7 +25,7 @@ export function browserSkipReason(): string | null {
 export function launchChromium(): Promise<Browser> {
   // Chromium's sandbox needs user namespaces that a root process in a container lacks.
   const root = typeof process.getuid === "function" && process.getuid() === 0;
-  return chromium.launch({ executablePath: CHROMIUM, args: root ? ["--no-sandbox"] : [], timeout: 60_000 });
+  return chromium.launch({ executablePath: CHROMIUM, args: root ? ["--no-sandbox"] : [], timeout: scaled(60_000) });
 }
 
 export function serveWeb(isolation: boolean): Promise<WebServer> {
@@ -61,7 +62,7 @@ export class TabVm {
 
   /** Waits until the screen text matches (a multi-line RegExp source); fails with the screen and the page's log. */
   async waitScreen(pattern: RegExp, timeoutMs: number): Promise<string> {
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + scaled(timeoutMs);
     for (;;) {
       const text = await this.screen();
       if (pattern.test(text)) return text;

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs"
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { which } from "./toolchain.js";
+import { scaled } from "./time_scale.js";
 
 const RECIPE = "debian-ctr-v2";
 const SUITE = "trixie", ARCH = "riscv64", PACKAGES = ["python3", "perl", "bash", "coreutils"];
@@ -32,7 +33,7 @@ export function debianRootfs(extra: readonly string[] = []): { tar: string; root
   const tmp = mkdtempSync(join(tmpdir(), "rvisor-mmdebstrap-"));
   try {
     const tar = join(tmp, "rootfs.tar");
-    const r = spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--arch=${ARCH}`, `--include=${packages.join(",")}`, `--hook-dir=${HOOK}`, SUITE, tar], { encoding: "utf8", timeout: 900_000 });
+    const r = spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--arch=${ARCH}`, `--include=${packages.join(",")}`, `--hook-dir=${HOOK}`, SUITE, tar], { encoding: "utf8", timeout: scaled(900_000) });
     if (r.status !== 0) return `mmdebstrap could not build the ${SUITE} ${ARCH} root (no mirror?): ${(r.stderr || r.stdout).trim().split("\n").slice(-2).join(" ")}`;
     mkdirSync(join(tmp, "root"));
     const x = spawnSync("tar", ["-C", join(tmp, "root"), "-xf", tar], { encoding: "utf8" });

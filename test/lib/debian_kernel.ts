@@ -13,6 +13,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { which } from "./toolchain.js";
+import { scaled } from "./time_scale.js";
 
 export const DEBIAN_SUITE = "trixie";
 export const DEBIAN_ARCHIVE = "http://deb.debian.org/debian";
@@ -107,7 +108,7 @@ function fetchPackage(apt: AptRoot, base: string, p: { pkg: string; version: str
     if (!dl.ok || deb === undefined) throw new Error(`apt-get download ${p.pkg}=${p.version} failed: ${dl.err.trim().split("\n").slice(-3).join(" | ")}`);
     const x = join(work, "x");
     mkdirSync(x);
-    const tar = spawnSync("sh", ["-c", `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "$3"`, "sh", join(work, deb), x, member], { encoding: "utf8", timeout: 120_000 });
+    const tar = spawnSync("sh", ["-c", `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "$3"`, "sh", join(work, deb), x, member], { encoding: "utf8", timeout: scaled(120_000) });
     if (tar.status !== 0) throw new Error(`extracting ${member} from ${deb}: ${tar.stderr}`);
     take(x);
   } finally {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { tinyElf, UART_ECHO_LOOP } from "./tiny_elf.js";
+import { scaled } from "./time_scale.js";
 
 /** Where the virt board's RAM starts: the echo program is linked there. */
 export const DRAM_BASE = 0x80000000;
@@ -46,7 +47,7 @@ export async function echoes(stream: Duplex, text: string, timeoutMs = ECHO_TIME
   stream.on("data", onData);
   try {
     stream.write(text);
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + scaled(timeoutMs);
     while (!got.includes(text)) {
       if (performance.now() > deadline) throw new Error(`no echo of ${JSON.stringify(text)}; got ${JSON.stringify(got)}`);
       await new Promise((r) => setTimeout(r, POLL_MS));

@@ -2,6 +2,7 @@
 // (line mode), waits for text, and runs shell commands whose output is fenced by markers.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { scaled } from "./time_scale.js";
 
 export interface ImagePaths { kernel: string; initrd: string; rootfs: string; ready: boolean }
 interface ImageLib { buildImage(o: { log: (s: string) => void }): Promise<ImagePaths>; missingDeps(): string[] }
@@ -44,7 +45,7 @@ export class GuestConsole {
 
   /** Waits until the output (from `from`) matches; returns the index after the match. */
   async waitFor(pattern: string | RegExp, timeoutMs: number, from = 0): Promise<number> {
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + scaled(timeoutMs);
     for (;;) {
       const rest = this.buf.slice(from);
       if (typeof pattern === "string") {

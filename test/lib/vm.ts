@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GuestConsole, RVISOR_BIN } from "./guest.js";
+import { scaled } from "./time_scale.js";
 
 export const BOOT_TIMEOUT = 180_000;
 
@@ -12,7 +13,7 @@ export interface Run { code: number; stdout: string; stderr: string }
 
 export function rvisor(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RVISOR_BIN, ...args], { env, timeout: 300_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [RVISOR_BIN, ...args], { env, timeout: scaled(300_000) }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
       resolve({ code, stdout, stderr });
     });
@@ -38,7 +39,7 @@ export async function list(env: NodeJS.ProcessEnv): Promise<Map<string, ListRow>
 /** Waits until the VM's console log (from byte `from`) matches `pattern` (default: the guest's banner). */
 export async function waitLog(home: string, name: string, pattern: string | RegExp = "rvisor guest ready", from = 0, timeoutMs = BOOT_TIMEOUT): Promise<string> {
   const log = join(home, "vms", name, "console.log");
-  const deadline = performance.now() + timeoutMs;
+  const deadline = performance.now() + scaled(timeoutMs);
   for (;;) {
     const text = existsSync(log) ? readFileSync(log, "latin1").slice(from) : "";
     if (typeof pattern === "string" ? text.includes(pattern) : pattern.test(text)) return text;

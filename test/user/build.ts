@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { repoRoot, which } from "../lib/toolchain.js";
+import { scaled } from "../lib/time_scale.js";
 
 export const GCC = "riscv64-linux-gnu-gcc";
 export const SYSROOT = "/usr/riscv64-linux-gnu";
@@ -48,7 +49,7 @@ export function run(cmd: string, args: string[], timeoutMs = 60_000, input?: str
     let stdout = "", stderr = "";
     p.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
     p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => p.kill("SIGKILL"), scaled(timeoutMs));
     p.on("close", (code, sig) => { clearTimeout(timer); resolve({ code: code ?? (sig !== null ? -1 : null), stdout, stderr, ms: Date.now() - t0 }); });
     if (input !== undefined) p.stdin.end(input); else p.stdin.end();
   });

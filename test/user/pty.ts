@@ -4,6 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot, which } from "../lib/toolchain.js";
+import { scaled } from "../lib/time_scale.js";
 
 // The system python first: a version manager's shim may need a PATH that the test replaces.
 export const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : which("python3");
@@ -43,7 +44,7 @@ export class PtySession {
 
   /** Waits until the output after offset `from` matches; returns the offset just past the match. */
   async expect(re: RegExp, from: number, timeoutMs = 20_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + scaled(timeoutMs);
     for (;;) {
       const m = re.exec(this.out.slice(from));
       if (m !== null) return from + m.index + m[0].length;
@@ -59,7 +60,7 @@ export class PtySession {
 
   /** Waits for the exit status (killing the session after timeoutMs). */
   async wait(timeoutMs = 20_000): Promise<number> {
-    const timer = setTimeout(() => this.kill(), timeoutMs);
+    const timer = setTimeout(() => this.kill(), scaled(timeoutMs));
     try { return await this.exited; } finally { clearTimeout(timer); }
   }
 

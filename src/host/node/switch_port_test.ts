@@ -11,6 +11,7 @@ import type { NetFrontend } from "../../net/backend.js";
 import { BROADCAST_MAC, buildEth } from "../../net/packet.js";
 import { SwitchJoinFailed, SwitchPort, switchPaths } from "./switch_port.js";
 import { pidAlive } from "./vm_store.js";
+import { scaled } from "../../../test/lib/time_scale.js";
 
 class Frontend implements NetFrontend {
   readonly frames: Uint8Array[] = [];
@@ -36,7 +37,7 @@ async function port(root: string, sw: string, name: string, m: string): Promise<
   return { p, fe };
 }
 
-test("switch process: started on demand, forwards between ports, refuses a duplicate name, drops a broken peer, exits when empty", { timeout: 120_000 }, async () => {
+test("switch process: started on demand, forwards between ports, refuses a duplicate name, drops a broken peer, exits when empty", { timeout: scaled(120_000) }, async () => {
   const root = mkdtempSync(join(tmpdir(), "rvisor-sw-"));
   const paths = switchPaths(root, "lab");
   try {
