@@ -133,6 +133,9 @@ export class MemfdFile extends OpenFile {
   override mapSource(): PageSource {
     this.source ??= {
       name: this.path,
+      // Each area mapping the file holds a reference (PageSource.hold/release), as fds do.
+      hold: () => { this.refs++; },
+      release: () => { if (--this.refs === 0) this.release(); },
       readAt: (off, dst) => { dst.fill(0); this.read(dst, off); },
       frameAt: (off) => {
         const pa = this.frame(Math.floor(off / PAGE));

@@ -34,6 +34,13 @@ export interface PageSource {
   frameAt?(off: number): number;
   /** For MAP_SHARED file mappings: writes bytes back at `off`. */
   writeAt?(off: number, src: Uint8Array): void;
+  /**
+   * Sources that hold a file open count the areas mapping them: `hold` when an area is added
+   * (a split, a fork's copy), `release` when one goes (munmap, exit, execve). AddressSpace.map
+   * takes over the reference its caller holds, so the file closes with its last mapping.
+   */
+  hold?(): void;
+  release?(): void;
   readonly name: string;
 }
 
@@ -198,6 +205,7 @@ export class AddressSpace {
     if (a === null || a.start === addr) return;
     const b: Vma = { ...a, start: addr, off: a.off + (addr - a.start) };
     a.end = addr;
+    a.src?.hold?.();
     this.insertVma(b);
   }
 
@@ -218,7 +226,10 @@ export class AddressSpace {
     return top - len >= 0x10000 ? top - len : -1;
   }
 
-  /** Maps [start, start+len) (page-aligned) replacing whatever was there. */
+  /**
+   * Maps [start, start+len) (page-aligned) replacing whatever was there. The area takes over one
+   * reference to `src` from the caller (PageSource.hold/release).
+   */
   map(start: number, len: number, prot: number, shared: boolean, src: PageSource | null, off: number, name: string): void {
     this.unmap(start, len);
     this.insertVma({ start, end: start + len, prot, shared, src, off, name });
@@ -229,7 +240,7 @@ export class AddressSpace {
     this.splitAt(start); this.splitAt(end);
     const keep: Vma[] = [];
     for (const a of this.vmas) {
-      if (a.start >= start && a.end <= end) { this.writeBack(a, a.start, a.end); continue; }
+      if (a.start >= start && a.end <= end) { this.writeBack(a, a.start, a.end); a.src?.release?.(); continue; }
       keep.push(a);
     }
     this.vmas.length = 0; this.vmas.push(...keep);
@@ -498,6 +509,7 @@ export class AddressSpace {
     c.brkStart = this.brkStart; c.brk = this.brk;
     for (const a of this.vmas) {
       c.vmas.push({ ...a });
+      a.src?.hold?.();
       if (a.shared) {
         for (let va = a.start; va < a.end; va += PAGE) {
           if (this.fault(va, 0, true) === OUT_OF_MEMORY) { return c.abandon(); }
@@ -520,6 +532,7 @@ export class AddressSpace {
 
   /** Gives back what a failed fork copied (no write-back: the areas were never the child's). */
   private abandon(): null {
+    for (const a of this.vmas) a.src?.release?.();
     this.vmas.length = 0;
     this.destroy();
     return null;
@@ -527,7 +540,7 @@ export class AddressSpace {
 
   /** Frees every page and page table (exit / execve). */
   destroy(): void {
-    for (const a of this.vmas) this.writeBack(a, a.start, a.end);
+    for (const a of this.vmas) { this.writeBack(a, a.start, a.end); a.src?.release?.(); }
     for (const pa of this.pages.values()) this.frames.unref(pa);
     this.pages.clear();
     this.vmas.length = 0;

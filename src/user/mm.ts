@@ -6,7 +6,7 @@ import { type OpenFile } from "./file.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PAGE, PROT_WRITE, USER_TOP, type PageSource,
 } from "./memory.js";
-import type { Thread } from "./task.js";
+import { release, type Thread } from "./task.js";
 import { accessOk, int, ptr, sizeT } from "./args.js";
 
 type R = number;
@@ -43,9 +43,12 @@ export function sys_brk(k: Kernel, t: Thread, a: number[]): R {
   return want;
 }
 
+/** The pages of a mapped file, read at fault time; each area mapping it holds a reference to f. */
 export function fileSource(f: OpenFile): PageSource {
   return {
     name: f.path,
+    hold: () => { f.refs++; },
+    release: () => { release(f); },
     readAt(off: number, dst: Uint8Array): void {
       dst.fill(0);
       let done = 0;
@@ -84,7 +87,6 @@ export function sys_mmap(k: Kernel, t: Thread, a: number[]): R {
       // A write-sealed memfd refuses shared writable mappings (mm/memfd.c, seal_check_write).
       if ((f.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return -EPERM;
     }
-    f.refs++;
     src = (shared ? f.mapSource() : null) ?? fileSource(f);
     name = f.path;
   }
@@ -101,6 +103,8 @@ export function sys_mmap(k: Kernel, t: Thread, a: number[]): R {
     at = as.findFree(len);
     if (at < 0) return -ENOMEM;
   }
+  // The new area's reference to the file (dropped with the area's last page: munmap, exit, execve).
+  src?.hold?.();
   as.map(at, len, prot & 7, shared, src, off, name);
   return at;
 }
