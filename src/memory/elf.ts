@@ -53,7 +53,15 @@ function size64(v: DataView, off: number): number {
 }
 
 /** Parses an ELF64 RISC-V file; throws ElfError with a one-line reason when it is not one. */
-export function parseElf(bytes: Uint8Array): ElfFile {
+/** ELF64 header size and the offsets of e_phoff, e_phentsize and e_phnum in it. */
+export const ELF64_EHDR_SIZE = 64, E_PHOFF = 32, E_PHENTSIZE = 54, E_PHNUM = 56;
+
+/**
+ * Parses an ELF64 RISC-V executable's headers. `bytes` is the whole file, or (with `fileSize`)
+ * its first bytes; `phdrs`, when given, is the program header table read from e_phoff (for a
+ * file whose table lies past `bytes`). Segment bounds are checked against `fileSize`.
+ */
+export function parseElf(bytes: Uint8Array, fileSize = bytes.length, phdrs?: Uint8Array): ElfFile {
   if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     throw new ElfError("not an ELF file");
   }
@@ -64,24 +72,28 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   if (machine !== EM_RISCV) throw new ElfError(`not a RISC-V ELF file (e_machine ${machine})`);
   const type = v.getUint16(16, true);
   if (type !== ET_EXEC && type !== ET_DYN) throw new ElfError(`not an executable ELF file (e_type ${type})`);
-  const entry = u64(v, 24), phoff = size64(v, 32);
+  const entry = u64(v, 24), phoff = size64(v, E_PHOFF);
   const flags = v.getUint32(48, true);
-  const phentsize = v.getUint16(54, true), phnum = v.getUint16(56, true);
+  const phentsize = v.getUint16(E_PHENTSIZE, true), phnum = v.getUint16(E_PHNUM, true);
   if (phnum === 0) throw new ElfError("ELF file has no program headers");
-  if (phentsize < 56 || phoff + phnum * phentsize > bytes.length) throw new ElfError("ELF program headers are truncated");
+  const tableBytes = phnum * phentsize;
+  if (phentsize < 56 || phoff + tableBytes > fileSize) throw new ElfError("ELF program headers are truncated");
+  const table = phdrs ?? bytes, tableAt = phdrs === undefined ? phoff : 0;
+  if (tableAt + tableBytes > table.length) throw new ElfError("ELF program headers are truncated");
+  const t = table === bytes ? v : new DataView(table.buffer, table.byteOffset, table.byteLength);
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
+    const o = tableAt + i * phentsize;
     const seg: ElfSegment = {
-      type: v.getUint32(o, true), flags: v.getUint32(o + 4, true), offset: size64(v, o + 8), vaddr: u64(v, o + 16),
-      paddr: u64(v, o + 24), filesz: size64(v, o + 32), memsz: size64(v, o + 40), align: size64(v, o + 48),
+      type: t.getUint32(o, true), flags: t.getUint32(o + 4, true), offset: size64(t, o + 8), vaddr: u64(t, o + 16),
+      paddr: u64(t, o + 24), filesz: size64(t, o + 32), memsz: size64(t, o + 40), align: size64(t, o + 48),
     };
     if (seg.type === PT_LOAD || seg.type === PT_INTERP) {
-      if (seg.offset + seg.filesz > bytes.length) throw new ElfError(`ELF segment ${i} extends past the end of the file`);
+      if (seg.offset + seg.filesz > fileSize) throw new ElfError(`ELF segment ${i} extends past the end of the file`);
       if (seg.type === PT_LOAD && seg.filesz > seg.memsz) throw new ElfError(`ELF segment ${i} has filesz > memsz`);
       // p_vaddr + p_memsz must not wrap around the 64-bit address space (Linux: "p_memsz > TASK_SIZE").
       if (seg.type === PT_LOAD && (seg.memsz === Infinity || seg.vaddr + seg.memsz > 2 ** 64)) {
-        const memsz = `0x${v.getUint32(o + 44, true).toString(16)}${v.getUint32(o + 40, true).toString(16).padStart(8, "0")}`.replace(/^0x0+(?=.)/, "0x");
+        const memsz = `0x${t.getUint32(o + 44, true).toString(16)}${t.getUint32(o + 40, true).toString(16).padStart(8, "0")}`.replace(/^0x0+(?=.)/, "0x");
         throw new ElfError(`ELF segment ${i} has an impossible size (p_memsz ${seg.memsz === Infinity ? memsz : hex64(seg.memsz)})`);
       }
     }

@@ -1,10 +1,12 @@
 // execve's loader: ELF (static, static-PIE, dynamic through PT_INTERP), #! scripts, and the
 // initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
-import { EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, type ElfFile } from "../memory/elf.js";
+import {
+  E_PHENTSIZE, E_PHNUM, E_PHOFF, ELF64_EHDR_SIZE, EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, type ElfFile,
+} from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
 import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM, O_RDONLY, S_IFDIR, S_IFMT, S_IFREG, S_IXUGO } from "../abi/linux.js";
 import {
-  AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, USER_TOP, bytesSource, type FrameAllocator,
+  AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, USER_TOP, bytesSource, type FrameAllocator, type PageSource,
 } from "./memory.js";
 import type { Vfs } from "./vfs.js";
 
@@ -50,8 +52,47 @@ function elfMachine(b: Uint8Array): number | null {
   return new DataView(b.buffer, b.byteOffset, b.length).getUint16(E_MACHINE, b[EI_DATA] !== ELFDATA2MSB);
 }
 
-/** Reads a whole file by guest path (resolved, symlinks followed). */
-export function readGuestFile(vfs: Vfs, cwd: string, path: string, exec = false): { guest: string; bytes: Uint8Array } | number {
+/**
+ * How much of a program execve reads before it maps anything: the ELF header and, in Linux's
+ * layout, the program headers (load_elf_phdrs wants them within ELF_MIN_ALIGN), or a #! line.
+ */
+const HEAD_BYTES = PAGE;
+/** PT_INTERP longer than PATH_MAX (or shorter than 2) is ENOEXEC (load_elf_binary). */
+const PATH_MAX = 4096;
+
+/**
+ * A program opened for execve: its first bytes, its size, and its pages read from the file when
+ * they are first touched (binfmt_elf maps segments from the file; nothing is read up front).
+ * The loader holds one reference to `src` while it loads; each area mapping it holds another,
+ * and the file closes with the last (PageSource.hold/release).
+ */
+interface ExecFile { guest: string; size: number; head: Uint8Array; src: PageSource }
+
+/** Reads up to dst.length bytes at `off` from src into dst (zeros past the end of file). */
+function readInto(src: PageSource, off: number, dst: Uint8Array): Uint8Array { src.readAt(off, dst); return dst; }
+
+/** A file's pages through an open host handle, closed when the last reference is released. */
+function handleSource(vfs: Vfs, h: number, size: number, name: string): PageSource {
+  let refs = 1;
+  return {
+    name,
+    readAt(off: number, dst: Uint8Array): void {
+      let done = 0;
+      const n = Math.max(0, Math.min(dst.length, size - off));
+      while (done < n) {
+        const got = vfs.host.read(h, dst.subarray(done, n), off + done);
+        if (got <= 0) break;
+        done += got;
+      }
+      dst.fill(0, done);
+    },
+    hold: () => { refs++; },
+    release: () => { if (--refs === 0) vfs.host.close(h); },
+  };
+}
+
+/** The program at a guest path (resolved, symlinks followed), opened for execve. */
+function openGuestFile(vfs: Vfs, cwd: string, path: string, exec = false): ExecFile | number {
   const g = vfs.resolve(cwd, path, true);
   if (typeof g === "number") return g;
   const hp = vfs.toHost(g);
@@ -63,23 +104,20 @@ export function readGuestFile(vfs: Vfs, cwd: string, path: string, exec = false)
   if (exec && (st.mode & S_IXUGO) === 0) return -EACCES;
   const h = vfs.host.open(hp, O_RDONLY, 0);
   if (h < 0) return h;
-  const bytes = new Uint8Array(st.size);
-  let off = 0;
-  while (off < bytes.length) {
-    const n = vfs.host.read(h, bytes.subarray(off), off);
-    if (n <= 0) break;
-    off += n;
-  }
-  vfs.host.close(h);
-  return { guest: g, bytes: bytes.subarray(0, off) };
+  const src = handleSource(vfs, h, st.size, g);
+  return { guest: g, size: st.size, head: readInto(src, 0, new Uint8Array(Math.min(st.size, HEAD_BYTES))), src };
+}
+
+/** The bytes of a program read from outside the guest root (the first program only). */
+function bytesFile(guest: string, bytes: Uint8Array): ExecFile {
+  return { guest, size: bytes.length, head: bytes.subarray(0, HEAD_BYTES), src: bytesSource(bytes, guest) };
 }
 
 function segProt(flags: number): number {
   return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) | (flags & PF_X ? PROT_EXEC : 0);
 }
 
-function loadSegments(as: AddressSpace, elf: ElfFile, bias: number, name: string): number {
-  const src = bytesSource(elf.bytes, name);
+function loadSegments(as: AddressSpace, elf: ElfFile, bias: number, src: PageSource, name: string): number {
   let end = 0;
   for (const s of elf.segments) {
     if (s.type !== PT_LOAD || s.memsz === 0) continue;
@@ -88,7 +126,7 @@ function loadSegments(as: AddressSpace, elf: ElfFile, bias: number, name: string
     const fileEnd = va + s.filesz, memEnd = va + s.memsz;
     const prot = segProt(s.flags);
     const mapEnd = Math.ceil(fileEnd / PAGE) * PAGE;
-    if (mapEnd > start) as.map(start, mapEnd - start, prot, false, src, s.offset - (va - start), name);
+    if (mapEnd > start) { src.hold?.(); as.map(start, mapEnd - start, prot, false, src, s.offset - (va - start), name); }
     if (s.memsz > s.filesz) {
       // Zero the tail of the last file page, then anonymous pages for the rest of .bss.
       if (fileEnd % PAGE !== 0) as.write(fileEnd, new Uint8Array(mapEnd - fileEnd), true);
@@ -113,9 +151,19 @@ function span(elf: ElfFile): { lo: number; hi: number } {
 /** Linux's load_elf_phdrs: e_phentsize must be sizeof(struct elf_phdr) and the table fit in ELF_MIN_ALIGN (a page). */
 const ELF_PHDR_SIZE = 56;
 
-function parse(bytes: Uint8Array, what: string): ElfFile {
+/** The ELF headers of `f` (its program headers read as well when they lie past its first bytes). */
+function parse(f: ExecFile, what: string): ElfFile {
+  const h = f.head;
+  let phdrs: Uint8Array | undefined;
+  if (isElf(h) && h.length >= ELF64_EHDR_SIZE) {
+    const v = new DataView(h.buffer, h.byteOffset, h.byteLength);
+    const phoff = v.getUint32(E_PHOFF, true) + v.getUint32(E_PHOFF + 4, true) * 2 ** 32;
+    const tableBytes = v.getUint16(E_PHNUM, true) * v.getUint16(E_PHENTSIZE, true);
+    // A table past the first page (load_elf_phdrs reads it from e_phoff; at most a page is valid).
+    if (phoff + tableBytes > h.length && phoff + tableBytes <= f.size && tableBytes <= PAGE) phdrs = readInto(f.src, phoff, new Uint8Array(tableBytes));
+  }
   let elf: ElfFile;
-  try { elf = parseElf(bytes); } catch (e) {
+  try { elf = parseElf(h, f.size, phdrs); } catch (e) {
     if (e instanceof ElfError) throw new ExecError(-ENOEXEC, `${what}: ${e.message}`);
     throw e;
   }
@@ -158,9 +206,14 @@ export function loadProgram(req: ExecRequest): LoadedImage {
 
 /** loadProgram, or (with req.hostNative) the host-native program the path names. */
 export function loadImage(req: ExecRequest, depth = 0): LoadedImage | HostProgram {
-  const f = req.hostBytes !== undefined && depth === 0 ? { guest: req.path, bytes: req.hostBytes } : readGuestFile(req.vfs, req.cwd, req.path, req.execve === true);
+  const f = req.hostBytes !== undefined && depth === 0 ? bytesFile(req.path, req.hostBytes) : openGuestFile(req.vfs, req.cwd, req.path, req.execve === true);
   if (typeof f === "number") throw new ExecError(f, `${req.path}: ${f === -ENOENT ? "no such file" : f === -EISDIR ? "is a directory" : `cannot open (errno ${-f})`}`);
-  const b = f.bytes;
+  // The loader's own reference: areas mapping the file hold theirs.
+  try { return loadFile(req, f, depth); } finally { f.src.release?.(); }
+}
+
+function loadFile(req: ExecRequest, f: ExecFile, depth: number): LoadedImage | HostProgram {
+  const b = f.head;
   if (b.length >= 2 && b[0] === 0x23 && b[1] === 0x21) {
     if (depth > 4) throw new ExecError(-ELOOP_, `${req.path}: too many levels of #! interpreters`);
     let nl = b.indexOf(10);
@@ -177,33 +230,36 @@ export function loadImage(req: ExecRequest, depth = 0): LoadedImage | HostProgra
     const m = elfMachine(b);
     if (m !== null && m !== EM_RISCV) return new HostProgram(f.guest, req.argv);
   }
-  const elf = parse(b, req.path);
+  const elf = parse(f, req.path);
   if ((elf.flags & 0x6) !== 0x4 && depth === 0 && (elf.flags & 0x6) !== 0) { /* float ABI other than double: still try */ }
   const as = AddressSpace.create(req.frames);
   if (as === null) throw new ExecError(-ENOMEM, `${req.path}: out of guest memory`);
   try {
     const bias = elf.type === ET_DYN ? ELF_ET_DYN_BASE - span(elf).lo : 0;
     checkLayout(elf, bias, req.path);
-    const end = loadSegments(as, elf, bias, f.guest);
+    const end = loadSegments(as, elf, bias, f.src, f.guest);
     as.brkStart = as.brk = end;
     let interpBias = 0, entry = bias + elf.entry;
     const pi = elf.segments.find((s) => s.type === PT_INTERP);
     if (pi !== undefined) {
-      let ip = new TextDecoder().decode(elf.bytes.subarray(pi.offset, pi.offset + pi.filesz));
+      if (pi.filesz > PATH_MAX || pi.filesz < 2) throw new ExecError(-ENOEXEC, `${req.path}: bad PT_INTERP (${pi.filesz} bytes)`);
+      let ip = new TextDecoder().decode(readInto(f.src, pi.offset, new Uint8Array(pi.filesz)));
       ip = ip.replace(/\0.*$/s, "");
-      const fi = readGuestFile(req.vfs, "/", ip);
+      const fi = openGuestFile(req.vfs, "/", ip);
       if (typeof fi === "number") {
         throw new ExecError(-ENOENT, `${req.path}: interpreter ${ip} not found${!req.vfs.confined ? " (use --root DIR, e.g. --root /usr/riscv64-linux-gnu)" : req.vfs.root === "/" ? " in the guest's filesystem" : ` under ${req.vfs.root}`}`);
       }
-      const ie = parse(fi.bytes, ip);
-      checkLayout(ie, 0, ip);
-      const sp = span(ie);
-      const at = as.findFree(sp.hi - sp.lo);
-      if (at < 0) throw new ExecError(-ENOMEM, "no room for the interpreter");
-      interpBias = at - sp.lo;
-      checkLayout(ie, interpBias, ip);
-      loadSegments(as, ie, interpBias, fi.guest);
-      entry = interpBias + ie.entry;
+      try {
+        const ie = parse(fi, ip);
+        checkLayout(ie, 0, ip);
+        const sp = span(ie);
+        const at = as.findFree(sp.hi - sp.lo);
+        if (at < 0) throw new ExecError(-ENOMEM, "no room for the interpreter");
+        interpBias = at - sp.lo;
+        checkLayout(ie, interpBias, ip);
+        loadSegments(as, ie, interpBias, fi.src, fi.guest);
+        entry = interpBias + ie.entry;
+      } finally { fi.src.release?.(); }
     }
     as.map(SIGRETURN_TRAMPOLINE, PAGE, PROT_READ | PROT_EXEC, false, bytesSource(TRAMPOLINE, "[vdso]"), 0, "[vdso]");
     as.map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, false, null, 0, "[stack]");

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Ram } from "../memory/ram.js";
 import { ET_DYN } from "../memory/elf.js";
-import { EINVAL, ENOENT, ENOEXEC } from "../abi/linux.js";
+import { EINVAL, ENOENT, ENOEXEC, S_IFDIR, S_IFREG } from "../abi/linux.js";
 import type { HostFs } from "./host.js";
 import { ELF_ET_DYN_BASE, ExecError, loadProgram, type LoadedImage } from "./loader.js";
 import { FrameAllocator, USER_TOP } from "./memory.js";
@@ -88,4 +88,42 @@ test("too many program headers (more than a page of them) is ENOEXEC, like load_
 test("a static-PIE (ET_DYN) is placed at ELF_ET_DYN_BASE", () => {
   const img = load(tinyElf({ base: 0, code: USER_EXIT_42, type: ET_DYN }));
   try { assert.equal(img.entry, ELF_ET_DYN_BASE + 64 + 56); } finally { img.as.destroy(); }
+});
+
+test("execve reads a program's pages when they are touched, and the file closes with its last mapping", () => {
+  // A 1 MiB file whose one PT_LOAD covers only its first bytes; the rest is never needed.
+  const prog = new Uint8Array(1 << 20);
+  prog.set(good());
+  let opened = 0, closed = 0, bytesRead = 0;
+  const st = { dev: 1, ino: 2, mode: S_IFREG | 0o755, nlink: 1, uid: 0, gid: 0, rdev: 0, size: prog.length, blksize: 4096, blocks: prog.length / 512,
+    atimeSec: 0, atimeNsec: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0 };
+  const fs = new Proxy({} as HostFs, {
+    get: (_t, name) => {
+      if (name === "lstat" || name === "stat") return (p: string) => (p === "/prog" ? st : p === "/" ? { ...st, mode: S_IFDIR | 0o755 } : -ENOENT);
+      if (name === "open") return (p: string) => (p === "/prog" ? (opened++, 3) : -ENOENT);
+      if (name === "close") return () => { closed++; };
+      if (name === "read") {
+        return (_h: number, buf: Uint8Array, pos: number) => {
+          const n = Math.max(0, Math.min(buf.length, prog.length - pos));
+          buf.set(prog.subarray(pos, pos + n)); bytesRead += n; return n;
+        };
+      }
+      return () => -ENOENT;
+    },
+  });
+  const img = loadProgram({ vfs: new Vfs(fs, "/", true), frames, cwd: "/", path: "/prog", argv: ["prog"], env: [], uid: 0, gid: 0, random: (b) => b.fill(7) });
+  try {
+    assert.equal(opened, 1);
+    assert.equal(closed, 0, "the mapping holds the file open");
+    const code = img.as.read(img.entry, 4);
+    assert.ok(code !== null);
+    assert.equal(new DataView(code.buffer).getUint32(0, true), USER_EXIT_42[0]);
+    assert.ok(bytesRead <= 3 * 4096, `${bytesRead} bytes read of a ${prog.length}-byte program`);
+    const child = img.as.fork();
+    assert.ok(child !== null);
+    img.as.destroy();
+    assert.equal(closed, 0, "the fork's copy still maps it");
+    child.destroy();
+    assert.equal(closed, 1, "closed with the last mapping");
+  } catch (e) { img.as.destroy(); throw e; }
 });
