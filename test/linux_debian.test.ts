@@ -18,7 +18,7 @@ import { debianKernelUnavailable, fetchDebianKernel, type DebianKernel } from ".
 import { which } from "./lib/toolchain.js";
 import { Isa } from "../src/cpu/isa.js";
 import { IMA_EXT_0_BITS, imaExt0 } from "../src/user/hwprobe.js";
-import { scaled } from "./lib/time_scale.js";
+import { scaled, scaledKernelArgs } from "./lib/time_scale.js";
 
 const BOOT_TIMEOUT = 180_000;
 /** Options the boot depends on: built in (=y), not modules. */
@@ -52,7 +52,7 @@ test("Debian's 6.12 kernel boots on rvisor --cpu max: shell, cpuinfo isa = the d
   const isa = Isa.profile("max");
 
   // earlycon=sbi: the kernel's first lines go out through DBCN, so a boot that stops early still shows where.
-  const g = new GuestConsole(["--cpu", isa.profile, "--kernel", kernel.image, "--initrd", initrd, "--append", "console=ttyS0 earlycon=sbi", "--mem", "512M"]);
+  const g = new GuestConsole(["--cpu", isa.profile, "--kernel", kernel.image, "--initrd", initrd, "--append", `console=ttyS0 earlycon=sbi${scaledKernelArgs()}`, "--mem", "512M"]);
   try {
     await g.waitFor("rvisor guest ready", BOOT_TIMEOUT);
     const bootS = (performance.now() - g.started) / 1000;
