@@ -39,7 +39,7 @@ test("REST with the guest image: create, start, a shell over the console WebSock
     assert.equal((await api.call("POST", "/v1/vms", "/v1/vms", { name: "g1", memory: "128M" })).status, 201);
     assert.equal((await api.call("PUT", "/v1/vms/{name}/actions", "/v1/vms/g1/actions", { action_type: "InstanceStart" })).status, 204);
     // The guest's banner in the kept log, then a shell on the console WebSocket.
-    const deadline = performance.now() + BOOT_TIMEOUT;
+    const deadline = performance.now() + scaled(BOOT_TIMEOUT);
     for (;;) {
       const logs = await api.call("GET", "/v1/vms/{name}/logs", "/v1/vms/g1/logs");
       if (logs.text.includes("rvisor guest ready")) break;

@@ -37,7 +37,7 @@ async function boot(paths: ImagePaths, firmware: Firmware, commands: string[]): 
   let sent = 0, sentAt = 0;
   const exit = await loop.run({
     shouldStop: () => {
-      if (performance.now() - start > BOOT_TIMEOUT_MS) return true;
+      if (performance.now() - start > scaled(BOOT_TIMEOUT_MS)) return true;
       // One command per prompt once the guest is up; then poweroff.
       const prompts = out.split("~ # ").length - 1;
       if (!out.includes("rvisor guest ready") || prompts <= sentAt) return false;

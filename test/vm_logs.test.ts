@@ -26,7 +26,7 @@ test("logs --follow: the kept output, then new output as the VM writes it, acros
     follower.stdout.on("data", (d: Buffer) => { out += d.toString("latin1"); });
     follower.stderr.on("data", (d: Buffer) => { err += d.toString("latin1"); });
     const until = async (what: string): Promise<void> => {
-      const deadline = performance.now() + FOLLOW_WAIT_MS;
+      const deadline = performance.now() + scaled(FOLLOW_WAIT_MS);
       while (!out.includes(what)) {
         assert.ok(performance.now() < deadline && follower.exitCode === null, `logs --follow did not show ${JSON.stringify(what)}: ${JSON.stringify(out)} ${err}`);
         await new Promise((r) => setTimeout(r, 50));

@@ -139,7 +139,7 @@ test("web console: no data without the token; with it, start a VM, use its seria
     assert.deepEqual(resizes().at(-1), await size());
     // (Polled from here: the page's Content Security Policy forbids the eval that waitForFunction uses.)
     const poll = async (ok: () => Promise<boolean>, what: string): Promise<void> => {
-      const deadline = performance.now() + STEP_TIMEOUT;
+      const deadline = performance.now() + scaled(STEP_TIMEOUT);
       while (!(await ok())) {
         if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
         await new Promise((r) => setTimeout(r, 100));
