@@ -52,12 +52,19 @@ function size64(v: DataView, off: number): number {
   return hi >= 0x200000 ? Infinity : hi * 4294967296 + lo;
 }
 
-/** Parses an ELF64 RISC-V file; throws ElfError with a one-line reason when it is not one. */
 /** ELF64 header size and the offsets of e_phoff, e_phentsize and e_phnum in it. */
-export const ELF64_EHDR_SIZE = 64, E_PHOFF = 32, E_PHENTSIZE = 54, E_PHNUM = 56;
+const ELF64_EHDR_SIZE = 64, E_PHOFF = 32, E_PHENTSIZE = 54, E_PHNUM = 56;
+
+/** Where the program header table of the ELF header in `bytes` lies (null: no full ELF header there). */
+export function programHeaderRange(bytes: Uint8Array): { offset: number; length: number } | null {
+  if (!isElf(bytes) || bytes.length < ELF64_EHDR_SIZE) return null;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { offset: size64(v, E_PHOFF), length: v.getUint16(E_PHNUM, true) * v.getUint16(E_PHENTSIZE, true) };
+}
 
 /**
- * Parses an ELF64 RISC-V executable's headers. `bytes` is the whole file, or (with `fileSize`)
+ * Parses an ELF64 RISC-V executable's headers; throws ElfError with a one-line reason when it is
+ * not one. `bytes` is the whole file, or (with `fileSize`)
  * its first bytes; `phdrs`, when given, is the program header table read from e_phoff (for a
  * file whose table lies past `bytes`). Segment bounds are checked against `fileSize`.
  */

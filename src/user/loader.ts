@@ -1,7 +1,7 @@
 // execve's loader: ELF (static, static-PIE, dynamic through PT_INTERP), #! scripts, and the
 // initial stack with argv, envp and the auxiliary vector laid out as Linux builds them.
 import {
-  E_PHENTSIZE, E_PHNUM, E_PHOFF, ELF64_EHDR_SIZE, EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, type ElfFile,
+  EM_RISCV, ElfError, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, isElf, parseElf, programHeaderRange, type ElfFile,
 } from "../memory/elf.js";
 import { hex64 } from "../memory/hex.js";
 import { E2BIG, EACCES, EINVAL, EISDIR, ENOENT, ENOEXEC, ENOMEM, O_RDONLY, S_IFDIR, S_IFMT, S_IFREG, S_IXUGO } from "../abi/linux.js";
@@ -154,14 +154,10 @@ const ELF_PHDR_SIZE = 56;
 /** The ELF headers of `f` (its program headers read as well when they lie past its first bytes). */
 function parse(f: ExecFile, what: string): ElfFile {
   const h = f.head;
-  let phdrs: Uint8Array | undefined;
-  if (isElf(h) && h.length >= ELF64_EHDR_SIZE) {
-    const v = new DataView(h.buffer, h.byteOffset, h.byteLength);
-    const phoff = v.getUint32(E_PHOFF, true) + v.getUint32(E_PHOFF + 4, true) * 2 ** 32;
-    const tableBytes = v.getUint16(E_PHNUM, true) * v.getUint16(E_PHENTSIZE, true);
-    // A table past the first page (load_elf_phdrs reads it from e_phoff; at most a page is valid).
-    if (phoff + tableBytes > h.length && phoff + tableBytes <= f.size && tableBytes <= PAGE) phdrs = readInto(f.src, phoff, new Uint8Array(tableBytes));
-  }
+  const t = programHeaderRange(h);
+  // A table past the first page (load_elf_phdrs reads it from e_phoff; at most a page is valid).
+  const end = t === null ? 0 : t.offset + t.length;
+  const phdrs = t !== null && end > h.length && end <= f.size && t.length <= PAGE ? readInto(f.src, t.offset, new Uint8Array(t.length)) : undefined;
   let elf: ElfFile;
   try { elf = parseElf(h, f.size, phdrs); } catch (e) {
     if (e instanceof ElfError) throw new ExecError(-ENOEXEC, `${what}: ${e.message}`);
